@@ -1,0 +1,112 @@
+/**
+ * One error class for the whole line, with stable codes grouped by subsystem.
+ *
+ * The catalogue is the single place that says, for every code, the HTTP status an API answer
+ * carries and whether the failure is transient (worth retrying: a timeout, a lost link) or
+ * permanent (retrying changes nothing: a rejected job, a bad input). Recovery code branches on
+ * `transient`, never on message text.
+ */
+
+interface CatalogueEntry {
+  readonly status: number;
+  readonly transient: boolean;
+  readonly summary: string;
+}
+
+function entry(status: number, transient: boolean, summary: string): CatalogueEntry {
+  return { status, transient, summary };
+}
+
+export const ERROR_CATALOGUE = {
+  // Generic input problems (any subsystem)
+  INVALID_INPUT: entry(400, false, 'The input is not valid'),
+  NOT_FOUND: entry(404, false, 'No such thing'),
+  CONFLICT: entry(409, false, 'The request conflicts with what is stored'),
+  INTERNAL: entry(500, false, 'Unexpected internal error'),
+
+  // codes/
+  CODE_BAD_KEY: entry(400, false, 'The issuer key is not 32 hex digits'),
+  CODE_BAD_ISSUER: entry(400, false, 'The issuer is not an integer 0..4095'),
+  CODE_BAD_INDEX: entry(400, false, 'The index is not an integer 0..268435455'),
+  CODE_BAD_READ: entry(400, false, 'A text or gear read is malformed'),
+  CODE_BAD_SYMBOLS: entry(400, false, 'A codeword or symbol list is malformed'),
+
+  // engraver/
+  ENGRAVER_BAD_URL: entry(400, false, 'The engraver URL is not valid'),
+  ENGRAVER_BAD_PROFILE: entry(400, false, 'The engraver profile is not valid'),
+  ENGRAVER_TIMEOUT: entry(504, true, 'The engraver did not answer in time'),
+  ENGRAVER_LINK_DOWN: entry(503, true, 'The link to the engraver is down'),
+  ENGRAVER_BUSY: entry(409, true, 'The engraver is busy'),
+  ENGRAVER_REJECTED: entry(422, false, 'The engraver rejected the job'),
+  ENGRAVER_FAULT: entry(409, false, 'The engraver is in fault'),
+  ENGRAVER_PROTOCOL: entry(502, true, 'The engraver sent something the protocol does not allow'),
+  ENGRAVER_BAD_JOB: entry(400, false, 'The job cannot be sent to the engraver'),
+
+  // config/
+  CONFIG_INVALID: entry(400, false, 'The configuration is not valid'),
+  CONFIG_UNREADABLE: entry(400, false, 'The configuration file cannot be read'),
+
+  // store/
+  STORE_UNAVAILABLE: entry(503, false, 'The store cannot be opened or written'),
+  STORE_CORRUPT: entry(500, false, 'A stored document is corrupt'),
+  AUDIT_CHAIN_BROKEN: entry(500, false, 'The audit trail does not verify'),
+
+  // erp/ and line/
+  ORDER_INVALID: entry(400, false, 'The order is not valid'),
+  ORDER_EXISTS: entry(409, false, 'An order with this id already exists'),
+  SERIAL_EXISTS: entry(409, false, 'A serial number is already held by the line'),
+  ORDER_NOT_FOUND: entry(404, false, 'No such order'),
+  ORDER_STATE: entry(409, false, 'The order cannot do that in its present state'),
+  INDEX_BLOCK_EXHAUSTED: entry(409, false, 'The configured index block has no index left'),
+  LINE_NOT_READY: entry(503, true, 'The line is not ready'),
+
+  // registry/
+  REGISTRY_LINK_DOWN: entry(503, true, 'The registry broker is not connected'),
+  REGISTRY_REJECTED: entry(422, false, 'The registry rejected a record'),
+
+  // qa/
+  QA_INVALID_READ: entry(400, false, 'The case read is not valid'),
+  QA_NOT_ENGRAVED: entry(409, false, 'The firearm has no engraved pin to verify'),
+
+  // api/ access
+  AUTH_REQUIRED: entry(401, false, 'Authentication is required'),
+  AUTH_FORBIDDEN: entry(403, false, 'This role may not do that'),
+  AUTH_THROTTLED: entry(429, true, 'Too many failed logins; wait and try again'),
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export type ErrorContext = Record<string, unknown>;
+
+export class StamplineError extends Error {
+  override readonly name = 'StamplineError';
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.context = context;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  get transient(): boolean {
+    return ERROR_CATALOGUE[this.code].transient;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; context: ErrorContext } {
+    return { code: this.code, message: this.message, context: this.context };
+  }
+}
+
+export function isStamplineError(err: unknown, code?: ErrorCode): err is StamplineError {
+  return err instanceof StamplineError && (code === undefined || err.code === code);
+}
+
+/** True when retrying may help. Unknown errors are treated as permanent so they surface. */
+export function isTransient(err: unknown): boolean {
+  return err instanceof StamplineError && err.transient;
+}

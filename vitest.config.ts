@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // Integration tests open real ports and pseudo-terminals; files run in separate processes.
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
