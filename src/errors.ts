@@ -63,6 +63,12 @@ export const ERROR_CATALOGUE = {
   // registry/
   REGISTRY_LINK_DOWN: entry(503, true, 'The registry broker is not connected'),
   REGISTRY_REJECTED: entry(422, false, 'The registry rejected a record'),
+  REGISTRY_BAD_RECORD: entry(400, false, 'A registry record does not match the contract'),
+  REGISTRY_BAD_CONFIG: entry(400, false, 'The registry connection settings are not valid'),
+  REGISTRY_RECORD_NOT_FOUND: entry(404, false, 'No such record in the outbox'),
+  REGISTRY_RECORD_STATE: entry(409, false, 'The outbox record cannot do that in its present state'),
+  REGISTRY_OUTBOX_STOPPED: entry(503, true, 'The registry outbox is not running'),
+  REGISTRY_BROKER_FAILED: entry(500, false, 'The embedded MQTT broker cannot start'),
 
   // qa/
   QA_INVALID_READ: entry(400, false, 'The case read is not valid'),
