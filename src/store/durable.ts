@@ -3,8 +3,8 @@
  * the disk (file and directory entry) before the promise resolves, so a power cut after it
  * cannot undo it.
  */
-import { open, rename, mkdir, readFile, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { StamplineError } from '../errors.js';
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -38,7 +38,12 @@ export async function writeFileDurable(path: string, data: string | Uint8Array):
     await fsyncDir(dir);
   } catch (err) {
     await unlink(tmp).catch(() => {});
-    throw new StamplineError('STORE_UNAVAILABLE', `cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new StamplineError(
+      'STORE_UNAVAILABLE',
+      `cannot write ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
 }
 
@@ -48,7 +53,12 @@ export async function readFileIfExists(path: string): Promise<string | undefined
     return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new StamplineError('STORE_UNAVAILABLE', `cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new StamplineError(
+      'STORE_UNAVAILABLE',
+      `cannot read ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
 }
 
