@@ -1,0 +1,225 @@
+/**
+ * The systematic RS(16, 8) code of spec §3 and its errors-and-erasures decoder
+ * (Berlekamp-Massey initialised with the erasure locator, Chien search, Forney).
+ *
+ * Symbol j of a codeword is the coefficient of x^(15 - j): c0 is the highest degree. Its error
+ * locator is therefore X_j = α^(15 - j). The code is RS(31, 23) shortened to 16 symbols, so a
+ * locator root outside the 16 real positions is a decoding failure, not a correction.
+ *
+ * Everything here works on caller-supplied typed arrays and module-level scratch space: the
+ * decoder is called in loops of millions and must not allocate.
+ */
+import { EXP, INV, LOG, MUL } from './gf32.js';
+
+export const N = 16;
+export const K = 8;
+export const PARITY = N - K;
+
+/** g(x) = (x − α^1)…(x − α^8), highest degree first: `1 8 21 15 6 2 26 18 5`. */
+export const GENERATOR: readonly number[] = (() => {
+  let g = [1];
+  for (let i = 1; i <= PARITY; i++) {
+    const root = EXP[i]!;
+    const next = new Array<number>(g.length + 1).fill(0);
+    for (let d = 0; d < g.length; d++) {
+      next[d]! ^= g[d]!;
+      next[d + 1]! ^= MUL[(g[d]! << 5) | root]!;
+    }
+    g = next;
+  }
+  return g;
+})();
+
+const G1 = GENERATOR.slice(1);
+
+/** Writes the 8 parity symbols of `data[0..7]` into `out[outOffset..outOffset+7]`. */
+export function computeParity(data: ArrayLike<number>, out: Uint8Array | number[], outOffset = K): void {
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let p4 = 0;
+  let p5 = 0;
+  let p6 = 0;
+  let p7 = 0;
+  const [g1, g2, g3, g4, g5, g6, g7, g8] = G1 as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  for (let i = 0; i < K; i++) {
+    const fb = (data[i]! ^ p0) << 5;
+    p0 = p1 ^ MUL[fb | g1]!;
+    p1 = p2 ^ MUL[fb | g2]!;
+    p2 = p3 ^ MUL[fb | g3]!;
+    p3 = p4 ^ MUL[fb | g4]!;
+    p4 = p5 ^ MUL[fb | g5]!;
+    p5 = p6 ^ MUL[fb | g6]!;
+    p6 = p7 ^ MUL[fb | g7]!;
+    p7 = MUL[fb | g8]!;
+  }
+  out[outOffset] = p0;
+  out[outOffset + 1] = p1;
+  out[outOffset + 2] = p2;
+  out[outOffset + 3] = p3;
+  out[outOffset + 4] = p4;
+  out[outOffset + 5] = p5;
+  out[outOffset + 6] = p6;
+  out[outOffset + 7] = p7;
+}
+
+/** The codeword `m0..m7, c8..c15` of 8 data symbols. */
+export function encodeSymbols(data: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(N);
+  for (let i = 0; i < K; i++) out[i] = data[i]!;
+  computeParity(data, out);
+  return out;
+}
+
+const parityScratch = new Uint8Array(N);
+
+/** True when the 16 symbols form a codeword. */
+export function isCodeword(word: ArrayLike<number>): boolean {
+  computeParity(word, parityScratch);
+  for (let i = K; i < N; i++) if (parityScratch[i] !== word[i]) return false;
+  return true;
+}
+
+// Scratch space of the decoder (degree ≤ 8 polynomials, lowest degree first, with headroom).
+const S = new Uint8Array(PARITY);
+const lambda = new Uint8Array(PARITY + 2);
+const prev = new Uint8Array(PARITY + 2);
+const temp = new Uint8Array(PARITY + 2);
+const omega = new Uint8Array(PARITY);
+
+/** log of X_j^-1 = α^(j - 15), for position j */
+const INV_LOCATOR_LOG = Uint8Array.from({ length: N }, (_, j) => (j - 15 + 31) % 31);
+
+function evalAtLog(poly: Uint8Array, degree: number, xLog: number): number {
+  // Horner from the highest coefficient: sum poly[i] x^i with x = α^xLog
+  let acc = 0;
+  for (let i = degree; i >= 0; i--) {
+    acc = acc === 0 ? poly[i]! : EXP[LOG[acc]! + xLog]! ^ poly[i]!;
+  }
+  return acc;
+}
+
+/**
+ * Decodes `received` (16 symbols; values at erased positions are ignored) with the positions
+ * flagged non-zero in `erased` treated as erasures. On success writes the codeword to `out` and
+ * returns the number of errors corrected (erasures filled are not counted); returns -1 when
+ * 2e + f > 8 or the word cannot be decoded. `out` may be `received`.
+ */
+export function decodeErrata(
+  received: ArrayLike<number>,
+  erased: ArrayLike<number>,
+  out: Uint8Array,
+): number {
+  let f = 0;
+  for (let j = 0; j < N; j++) {
+    if (erased[j]) {
+      f++;
+      out[j] = 0;
+    } else {
+      out[j] = received[j]!;
+    }
+  }
+  if (f > PARITY) return -1;
+
+  // Syndromes S_k = r(α^k), k = 1..8, by Horner over the symbols (c0 is the highest degree).
+  let any = 0;
+  for (let k = 0; k < PARITY; k++) {
+    const step = k + 1;
+    let s = 0;
+    for (let j = 0; j < N; j++) {
+      s = (s === 0 ? 0 : EXP[LOG[s]! + step]!) ^ out[j]!;
+    }
+    S[k] = s;
+    any |= s;
+  }
+  if (any === 0) return 0; // already a codeword; erased positions hold 0, which is consistent
+
+  // Erasure locator Γ(x) = Π (1 + X_j x)
+  lambda.fill(0);
+  lambda[0] = 1;
+  let deg = 0;
+  for (let j = 0; j < N; j++) {
+    if (!erased[j]) continue;
+    const xLog = 15 - j;
+    deg++;
+    for (let d = deg; d >= 1; d--) {
+      const c = lambda[d - 1]!;
+      if (c !== 0) lambda[d]! ^= EXP[LOG[c]! + xLog]!;
+    }
+  }
+  prev.set(lambda);
+  let L = f;
+
+  // Berlekamp-Massey with the errata locator started at Γ (Blahut's form).
+  for (let r = f + 1; r <= PARITY; r++) {
+    let delta = 0;
+    for (let i = 0; i <= L; i++) {
+      const li = lambda[i]!;
+      const si = r - i - 1 >= 0 ? S[r - i - 1]! : 0;
+      if (li !== 0 && si !== 0) delta ^= MUL[(li << 5) | si]!;
+    }
+    // prev <- x * prev
+    for (let d = PARITY + 1; d >= 1; d--) prev[d] = prev[d - 1]!;
+    prev[0] = 0;
+    if (delta === 0) continue;
+    const dShift = delta << 5;
+    for (let d = 0; d <= PARITY + 1; d++) temp[d] = lambda[d]! ^ MUL[dShift | prev[d]!]!;
+    if (2 * L <= r + f - 1) {
+      const inv = INV[delta]! << 5;
+      for (let d = 0; d <= PARITY + 1; d++) prev[d] = MUL[inv | lambda[d]!]!;
+      L = r + f - L;
+    }
+    lambda.set(temp);
+  }
+
+  let degree = PARITY + 1;
+  while (degree > 0 && lambda[degree] === 0) degree--;
+  if (degree !== L || 2 * L - f > PARITY) return -1;
+
+  // Ω(x) = S(x) Λ(x) mod x^8
+  for (let k = 0; k < PARITY; k++) {
+    let acc = 0;
+    for (let i = 0; i <= k && i <= degree; i++) {
+      const li = lambda[i]!;
+      const si = S[k - i]!;
+      if (li !== 0 && si !== 0) acc ^= MUL[(li << 5) | si]!;
+    }
+    omega[k] = acc;
+  }
+
+  // Chien search over the 16 real positions, Forney for each root.
+  let roots = 0;
+  let errors = 0;
+  for (let j = 0; j < N; j++) {
+    const xLog = INV_LOCATOR_LOG[j]!;
+    if (evalAtLog(lambda, degree, xLog) !== 0) continue;
+    roots++;
+    // Λ'(x) = sum over odd i of Λ_i x^(i-1) (characteristic 2)
+    let dAcc = 0;
+    for (let i = 1; i <= degree; i += 2) {
+      const li = lambda[i]!;
+      if (li !== 0) dAcc ^= EXP[LOG[li]! + ((xLog * (i - 1)) % 31)]!;
+    }
+    if (dAcc === 0) return -1;
+    const num = evalAtLog(omega, PARITY - 1, xLog);
+    const value = num === 0 ? 0 : EXP[LOG[num]! + 31 - LOG[dAcc]!]!;
+    if (value !== 0) {
+      out[j]! ^= value;
+      if (!erased[j]) errors++;
+    }
+  }
+  if (roots !== degree) return -1;
+  if (2 * errors + f > PARITY) return -1;
+  if (!isCodeword(out)) return -1;
+  return errors;
+}
