@@ -1,0 +1,695 @@
+/**
+ * The line: turns orders into engraved, recorded and reported pins, one job at a time.
+ *
+ * Every firearm moves through the state machine of docs/architecture.md. The rule that keeps a
+ * code off two pins: a code is sent a start at most once. The rule that keeps every engraved pin
+ * recorded: the line writes `marking` before it starts a job, and after any restart it settles
+ * each `marking` firearm from the engraver's own `state`, `activeJob` and `fault` before it
+ * loads anything else.
+ */
+import { EventEmitter } from 'node:events';
+import type { EngraveJob, Engraver, EngraverStatus, JobOutcome } from '../engraver/types.js';
+import { faultName } from '../engraver/types.js';
+import { isStamplineError, StamplineError } from '../errors.js';
+import type { RegistryRecord } from '../registry/record.js';
+import type { CodeAllocator } from './allocator.js';
+import { crashPoint } from './crash-points.js';
+import type { CodeRef, Firearm, FirearmState, OrderHeader, OrderState } from './model.js';
+import { IN_FLIGHT, isFinished } from './model.js';
+import type { RecipeBook } from './recipes.js';
+import { engravedRecord, type RecordContext, voidedRecord } from './records.js';
+import type { LineRepository, LoadedOrder } from './repository.js';
+import { allFinished, countFirearms, firearmAt, firearmsOf } from './repository.js';
+import { Signal } from './signal.js';
+
+/** Where the line's records go; the registry reporter's outbox in the daemon. */
+export interface RecordSink {
+  /** Resolves once the records are durable. */
+  report(records: RegistryRecord[]): Promise<void>;
+}
+
+export interface AuditSink {
+  record(entry: {
+    actor: string;
+    action: string;
+    subject: string;
+    before?: unknown;
+    after?: unknown;
+    reason?: string;
+  }): Promise<unknown>;
+}
+
+export interface LineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface NewOrder {
+  id: string;
+  make: string;
+  model: string;
+  caliber?: string;
+  target: 'firing-pin' | 'breech-face';
+  destination?: string;
+  firearms: Array<{ serial: string; rework?: boolean }>;
+}
+
+export interface LineOptions {
+  repo: LineRepository;
+  allocator: CodeAllocator;
+  engraver: Engraver;
+  sink: RecordSink;
+  audit: AuditSink;
+  recipes: RecipeBook;
+  records: RecordContext;
+  logger: LineLogger;
+  /** Engrave mirrored (the pin is mirrored so the case impression reads right). */
+  mirror: boolean;
+  /** How long a job may stay BUSY before the line aborts it. */
+  jobTimeoutMs: number;
+  /** Start orders as soon as they arrive (the demo does; a real line waits for the operator). */
+  autoStart?: boolean;
+}
+
+type MarkingResult =
+  | { kind: 'done'; completed?: number }
+  | { kind: 'fault'; fault: number }
+  /** The engraver lost power: the job may have been partly marked. */
+  | { kind: 'lost' }
+  /** The engraver never began this job. */
+  | { kind: 'not-started' }
+  /** activeJob is ours but the engraver is READY: the outcome was cleared by a reset. */
+  | { kind: 'unknown' };
+
+interface Runtime {
+  order: LoadedOrder;
+  /** Next seq not yet looked at by the queue scan. */
+  cursor: number;
+  /** Firearms sent back to the queue (a voided code), before the cursor. */
+  retry: number[];
+  /** Firearms with a code that has not yet ended in `engraved` or a void. */
+  inflight: Set<number>;
+}
+
+export interface LineEvents {
+  firearm: [{ orderId: string; firearm: Firearm }];
+  order: [{ order: OrderHeader }];
+  engraver: [{ connected: boolean; status?: EngraverStatus; reason?: string }];
+}
+
+/** A halt of the work loop that waits for a person (engraver fault, rejected job). */
+class Halt extends Error {}
+
+export class Line extends EventEmitter<LineEvents> {
+  private readonly runtimes = new Map<string, Runtime>();
+  private readonly wake = new Signal();
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private unsubscribeLink: (() => void) | undefined;
+  private lastStatus: EngraverStatus | undefined;
+  private current: { orderId: string; serial: string } | undefined;
+  private halted: { reason: string; fault?: number } | undefined;
+
+  constructor(private readonly o: LineOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    for (const order of this.o.repo.activeOrders())
+      this.runtimes.set(order.header.data.id, makeRuntime(order));
+    this.unsubscribeLink = this.o.engraver.onLink((event) => {
+      if (event.kind === 'up') {
+        this.lastStatus = event.status;
+        this.emit('engraver', { connected: true, status: event.status });
+        this.wake.notify();
+      } else {
+        this.emit('engraver', { connected: false, reason: event.reason });
+      }
+    });
+    this.stopping = false;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops taking new jobs, lets the job in flight end (bounded by the job timeout), then returns. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    this.stopping = true;
+    this.wake.notify();
+    this.unsubscribeLink?.();
+    await this.loopDone;
+  }
+
+  // ---- Orders ------------------------------------------------------------------------------
+
+  async submitOrder(input: NewOrder, source: OrderHeader['source'], actor: string): Promise<OrderHeader> {
+    if (await this.o.repo.orderExists(input.id)) {
+      throw new StamplineError('ORDER_EXISTS', `order ${input.id} already exists`, { orderId: input.id });
+    }
+    const conflicts: Array<{ serial: string; order: string; reason: string }> = [];
+    for (const f of input.firearms) {
+      const holder = this.o.repo.holderOf(f.serial);
+      if (holder === undefined) continue;
+      if (holder.unfinished) {
+        conflicts.push({
+          serial: f.serial,
+          order: holder.orderId,
+          reason: `held by unfinished order ${holder.orderId}`,
+        });
+      } else if (!f.rework) {
+        conflicts.push({
+          serial: f.serial,
+          order: holder.orderId,
+          reason: `already held by order ${holder.orderId}; mark it as a rework to engrave it again`,
+        });
+      }
+    }
+    if (conflicts.length > 0) {
+      throw new StamplineError(
+        'SERIAL_EXISTS',
+        `${conflicts.length} serial number(s) already held by the line: ${conflicts
+          .slice(0, 5)
+          .map((c) => c.serial)
+          .join(', ')}${conflicts.length > 5 ? ', ...' : ''}`,
+        { conflicts: conflicts.slice(0, 100), count: conflicts.length },
+      );
+    }
+    const now = new Date().toISOString();
+    const header: OrderHeader = {
+      id: input.id,
+      make: input.make,
+      model: input.model,
+      ...(input.caliber ? { caliber: input.caliber } : {}),
+      target: input.target,
+      ...(input.destination ? { destination: input.destination } : {}),
+      state: 'queued',
+      createdAt: now,
+      size: input.firearms.length,
+      source,
+    };
+    const firearms: Firearm[] = input.firearms.map((f, seq) => ({
+      serial: f.serial,
+      orderId: input.id,
+      seq,
+      rework: f.rework === true,
+      state: 'queued',
+      voided: [],
+      history: [{ at: now, state: 'queued' }],
+    }));
+    const order = await this.o.repo.createOrder(header, firearms);
+    this.runtimes.set(header.id, makeRuntime(order));
+    await this.o.audit.record({
+      actor,
+      action: 'order.create',
+      subject: `order:${header.id}`,
+      after: { ...header, firearms: firearms.length },
+    });
+    this.emit('order', { order: order.header.data });
+    if (this.o.autoStart) await this.startOrder(header.id, 'line');
+    return order.header.data;
+  }
+
+  startOrder(id: string, actor: string): Promise<OrderHeader> {
+    return this.transition(id, actor, 'order.start', ['queued'], 'running');
+  }
+
+  pauseOrder(id: string, actor: string, reason?: string): Promise<OrderHeader> {
+    return this.transition(id, actor, 'order.pause', ['running', 'faulted'], 'paused', reason);
+  }
+
+  resumeOrder(id: string, actor: string): Promise<OrderHeader> {
+    return this.transition(id, actor, 'order.resume', ['paused', 'faulted'], 'running');
+  }
+
+  /**
+   * Aborts an order: firearms not yet started are cancelled (their allocated codes retired,
+   * never reused); a job already marking is allowed to end and is recorded.
+   */
+  async abortOrder(id: string, actor: string, reason?: string): Promise<OrderHeader> {
+    const header = await this.transition(
+      id,
+      actor,
+      'order.abort',
+      ['queued', 'running', 'paused', 'faulted'],
+      'aborted',
+      reason,
+    );
+    const rt = this.runtimes.get(id);
+    if (rt) {
+      for (const f of [...firearmsOf(rt.order)]) {
+        if (isFinished(f.state) || f.state === 'marking') continue;
+        await this.o.repo.updateFirearm(rt.order, f.seq, (x) => {
+          if (x.code)
+            x.voided.push({ ...x.code, voidedAt: now(), reason: 'order aborted', pinScrapped: false });
+          x.code = undefined;
+          setState(x, 'cancelled', reason ? `order aborted: ${reason}` : 'order aborted');
+        });
+      }
+      await this.retireIfFinished(rt);
+    }
+    this.wake.notify();
+    return header;
+  }
+
+  private async transition(
+    id: string,
+    actor: string,
+    action: string,
+    from: OrderState[],
+    to: OrderState,
+    reason?: string,
+  ): Promise<OrderHeader> {
+    const rt = this.runtimes.get(id);
+    if (!rt) {
+      const stored = await this.o.repo.order(id);
+      if (!stored) throw new StamplineError('ORDER_NOT_FOUND', `no order ${id}`, { orderId: id });
+      throw new StamplineError(
+        'ORDER_STATE',
+        `order ${id} is ${stored.header.data.state}: it cannot be changed`,
+        {
+          orderId: id,
+          state: stored.header.data.state,
+        },
+      );
+    }
+    const before = rt.order.header.data.state;
+    if (!from.includes(before)) {
+      throw new StamplineError(
+        'ORDER_STATE',
+        `order ${id} is ${before}; ${action.replace('order.', '')} needs it to be ${from.join(' or ')}`,
+        { orderId: id, state: before },
+      );
+    }
+    await this.o.repo.updateHeader(rt.order, (h) => {
+      h.state = to;
+      if (to === 'running' && !h.startedAt) h.startedAt = now();
+      if (to === 'aborted') h.finishedAt = now();
+      if (reason) h.reason = reason;
+      else if (to === 'running') delete h.reason;
+    });
+    await this.o.audit.record({
+      actor,
+      action,
+      subject: `order:${id}`,
+      before: { state: before },
+      after: { state: to },
+      ...(reason ? { reason } : {}),
+    });
+    this.emit('order', { order: rt.order.header.data });
+    this.wake.notify();
+    return rt.order.header.data;
+  }
+
+  /** Clears an engraver fault (an operator's action) and lets faulted orders continue. */
+  async resetEngraver(actor: string): Promise<EngraverStatus> {
+    const before = await this.o.engraver.readStatus();
+    await this.o.engraver.reset();
+    const after = await this.o.engraver.readStatus();
+    this.lastStatus = after;
+    await this.o.audit.record({
+      actor,
+      action: 'engraver.reset',
+      subject: `engraver:${this.o.records.engraverId}`,
+      before,
+      after,
+    });
+    if (after.state !== 'FAULT') {
+      this.halted = undefined;
+      for (const rt of this.runtimes.values()) {
+        if (rt.order.header.data.state === 'faulted')
+          await this.transition(rt.order.header.data.id, actor, 'order.resume', ['faulted'], 'running');
+      }
+    }
+    this.emit('engraver', { connected: this.o.engraver.connected, status: after });
+    this.wake.notify();
+    return after;
+  }
+
+  // ---- Views -------------------------------------------------------------------------------
+
+  async orderView(
+    id: string,
+  ): Promise<{ order: OrderHeader; counts: ReturnType<typeof countFirearms>; firearms: Firearm[] }> {
+    const order = await this.o.repo.order(id);
+    if (!order) throw new StamplineError('ORDER_NOT_FOUND', `no order ${id}`, { orderId: id });
+    return { order: order.header.data, counts: countFirearms(order), firearms: [...firearmsOf(order)] };
+  }
+
+  listOrders(): Promise<OrderHeader[]> {
+    return this.o.repo.listOrders();
+  }
+
+  status() {
+    return {
+      engraver: {
+        url: this.o.engraver.url,
+        connected: this.o.engraver.connected,
+        status: this.lastStatus,
+      },
+      current: this.current,
+      halted: this.halted,
+      activeOrders: [...this.runtimes.values()].map((rt) => ({
+        ...rt.order.header.data,
+        counts: countFirearms(rt.order),
+      })),
+      indexesLeft: this.o.allocator.remaining(),
+    };
+  }
+
+  // ---- The work loop -----------------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    let delay = 250;
+    while (!this.stopping) {
+      const work = this.nextWork();
+      if (!work) {
+        await this.wake.wait();
+        continue;
+      }
+      if (!this.o.engraver.connected) {
+        await this.wake.wait(1000);
+        continue;
+      }
+      const [rt, firearm] = work;
+      this.current = { orderId: rt.order.header.data.id, serial: firearm.serial };
+      try {
+        await this.advance(rt, firearm);
+        delay = 250;
+      } catch (err) {
+        if (err instanceof Halt) {
+          await this.wake.wait();
+        } else if (isStamplineError(err) && err.transient) {
+          this.o.logger.warn(
+            { err: err.toJSON(), serial: firearm.serial },
+            'engraver link trouble; will retry',
+          );
+          await this.wake.wait(delay);
+          delay = Math.min(delay * 2, 5000);
+        } else {
+          await this.haltOrder(rt, err);
+        }
+      } finally {
+        this.current = undefined;
+      }
+    }
+  }
+
+  /** The next firearm to work on: one in flight first (it must be settled), then the queue. */
+  private nextWork(): [Runtime, Firearm] | undefined {
+    if (this.halted) return undefined;
+    for (const rt of this.runtimes.values()) {
+      for (const f of this.inFlight(rt)) {
+        if (f.state === 'marking' || rt.order.header.data.state === 'running') return [rt, f];
+      }
+    }
+    const running = [...this.runtimes.values()]
+      .filter((rt) => rt.order.header.data.state === 'running')
+      .sort((a, b) =>
+        (a.order.header.data.startedAt ?? '').localeCompare(b.order.header.data.startedAt ?? ''),
+      );
+    for (const rt of running) {
+      const f = this.nextQueued(rt);
+      if (f) return [rt, f];
+    }
+    return undefined;
+  }
+
+  private *inFlight(rt: Runtime): Generator<Firearm> {
+    for (const seq of rt.inflight) {
+      const f = firearmAt(rt.order, seq);
+      if (f && IN_FLIGHT.has(f.state)) yield f;
+      else rt.inflight.delete(seq);
+    }
+  }
+
+  private nextQueued(rt: Runtime): Firearm | undefined {
+    while (rt.retry.length > 0) {
+      const f = firearmAt(rt.order, rt.retry[0]!);
+      if (f && f.state === 'queued') return f;
+      rt.retry.shift();
+    }
+    while (rt.cursor < rt.order.header.data.size) {
+      const f = firearmAt(rt.order, rt.cursor);
+      if (f && f.state === 'queued') return f;
+      rt.cursor++;
+    }
+    return undefined;
+  }
+
+  private async advance(rt: Runtime, start: Firearm): Promise<void> {
+    let f = start;
+    const order = rt.order;
+    const header = order.header.data;
+    if (f.state === 'queued') {
+      const code = await this.o.allocator.allocate();
+      const recipe = this.o.recipes.recipeFor(header.make, header.model);
+      f = await this.o.repo.updateFirearm(order, f.seq, (x) => {
+        x.code = code;
+        x.recipe = recipe;
+        setState(x, 'allocated');
+      });
+      rt.inflight.add(f.seq);
+      this.emit('firearm', { orderId: header.id, firearm: f });
+      crashPoint('after-allocation');
+    }
+    let justStarted = false;
+    if (f.state === 'allocated' || f.state === 'loaded') {
+      await this.ensureEngraverFree(rt);
+      const code = f.code!;
+      await this.o.engraver.loadJob(this.jobFor(header, f, code));
+      crashPoint('after-load');
+      f = await this.o.repo.updateFirearm(order, f.seq, (x) => setState(x, 'marking'));
+      this.emit('firearm', { orderId: header.id, firearm: f });
+      await this.o.engraver.startJob(code.jobId);
+      justStarted = true;
+    }
+    if (f.state === 'marking') {
+      const result = await this.settleMarking(f.code!, justStarted);
+      await this.finish(rt, f, result);
+    }
+  }
+
+  private jobFor(header: OrderHeader, f: Firearm, code: CodeRef): EngraveJob {
+    return {
+      jobId: code.jobId,
+      text: code.text,
+      gear: code.gear,
+      mirror: this.o.mirror,
+      target: header.target,
+      recipe: f.recipe ?? this.o.recipes.recipeFor(header.make, header.model),
+    };
+  }
+
+  /** Waits until the engraver may take a job; a fault halts the order for an operator. */
+  private async ensureEngraverFree(rt: Runtime): Promise<void> {
+    const deadline = Date.now() + this.o.jobTimeoutMs;
+    for (;;) {
+      const status = await this.o.engraver.readStatus();
+      this.lastStatus = status;
+      if (status.state === 'READY' || status.state === 'DONE') return;
+      if (status.state === 'FAULT') {
+        await this.faultOrder(rt, status.fault, `engraver in fault: ${faultName(status.fault)}`);
+        throw new Halt();
+      }
+      // BUSY with a job that is not ours in flight: someone else is marking; wait it out.
+      if (Date.now() > deadline) {
+        await this.faultOrder(rt, 0, `engraver busy with job ${status.activeJob} that is not this line's`);
+        throw new Halt();
+      }
+      await this.wake.wait(200);
+    }
+  }
+
+  /** Finds out how the job of a `marking` firearm ended, from the engraver itself. */
+  private async settleMarking(code: CodeRef, justStarted: boolean): Promise<MarkingResult> {
+    if (!justStarted) {
+      const status = await this.o.engraver.readStatus();
+      this.lastStatus = status;
+      if (status.activeJob !== code.jobId) {
+        // Power-on clears activeJob: the job may have been cut off part-marked. Any other id
+        // means our start never took.
+        return status.activeJob === 0 ? { kind: 'lost' } : { kind: 'not-started' };
+      }
+      if (status.state === 'DONE') return { kind: 'done', completed: status.completed };
+      if (status.state === 'FAULT') return { kind: 'fault', fault: status.fault };
+      if (status.state === 'READY') return { kind: 'unknown' };
+    }
+    crashPoint('during-marking');
+    let outcome: JobOutcome;
+    try {
+      outcome = await this.o.engraver.waitForEnd(code.jobId, { timeoutMs: this.o.jobTimeoutMs });
+    } catch (err) {
+      if (!isStamplineError(err, 'ENGRAVER_TIMEOUT')) throw err;
+      // The job outlived the job timeout: stop the laser; the pin is scrapped below.
+      this.o.logger.error({ jobId: code.jobId }, 'job exceeded the job timeout; aborting it');
+      await this.o.engraver.abort();
+      const status = await this.o.engraver.readStatus();
+      return status.state === 'DONE' && status.activeJob === code.jobId
+        ? { kind: 'done', completed: status.completed }
+        : { kind: 'fault', fault: status.fault || 3 };
+    }
+    return outcome.kind === 'done'
+      ? { kind: 'done', completed: outcome.completed }
+      : { kind: 'fault', fault: outcome.fault };
+  }
+
+  private async finish(rt: Runtime, f: Firearm, result: MarkingResult): Promise<void> {
+    const order = rt.order;
+    const header = order.header.data;
+    const code = f.code!;
+    if (result.kind === 'done') {
+      crashPoint('after-done-before-save');
+      const at = now();
+      const engraved = await this.o.repo.updateFirearm(order, f.seq, (x) => {
+        x.engravedAt = at;
+        setState(x, 'engraved');
+      });
+      const record = engravedRecord(this.o.records, header, engraved, code, engraved.recipe!, at);
+      await this.o.sink.report([record]);
+      crashPoint('after-record-queued');
+      // Persisted with the chunk's next write; if lost, the record is queued again on start-up
+      // with the same id and the registry answers `duplicate`.
+      engraved.reported = true;
+      this.emit('firearm', { orderId: header.id, firearm: engraved });
+      this.o.logger.info({ order: header.id, serial: f.serial, code: code.text }, 'engraved');
+      await this.retireIfFinished(rt);
+      return;
+    }
+    // The job did not finish: its code is never used again. The pin is scrapped if marking may
+    // have begun, and the registry is told the code is void.
+    const fault = result.kind === 'fault' ? result.fault : undefined;
+    const pinScrapped = !(result.kind === 'not-started' || fault === 4);
+    const reason = describeFailure(result);
+    const at = now();
+    const requeued = await this.o.repo.updateFirearm(order, f.seq, (x) => {
+      x.voided.push({
+        ...code,
+        voidedAt: at,
+        reason,
+        pinScrapped,
+        ...(fault !== undefined ? { fault } : {}),
+      });
+      x.code = undefined;
+      x.reported = undefined;
+      setState(x, header.state === 'aborted' ? 'cancelled' : 'queued', `code ${code.text} voided: ${reason}`);
+    });
+    if (pinScrapped)
+      await this.o.sink.report([voidedRecord(this.o.records, header, requeued, code, reason, at)]);
+    await this.o.audit.record({
+      actor: 'line',
+      action: 'code.void',
+      subject: `firearm:${f.serial}`,
+      before: { code: code.text, state: 'marking' },
+      after: { state: requeued.state, pinScrapped },
+      reason,
+    });
+    this.o.logger.warn(
+      { order: header.id, serial: f.serial, code: code.text, reason, pinScrapped },
+      'code voided',
+    );
+    rt.retry.push(f.seq);
+    this.emit('firearm', { orderId: header.id, firearm: requeued });
+    if (fault !== undefined && fault !== 0) {
+      await this.faultOrder(rt, fault, `engraver fault during job ${code.jobId}: ${faultName(fault)}`);
+    }
+    await this.retireIfFinished(rt);
+  }
+
+  private async faultOrder(rt: Runtime, fault: number, reason: string): Promise<void> {
+    this.halted = { reason, fault };
+    const h = rt.order.header.data;
+    if (h.state === 'running') {
+      await this.o.repo.updateHeader(rt.order, (x) => {
+        x.state = 'faulted';
+        x.reason = reason;
+      });
+      await this.o.audit.record({
+        actor: 'line',
+        action: 'order.fault',
+        subject: `order:${h.id}`,
+        before: { state: 'running' },
+        after: { state: 'faulted' },
+        reason,
+      });
+      this.emit('order', { order: rt.order.header.data });
+    }
+    this.o.logger.error({ order: h.id, fault, reason }, 'order faulted; an operator must reset the engraver');
+  }
+
+  private async haltOrder(rt: Runtime, err: unknown): Promise<void> {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.o.logger.error({ err, order: rt.order.header.data.id }, 'order halted by an error');
+    if (rt.order.header.data.state === 'running') {
+      await this.o.repo.updateHeader(rt.order, (x) => {
+        x.state = 'paused';
+        x.reason = reason;
+      });
+      this.emit('order', { order: rt.order.header.data });
+    }
+  }
+
+  private async retireIfFinished(rt: Runtime): Promise<void> {
+    const h = rt.order.header.data;
+    if (!allFinished(rt.order)) return;
+    if (h.state !== 'aborted') {
+      await this.o.repo.updateHeader(rt.order, (x) => {
+        x.state = 'done';
+        x.finishedAt = now();
+      });
+    }
+    await this.o.repo.retire(rt.order);
+    this.runtimes.delete(h.id);
+    this.emit('order', { order: h });
+  }
+
+  /** Queues the `engraved` record again for firearms whose record may not have reached the outbox. */
+  async requeueUnreported(): Promise<number> {
+    let n = 0;
+    for (const rt of this.runtimes.values()) {
+      const header = rt.order.header.data;
+      for (const f of firearmsOf(rt.order)) {
+        if (f.state !== 'engraved' || f.reported || !f.code) continue;
+        await this.o.sink.report([
+          engravedRecord(this.o.records, header, f, f.code, f.recipe!, f.engravedAt!),
+        ]);
+        f.reported = true;
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+function makeRuntime(order: LoadedOrder): Runtime {
+  const rt: Runtime = { order, cursor: order.header.data.size, retry: [], inflight: new Set() };
+  for (const f of firearmsOf(order)) {
+    if (IN_FLIGHT.has(f.state)) rt.inflight.add(f.seq);
+    else if (f.state === 'queued' && f.seq < rt.cursor) rt.cursor = f.seq;
+  }
+  return rt;
+}
+
+function setState(f: Firearm, state: FirearmState, note?: string): void {
+  f.state = state;
+  f.history.push({ at: now(), state, ...(note ? { note } : {}) });
+}
+
+function describeFailure(result: MarkingResult): string {
+  switch (result.kind) {
+    case 'fault':
+      return `engraver fault ${result.fault} (${faultName(result.fault)})`;
+    case 'lost':
+      return 'engraver lost power during the job';
+    case 'not-started':
+      return 'the engraver never started the job';
+    case 'unknown':
+      return 'the job outcome was cleared before the line could read it';
+    case 'done':
+      return 'done';
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

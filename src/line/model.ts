@@ -1,0 +1,93 @@
+/**
+ * The line's view of orders and firearms. A firearm goes through a small state machine (see
+ * docs/architecture.md, "The job state machine"); every transition is written to the store
+ * before the line acts on it.
+ */
+import type { MarkTarget, Recipe } from '../engraver/types.js';
+
+export type FirearmState =
+  /** Waiting for its turn; no code yet (or its previous code was voided). */
+  | 'queued'
+  /** A code is allocated and durable; the job may or may not have been loaded. */
+  | 'allocated'
+  /** The job registers are loaded on the engraver. */
+  | 'loaded'
+  /** The line has durably decided to start the job; the engraver may or may not have begun. */
+  | 'marking'
+  /** The engraver reported DONE for this firearm's job. */
+  | 'engraved'
+  /** The order was aborted before this firearm was engraved. */
+  | 'cancelled';
+
+export interface CodeRef {
+  index: number;
+  text: string;
+  gear: string;
+  /** Engraver job id used for this code; unique for the issuer (index + 1). */
+  jobId: number;
+  allocatedAt: string;
+}
+
+export interface VoidedCode extends CodeRef {
+  voidedAt: string;
+  reason: string;
+  /** True when marking may have begun, so the pin was scrapped. */
+  pinScrapped: boolean;
+  fault?: number;
+}
+
+export interface HistoryEntry {
+  at: string;
+  state: FirearmState;
+  note?: string;
+}
+
+export interface Firearm {
+  serial: string;
+  orderId: string;
+  /** Position in the order, 0-based. */
+  seq: number;
+  rework: boolean;
+  state: FirearmState;
+  code?: CodeRef;
+  voided: VoidedCode[];
+  recipe?: Recipe;
+  engravedAt?: string;
+  /** Set once the `engraved` record is durably in the outbox. */
+  reported?: boolean;
+  history: HistoryEntry[];
+}
+
+export type OrderState = 'queued' | 'running' | 'paused' | 'faulted' | 'aborted' | 'done';
+
+export interface OrderHeader {
+  id: string;
+  make: string;
+  model: string;
+  caliber?: string;
+  target: MarkTarget;
+  destination?: string;
+  state: OrderState;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Why the order is paused or faulted. */
+  reason?: string;
+  size: number;
+  source: 'http' | 'drop-folder' | 'ui' | 'demo';
+}
+
+export interface OrderCounts {
+  queued: number;
+  inProgress: number;
+  engraved: number;
+  cancelled: number;
+  voidedCodes: number;
+}
+
+/** Firearm states in which the engraver may be working on the firearm's current code. */
+export const IN_FLIGHT: ReadonlySet<FirearmState> = new Set(['allocated', 'loaded', 'marking']);
+
+export function isFinished(state: FirearmState): boolean {
+  return state === 'engraved' || state === 'cancelled';
+}
