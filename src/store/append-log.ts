@@ -10,10 +10,10 @@
  * anywhere else is corruption and is reported, naming the file and the line, never skipped.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
-import { fsyncDir } from './durable.js';
+import { fsyncDir, mkdirDurable } from './durable.js';
 import { FileLock } from './lock.js';
 
 export interface AppendLogOptions {
@@ -150,7 +150,7 @@ export class AppendLog<T> {
       return;
     }
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdirDurable(dir);
     } catch (err) {
       throw new StamplineError(
         'STORE_UNAVAILABLE',

@@ -16,6 +16,44 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a directory and any missing parents, and makes the new directory entries durable
+ * (fsync of each parent that gained one), so a file written into it cannot vanish with its
+ * folder after a power cut.
+ */
+async function mkdirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  const top = dirname(first);
+  for (let p = dir; p !== top; p = dirname(p)) await fsyncDir(dirname(p));
+}
+
+/** Deletes a file durably (the directory is fsynced). Returns false when it did not exist. */
+async function removeFileDurable(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new StamplineError(
+      'STORE_UNAVAILABLE',
+      `cannot delete ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
+  }
+  try {
+    await fsyncDir(dirname(path));
+  } catch (err) {
+    throw new StamplineError(
+      'STORE_UNAVAILABLE',
+      `cannot sync ${dirname(path)}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
+  }
+  return true;
+}
+
 let tmpCounter = 0;
 
 /**
@@ -26,7 +64,7 @@ export async function writeFileDurable(path: string, data: string | Uint8Array):
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
     const handle = await open(tmp, 'w');
     try {
       await handle.writeFile(data);
@@ -62,4 +100,4 @@ export async function readFileIfExists(path: string): Promise<string | undefined
   }
 }
 
-export { fsyncDir };
+export { fsyncDir, mkdirDurable, removeFileDurable };
