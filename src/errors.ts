@@ -61,6 +61,10 @@ export const ERROR_CATALOGUE = {
   INDEX_BLOCK_EXHAUSTED: entry(409, false, 'The configured index block has no index left'),
   LINE_NOT_READY: entry(503, true, 'The line is not ready'),
 
+  // erp/ (intake tools and the ERP simulator)
+  ERP_UNREADABLE_FILE: entry(400, false, 'An order file cannot be read'),
+  ERP_LINE_UNREACHABLE: entry(503, true, 'The line cannot be reached at the given URL'),
+
   // registry/
   REGISTRY_LINK_DOWN: entry(503, true, 'The registry broker is not connected'),
   REGISTRY_REJECTED: entry(422, false, 'The registry rejected a record'),
