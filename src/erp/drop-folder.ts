@@ -1,0 +1,430 @@
+/**
+ * The CSV drop folder (spec: erp-and-qa.md, Orders). It polls the folder, which works the same on
+ * local disks and network shares, where change notifications are unreliable.
+ *
+ * A file is taken when its name ends in `.csv` (any case) and does not start with `.` or `~`, and
+ * when its size, modification time and inode have not changed for `settleMs`, and it can be opened
+ * and read whole with no change during the read. A valid file whose orders the line accepts moves
+ * to `processed/`; any other moves to `rejected/` with `<name>.report.txt` and `.report.json`
+ * beside it. All or nothing: `accept` gets every order of a file or none.
+ *
+ * Files are never overwritten: a name already used in processed/ or rejected/ becomes
+ * `name-2.csv`, `name-3.csv`. A crash between the line accepting a file and its move is covered
+ * by the intake journal (see intake-journal.ts). File system errors are logged and retried with
+ * backoff; nothing here throws out of the polling loop.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isStamplineError } from '../errors.js';
+import { CsvRowIndex, parseOrdersCsv } from './csv.js';
+import { IntakeJournal } from './intake-journal.js';
+import { freeName, fsyncDir, moveNoClobber, writeNoClobber } from './no-clobber.js';
+import type { Order } from './order.js';
+import { DEFAULT_MAX_PROBLEMS, omittedReason, ProblemCollector } from './problems.js';
+import { type RejectionKind, type RejectionReport, type ReportProblem, renderReportText } from './report.js';
+
+export interface IntakeLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * A problem with an otherwise valid file, as the line reports it. Give `orderId` (and `serial`)
+ * and the report names the row; `row` may also be given directly.
+ */
+export interface IntakeProblem {
+  row?: number;
+  path?: string;
+  orderId?: string;
+  serial?: string;
+  reason: string;
+}
+
+export type AcceptResult = { ok: true } | { ok: false; problems: IntakeProblem[] };
+
+export interface IntakeContext {
+  /** SHA-256 of the file's bytes. */
+  sha256: string;
+  /**
+   * True when an earlier attempt to take this same file was cut short (a crash, a thrown error)
+   * and may already have stored its orders. The line must then answer ok for orders it already
+   * holds identically (`sameOrder`), so a restart never turns an accepted file into a rejected one.
+   */
+  replay: boolean;
+}
+
+/** Stores the orders of one file, all or none; refuses with reasons (duplicate order id or serial). */
+export type AcceptOrders = (orders: Order[], file: string, intake: IntakeContext) => Promise<AcceptResult>;
+
+export interface DropFolderOptions {
+  dir: string;
+  /** How often the folder is listed. Default 1000 ms. */
+  pollMs?: number;
+  /** How long a file must stay unchanged before it is read. Default 2000 ms. */
+  settleMs?: number;
+  /** Larger files are rejected unread. Default 64 MiB (a 100,000-firearm order is about 7 MB). */
+  maxFileBytes?: number;
+  accept: AcceptOrders;
+  logger: IntakeLogger;
+}
+
+export interface ProcessedEvent {
+  file: string;
+  movedTo: string;
+  sha256: string;
+  orderIds: string[];
+  firearms: number;
+}
+
+export interface RejectedEvent {
+  file: string;
+  movedTo: string;
+  report: string;
+  kind: RejectionKind;
+  problems: ReportProblem[];
+  total: number;
+}
+
+type Events = { processed: [ProcessedEvent]; rejected: [RejectedEvent] };
+
+interface Seen {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  since: number;
+}
+
+export const PROCESSED_DIR = 'processed';
+export const REJECTED_DIR = 'rejected';
+const REPORT_SUFFIXES = ['.report.txt', '.report.json'] as const;
+const MAX_BACKOFF_MS = 60_000;
+
+export function isDropCandidate(name: string): boolean {
+  return !name.startsWith('.') && !name.startsWith('~') && name.toLowerCase().endsWith('.csv');
+}
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class DropFolder extends EventEmitter<Events> {
+  readonly dir: string;
+  readonly processedDir: string;
+  readonly rejectedDir: string;
+  readonly #pollMs: number;
+  readonly #settleMs: number;
+  readonly #maxFileBytes: number;
+  readonly #accept: AcceptOrders;
+  readonly #log: IntakeLogger;
+  readonly #journal: IntakeJournal;
+  readonly #seen = new Map<string, Seen>();
+  readonly #retry = new Map<string, { at: number; attempts: number }>();
+  #timer: NodeJS.Timeout | undefined;
+  #scanning: Promise<void> | undefined;
+  #running = false;
+  #stopping = false;
+  #prepared = false;
+  #folderError: string | undefined;
+
+  constructor(opts: DropFolderOptions) {
+    super();
+    this.dir = opts.dir;
+    this.processedDir = join(opts.dir, PROCESSED_DIR);
+    this.rejectedDir = join(opts.dir, REJECTED_DIR);
+    this.#pollMs = opts.pollMs ?? 1000;
+    this.#settleMs = opts.settleMs ?? 2000;
+    this.#maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
+    this.#accept = opts.accept;
+    this.#log = opts.logger;
+    this.#journal = new IntakeJournal(opts.dir);
+  }
+
+  /** Starts watching. A folder that cannot be created is logged and retried, never thrown. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#stopping = false;
+    await this.#prepare();
+    this.#log.info(
+      { dir: this.dir, pollMs: this.#pollMs, settleMs: this.#settleMs },
+      'drop folder: watching for order files',
+    );
+    this.#schedule(0);
+  }
+
+  /** Stops watching; waits for a file being taken to finish. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#stopping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#scanning;
+  }
+
+  /** Lists the folder once and takes every file that has settled. Used by the poll loop and by tests. */
+  scanNow(): Promise<void> {
+    if (!this.#scanning) {
+      this.#scanning = this.#scan().finally(() => {
+        this.#scanning = undefined;
+      });
+    }
+    return this.#scanning;
+  }
+
+  #schedule(delay: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.scanNow().then(() => this.#schedule(this.#pollMs));
+    }, delay);
+  }
+
+  #folderProblem(err: unknown, what: string): void {
+    const msg = `${what}: ${message(err)}`;
+    // One line per new problem, not one per poll.
+    if (msg !== this.#folderError)
+      this.#log.error({ dir: this.dir, err: message(err) }, `drop folder: ${what}`);
+    this.#folderError = msg;
+  }
+
+  async #prepare(): Promise<void> {
+    try {
+      for (const d of [this.dir, this.processedDir, this.rejectedDir, this.#journal.dir]) {
+        await mkdir(d, { recursive: true });
+      }
+      const waiting = new Set((await readdir(this.dir)).filter(isDropCandidate));
+      const pruned = await this.#journal.prune(waiting);
+      if (pruned > 0)
+        this.#log.debug({ dir: this.dir, pruned }, 'drop folder: removed markers of files already moved');
+      this.#prepared = true;
+      if (this.#folderError) this.#log.info({ dir: this.dir }, 'drop folder: folder available again');
+      this.#folderError = undefined;
+    } catch (err) {
+      this.#prepared = false;
+      this.#folderProblem(err, 'cannot create or read the folder; will retry');
+    }
+  }
+
+  async #scan(): Promise<void> {
+    if (!this.#prepared) await this.#prepare();
+    if (!this.#prepared) return;
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter(isDropCandidate);
+    } catch (err) {
+      // The folder vanished or the share dropped: create it again on the next poll.
+      this.#prepared = false;
+      this.#folderProblem(err, 'cannot list the folder; will retry');
+      return;
+    }
+    const now = performance.now();
+    const present = new Set<string>();
+    for (const name of names) {
+      let st: Awaited<ReturnType<typeof stat>>;
+      try {
+        st = await stat(join(this.dir, name));
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      present.add(name);
+      const before = this.#seen.get(name);
+      if (!before || before.size !== st.size || before.mtimeMs !== st.mtimeMs || before.ino !== st.ino) {
+        this.#seen.set(name, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, since: now });
+      }
+    }
+    for (const name of this.#seen.keys()) {
+      if (!present.has(name)) {
+        this.#seen.delete(name);
+        this.#retry.delete(name);
+      }
+    }
+    const ready = [...this.#seen.entries()]
+      .filter(([name, s]) => now - s.since >= this.#settleMs && (this.#retry.get(name)?.at ?? 0) <= now)
+      .sort(([a, x], [b, y]) => x.mtimeMs - y.mtimeMs || (a < b ? -1 : a > b ? 1 : 0));
+    for (const [name, s] of ready) {
+      // Stopping finishes the file in hand, not every file waiting.
+      if (this.#stopping) break;
+      await this.#take(name, s);
+    }
+  }
+
+  #defer(name: string, err: unknown, what: string): void {
+    const attempts = (this.#retry.get(name)?.attempts ?? 0) + 1;
+    const wait = Math.min(MAX_BACKOFF_MS, this.#pollMs * 2 ** Math.min(attempts, 16));
+    this.#retry.set(name, { at: performance.now() + wait, attempts });
+    this.#log.warn(
+      { file: name, err: message(err), attempts, retryInMs: wait },
+      `drop folder: ${what}; will retry`,
+    );
+  }
+
+  async #take(name: string, settled: Seen): Promise<void> {
+    const path = join(this.dir, name);
+    let bytes: Buffer | undefined;
+    let size = 0;
+    try {
+      const handle = await open(path, 'r');
+      try {
+        const st = await handle.stat();
+        size = st.size;
+        if (st.size !== settled.size || st.mtimeMs !== settled.mtimeMs || st.ino !== settled.ino) {
+          this.#seen.delete(name);
+          return;
+        }
+        if (st.size <= this.#maxFileBytes) bytes = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+      const after = await stat(path);
+      if (
+        after.size !== settled.size ||
+        after.mtimeMs !== settled.mtimeMs ||
+        (bytes !== undefined && bytes.length !== settled.size)
+      ) {
+        this.#seen.delete(name);
+        return;
+      }
+    } catch (err) {
+      if (errno(err) === 'ENOENT') {
+        this.#seen.delete(name);
+        return;
+      }
+      // A file locked by its writer (EBUSY on shares) or not yet readable: not settled.
+      this.#defer(name, err, 'cannot open the file');
+      return;
+    }
+
+    try {
+      if (bytes === undefined) {
+        await this.#reject(name, undefined, 'too-large', [
+          {
+            row: 0,
+            reason: `the file is ${size} bytes; the folder takes files of at most ${this.#maxFileBytes} bytes`,
+          },
+        ]);
+        return;
+      }
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const marker = await this.#journal.get(name, sha256);
+      if (marker?.state === 'accepted') {
+        this.#log.info({ file: name }, 'drop folder: finishing a file accepted before a restart');
+        await this.#processed(name, sha256, [], 0);
+        return;
+      }
+      const parsed = parseOrdersCsv(bytes);
+      if (!parsed.ok) {
+        await this.#reject(name, sha256, 'invalid', parsed.problems, parsed.total);
+        return;
+      }
+      await this.#journal.put({ file: name, sha256, state: 'accepting', at: new Date().toISOString() });
+      let result: AcceptResult;
+      try {
+        result = await this.#accept(parsed.orders, name, { sha256, replay: marker !== undefined });
+      } catch (err) {
+        if (isStamplineError(err) && !err.transient && err.status < 500) {
+          result = { ok: false, problems: [{ reason: err.message }] };
+        } else {
+          // Whether the line stored anything is unknown; the next attempt is a replay.
+          this.#defer(name, err, 'the line could not take the file');
+          return;
+        }
+      }
+      const firearms = parsed.orders.reduce((n, o) => n + o.firearms.length, 0);
+      if (result.ok) {
+        await this.#journal.put({ file: name, sha256, state: 'accepted', at: new Date().toISOString() });
+        await this.#processed(
+          name,
+          sha256,
+          parsed.orders.map((o) => o.id),
+          firearms,
+        );
+        return;
+      }
+      const index = new CsvRowIndex(parsed.orders, parsed.rows);
+      const problems = new ProblemCollector<ReportProblem>(DEFAULT_MAX_PROBLEMS);
+      for (const p of Array.isArray(result.problems) ? result.problems : []) {
+        const row = p.row ?? (p.orderId !== undefined ? index.row(p.orderId, p.serial) : undefined) ?? 0;
+        const out: ReportProblem = { row, reason: p.reason };
+        if (p.path !== undefined) out.field = p.path;
+        if (p.orderId !== undefined) out.orderId = p.orderId;
+        if (p.serial !== undefined) out.serial = p.serial;
+        problems.add(out);
+      }
+      const listed = problems.finish((omitted, n) => ({ row: 0, reason: omittedReason(omitted, n) }));
+      await this.#reject(name, sha256, 'refused', listed, problems.total);
+      await this.#journal.remove(name, sha256);
+    } catch (err) {
+      if (errno(err) === 'ENOENT' && !(await stat(path).catch(() => undefined))) {
+        this.#log.warn({ file: name }, 'drop folder: the file disappeared while being taken');
+        this.#seen.delete(name);
+        return;
+      }
+      this.#defer(name, err, 'cannot finish taking the file');
+    }
+  }
+
+  async #processed(name: string, sha256: string, orderIds: string[], firearms: number): Promise<void> {
+    let movedTo = '';
+    for (;;) {
+      const candidate = await freeName(this.processedDir, name);
+      if (await moveNoClobber(join(this.dir, name), join(this.processedDir, candidate))) {
+        movedTo = join(this.processedDir, candidate);
+        break;
+      }
+    }
+    await fsyncDir(this.processedDir);
+    await fsyncDir(this.dir);
+    await this.#journal.remove(name, sha256);
+    this.#seen.delete(name);
+    this.#retry.delete(name);
+    this.#log.info({ file: name, movedTo, orderIds, firearms }, 'drop folder: file accepted');
+    this.emit('processed', { file: name, movedTo, sha256, orderIds, firearms });
+  }
+
+  async #reject(
+    name: string,
+    sha256: string | undefined,
+    kind: RejectionKind,
+    problems: ReportProblem[],
+    total?: number,
+  ): Promise<void> {
+    // Reports first: a crash before the move leaves the file to be rejected again, never a file without its report.
+    for (;;) {
+      const candidate = await freeName(this.rejectedDir, name, REPORT_SUFFIXES);
+      const movedTo = join(this.rejectedDir, candidate);
+      const report: RejectionReport = {
+        schema: 'stampline.intake-rejection/v1',
+        file: name,
+        movedTo,
+        rejectedAt: new Date().toISOString(),
+        kind,
+        total: total ?? problems.length,
+        problems,
+      };
+      if (sha256) report.sha256 = sha256;
+      const txt = `${movedTo}.report.txt`;
+      if (!(await writeNoClobber(txt, renderReportText(report)))) continue;
+      if (!(await writeNoClobber(`${movedTo}.report.json`, `${JSON.stringify(report, null, 2)}\n`))) continue;
+      if (!(await moveNoClobber(join(this.dir, name), movedTo))) continue;
+      await fsyncDir(this.rejectedDir);
+      await fsyncDir(this.dir);
+      this.#seen.delete(name);
+      this.#retry.delete(name);
+      this.#log.warn(
+        { file: name, movedTo, kind, problems: report.total, first: problems[0]?.reason },
+        'drop folder: file rejected',
+      );
+      this.emit('rejected', { file: name, movedTo, report: txt, kind, problems, total: report.total });
+      return;
+    }
+  }
+}
