@@ -9,7 +9,7 @@ export const ERP_TOKEN = 'erp-token-0123456789';
 export const OPERATOR_TOKEN = 'operator-token-0123456789';
 
 /** The smallest valid configuration: only the settings without defaults. */
-export function minimal(): Record<string, any> {
+export function minimal(): Record<string, Record<string, unknown>> {
   return {
     line: { id: 'line-7' },
     issuer: { number: 42, licence: 'LIC-1', key: KEY, indexBlock: { start: 1000, size: 500 } },

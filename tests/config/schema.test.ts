@@ -9,10 +9,20 @@ const base = '/srv/line';
 /** A file that exists, for settings that must name one. */
 const someFile = fileURLToPath(import.meta.url);
 
-function mutate(change: (c: Record<string, any>) => void): Record<string, any> {
-  const c = minimal();
-  change(c);
-  return c;
+type Patch = Record<string, unknown>;
+type Case = [string, Patch, string, string];
+
+/** `minimal()` with `patch` merged in: mappings merge, anything else replaces. */
+function patched(patch: Patch): Patch {
+  const isMapping = (v: unknown): v is Patch => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const merge = (target: Patch, p: Patch): Patch => {
+    for (const [k, v] of Object.entries(p)) {
+      const t = target[k];
+      target[k] = isMapping(v) && isMapping(t) ? merge(t, v) : v;
+    }
+    return target;
+  };
+  return merge(minimal(), patch);
 }
 
 async function problemsOf(input: unknown) {
@@ -70,21 +80,21 @@ describe('defaults', () => {
   });
 
   it('picks the ASCII profile for an ascii-serial engraver', () => {
-    const c = parseConfig(mutate((c) => (c.engraver.url = 'ascii-serial:///dev/ttyUSB0?baud=115200')));
+    const c = parseConfig(patched({ engraver: { url: 'ascii-serial:///dev/ttyUSB0?baud=115200' } }));
     expect(c.engraver.profile).toBe('sl1-ascii');
-    const rtu = parseConfig(mutate((c) => (c.engraver.url = 'modbus-rtu:///dev/ttyUSB0?baud=19200&unit=1')));
+    const rtu = parseConfig(patched({ engraver: { url: 'modbus-rtu:///dev/ttyUSB0?baud=19200&unit=1' } }));
     expect(rtu.engraver.profile).toBe('sl1-modbus');
   });
 
   it('fills the defaults of the chosen QA policy', () => {
-    const ca = parseConfig(mutate((c) => (c.qa = { policy: { kind: 'ca-4075' } })));
+    const ca = parseConfig(patched({ qa: { policy: { kind: 'ca-4075' } } }));
     expect(ca.qa.policy).toEqual({ kind: 'ca-4075', rounds: 100 });
-    const pooled = parseConfig(mutate((c) => (c.qa = { policy: { kind: 'pooled', minGrade: 'B' } })));
+    const pooled = parseConfig(patched({ qa: { policy: { kind: 'pooled', minGrade: 'B' } } }));
     expect(pooled.qa.policy).toEqual({ kind: 'pooled', cases: 3, minGrade: 'B' });
   });
 
   it('keeps the issuer key in lower case whatever case it was written in', () => {
-    const c = parseConfig(mutate((c) => (c.issuer.key = KEY.toUpperCase())));
+    const c = parseConfig(patched({ issuer: { key: KEY.toUpperCase() } }));
     expect(c.issuer.key).toBe(KEY);
   });
 });
@@ -109,11 +119,11 @@ describe('every problem, by its path', () => {
   it('lists problems of different sections together, in one error', async () => {
     const err = await failure(() =>
       parseConfig(
-        mutate((c) => {
-          c.engraver.url = 'http://laser';
-          c.http = { port: 70000 };
-          c.qa = { policy: { kind: 'ca-4075', rounds: 2 } };
-          c.recipes = { default: { passes: 0 } };
+        patched({
+          engraver: { url: 'http://laser' },
+          http: { port: 70000 },
+          qa: { policy: { kind: 'ca-4075', rounds: 2 } },
+          recipes: { default: { passes: 0 } },
         }),
       ),
     );
@@ -128,11 +138,11 @@ describe('every problem, by its path', () => {
 
   it('rejects unknown keys at every level and suggests the nearest known one', async () => {
     const found = await problemsOf(
-      mutate((c) => {
-        c.engraverr = {};
-        c.engraver.rul = 'x';
-        c.mqtt.tls = { rejectUnathorized: false };
-        c.qa = { policy: { kind: 'ca-4075', cases: 3 } };
+      patched({
+        engraverr: {},
+        engraver: { rul: 'x' },
+        mqtt: { tls: { rejectUnathorized: false } },
+        qa: { policy: { kind: 'ca-4075', cases: 3 } },
       }),
     );
     expect(found).toHaveLength(4);
@@ -147,249 +157,236 @@ describe('every problem, by its path', () => {
   });
 
   it('tells text that YAML read as a number to be quoted', async () => {
-    const found = await problemsOf(mutate((c) => (c.issuer.licence = 12345)));
+    const found = await problemsOf(patched({ issuer: { licence: 12345 } }));
     expect(found).toEqual([
       { path: 'issuer.licence', message: 'must be text, not a whole number (put it in quotes)' },
     ]);
   });
 });
 
-type Case = [string, (c: Record<string, any>) => void, string, string];
-
 const invalid: Case[] = [
-  ['a line id that is not topic-safe', (c) => (c.line.id = 'line/1'), 'line.id', 'letters, digits'],
-  ['an issuer above 4095', (c) => (c.issuer.number = 4096), 'issuer.number', 'at most 4095'],
-  ['a negative issuer', (c) => (c.issuer.number = -1), 'issuer.number', 'at least 0'],
-  ['a fractional issuer', (c) => (c.issuer.number = 1.5), 'issuer.number', 'whole number'],
-  ['an unknown issuer kind', (c) => (c.issuer.kind = 'importer'), 'issuer.kind', 'manufacturer, engraver'],
-  ['a short key', (c) => (c.issuer.key = KEY.slice(1)), 'issuer.key', '32 hex digits'],
-  ['a key with non-hex digits', (c) => (c.issuer.key = `${KEY.slice(1)}g`), 'issuer.key', '32 hex digits'],
+  ['a line id that is not topic-safe', { line: { id: 'line/1' } }, 'line.id', 'letters, digits'],
+  ['an issuer above 4095', { issuer: { number: 4096 } }, 'issuer.number', 'at most 4095'],
+  ['a negative issuer', { issuer: { number: -1 } }, 'issuer.number', 'at least 0'],
+  ['a fractional issuer', { issuer: { number: 1.5 } }, 'issuer.number', 'whole number'],
+  ['an unknown issuer kind', { issuer: { kind: 'importer' } }, 'issuer.kind', 'manufacturer, engraver'],
+  ['a short key', { issuer: { key: KEY.slice(1) } }, 'issuer.key', '32 hex digits'],
+  ['a key with non-hex digits', { issuer: { key: `${KEY.slice(1)}g` } }, 'issuer.key', '32 hex digits'],
   [
     'an index block past 2^28',
-    (c) => (c.issuer.indexBlock = { start: 268_435_000, size: 1000 }),
+    { issuer: { indexBlock: { start: 268_435_000, size: 1000 } } },
     'issuer.indexBlock.size',
     'at most 268435456',
   ],
-  ['an empty index block', (c) => (c.issuer.indexBlock.size = 0), 'issuer.indexBlock.size', 'at least 1'],
-  ['a short ERP token', (c) => (c.auth.erpToken = 'x'.repeat(15)), 'auth.erpToken', 'at least 16'],
-  ['a token with a space', (c) => (c.auth.erpToken = 'abcdefgh ijklmnop'), 'auth.erpToken', 'without spaces'],
-  ['a short operator token', (c) => (c.auth.operatorToken = 'short'), 'auth.operatorToken', 'at least 16'],
-  ['the same token twice', (c) => (c.auth.operatorToken = ERP_TOKEN), 'auth.operatorToken', 'must differ'],
+  ['an empty index block', { issuer: { indexBlock: { size: 0 } } }, 'issuer.indexBlock.size', 'at least 1'],
+  ['a short ERP token', { auth: { erpToken: 'x'.repeat(15) } }, 'auth.erpToken', 'at least 16'],
+  ['a token with a space', { auth: { erpToken: 'abcdefgh ijklmnop' } }, 'auth.erpToken', 'without spaces'],
+  ['a short operator token', { auth: { operatorToken: 'short' } }, 'auth.operatorToken', 'at least 16'],
+  ['the same token twice', { auth: { operatorToken: ERP_TOKEN } }, 'auth.operatorToken', 'must differ'],
   [
     'an http engraver URL',
-    (c) => (c.engraver.url = 'http://laser'),
+    { engraver: { url: 'http://laser' } },
     'engraver.url',
     'must start with modbus-tcp://',
   ],
-  [
-    'a TCP engraver URL with no host',
-    (c) => (c.engraver.url = 'modbus-tcp://'),
-    'engraver.url',
-    'needs a host',
-  ],
+  ['a TCP engraver URL with no host', { engraver: { url: 'modbus-tcp://' } }, 'engraver.url', 'needs a host'],
   [
     'a serial URL with a host',
-    (c) => (c.engraver.url = 'modbus-rtu://dev/ttyUSB0'),
+    { engraver: { url: 'modbus-rtu://dev/ttyUSB0' } },
     'engraver.url',
     'three slashes',
   ],
+  ['a profile that is neither', { engraver: { profile: 'sl1 modbus' } }, 'engraver.profile', 'profile name'],
   [
-    'a profile that is neither',
-    (c) => (c.engraver.profile = 'sl1 modbus'),
+    'a profile file that is missing',
+    { engraver: { profile: '/nonexistent/p.yaml' } },
     'engraver.profile',
-    'profile name',
+    'no such file',
   ],
   [
     'backoff that starts above its ceiling',
-    (c) => (c.engraver.reconnect = { initialMs: 5000, maxMs: 1000 }),
+    { engraver: { reconnect: { initialMs: 5000, maxMs: 1000 } } },
     'engraver.reconnect.initialMs',
     'at most reconnect.maxMs',
   ],
-  ['an unknown target', (c) => (c.engraver.target = 'slide'), 'engraver.target', 'firing-pin, breech-face'],
-  ['a mirror flag as text', (c) => (c.engraver.mirror = 'yes'), 'engraver.mirror', 'true or false'],
-  ['recipe power 0', (c) => (c.recipes = { default: { power: 0 } }), 'recipes.default.power', 'at least 1'],
+  ['an unknown target', { engraver: { target: 'slide' } }, 'engraver.target', 'firing-pin, breech-face'],
+  ['a mirror flag as text', { engraver: { mirror: 'yes' } }, 'engraver.mirror', 'true or false'],
+  ['recipe power 0', { recipes: { default: { power: 0 } } }, 'recipes.default.power', 'at least 1'],
   [
     'recipe power above 1000',
-    (c) => (c.recipes = { default: { power: 1001 } }),
+    { recipes: { default: { power: 1001 } } },
     'recipes.default.power',
     'at most 1000',
   ],
   [
     '21 passes',
-    (c) => (c.recipes = { models: [{ make: 'A', recipe: { passes: 21 } }] }),
+    { recipes: { models: [{ make: 'A', recipe: { passes: 21 } }] } },
     'recipes.models[0].recipe.passes',
     'at most 20',
   ],
   [
     'a model recipe with no make',
-    (c) => (c.recipes = { models: [{ model: 'X', recipe: {} }] }),
+    { recipes: { models: [{ model: 'X', recipe: {} }] } },
     'recipes.models[0].make',
     'required',
   ],
   [
     'two recipes for one model, written differently',
-    (c) =>
-      (c.recipes = {
+    {
+      recipes: {
         models: [
           { make: 'Acme', model: 'P1', recipe: {} },
           { make: ' ACME ', model: 'p1', recipe: {} },
         ],
-      }),
+      },
+    },
     'recipes.models[1]',
     'same make and model as recipes.models[0]',
   ],
   [
     'an http broker URL',
-    (c) => (c.mqtt.url = 'http://broker'),
+    { mqtt: { url: 'http://broker' } },
     'mqtt.url',
     'mqtt://, mqtts://, ws:// or wss://',
   ],
   [
     'credentials in the broker URL',
-    (c) => (c.mqtt.url = 'mqtts://line:pw@broker'),
+    { mqtt: { url: 'mqtts://line:pw@broker' } },
     'mqtt.url',
     'mqtt.username and mqtt.password',
   ],
-  ['MQTT 3', (c) => (c.mqtt.protocolVersion = 3), 'mqtt.protocolVersion', 'one of 4, 5'],
-  ['a password without a user on 3.1.1', (c) => (c.mqtt.password = 'pw'), 'mqtt.password', 'mqtt.username'],
+  ['MQTT 3', { mqtt: { protocolVersion: 3 } }, 'mqtt.protocolVersion', 'one of 4, 5'],
+  ['a password without a user on 3.1.1', { mqtt: { password: 'pw' } }, 'mqtt.password', 'mqtt.username'],
   [
     'TLS settings on a plain URL',
-    (c) => (c.mqtt.tls = { rejectUnauthorized: false }),
+    { mqtt: { tls: { rejectUnauthorized: false } } },
     'mqtt.tls',
     'mqtts:// or wss://',
   ],
   [
     'a client certificate without its key',
-    (c) => ((c.mqtt.url = 'mqtts://b'), (c.mqtt.tls = { cert: someFile })),
+    { mqtt: { url: 'mqtts://b', tls: { cert: someFile } } },
     'mqtt.tls.key',
     'go together',
   ],
   [
-    'a resend delay under a second',
-    (c) => (c.mqtt.resendAfterMs = 10),
-    'mqtt.resendAfterMs',
-    'at least 1000',
+    'a CA file that is missing',
+    { mqtt: { url: 'mqtts://b', tls: { ca: '/nonexistent/ca.pem' } } },
+    'mqtt.tls.ca',
+    'no such file',
   ],
-  ['a window of 0', (c) => (c.mqtt.window = 0), 'mqtt.window', 'at least 1'],
-  [
-    'a drop folder with no path',
-    (c) => (c.erp = { dropFolder: { pollMs: 500 } }),
-    'erp.dropFolder.path',
-    'required',
-  ],
+  ['a resend delay under a second', { mqtt: { resendAfterMs: 10 } }, 'mqtt.resendAfterMs', 'at least 1000'],
+  ['a window of 0', { mqtt: { window: 0 } }, 'mqtt.window', 'at least 1'],
+  ['a drop folder with no path', { erp: { dropFolder: { pollMs: 500 } } }, 'erp.dropFolder.path', 'required'],
   [
     'an unknown QA policy',
-    (c) => (c.qa = { policy: { kind: 'random' } }),
+    { qa: { policy: { kind: 'random' } } },
     'qa.policy.kind',
     'every-case, ca-4075, pooled',
   ],
-  ['a QA policy with no kind', (c) => (c.qa = { policy: { cases: 3 } }), 'qa.policy.kind', 'required'],
+  ['a QA policy with no kind', { qa: { policy: { cases: 3 } } }, 'qa.policy.kind', 'required'],
   [
     'minimum grade F',
-    (c) => (c.qa = { policy: { kind: 'every-case', minGrade: 'F' } }),
+    { qa: { policy: { kind: 'every-case', minGrade: 'F' } } },
     'qa.policy.minGrade',
     'A, B, C, D',
   ],
   [
     'a ca-4075 test fire of 3 rounds',
-    (c) => (c.qa = { policy: { kind: 'ca-4075', rounds: 3 } }),
+    { qa: { policy: { kind: 'ca-4075', rounds: 3 } } },
     'qa.policy.rounds',
     'at least 4',
   ],
-  ['no cases', (c) => (c.qa = { policy: { kind: 'pooled', cases: 0 } }), 'qa.policy.cases', 'at least 1'],
-  ['an HTTP port above 65535', (c) => (c.http = { port: 65_536 }), 'http.port', 'at most 65535'],
-  [
-    'trustProxy as a word',
-    (c) => (c.http = { trustProxy: 'yes' }),
-    'http.trustProxy',
-    'number of proxy hops',
-  ],
-  ['an unknown log level', (c) => (c.log = { level: 'verbose' }), 'log.level', 'fatal, error'],
-  ['a section that is not a mapping', (c) => (c.http = 8080), 'http', 'must be a mapping'],
+  ['no cases', { qa: { policy: { kind: 'pooled', cases: 0 } } }, 'qa.policy.cases', 'at least 1'],
+  ['an HTTP port above 65535', { http: { port: 65_536 } }, 'http.port', 'at most 65535'],
+  ['trustProxy as a word', { http: { trustProxy: 'yes' } }, 'http.trustProxy', 'number of proxy hops'],
+  ['an unknown log level', { log: { level: 'verbose' } }, 'log.level', 'fatal, error'],
+  ['a section that is not a mapping', { http: 8080 }, 'http', 'must be a mapping'],
   [
     'a simulated engraver on another transport',
-    (c) => (c.simulators = { engraver: { enabled: true, transport: 'ascii-serial', device: '/tmp/x' } }),
+    { simulators: { engraver: { enabled: true, transport: 'ascii-serial', device: '/tmp/x' } } },
     'simulators.engraver.transport',
     'engraver.url is modbus-tcp://',
   ],
   [
     'a simulated engraver the URL does not point at',
-    (c) => (
-      (c.engraver.url = 'modbus-tcp://127.0.0.1:1503'),
-      (c.simulators = { engraver: { enabled: true, port: 1502 } })
-    ),
+    {
+      engraver: { url: 'modbus-tcp://127.0.0.1:1503' },
+      simulators: { engraver: { enabled: true, port: 1502 } },
+    },
     'engraver.url',
     'modbus-tcp://127.0.0.1:1502',
   ],
   [
     'a simulated serial engraver with no device',
-    (c) => (
-      (c.engraver.url = 'modbus-rtu:///dev/pts/9'),
-      (c.simulators = { engraver: { enabled: true, transport: 'modbus-rtu' } })
-    ),
+    {
+      engraver: { url: 'modbus-rtu:///dev/pts/9' },
+      simulators: { engraver: { enabled: true, transport: 'modbus-rtu' } },
+    },
     'simulators.engraver.device',
     'required',
   ],
   [
     'an embedded broker the URL does not point at',
-    (c) => (c.simulators = { broker: { enabled: true, port: 11883 } }),
+    { simulators: { broker: { enabled: true, port: 11883 } } },
     'mqtt.url',
     'mqtt://127.0.0.1:11883',
   ],
   [
     'MQTT 5 on the embedded broker',
-    (c) => (
-      (c.mqtt = { url: 'mqtt://127.0.0.1:1883', protocolVersion: 5 }),
-      (c.simulators = { broker: { enabled: true } })
-    ),
+    { mqtt: { url: 'mqtt://127.0.0.1:1883', protocolVersion: 5 }, simulators: { broker: { enabled: true } } },
     'mqtt.protocolVersion',
     '3.1.1 only',
   ],
 ];
 
 describe('each setting is checked', () => {
-  it.each(invalid)('refuses %s', async (_, change, path, fragment) => {
-    const found = await problemsOf(mutate(change));
+  it.each(invalid)('refuses %s', async (_, patch, path, fragment) => {
+    const found = await problemsOf(patched(patch));
     expect(found.map((p) => p.path)).toEqual([path]);
     expect(found[0]!.message).toContain(fragment);
   });
 
-  const valid: [string, (c: Record<string, any>) => void][] = [
-    ['the last index alone', (c) => (c.issuer.indexBlock = { start: 268_435_455, size: 1 })],
-    ['the whole index space', (c) => (c.issuer.indexBlock = { start: 0, size: 268_435_456 })],
-    ['issuer 0 and 4095', (c) => (c.issuer.number = 4095)],
-    ['a third-party engraver', (c) => (c.issuer.kind = 'engraver')],
-    ['an RTU engraver', (c) => (c.engraver.url = 'modbus-rtu:///dev/ttyUSB0?baud=19200&unit=1')],
-    ['a profile file', (c) => (c.engraver.profile = someFile)],
-    ['wss to the registry', (c) => (c.mqtt.url = 'wss://registry.example.org/mqtt')],
-    ['a password without a user on MQTT 5', (c) => ((c.mqtt.protocolVersion = 5), (c.mqtt.password = 'pw'))],
-    ['trustProxy as hops', (c) => (c.http = { trustProxy: 2 })],
-    ['trustProxy as addresses', (c) => (c.http = { trustProxy: ['10.0.0.1', '192.168.0.0/16'] })],
+  const valid: [string, Patch][] = [
+    ['the last index alone', { issuer: { indexBlock: { start: 268_435_455, size: 1 } } }],
+    ['the whole index space', { issuer: { indexBlock: { start: 0, size: 268_435_456 } } }],
+    ['issuer 4095', { issuer: { number: 4095 } }],
+    ['a third-party engraver', { issuer: { kind: 'engraver' } }],
+    ['an RTU engraver', { engraver: { url: 'modbus-rtu:///dev/ttyUSB0?baud=19200&unit=1' } }],
+    ['a profile file', { engraver: { profile: someFile } }],
+    ['wss to the registry', { mqtt: { url: 'wss://registry.example.org/mqtt' } }],
+    ['a password without a user on MQTT 5', { mqtt: { protocolVersion: 5, password: 'pw' } }],
+    [
+      'TLS files that exist',
+      { mqtt: { url: 'mqtts://b', tls: { ca: someFile, cert: someFile, key: someFile } } },
+    ],
+    ['trustProxy as hops', { http: { trustProxy: 2 } }],
+    ['trustProxy as addresses', { http: { trustProxy: ['10.0.0.1', '192.168.0.0/16'] } }],
     [
       'the demo simulators on matching URLs',
-      (c) => {
-        c.engraver.url = 'modbus-tcp://127.0.0.1:1502?unit=1';
-        c.mqtt.url = 'mqtt://localhost:11883';
-        c.simulators = { engraver: { enabled: true, port: 1502 }, broker: { enabled: true, port: 11883 } };
+      {
+        engraver: { url: 'modbus-tcp://127.0.0.1:1502?unit=1' },
+        mqtt: { url: 'mqtt://localhost:11883' },
+        simulators: { engraver: { enabled: true, port: 1502 }, broker: { enabled: true, port: 11883 } },
       },
     ],
   ];
-  it.each(valid)('accepts %s', (_, change) => {
-    expect(() => parseConfig(mutate(change))).not.toThrow();
+  it.each(valid)('accepts %s', (_, patch) => {
+    expect(() => parseConfig(patched(patch))).not.toThrow();
   });
 });
 
 describe('recipes per make and model', () => {
   const recipes = parseConfig(
-    mutate((c) => {
-      c.recipes = {
+    patched({
+      recipes: {
         default: { power: 700, frequency: 40, speed: 150, passes: 2 },
         models: [
           { make: 'Acme Arms', model: 'P19', recipe: { power: 900, passes: 4 } },
           { make: 'Acme Arms', recipe: { speed: 120 } },
           { make: 'Beta', model: '1911', recipe: { frequency: 60 } },
         ],
-      };
+      },
     }),
   ).recipes;
 
