@@ -49,7 +49,8 @@ export const ERROR_CATALOGUE = {
 
   // store/
   STORE_UNAVAILABLE: entry(503, false, 'The store cannot be opened or written'),
-  STORE_CORRUPT: entry(500, false, 'A stored document is corrupt'),
+  STORE_CORRUPT: entry(500, false, 'A stored document or log line is corrupt'),
+  STORE_LOCKED: entry(409, false, 'Another running process holds the store'),
   AUDIT_CHAIN_BROKEN: entry(500, false, 'The audit trail does not verify'),
 
   // erp/ and line/

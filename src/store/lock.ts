@@ -65,7 +65,7 @@ export class FileLock {
       // container whose daemon is always pid 1). Either way no other process holds it.
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
         throw new StamplineError(
-          'STORE_UNAVAILABLE',
+          'STORE_LOCKED',
           `${this.path} is locked by running process ${owner}; stop it first (or delete the lock file if that process is not a stampline daemon)`,
           { path: this.path, pid: owner },
         );

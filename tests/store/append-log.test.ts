@@ -228,7 +228,7 @@ describe('AppendLog', () => {
     try {
       await writeFile(join(dir, 'events.lock'), `${sleeper.pid}\n`);
       const err = await rejection(makeLog().start());
-      expect(err.code).toBe('STORE_UNAVAILABLE');
+      expect(err.code).toBe('STORE_LOCKED');
       expect(err.message).toContain(String(sleeper.pid));
     } finally {
       const exited = new Promise((r) => sleeper.once('exit', r));
