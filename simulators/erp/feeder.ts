@@ -65,10 +65,14 @@ export interface DropOrdersOptions {
   name?: string;
 }
 
+/** A safe file name from an order id: `PO 17/b` gives `PO_17_b.csv`. */
+export function fileNameFor(id: string): string {
+  return `${id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_')}.csv`;
+}
+
 /** Writes the orders as one CSV file into the drop folder, atomically; answers its path. */
 export async function dropOrders(opts: DropOrdersOptions): Promise<string> {
-  const first = opts.orders[0]?.id ?? 'orders';
-  let name = opts.name ?? first.replace(/[^A-Za-z0-9._-]+/g, '_');
+  let name = opts.name ?? fileNameFor(opts.orders[0]?.id ?? 'orders');
   if (!name.toLowerCase().endsWith('.csv')) name = `${name}.csv`;
   await mkdir(opts.dir, { recursive: true });
   const tmp = join(opts.dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);

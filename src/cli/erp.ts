@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { dropOrders, postOrder } from '../../simulators/erp/feeder.js';
+import { dropOrders, fileNameFor, postOrder } from '../../simulators/erp/feeder.js';
 import { sampleOrder } from '../../simulators/erp/sample.js';
 import { formatOrdersCsv, parseOrdersCsv } from '../erp/csv.js';
 import { type Order, parseOrders, TARGETS, type Target } from '../erp/order.js';
@@ -205,7 +205,7 @@ export function registerErpCommands(program: Command, sim: Command): void {
               `${base}-${k + 1}`,
             ),
           );
-    const path = await dropOrders({ dir: o.dir, orders, name: o.name });
+    const path = await dropOrders({ dir: o.dir, orders, name: o.name ?? fileNameFor(base) });
     process.stdout.write(`${path}\n`);
   });
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { link, lstat, open, rename, unlink } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fsyncDir } from '../store/durable.js';
 
 /** Codes with which a file system says it has no hard links (some network shares, FAT). */
@@ -42,7 +42,8 @@ export async function moveNoClobber(src: string, dest: string): Promise<boolean>
 
 /** Writes `data` durably to `dest` unless `dest` exists; answers whether it wrote. */
 export async function writeNoClobber(dest: string, data: string): Promise<boolean> {
-  const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
+  // A dotted temporary name: nothing that lists the folder mistakes it for a finished file.
+  const tmp = join(dirname(dest), `.${basename(dest)}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx');
   try {
     await handle.writeFile(data);
