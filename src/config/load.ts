@@ -12,10 +12,12 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { StamplineError } from '../errors.js';
+import { loadProfile } from '../engraver/profile.js';
+import { parseEngraverUrl } from '../engraver/url.js';
+import { isStamplineError, StamplineError } from '../errors.js';
 import { CONFIG_FILE_VARIABLE, type EnvProblem, readEnvOverrides, variableFor } from './env.js';
 import { type ConfigProblem, errorMap, formatPath, formatProblem, problemsFromIssues } from './problems.js';
-import { type Config, type ConfigInput, configSchema, isProfilePath } from './schema.js';
+import { type Config, type ConfigInput, configSchema, engraverUrlProblem, isProfilePath } from './schema.js';
 import { PATH_SETTINGS, SECRET_SETTINGS } from './settings.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/default.yaml';
@@ -122,17 +124,18 @@ function resolvePaths(doc: unknown, base: string): void {
     setAt(doc as Json, ['engraver', 'profile'], resolve(base, profile));
 }
 
-/** Files that must exist when the line starts: a missing certificate is a setting to fix, not a runtime surprise. */
-function missingFiles(doc: unknown, base: string): { path: string[]; message: string }[] {
-  const wanted: string[][] = [
+/**
+ * Files the configuration names that must be usable when the line starts: a missing
+ * certificate or a broken register map is a setting to fix, not a surprise at the first
+ * connection.
+ */
+function unusableFiles(doc: unknown, base: string): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  for (const path of [
     ['mqtt', 'tls', 'ca'],
     ['mqtt', 'tls', 'cert'],
     ['mqtt', 'tls', 'key'],
-  ];
-  const profile = getAt(doc, ['engraver', 'profile']);
-  if (typeof profile === 'string' && isProfilePath(profile)) wanted.push(['engraver', 'profile']);
-  const out: { path: string[]; message: string }[] = [];
-  for (const path of wanted) {
+  ]) {
     const v = getAt(doc, path);
     if (typeof v !== 'string' || v === '') continue;
     const file = resolve(base, v);
@@ -150,7 +153,32 @@ function missingFiles(doc: unknown, base: string): { path: string[]; message: st
       });
     }
   }
+  const profileProblem = registerMapProblem(doc, base);
+  if (profileProblem) out.push(profileProblem);
   return out;
+}
+
+/** Loads the register map a Modbus engraver will use, as the driver will at start. */
+function registerMapProblem(doc: unknown, base: string): { path: string[]; message: string } | undefined {
+  const url = getAt(doc, ['engraver', 'url']);
+  if (typeof url !== 'string' || engraverUrlProblem(url)) return undefined;
+  const parsed = parseEngraverUrl(url);
+  if (parsed.transport === 'ascii-serial') return undefined;
+  const given = getAt(doc, ['engraver', 'profile']);
+  if (given !== undefined && typeof given !== 'string') return undefined;
+  const profile =
+    typeof given === 'string' ? (isProfilePath(given) ? resolve(base, given) : given) : parsed.profile;
+  try {
+    loadProfile(profile);
+    return undefined;
+  } catch (err) {
+    if (!isStamplineError(err, 'ENGRAVER_BAD_PROFILE')) throw err;
+    return {
+      path:
+        given !== undefined || parsed.profile === undefined ? ['engraver', 'profile'] : ['engraver', 'url'],
+      message: err.message,
+    };
+  }
 }
 
 function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
@@ -244,7 +272,10 @@ function build(
   if (!parsed.success) {
     for (const p of problemsFromIssues(parsed.error.issues, doc)) problems.push(describe(p.path, p.message));
   }
-  for (const p of missingFiles(doc, source.baseDir)) problems.push(describe(p.path, p.message));
+  for (const p of unusableFiles(doc, source.baseDir)) {
+    // A value the schema already refused is not worth a second problem.
+    if (!problems.some((q) => q.path === formatPath(p.path))) problems.push(describe(p.path, p.message));
+  }
   if (problems.length > 0 || !parsed.success) throw invalid(source, problems);
 
   const config = parsed.data;

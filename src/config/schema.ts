@@ -10,6 +10,9 @@
  * other settings, for the documentation).
  */
 import { z } from 'zod';
+import { DEFAULT_PROFILE } from '../engraver/profile.js';
+import { parseEngraverUrl } from '../engraver/url.js';
+import { isStamplineError } from '../errors.js';
 
 export const ENGRAVER_SCHEMES = ['modbus-tcp', 'modbus-rtu', 'ascii-serial'] as const;
 export type EngraverScheme = (typeof ENGRAVER_SCHEMES)[number];
@@ -57,22 +60,19 @@ const token = () =>
     .max(256, { error: 'must be at most 256 characters' })
     .regex(/^[\x21-\x7e]*$/, { error: 'must be printable characters without spaces' });
 
-/** Why an engraver URL is not usable, or undefined. The driver parses the rest (unit, baud). */
+/**
+ * Why an engraver URL is not usable, or undefined. The driver's own parser decides, so that
+ * `config check` catches what the driver would refuse at start (a bad unit, baud or parameter).
+ */
 export function engraverUrlProblem(url: string): string | undefined {
-  const scheme = ENGRAVER_SCHEMES.find((s) => url.startsWith(`${s}://`));
-  if (!scheme) return 'must start with modbus-tcp://, modbus-rtu:// or ascii-serial://';
-  let parsed: URL;
+  if (!engraverScheme(url)) return 'must start with modbus-tcp://, modbus-rtu:// or ascii-serial://';
   try {
-    parsed = new URL(url);
-  } catch {
-    return 'is not a valid URL';
+    parseEngraverUrl(url);
+    return undefined;
+  } catch (err) {
+    if (isStamplineError(err, 'ENGRAVER_BAD_URL')) return String(err.context.problem ?? err.message);
+    throw err;
   }
-  if (scheme === 'modbus-tcp') {
-    if (!parsed.hostname) return 'needs a host, e.g. modbus-tcp://192.168.10.20:502?unit=1';
-  } else if (parsed.hostname || parsed.pathname.length < 2) {
-    return `needs a serial device path after three slashes, e.g. ${scheme}:///dev/ttyUSB0`;
-  }
-  return undefined;
 }
 
 export function engraverScheme(url: string): EngraverScheme | undefined {
@@ -328,12 +328,12 @@ const configObject = z.strictObject({
         z
           .string()
           .min(1)
-          .refine((p) => isProfilePath(p) || /^[A-Za-z0-9_-]+$/.test(p), {
-            error: 'must be a profile name (letters, digits, - and _) or a path to a profile file',
+          .refine((p) => isProfilePath(p) || /^[A-Za-z0-9_.-]+$/.test(p), {
+            error: 'must be a profile name (letters, digits, ., - and _) or a path to a profile file',
           })
           .optional(),
-        'Register map: the name of a profile shipped in config/profiles/, or a path to a profile file (relative to the configuration file).',
-        { defaultText: '`sl1-modbus` for Modbus URLs, `sl1-ascii` for ascii-serial' },
+        'Modbus register map: the name of a profile in config/profiles/, or a path to a profile file (relative to the configuration file). Checked when the configuration is loaded. Not used by ascii-serial.',
+        { defaultText: "the URL's `profile=` parameter, else `sl1-modbus`" },
       ),
       requestTimeoutMs: int(50, 60_000)
         .default(1000)
@@ -600,6 +600,16 @@ function crossChecks(c: Parsed, ctx: z.RefinementCtx): void {
   if (typeof c !== 'object' || c === null) return;
   const sim = c.simulators;
   const engraverUrl = typeof c.engraver?.url === 'string' ? c.engraver.url : undefined;
+  if (engraverUrl && !engraverUrlProblem(engraverUrl) && typeof c.engraver.profile === 'string') {
+    const parsed = parseEngraverUrl(engraverUrl);
+    if ('profile' in parsed && parsed.profile !== undefined && parsed.profile !== c.engraver.profile) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `differs from the profile=${parsed.profile} of engraver.url; name the profile in one place`,
+        path: ['engraver', 'profile'],
+      });
+    }
+  }
   if (sim?.engraver?.enabled && engraverUrl && !engraverUrlProblem(engraverUrl)) {
     const scheme = engraverScheme(engraverUrl);
     if (scheme !== sim.engraver.transport) {
@@ -668,14 +678,15 @@ function crossChecks(c: Parsed, ctx: z.RefinementCtx): void {
 }
 
 function withDerived(c: Parsed) {
-  const scheme = engraverScheme(c.engraver.url);
+  const fromUrl = parseEngraverUrl(c.engraver.url);
+  const urlProfile = 'profile' in fromUrl ? fromUrl.profile : undefined;
   return {
     ...c,
     line: { ...c.line, name: c.line.name ?? c.line.id },
     engraver: {
       ...c.engraver,
       id: c.engraver.id ?? `${c.line.id}-engraver`,
-      profile: c.engraver.profile ?? (scheme === 'ascii-serial' ? 'sl1-ascii' : 'sl1-modbus'),
+      profile: c.engraver.profile ?? urlProfile ?? DEFAULT_PROFILE,
     },
     mqtt: { ...c.mqtt, clientId: c.mqtt.clientId ?? `stampline-${c.issuer.number}-${c.line.id}` },
     simulators: {

@@ -8,6 +8,11 @@ import { ERP_TOKEN, failure, KEY, minimal, problems } from './helpers.js';
 const base = '/srv/line';
 /** A file that exists, for settings that must name one. */
 const someFile = fileURLToPath(import.meta.url);
+const SHIPPED_PROFILE = fileURLToPath(new URL('../../config/profiles/sl1-modbus.yaml', import.meta.url));
+
+function parsedWith(patch: Patch) {
+  return parseConfig(patched(patch), { baseDir: base });
+}
 
 type Patch = Record<string, unknown>;
 type Case = [string, Patch, string, string];
@@ -79,11 +84,11 @@ describe('defaults', () => {
     });
   });
 
-  it('picks the ASCII profile for an ascii-serial engraver', () => {
-    const c = parseConfig(patched({ engraver: { url: 'ascii-serial:///dev/ttyUSB0?baud=115200' } }));
-    expect(c.engraver.profile).toBe('sl1-ascii');
-    const rtu = parseConfig(patched({ engraver: { url: 'modbus-rtu:///dev/ttyUSB0?baud=19200&unit=1' } }));
-    expect(rtu.engraver.profile).toBe('sl1-modbus');
+  it("takes the register map from the URL's profile= when the setting is absent", () => {
+    const c = parsedWith({ engraver: { url: 'modbus-tcp://10.0.0.5:502?unit=1&profile=sl1-modbus' } });
+    expect(c.engraver.profile).toBe('sl1-modbus');
+    const file = parsedWith({ engraver: { profile: SHIPPED_PROFILE } });
+    expect(file.engraver.profile).toBe(SHIPPED_PROFILE);
   });
 
   it('fills the defaults of the chosen QA policy', () => {
@@ -189,13 +194,38 @@ const invalid: Case[] = [
     'engraver.url',
     'must start with modbus-tcp://',
   ],
-  ['a TCP engraver URL with no host', { engraver: { url: 'modbus-tcp://' } }, 'engraver.url', 'needs a host'],
+  ['a TCP engraver URL with no host', { engraver: { url: 'modbus-tcp://' } }, 'engraver.url', 'no host'],
   [
     'a serial URL with a host',
     { engraver: { url: 'modbus-rtu://dev/ttyUSB0' } },
     'engraver.url',
-    'three slashes',
+    'empty host',
   ],
+  [
+    'a unit id out of range',
+    { engraver: { url: 'modbus-rtu:///dev/ttyUSB0?unit=300' } },
+    'engraver.url',
+    '1..247',
+  ],
+  [
+    'an unknown URL parameter',
+    { engraver: { url: 'modbus-tcp://10.0.0.5?uint=2' } },
+    'engraver.url',
+    'unknown parameter',
+  ],
+  [
+    "a profile that contradicts the URL's",
+    { engraver: { url: 'modbus-tcp://10.0.0.5?profile=sl1-modbus', profile: 'other' } },
+    'engraver.profile',
+    'differs from the profile=sl1-modbus',
+  ],
+  [
+    'a profile name not shipped',
+    { engraver: { profile: 'no-such-profile' } },
+    'engraver.profile',
+    'not found',
+  ],
+  ['a file that is not a register map', { engraver: { profile: someFile } }, 'engraver.profile', 'not valid'],
   ['a profile that is neither', { engraver: { profile: 'sl1 modbus' } }, 'engraver.profile', 'profile name'],
   [
     'a profile file that is missing',
@@ -353,7 +383,11 @@ describe('each setting is checked', () => {
     ['issuer 4095', { issuer: { number: 4095 } }],
     ['a third-party engraver', { issuer: { kind: 'engraver' } }],
     ['an RTU engraver', { engraver: { url: 'modbus-rtu:///dev/ttyUSB0?baud=19200&unit=1' } }],
-    ['a profile file', { engraver: { profile: someFile } }],
+    ['a profile file', { engraver: { profile: SHIPPED_PROFILE } }],
+    [
+      'a profile for an ascii-serial engraver, unused',
+      { engraver: { url: 'ascii-serial:///dev/ttyS0', profile: 'unused' } },
+    ],
     ['wss to the registry', { mqtt: { url: 'wss://registry.example.org/mqtt' } }],
     ['a password without a user on MQTT 5', { mqtt: { protocolVersion: 5, password: 'pw' } }],
     [
