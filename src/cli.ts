@@ -3,8 +3,12 @@
  * assembles them and turns failures into exit codes and one clear line on standard error.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './cli/audit.js';
 import { registerCodeCommands } from './cli/code.js';
+import { registerConfigCommands } from './cli/config.js';
+import { registerDaemonCommands } from './cli/daemon.js';
 import { registerEngraverCommands } from './cli/engraver.js';
+import { registerErpCommands } from './cli/erp.js';
 import { StamplineError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -18,8 +22,12 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   const sim = program.command('sim').description('simulations and simulated devices for testing and demos');
+  registerDaemonCommands(program);
+  registerConfigCommands(program);
   registerCodeCommands(program, sim);
   registerEngraverCommands(program, sim);
+  registerErpCommands(program, sim);
+  registerAuditCommands(program);
   return program;
 }
 

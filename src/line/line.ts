@@ -143,26 +143,61 @@ export class Line extends EventEmitter<LineEvents> {
 
   // ---- Orders ------------------------------------------------------------------------------
 
+  /** Stores a new order: 409 for an order id or a serial the line already holds. */
   async submitOrder(input: NewOrder, source: OrderHeader['source'], actor: string): Promise<OrderHeader> {
-    if (await this.o.repo.orderExists(input.id)) {
-      throw new StamplineError('ORDER_EXISTS', `order ${input.id} already exists`, { orderId: input.id });
+    const [header] = await this.submitOrders([input], source, actor);
+    return header!;
+  }
+
+  /**
+   * Stores several orders all or none (one drop-folder file): every order is checked before any
+   * is stored. With `replay`, an order already held identically (an earlier attempt at the same
+   * file was cut short after storing it) is taken as stored rather than refused.
+   */
+  async submitOrders(
+    inputs: NewOrder[],
+    source: OrderHeader['source'],
+    actor: string,
+    options: { replay?: boolean } = {},
+  ): Promise<OrderHeader[]> {
+    const fresh: NewOrder[] = [];
+    const held: OrderHeader[] = [];
+    for (const input of inputs) {
+      if (await this.o.repo.orderExists(input.id)) {
+        const stored = options.replay ? await this.o.repo.order(input.id) : undefined;
+        if (stored && sameAsStored(input, stored)) {
+          held.push(stored.header.data);
+          continue;
+        }
+        throw new StamplineError('ORDER_EXISTS', `order ${input.id} already exists`, { orderId: input.id });
+      }
+      fresh.push(input);
     }
+    this.checkSerials(fresh);
+    const created: OrderHeader[] = [];
+    for (const input of fresh) created.push(await this.createOrder(input, source, actor));
+    return [...held, ...created];
+  }
+
+  private checkSerials(inputs: NewOrder[]): void {
     const conflicts: Array<{ serial: string; order: string; reason: string }> = [];
-    for (const f of input.firearms) {
-      const holder = this.o.repo.holderOf(f.serial);
-      if (holder === undefined) continue;
-      if (holder.unfinished) {
-        conflicts.push({
-          serial: f.serial,
-          order: holder.orderId,
-          reason: `held by unfinished order ${holder.orderId}`,
-        });
-      } else if (!f.rework) {
-        conflicts.push({
-          serial: f.serial,
-          order: holder.orderId,
-          reason: `already held by order ${holder.orderId}; mark it as a rework to engrave it again`,
-        });
+    for (const input of inputs) {
+      for (const f of input.firearms) {
+        const holder = this.o.repo.holderOf(f.serial);
+        if (holder === undefined) continue;
+        if (holder.unfinished) {
+          conflicts.push({
+            serial: f.serial,
+            order: holder.orderId,
+            reason: `held by unfinished order ${holder.orderId}`,
+          });
+        } else if (!f.rework) {
+          conflicts.push({
+            serial: f.serial,
+            order: holder.orderId,
+            reason: `already held by order ${holder.orderId}; mark it as a rework to engrave it again`,
+          });
+        }
       }
     }
     if (conflicts.length > 0) {
@@ -175,6 +210,13 @@ export class Line extends EventEmitter<LineEvents> {
         { conflicts: conflicts.slice(0, 100), count: conflicts.length },
       );
     }
+  }
+
+  private async createOrder(
+    input: NewOrder,
+    source: OrderHeader['source'],
+    actor: string,
+  ): Promise<OrderHeader> {
     const now = new Date().toISOString();
     const header: OrderHeader = {
       id: input.id,
@@ -659,6 +701,27 @@ export class Line extends EventEmitter<LineEvents> {
     }
     return n;
   }
+}
+
+/** True when a stored order is the one given: same fields and the same firearms in order. */
+function sameAsStored(input: NewOrder, stored: LoadedOrder): boolean {
+  const h = stored.header.data;
+  if (
+    h.make !== input.make ||
+    h.model !== input.model ||
+    (h.caliber ?? '') !== (input.caliber ?? '') ||
+    h.target !== input.target ||
+    (h.destination ?? '') !== (input.destination ?? '') ||
+    h.size !== input.firearms.length
+  ) {
+    return false;
+  }
+  let i = 0;
+  for (const f of firearmsOf(stored)) {
+    const other = input.firearms[i++];
+    if (!other || other.serial !== f.serial || (other.rework === true) !== f.rework) return false;
+  }
+  return true;
 }
 
 function makeRuntime(order: LoadedOrder): Runtime {

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { simulatorsWanted, startSimulators } from '../../simulators/embedded.js';
+import { readConfig } from '../config/load.js';
+import { Daemon } from '../daemon.js';
+import { createLogger } from '../logger.js';
+
+/** Runs the daemon until SIGTERM or SIGINT, then stops it in order. */
+async function runDaemon(file: string | undefined): Promise<void> {
+  const { config, file: used, variables, warnings } = await readConfig(file ? { file } : {});
+  const logger = createLogger(config.log);
+  logger.info({ config: used, overriddenBy: variables }, 'stampline starting');
+  for (const w of warnings) logger.warn(w);
+  const daemon = new Daemon(
+    config,
+    logger,
+    simulatorsWanted(config)
+      ? {
+          beforeConnect: async (d) => {
+            await startSimulators(d);
+          },
+        }
+      : {},
+  );
+  const stopped = new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      logger.info({ signal }, 'stopping');
+      daemon.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.error({ err }, 'cannot start');
+    await daemon.stop();
+    logger.flush();
+    throw err;
+  }
+  logger.info({ url: daemon.address?.url }, 'line running');
+  await stopped;
+  logger.flush();
+}
+
+/** `stampline start` and `stampline demo`. */
+export function registerDaemonCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run the line daemon with a configuration file (STAMPLINE_CONFIG or config/default.yaml)')
+    .option('-c, --config <file>', 'configuration file')
+    .action(async (opts: { config?: string }) => runDaemon(opts.config));
+
+  program
+    .command('demo')
+    .description(
+      'run the line with its simulators: engraver, broker, registry and a sample order (config/demo.yaml)',
+    )
+    .option('-c, --config <file>', 'configuration file', 'config/demo.yaml')
+    .action(async (opts: { config: string }) => runDaemon(opts.config));
+}

@@ -1,0 +1,244 @@
+/**
+ * The composition root: builds every service of one line from its configuration, starts them in
+ * order and stops them in the reverse order. Constructors only assign; `start()` does the work.
+ *
+ * Shutdown order (safe to call twice): stop intake (drop folder, HTTP), let the job in flight
+ * end, close the engraver link, stop the registry link with the offline status, flush and close
+ * the stores, stop simulators, and leave the logger to the caller, which closes it last.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.js';
+import { parseKey } from './codes/index.js';
+import type { Config } from './config/schema.js';
+import { createEngraver } from './engraver/index.js';
+import type { Engraver } from './engraver/types.js';
+import { DropFolder } from './erp/drop-folder.js';
+import { StamplineError } from './errors.js';
+import { CodeAllocator } from './line/allocator.js';
+import { Line } from './line/line.js';
+import { RecipeBook } from './line/recipes.js';
+import { LineRepository } from './line/repository.js';
+import type { Logger } from './logger.js';
+import { RegistryReporter } from './registry/reporter.js';
+import { AuditTrail } from './store/audit.js';
+import { DocumentStore } from './store/documents.js';
+import { VERSION } from './version.js';
+
+export interface DaemonHooks {
+  /** Runs after the store is open and before anything connects: the demo starts simulators here. */
+  beforeConnect?: (daemon: Daemon) => Promise<void>;
+}
+
+export class Daemon {
+  store?: DocumentStore;
+  audit?: AuditTrail;
+  repo?: LineRepository;
+  engraver?: Engraver;
+  reporter?: RegistryReporter;
+  line?: Line;
+  app?: FastifyInstance;
+  dropFolder?: DropFolder;
+  /** Where the API listens once started. */
+  address?: { host: string; port: number; url: string };
+  private stopping: Promise<void> | undefined;
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private readonly starters: Array<() => Promise<void>> = [];
+
+  constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    private readonly hooks: DaemonHooks = {},
+  ) {}
+
+  /** Registers something to stop after the line's own services (simulators, in the demo). */
+  onStop(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Registers something to run once the line is up (the demo's sample order). */
+  afterStart(fn: () => Promise<void>): void {
+    this.starters.push(fn);
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const log = this.logger;
+    const dataDir = c.line.dataDir;
+    if (!c.issuer.key)
+      throw new StamplineError('CONFIG_INVALID', 'issuer.key is not set (STAMPLINE_ISSUER_KEY)');
+
+    this.store = new DocumentStore({ dir: join(dataDir, 'docs') });
+    await this.store.start();
+    this.audit = new AuditTrail({
+      dataDir,
+      onRepair: (note) => log.warn({ note }, 'audit trail: repaired a torn last entry'),
+    });
+    await this.audit.start();
+    this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
+    await this.repo.start();
+    const allocator = new CodeAllocator(
+      this.store,
+      c.issuer.number,
+      parseKey(c.issuer.key),
+      c.issuer.indexBlock,
+    );
+    await allocator.start();
+
+    await this.hooks.beforeConnect?.(this);
+
+    this.engraver = createEngraver(c.engraver.url, {
+      requestTimeoutMs: c.engraver.requestTimeoutMs,
+      reconnect: c.engraver.reconnect,
+      profile: c.engraver.profile,
+      logger: log.child({ component: 'engraver' }),
+    });
+
+    this.reporter = new RegistryReporter({
+      dataDir,
+      issuer: c.issuer.number,
+      line: c.line.id,
+      version: VERSION,
+      mqtt: {
+        url: c.mqtt.url,
+        protocolVersion: c.mqtt.protocolVersion,
+        clientId: c.mqtt.clientId,
+        ...(c.mqtt.username ? { username: c.mqtt.username } : {}),
+        ...(c.mqtt.password ? { password: c.mqtt.password } : {}),
+        ...(c.mqtt.tls?.ca ? { ca: c.mqtt.tls.ca } : {}),
+        ...(c.mqtt.tls?.cert ? { cert: c.mqtt.tls.cert } : {}),
+        ...(c.mqtt.tls?.key ? { key: c.mqtt.tls.key } : {}),
+        ...(c.mqtt.tls ? { rejectUnauthorized: c.mqtt.tls.rejectUnauthorized } : {}),
+        keepaliveSec: c.mqtt.keepaliveSeconds,
+        reconnectMinMs: c.mqtt.reconnectMs,
+      },
+      resendAfterMs: c.mqtt.resendAfterMs,
+      window: c.mqtt.window,
+      logger: log,
+    });
+
+    this.line = new Line({
+      repo: this.repo,
+      allocator,
+      engraver: this.engraver,
+      sink: this.reporter,
+      audit: this.audit,
+      recipes: new RecipeBook(c.recipes),
+      records: {
+        issuer: c.issuer.number,
+        line: c.line.id,
+        certifiedBy: { kind: c.issuer.kind, licence: c.issuer.licence },
+        engraverId: c.engraver.id,
+      },
+      logger: log.child({ component: 'line' }),
+      mirror: c.engraver.mirror,
+      jobTimeoutMs: c.engraver.jobTimeoutMs,
+      autoStart: c.simulators.sampleOrder?.enabled === true,
+    });
+
+    // Links come up in the background: an engraver or broker that cannot be reached is shown
+    // as down and retried, and is no reason for the line not to start.
+    await this.reporter.start();
+    await this.engraver.start();
+    await this.line.start();
+    const requeued = await this.line.requeueUnreported();
+    if (requeued > 0) log.info({ requeued }, 'queued records again that may not have reached the outbox');
+
+    this.app = buildApp({
+      line: this.line,
+      tokens: { erp: c.auth.erpToken, operator: c.auth.operatorToken },
+      outbox: {
+        depth: () => this.reporter!.outbox.depth(),
+        pending: (limit) => this.reporter!.outbox.pending(limit),
+        rejected: () => this.reporter!.outbox.rejected(),
+      },
+      health: () => this.health(),
+      version: VERSION,
+    });
+    await this.app.listen({ host: c.http.host, port: c.http.port }).catch((err: NodeJS.ErrnoException) => {
+      throw new StamplineError(
+        'LINE_NOT_READY',
+        err.code === 'EADDRINUSE'
+          ? `cannot listen on ${c.http.host}:${c.http.port}: the port is in use (set http.port or STAMPLINE_HTTP_PORT)`
+          : `cannot listen on ${c.http.host}:${c.http.port}: ${err.message}`,
+        { host: c.http.host, port: c.http.port },
+        { cause: err },
+      );
+    });
+    const addr = this.app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : c.http.port;
+    this.address = { host: c.http.host, port, url: `http://${c.http.host}:${port}` };
+    log.info({ url: this.address.url }, 'HTTP API listening');
+
+    if (c.erp.dropFolder) {
+      const line = this.line;
+      this.dropFolder = new DropFolder({
+        dir: c.erp.dropFolder.path,
+        pollMs: c.erp.dropFolder.pollMs,
+        settleMs: c.erp.dropFolder.settleMs,
+        logger: log.child({ component: 'drop-folder' }),
+        accept: async (orders, _file, intake) => {
+          try {
+            await line.submitOrders(orders, 'drop-folder', 'erp', { replay: intake.replay });
+            return { ok: true };
+          } catch (err) {
+            if (err instanceof StamplineError && err.status === 409) {
+              const conflicts =
+                (err.context.conflicts as Array<{ serial: string; reason: string }> | undefined) ?? [];
+              return {
+                ok: false,
+                problems:
+                  conflicts.length > 0
+                    ? conflicts.map((c) => ({ reason: `serial ${c.serial}: ${c.reason}` }))
+                    : [{ reason: err.message }],
+              };
+            }
+            throw err;
+          }
+        },
+      });
+      await this.dropFolder.start();
+    }
+    for (const fn of this.starters) await fn();
+  }
+
+  health(): { ok: boolean; checks: Record<string, unknown> } {
+    const engraver = { connected: this.engraver?.connected ?? false, url: this.config.engraver.url };
+    const registry = this.reporter?.status();
+    return {
+      // The daemon is healthy when it serves; links down are shown, not fatal.
+      ok: this.line !== undefined,
+      checks: {
+        engraver,
+        registry: registry ? { link: registry.link, outboxDepth: this.reporter!.outbox.depth() } : undefined,
+      },
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const log = this.logger;
+    const step = async (name: string, fn: (() => Promise<unknown>) | undefined) => {
+      if (!fn) return;
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err, step: name }, 'error while stopping');
+      }
+    };
+    await step('drop folder', this.dropFolder && (() => this.dropFolder!.stop()));
+    await step('http', this.app && (() => this.app!.close()));
+    await step('line', this.line && (() => this.line!.stop()));
+    await step('engraver', this.engraver && (() => this.engraver!.stop()));
+    await step('registry', this.reporter && (() => this.reporter!.stop()));
+    await step('repository', this.repo && (() => this.repo!.stop()));
+    await step('audit', this.audit && (() => this.audit!.stop()));
+    await step('store', this.store && (() => this.store!.stop()));
+    for (const cleanup of this.cleanups.reverse()) await step('simulator', cleanup);
+    log.info('stopped');
+  }
+}
