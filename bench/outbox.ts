@@ -1,0 +1,175 @@
+/**
+ * `npm run bench:outbox`: the registry outbox flushing 20,000 waiting records to a private
+ * Mosquitto with the simulated registry answering every one, against a raw MQTT.js QoS 1 publish
+ * loop of the same payloads to the same broker, in the same run. The outbox's time runs from
+ * `start()` (which reads the 20,000 records back from the disk) until the last ack; the raw loop's
+ * from its first publish until its last PUBACK.
+ *
+ * The registry simulator runs in a child process, as a real registry is elsewhere: in this
+ * process it would take its validation and fsyncs out of the line's share of the CPU.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { createMosquitto } from '../simulators/broker/mosquitto.js';
+import { engravedRecord } from '../simulators/registry/sample.js';
+import { Outbox } from '../src/registry/outbox.js';
+import { RegistryReporter } from '../src/registry/reporter.js';
+
+const COUNT = Number(process.env.BENCH_OUTBOX_COUNT ?? 20_000);
+const WINDOW = Number(process.env.BENCH_OUTBOX_WINDOW ?? 500);
+const ISSUER = 1234;
+const LINE = 'bench-line';
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface Cpu {
+  line: number;
+  registry: number;
+  broker: number;
+}
+
+function measureCpu(registryPid: number | undefined, brokerPid: number | undefined): () => Cpu {
+  const self = process.cpuUsage();
+  const registry = cpuSeconds(registryPid);
+  const broker = cpuSeconds(brokerPid);
+  return () => {
+    const used = process.cpuUsage(self);
+    return {
+      line: (used.user + used.system) / 1e6,
+      registry: cpuSeconds(registryPid) - registry,
+      broker: cpuSeconds(brokerPid) - broker,
+    };
+  };
+}
+
+function cpuText(cpu: Cpu): string {
+  return `${cpu.line.toFixed(1)} / ${cpu.registry.toFixed(1)} / ${cpu.broker.toFixed(1)}`;
+}
+
+function cpuModel(): string {
+  const info = readFileSync('/proc/cpuinfo', 'utf8');
+  return /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+}
+
+async function rawPublish(url: string, version: 4 | 5, payloads: Buffer[]): Promise<number> {
+  // Same payloads, same broker; nobody subscribes to the topic, so only publish and PUBACK count.
+  const client = await mqtt.connectAsync(url, { protocolVersion: version, clientId: `bench-raw-${version}`, clean: true });
+  const started = performance.now();
+  await Promise.all(payloads.map((p) => client.publishAsync('bench/raw', p, { qos: 1 })));
+  const elapsed = performance.now() - started;
+  await client.endAsync();
+  return elapsed;
+}
+
+async function startRegistry(url: string, version: 4 | 5, file: string): Promise<ChildProcess> {
+  const script = `
+    const { SimulatedRegistry } = await import(${JSON.stringify(new URL('../simulators/registry/registry.ts', import.meta.url).href)});
+    const registry = new SimulatedRegistry({ mqtt: { url: ${JSON.stringify(url)}, protocolVersion: ${version}, clientId: 'bench-registry-${version}' }, file: ${JSON.stringify(file)} });
+    await registry.start();
+    process.stdout.write('ready\\n');
+    process.on('SIGTERM', async () => { await registry.stop(); process.exit(0); });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`registry simulator exited with ${code}`)));
+  });
+  return child;
+}
+
+async function flushOutbox(
+  url: string,
+  version: 4 | 5,
+  dir: string,
+  records: ReturnType<typeof engravedRecord>[],
+): Promise<{ ms: number; startMs: number; resent: number }> {
+  const dataDir = join(dir, `line-v${version}`);
+  const filling = new Outbox({ dir: join(dataDir, 'outbox') });
+  await filling.start();
+  for (let i = 0; i < records.length; i += 1_000) await filling.enqueue(records.slice(i, i + 1_000));
+  await filling.stop();
+  const reporter = new RegistryReporter({
+    dataDir,
+    issuer: ISSUER,
+    line: LINE,
+    version: 'bench',
+    mqtt: { url, protocolVersion: version, clientId: `bench-line-${version}` },
+    window: WINDOW,
+    resendAfterMs: 30_000,
+  });
+  const done = new Promise<void>((resolve) => {
+    reporter.outbox.on('acked', () => {
+      if (reporter.outbox.depth() === 0) resolve();
+    });
+  });
+  const started = performance.now();
+  await reporter.start();
+  const startMs = performance.now() - started;
+  await done;
+  const ms = performance.now() - started;
+  const { resent } = reporter.outbox.stats();
+  await reporter.stop();
+  return { ms, startMs, resent };
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('sh', ['-c', 'command -v mosquitto']).status !== 0) {
+    process.stderr.write('bench:outbox needs mosquitto (apt-get install mosquitto)\n');
+    process.exitCode = 1;
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'stampline-bench-outbox-'));
+  const broker = await createMosquitto({ dir: join(dir, 'mosquitto') });
+  await broker.start();
+  const rows: string[] = [];
+  try {
+    for (const version of [4, 5] as const) {
+      const records = Array.from({ length: COUNT }, () => engravedRecord({ issuer: ISSUER, line: LINE }));
+      const payloads = records.map((r) => Buffer.from(JSON.stringify(r)));
+      const registry = await startRegistry(broker.url, version, join(dir, `registry-v${version}.jsonl`));
+      try {
+        let cpu = measureCpu(registry.pid, broker.pid);
+        const raw = await rawPublish(broker.url, version, payloads);
+        const rawCpu = cpu();
+        cpu = measureCpu(registry.pid, broker.pid);
+        const outbox = await flushOutbox(broker.url, version, dir, records);
+        const outboxCpu = cpu();
+        const rawRate = COUNT / (raw / 1000);
+        const outboxRate = COUNT / (outbox.ms / 1000);
+        rows.push(
+          `| ${version === 4 ? '3.1.1' : '5'} | raw MQTT.js QoS 1 publish loop (PUBACK) | ${(raw / 1000).toFixed(2)} s | ${Math.round(rawRate)} /s | 1.00 | ${cpuText(rawCpu)} |`,
+          `| ${version === 4 ? '3.1.1' : '5'} | outbox flush to the simulated registry (ack), start-up ${Math.round(outbox.startMs)} ms, ${outbox.resent} resent | ${(outbox.ms / 1000).toFixed(2)} s | ${Math.round(outboxRate)} /s | ${(outboxRate / rawRate).toFixed(2)} | ${cpuText(outboxCpu)} |`,
+        );
+      } finally {
+        registry.kill('SIGTERM');
+        await once(registry, 'exit');
+      }
+    }
+  } finally {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim();
+  console.log(`Registry outbox: ${COUNT} records, window ${WINDOW}, Mosquitto, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`nproc ${nproc}, ${cpuModel()}, node ${process.version}\n`);
+  console.log('| MQTT | what | time | rate | ratio to raw | CPU s: line / registry / broker |');
+  console.log('|---|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+}
+
+await main();
