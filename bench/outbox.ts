@@ -64,7 +64,11 @@ function cpuModel(): string {
 
 async function rawPublish(url: string, version: 4 | 5, payloads: Buffer[]): Promise<number> {
   // Same payloads, same broker; nobody subscribes to the topic, so only publish and PUBACK count.
-  const client = await mqtt.connectAsync(url, { protocolVersion: version, clientId: `bench-raw-${version}`, clean: true });
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: version,
+    clientId: `bench-raw-${version}`,
+    clean: true,
+  });
   const started = performance.now();
   await Promise.all(payloads.map((p) => client.publishAsync('bench/raw', p, { qos: 1 })));
   const elapsed = performance.now() - started;
@@ -165,7 +169,9 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim();
-  console.log(`Registry outbox: ${COUNT} records, window ${WINDOW}, Mosquitto, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `Registry outbox: ${COUNT} records, window ${WINDOW}, Mosquitto, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log(`nproc ${nproc}, ${cpuModel()}, node ${process.version}\n`);
   console.log('| MQTT | what | time | rate | ratio to raw | CPU s: line / registry / broker |');
   console.log('|---|---|---|---|---|---|');

@@ -120,9 +120,13 @@ export async function createMosquitto(opts: MosquittoOptions): Promise<Mosquitto
       }
       await waitExit(proc, 'SIGKILL');
       child = undefined;
-      throw new StamplineError('REGISTRY_BROKER_FAILED', `mosquitto did not start on port ${port}: ${stderr}`, {
-        port,
-      });
+      throw new StamplineError(
+        'REGISTRY_BROKER_FAILED',
+        `mosquitto did not start on port ${port}: ${stderr}`,
+        {
+          port,
+        },
+      );
     },
     async stop() {
       const proc = child;
