@@ -129,6 +129,33 @@ describe('AppendLog', () => {
     expect(await readFile(seg1(), 'utf8')).toBe('{"n":1}\n{"n":2\n{"n":3}\n');
   });
 
+  it('delivers the entries before a corrupt line, then the error', async () => {
+    await writeFile(seg1(), '{"n":1}\n{"n":2}\n{"n":\n{"n":4}\n');
+    const log = makeLog();
+    await log.start();
+    const seen: number[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const r of log.read()) seen.push(r.entry.n);
+      })(),
+    );
+    expect(seen).toEqual([1, 2]);
+    expect(err.context).toMatchObject({ line: 3 });
+  });
+
+  it('reads in batches the same entries as one by one, across segments', async () => {
+    const log = makeLog({ maxSegmentBytes: 100 });
+    await log.start();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => log.append([{ n: i }])));
+    const flat: number[] = [];
+    for await (const batch of log.readBatches({ fromSegment: 2 })) {
+      expect(batch.length).toBeGreaterThan(0);
+      for (const r of batch) flat.push(r.entry.n);
+    }
+    expect(flat).toEqual((await readAll(log, 2)).map((r) => r.entry.n));
+    expect(flat.length).toBeGreaterThan(0);
+  });
+
   it('refuses to start when the last complete line is corrupt, rather than building on it', async () => {
     await writeFile(seg1(), '{"n":1}\nnot json\n');
     const err = await rejection(makeLog().start());
