@@ -5,29 +5,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from '../../simulators/broker/mosquitto.js';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
 import { SimulatedRegistry } from '../../simulators/registry/registry.js';
 
+export { freePort };
+
 export const ERP_TOKEN = 'erp-token-for-tests-0001';
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0001';
 const BIN = resolve(import.meta.dirname, '../../bin/stampline.js');
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export interface RigOptions {
   markingTimeMs: number;
