@@ -1,0 +1,305 @@
+/**
+ * `stampline sim registry` (a simulated state registry), `stampline sim broker` (an embedded
+ * aedes broker), and `stampline outbox list|retry|dismiss` for an operator looking at the
+ * registry outbox of a line's data folder.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { startEmbeddedBroker } from '../../simulators/broker/embedded.js';
+import { RegistryBook } from '../../simulators/registry/book.js';
+import { type RegistryMode, SimulatedRegistry } from '../../simulators/registry/registry.js';
+import { StamplineError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { Outbox, type OutboxItem } from '../registry/outbox.js';
+import { checkRecord } from '../registry/record.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port 0..65535');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+}
+
+async function readPemOption(path: string | undefined, what: string): Promise<Buffer | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new StamplineError(
+      'REGISTRY_BAD_CONFIG',
+      `cannot read the ${what} file ${path}: ${(err as Error).message}`,
+      {
+        path,
+      },
+    );
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+function dataDirOf(o: { dataDir?: string }): string {
+  const dir = o.dataDir ?? process.env.STAMPLINE_DATA_DIR;
+  if (!dir) {
+    throw new StamplineError(
+      'INVALID_INPUT',
+      'give the line data folder with --data-dir (or STAMPLINE_DATA_DIR)',
+      {},
+    );
+  }
+  return dir;
+}
+
+/** Opens the outbox of a data folder: read-only for listing (a daemon may be running), else exclusively. */
+async function openOutbox(dataDir: string, readOnly: boolean): Promise<Outbox> {
+  const outbox = new Outbox({ dir: join(dataDir, 'outbox'), readOnly });
+  await outbox.start();
+  return outbox;
+}
+
+function itemLine(item: OutboxItem): string {
+  const base = `${item.recordId}  ${item.state.padEnd(9)}  ${item.event.padEnd(8)}  ${item.serial}  ${item.code}  ${item.occurredAt}`;
+  return item.rejection ? `${base}\n    rejected ${item.rejection.at}: ${item.rejection.reason}` : base;
+}
+
+function registerOutboxCommands(program: Command): void {
+  const outbox = program
+    .command('outbox')
+    .description('the registry outbox: records kept until the registry accepts them, and those it rejected');
+  outbox
+    .command('list')
+    .description('list rejected and pending records (read-only; safe beside a running daemon)')
+    .option('--data-dir <dir>', 'the line data folder (default STAMPLINE_DATA_DIR)')
+    .option('--rejected', 'only rejected records')
+    .option('--limit <n>', 'at most n pending records', positive, 100)
+    .option('--json', 'print JSON')
+    .action(async (o: { dataDir?: string; rejected?: boolean; limit: number; json?: boolean }) => {
+      const box = await openOutbox(dataDirOf(o), true);
+      try {
+        const rejected = box.rejected();
+        const pending = o.rejected ? [] : box.pending(o.limit);
+        const stats = box.stats();
+        if (o.json) {
+          process.stdout.write(
+            `${JSON.stringify({ pending: stats.pending, rejected: stats.rejected, items: [...rejected, ...pending] }, null, 2)}\n`,
+          );
+          return;
+        }
+        process.stdout.write(`${stats.rejected} rejected, ${stats.pending} pending\n`);
+        if (rejected.length > 0) {
+          process.stdout.write('\nRejected by the registry (retry or dismiss each):\n');
+          for (const item of rejected) process.stdout.write(`  ${itemLine(item)}\n`);
+        }
+        if (pending.length > 0) {
+          process.stdout.write(
+            `\nPending (oldest first${stats.pending > pending.length ? `, first ${pending.length}` : ''}):\n`,
+          );
+          for (const item of pending) process.stdout.write(`  ${itemLine(item)}\n`);
+        }
+      } finally {
+        await box.stop();
+      }
+    });
+  outbox
+    .command('retry')
+    .description(
+      'send a rejected record again, once its cause is fixed (the daemon must be stopped; use the API while it runs)',
+    )
+    .argument('<recordId>', 'the rejected record')
+    .option('--data-dir <dir>', 'the line data folder (default STAMPLINE_DATA_DIR)')
+    .option('--by <name>', 'who decides (kept with the action)', process.env.USER)
+    .action(async (recordId: string, o: { dataDir?: string; by?: string }) => {
+      const box = await openOutbox(dataDirOf(o), false);
+      try {
+        await box.retry(recordId, o.by ?? null);
+        process.stdout.write(`${recordId} will be sent again when the line next runs\n`);
+      } finally {
+        await box.stop();
+      }
+    });
+  outbox
+    .command('dismiss')
+    .description(
+      'remove a rejected record for good, with a reason (the daemon must be stopped; use the API while it runs)',
+    )
+    .argument('<recordId>', 'the rejected record')
+    .requiredOption('--reason <text>', 'why it will not be sent (kept with the action and logged)')
+    .option('--data-dir <dir>', 'the line data folder (default STAMPLINE_DATA_DIR)')
+    .option('--by <name>', 'who decides (kept with the action)', process.env.USER)
+    .action(async (recordId: string, o: { dataDir?: string; reason: string; by?: string }) => {
+      const box = await openOutbox(dataDirOf(o), false);
+      try {
+        await box.dismiss(recordId, o.reason, o.by ?? null);
+        process.stdout.write(`${recordId} dismissed\n`);
+      } finally {
+        await box.stop();
+      }
+    });
+}
+
+interface SimRegistryOptions {
+  mqtt?: string;
+  file: string;
+  protocol: string;
+  clientId?: string;
+  username?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  silent?: boolean;
+  reject?: string;
+  show?: boolean;
+  serial?: string;
+  json?: boolean;
+}
+
+async function showRegistryFile(o: SimRegistryOptions): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(o.file, 'utf8');
+  } catch (err) {
+    throw new StamplineError('INVALID_INPUT', `cannot read ${o.file}: ${(err as Error).message}`, {
+      file: o.file,
+    });
+  }
+  const book = new RegistryBook();
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '' || (i === lines.length - 1 && !text.endsWith('\n'))) return;
+    let check: ReturnType<typeof checkRecord>;
+    try {
+      check = checkRecord((JSON.parse(line) as { record?: unknown }).record);
+    } catch {
+      check = { ok: false, reason: 'not JSON' };
+    }
+    if (!check.ok) throw new StamplineError('INVALID_INPUT', `${o.file} line ${i + 1}: ${check.reason}`, {});
+    book.add(check.record);
+  });
+  if (o.serial !== undefined) {
+    const records = book.recordsFor(o.serial);
+    if (o.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+    else {
+      for (const r of records) {
+        process.stdout.write(
+          `${r.occurredAt}  ${r.event.padEnd(8)}  ${r.code}  ${r.firearm.make} ${r.firearm.model} ${r.firearm.serial}  ${r.recordId}\n`,
+        );
+      }
+    }
+    if (records.length === 0) process.exitCode = 1;
+    return;
+  }
+  const bindings = book.bindings();
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(bindings, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${book.size} records, ${bindings.length} codes bound\n`);
+  for (const b of bindings) {
+    const qa = b.verified ? `  qa ${b.verified}` : '';
+    process.stdout.write(
+      `${b.code}  ${b.state.padEnd(6)}  ${b.firearm.make} ${b.firearm.model} ${b.firearm.serial}${qa}\n`,
+    );
+  }
+}
+
+function registerSimCommands(sim: Command): void {
+  sim
+    .command('registry')
+    .description('run a simulated state registry on an MQTT broker, or show what one has bound (--show)')
+    .option('--mqtt <url>', 'broker URL (mqtt://, mqtts://, ws://, wss://)')
+    .requiredOption('--file <file>', 'the registry file (JSON lines of accepted records), created if absent')
+    .addOption(
+      new Option('--protocol <version>', 'MQTT protocol version (4 is 3.1.1)')
+        .choices(['4', '5'])
+        .default('4'),
+    )
+    .option('--client-id <id>', 'MQTT client id', 'stampline-registry-sim')
+    .option('--username <name>', 'broker user name (password from STAMPLINE_REGISTRY_PASSWORD)')
+    .option('--ca <file>', "PEM file of the CA of the broker's certificate")
+    .option('--cert <file>', 'PEM file of a client certificate')
+    .option('--key <file>', 'PEM file of the client key')
+    .option('--insecure', 'accept any broker certificate (diagnosis only)')
+    .option('--silent', 'hear records but answer nothing (to test resends)')
+    .option('--reject <reason>', 'reject every new record with this reason (to test rejections)')
+    .option('--show', 'print the codes bound in --file and exit (no broker needed)')
+    .option('--serial <serial>', 'with --show: the records of one firearm, in the order they happened')
+    .option('--json', 'with --show: print JSON')
+    .action(async (o: SimRegistryOptions) => {
+      if (o.show) {
+        await showRegistryFile(o);
+        return;
+      }
+      if (!o.mqtt)
+        throw new StamplineError('INVALID_INPUT', 'give the broker with --mqtt URL (or use --show)', {});
+      if (o.silent && o.reject !== undefined) {
+        throw new StamplineError('INVALID_INPUT', '--silent and --reject cannot be used together', {});
+      }
+      const mode: RegistryMode = o.silent
+        ? { kind: 'silent' }
+        : o.reject !== undefined
+          ? { kind: 'reject', reason: o.reject }
+          : { kind: 'normal' };
+      const logger = createLogger({ level: 'info', pretty: true });
+      const registry = new SimulatedRegistry({
+        mqtt: {
+          url: o.mqtt,
+          protocolVersion: o.protocol === '5' ? 5 : 4,
+          ...(o.clientId ? { clientId: o.clientId } : {}),
+          ...(o.username ? { username: o.username } : {}),
+          ...(process.env.STAMPLINE_REGISTRY_PASSWORD
+            ? { password: process.env.STAMPLINE_REGISTRY_PASSWORD }
+            : {}),
+          ...(o.ca ? { ca: await readPemOption(o.ca, 'CA') } : {}),
+          ...(o.cert ? { cert: await readPemOption(o.cert, 'certificate') } : {}),
+          ...(o.key ? { key: await readPemOption(o.key, 'key') } : {}),
+          ...(o.insecure ? { rejectUnauthorized: false } : {}),
+        },
+        file: o.file,
+        mode,
+        logger,
+      });
+      registry.on('answer', (a) => {
+        const level = a.status === 'rejected' ? 'warn' : 'info';
+        logger[level]({ recordId: a.recordId, reason: a.reason, topic: a.topic }, `record ${a.status}`);
+      });
+      await registry.start();
+      await untilSignal();
+      await registry.stop();
+      logger.info(registry.stats(), 'registry simulator stopped');
+    });
+
+  sim
+    .command('broker')
+    .description('run an embedded MQTT 3.1.1 broker (aedes) until interrupted')
+    .option('--port <n>', 'TCP port (0: any free port)', port, 1883)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .action(async (o: { port: number; host: string }) => {
+      const broker = await startEmbeddedBroker({ port: o.port, host: o.host });
+      process.stdout.write(`MQTT broker (aedes, MQTT 3.1.1) listening on ${broker.url}\n`);
+      await untilSignal();
+      await broker.stop();
+    });
+}
+
+/** `stampline outbox ...`, `stampline sim registry` and `stampline sim broker`. */
+export function registerRegistryCommands(program: Command, sim: Command): void {
+  registerOutboxCommands(program);
+  registerSimCommands(sim);
+}
