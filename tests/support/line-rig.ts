@@ -24,6 +24,8 @@ export interface RigOptions {
   /** URL of a broker already running; the rig does not own it. */
   mqttUrl: string;
   protocolVersion?: 4 | 5;
+  /** Watch `<rig dir>/drop` for CSV orders. */
+  dropFolder?: boolean;
 }
 
 export class LineRig {
@@ -80,6 +82,9 @@ export class LineRig {
           resendAfterMs: 2000,
           reconnectMs: 200,
         },
+        ...(this.options.dropFolder
+          ? { erp: { dropFolder: { path: this.dropDir, pollMs: 100, settleMs: 200 } } }
+          : {}),
         log: { level: 'info', pretty: false },
       }),
     );
@@ -123,6 +128,10 @@ export class LineRig {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     await this.exited(child);
+  }
+
+  get dropDir(): string {
+    return join(this.dir, 'drop');
   }
 
   get url(): string {
