@@ -3,20 +3,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../src/cli.js';
 import { type AuditEntry, AuditTrail } from '../../src/store/audit.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
-// Until src/cli.ts registers the audit commands, run them through a stand-in entry point that
-// adds them to the same program and maps results to exit codes the same way.
-const wired = buildProgram().commands.some((c) => c.name() === 'audit');
-const entry = wired
-  ? [join(root, 'bin', 'stampline.js')]
-  : ['--import', 'tsx', join(root, 'tests', 'store', 'support', 'audit-cli.ts')];
+const bin = join(root, 'bin', 'stampline.js');
 
 function stampline(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...entry, ...args], {
+    const child = spawn(process.execPath, [bin, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
