@@ -9,6 +9,7 @@ import { registerConfigCommands } from './cli/config.js';
 import { registerDaemonCommands } from './cli/daemon.js';
 import { registerEngraverCommands } from './cli/engraver.js';
 import { registerErpCommands } from './cli/erp.js';
+import { registerRegistryCommands } from './cli/registry.js';
 import { StamplineError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCodeCommands(program, sim);
   registerEngraverCommands(program, sim);
   registerErpCommands(program, sim);
+  registerRegistryCommands(program, sim);
   registerAuditCommands(program);
   return program;
 }
