@@ -551,7 +551,7 @@ const configObject = z.strictObject({
             .describe('Run a simulated state registry that acknowledges records.'),
           file: setting(z.string().min(1).optional(), 'Where the simulated registry keeps its bindings.', {
             fsPath: true,
-            defaultText: 'simulated-registry.json in `line.dataDir`',
+            defaultText: 'simulated-registry.jsonl in `line.dataDir`',
           }),
         })
         .prefault({})
@@ -694,7 +694,7 @@ function withDerived(c: Parsed) {
       registry: {
         ...c.simulators.registry,
         // joined, not resolved: the loader resolves it with dataDir against the file's folder
-        file: c.simulators.registry.file ?? joinPath(c.line.dataDir, 'simulated-registry.json'),
+        file: c.simulators.registry.file ?? joinPath(c.line.dataDir, 'simulated-registry.jsonl'),
       },
     },
   };

@@ -30,7 +30,7 @@ describe('reading the file', () => {
     expect(config.mqtt.tls.ca).toBe(ca);
     expect(config.erp.dropFolder?.path).toBe('/srv/erp/in');
     expect(config.simulators.engraver.journal).toBe(join(tmp.dir, 'etc/journal.jsonl'));
-    expect(config.simulators.registry.file).toBe(join(tmp.dir, 'etc/state/simulated-registry.json'));
+    expect(config.simulators.registry.file).toBe(join(tmp.dir, 'etc/state/simulated-registry.jsonl'));
   });
 
   it('takes an empty value or an empty section as not set', async () => {

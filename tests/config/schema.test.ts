@@ -76,7 +76,7 @@ describe('defaults', () => {
       simulators: {
         engraver: { enabled: false, transport: 'modbus-tcp', port: 1502, markingTimeMs: 1500 },
         broker: { enabled: false, port: 1883 },
-        registry: { enabled: false, file: resolve(base, 'data/simulated-registry.json') },
+        registry: { enabled: false, file: resolve(base, 'data/simulated-registry.jsonl') },
         sampleOrder: { enabled: false, firearms: 10 },
         testfire: { enabled: false },
       },
