@@ -195,9 +195,6 @@ interface Group {
   overfull: boolean;
 }
 
-/** Thrown from inside the parser to stop reading a file whose header makes its rows meaningless. */
-const STOP = Symbol('stop');
-
 /** Reads a drop-folder file (bytes as read from disk, or text) into orders, or every problem in it. */
 export function parseOrdersCsv(input: string | Uint8Array, options: ParseCsvOptions = {}): ParseCsvResult {
   const problems = new ProblemCollector<CsvProblem>(options.maxProblems);
@@ -224,165 +221,47 @@ export function parseOrdersCsv(input: string | Uint8Array, options: ParseCsvOpti
     return fail();
   }
 
-  let row = 0;
-  let dataRows = 0;
-  let header: (HeaderResult & { ok: true }) | undefined;
-  let quoteErrorRow: number | undefined;
-  const groups = new Map<string, Group>();
-  const serialAt = new Map<string, { row: number; order: string }>();
-
-  const onRow = (cells: string[]): void => {
-    row++;
-    if (header === undefined) {
-      const h = readHeader(cells);
-      if (!h.ok) {
-        for (const p of h.problems) problems.add(p);
-        throw STOP;
-      }
-      header = h;
-      return;
-    }
-    if (cells.every((c) => c.trim() === '')) return;
-    dataRows++;
-    if (cells.length !== header.width) {
-      problems.add({ row, reason: `has ${cells.length} fields; the header has ${header.width}` });
-      return;
-    }
-    const cols = header.columns;
-    const cell = (c: Column): string => {
-      const i = cols.get(c);
-      return i === undefined ? '' : cells[i]!.trim();
-    };
-    const id = cell('order_id');
-    let g = id === '' ? undefined : groups.get(id);
-    if (id === '') {
-      problems.add({ row, field: 'order_id', reason: 'is required' });
-    } else if (g === undefined) {
-      const check = (field: Column, reason: string | undefined) => {
-        if (reason !== undefined) problems.add({ row, field, reason });
-      };
-      check('order_id', orderIdProblem(id));
-      check('make', makeProblem(cell('make')));
-      check('model', modelProblem(cell('model')));
-      check('caliber', caliberProblem(cell('caliber')));
-      check('target', targetProblem(cell('target')));
-      check('destination', destinationProblem(cell('destination')));
-      g = {
-        id,
-        firstRow: row,
-        make: cell('make'),
-        model: cell('model'),
-        caliber: cell('caliber'),
-        target: normalizeTarget(cell('target')),
-        destination: cell('destination'),
-        firearms: [],
-        rows: [],
-        overfull: false,
-      };
-      groups.set(id, g);
-    } else {
-      const firstRow = g.firstRow;
-      const agree = (field: Column, value: string, first: string) => {
-        if (value !== first) {
-          problems.add({
-            row,
-            field,
-            reason: `${show(value)} differs from ${show(first)} on row ${firstRow}, the first row of order ${quote(id)}; the rows of one order must agree`,
-          });
-        }
-      };
-      agree('make', cell('make'), g.make);
-      agree('model', cell('model'), g.model);
-      agree('caliber', cell('caliber'), g.caliber);
-      const target = cell('target');
-      if (normalizeTarget(target) !== g.target) agree('target', target, g.target);
-      agree('destination', cell('destination'), g.destination);
-    }
-
-    const serial = cell('serial');
-    const sp = serialProblem(serial);
-    if (sp) {
-      problems.add({ row, field: 'serial', reason: sp });
-    } else if (g !== undefined) {
-      const seen = serialAt.get(serial);
-      if (seen === undefined) {
-        serialAt.set(serial, { row, order: id });
-      } else if (seen.order === id) {
-        problems.add({
-          row,
-          field: 'serial',
-          reason: `${quote(serial)} is also on row ${seen.row}; a serial appears once in an order`,
-        });
-      } else {
-        problems.add({
-          row,
-          field: 'serial',
-          reason: `${quote(serial)} is also on row ${seen.row}, in order ${quote(seen.order)}; a serial may be in only one order`,
-        });
-      }
-    }
-    let rework = false;
-    if (cols.has('rework')) {
-      const v = reworkValue(cell('rework'));
-      if (v === undefined) {
-        problems.add({
-          row,
-          field: 'rework',
-          reason: `must be true or false (or yes/no, 1/0, blank for false), not ${quote(cell('rework'))}`,
-        });
-      } else {
-        rework = v;
-      }
-    }
-    if (g === undefined) return;
-    if (g.firearms.length >= LIMITS.firearms) {
-      if (!g.overfull) {
-        g.overfull = true;
-        problems.add({
-          row,
-          reason: `order ${quote(id)} has more than ${LIMITS.firearms} firearms (this is its row ${LIMITS.firearms + 1}); split it into several orders`,
-        });
-      }
-      return;
-    }
-    g.firearms.push(rework ? { serial, rework: true } : { serial });
-    g.rows.push(row);
-  };
-
+  // csv-parse gives all records at once (its per-record callback costs more than the rest of
+  // the intake); records it had to skip are reported with how many good records came before.
+  const skips: Array<{ after: number; err: CsvError | undefined }> = [];
+  let records: string[][] = [];
+  let fatal: CsvError | undefined;
   try {
-    parse(text, {
+    records = parse(text, {
       relax_column_count: true,
       skip_records_with_error: true,
-      on_record: (record: string[]) => {
-        onRow(record);
-        return null;
-      },
       on_skip: (err) => {
-        row++;
-        // After one quote error the parser may misread what follows; say so rather than mislead.
-        const after =
-          quoteErrorRow === undefined
-            ? ''
-            : ` (perhaps a consequence of the problem on row ${quoteErrorRow})`;
-        quoteErrorRow ??= row;
-        problems.add({ row, reason: `${quoteError(err)}${after}` });
-        // Without a header no later row can be read.
-        if (header === undefined) throw STOP;
+        skips.push({ after: typeof err?.records === 'number' ? err.records : 0, err });
         return undefined;
       },
-    });
+    }) as string[][];
   } catch (err) {
-    if (err !== STOP) problems.add({ row: row + 1, reason: quoteError(err as CsvError) });
+    fatal = err as CsvError;
   }
 
-  if (header !== undefined && dataRows === 0 && problems.empty) {
+  const rowsOf = new RowReader(problems);
+  let s = 0;
+  const skipped = (until: number): boolean => {
+    while (s < skips.length && skips[s]!.after <= until) {
+      if (!rowsOf.skip(skips[s]!.err)) return false;
+      s++;
+    }
+    return true;
+  };
+  let going = true;
+  for (let r = 0; r < records.length && going; r++) {
+    going = skipped(r) && rowsOf.read(records[r]!);
+  }
+  if (going && skipped(Number.POSITIVE_INFINITY) && fatal) rowsOf.skip(fatal);
+
+  if (rowsOf.header !== undefined && rowsOf.dataRows === 0 && problems.empty) {
     problems.add({ row: 2, reason: 'the file has a header and no firearm rows' });
   }
   if (!problems.empty) return fail();
 
   const orders: Order[] = [];
   const rows: number[][] = [];
-  for (const g of groups.values()) {
+  for (const g of rowsOf.groups.values()) {
     const order: Order = { id: g.id, make: g.make, model: g.model } as Order;
     if (g.caliber !== '') order.caliber = g.caliber;
     order.target = g.target;
@@ -392,6 +271,184 @@ export function parseOrdersCsv(input: string | Uint8Array, options: ParseCsvOpti
     rows.push(g.rows);
   }
   return { ok: true, orders, rows };
+}
+
+/** Column positions, once the header is known; -1 for an optional column that is absent. */
+interface Positions {
+  width: number;
+  id: number;
+  make: number;
+  model: number;
+  caliber: number;
+  serial: number;
+  target: number;
+  destination: number;
+  rework: number;
+}
+
+/**
+ * Reads the records of a file one by one, in order, numbering rows as a spreadsheet does and
+ * grouping firearms into orders. `read` and `skip` answer false once nothing further can be read.
+ */
+class RowReader {
+  readonly groups = new Map<string, Group>();
+  header: Positions | undefined;
+  dataRows = 0;
+  readonly #problems: ProblemCollector<CsvProblem>;
+  readonly #serialAt = new Map<string, { row: number; order: string }>();
+  #row = 0;
+  #quoteErrorRow: number | undefined;
+
+  constructor(problems: ProblemCollector<CsvProblem>) {
+    this.#problems = problems;
+  }
+
+  #add(row: number, field: string | undefined, reason: string | undefined): void {
+    if (reason === undefined) return;
+    this.#problems.add(field === undefined ? { row, reason } : { row, field, reason });
+  }
+
+  skip(err: CsvError | undefined): boolean {
+    const row = ++this.#row;
+    // After one quote error the parser may misread what follows; say so rather than mislead.
+    const after =
+      this.#quoteErrorRow === undefined
+        ? ''
+        : ` (perhaps a consequence of the problem on row ${this.#quoteErrorRow})`;
+    this.#quoteErrorRow ??= row;
+    this.#add(row, undefined, `${quoteError(err)}${after}`);
+    // Without a header no later row can be read.
+    return this.header !== undefined;
+  }
+
+  read(cells: string[]): boolean {
+    const row = ++this.#row;
+    const h = this.header;
+    if (h === undefined) {
+      const result = readHeader(cells);
+      if (!result.ok) {
+        for (const p of result.problems) this.#problems.add(p);
+        return false;
+      }
+      const at = (c: Column) => result.columns.get(c) ?? -1;
+      this.header = {
+        width: result.width,
+        id: at('order_id'),
+        make: at('make'),
+        model: at('model'),
+        caliber: at('caliber'),
+        serial: at('serial'),
+        target: at('target'),
+        destination: at('destination'),
+        rework: at('rework'),
+      };
+      return true;
+    }
+    if (isBlank(cells)) return true;
+    this.dataRows++;
+    if (cells.length !== h.width) {
+      this.#add(row, undefined, `has ${cells.length} fields; the header has ${h.width}`);
+      return true;
+    }
+    const id = cells[h.id]!.trim();
+    const make = cells[h.make]!.trim();
+    const model = cells[h.model]!.trim();
+    const caliber = cells[h.caliber]!.trim();
+    const target = cells[h.target]!.trim();
+    const destination = cells[h.destination]!.trim();
+    let g = id === '' ? undefined : this.groups.get(id);
+    if (id === '') {
+      this.#add(row, 'order_id', 'is required');
+    } else if (g === undefined) {
+      this.#add(row, 'order_id', orderIdProblem(id));
+      this.#add(row, 'make', makeProblem(make));
+      this.#add(row, 'model', modelProblem(model));
+      this.#add(row, 'caliber', caliberProblem(caliber));
+      this.#add(row, 'target', targetProblem(target));
+      this.#add(row, 'destination', destinationProblem(destination));
+      g = {
+        id,
+        firstRow: row,
+        make,
+        model,
+        caliber,
+        target: normalizeTarget(target),
+        destination,
+        firearms: [],
+        rows: [],
+        overfull: false,
+      };
+      this.groups.set(id, g);
+    } else {
+      if (make !== g.make) this.#add(row, 'make', disagree(make, g.make, g));
+      if (model !== g.model) this.#add(row, 'model', disagree(model, g.model, g));
+      if (caliber !== g.caliber) this.#add(row, 'caliber', disagree(caliber, g.caliber, g));
+      if (normalizeTarget(target) !== g.target) this.#add(row, 'target', disagree(target, g.target, g));
+      if (destination !== g.destination)
+        this.#add(row, 'destination', disagree(destination, g.destination, g));
+    }
+
+    const serial = cells[h.serial]!.trim();
+    const sp = serialProblem(serial);
+    if (sp) {
+      this.#add(row, 'serial', sp);
+    } else if (g !== undefined) {
+      const seen = this.#serialAt.get(serial);
+      if (seen === undefined) {
+        this.#serialAt.set(serial, { row, order: id });
+      } else if (seen.order === id) {
+        this.#add(
+          row,
+          'serial',
+          `${quote(serial)} is also on row ${seen.row}; a serial appears once in an order`,
+        );
+      } else {
+        this.#add(
+          row,
+          'serial',
+          `${quote(serial)} is also on row ${seen.row}, in order ${quote(seen.order)}; a serial may be in only one order`,
+        );
+      }
+    }
+    let rework = false;
+    if (h.rework >= 0) {
+      const raw = cells[h.rework]!.trim();
+      const v = reworkValue(raw);
+      if (v === undefined) {
+        this.#add(
+          row,
+          'rework',
+          `must be true or false (or yes/no, 1/0, blank for false), not ${quote(raw)}`,
+        );
+      } else {
+        rework = v;
+      }
+    }
+    if (g === undefined) return true;
+    if (g.firearms.length >= LIMITS.firearms) {
+      if (!g.overfull) {
+        g.overfull = true;
+        this.#add(
+          row,
+          undefined,
+          `order ${quote(id)} has more than ${LIMITS.firearms} firearms (this is its row ${LIMITS.firearms + 1}); split it into several orders`,
+        );
+      }
+      return true;
+    }
+    g.firearms.push(rework ? { serial, rework: true } : { serial });
+    g.rows.push(row);
+    return true;
+  }
+}
+
+function isBlank(cells: string[]): boolean {
+  for (const c of cells) if (c.trim() !== '') return false;
+  return true;
+}
+
+function disagree(value: string, first: string, g: Group): string {
+  return `${show(value)} differs from ${show(first)} on row ${g.firstRow}, the first row of order ${quote(g.id)}; the rows of one order must agree`;
 }
 
 /** Finds the row of an order (its first row) or of one of its firearms in a parsed file. */
