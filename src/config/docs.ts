@@ -31,29 +31,32 @@ function descriptionOf(s: SettingInfo): string {
   return parts.join(' ');
 }
 
-function row(s: SettingInfo): string {
+function row(s: SettingInfo): string[] {
   const name = `\`${s.path}\`${s.variant ? ` (${s.variant})` : ''}`;
-  return `| ${cell(name)} | ${cell(s.type)} | ${cell(defaultOf(s))} | ${cell(descriptionOf(s))} |`;
+  return [name, s.type, defaultOf(s), descriptionOf(s)].map(cell);
 }
 
-/** The reference: one table per top-level section, in schema order. */
+/** A table with its columns padded, as the repository's formatter (Biome) writes Markdown tables. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** The reference: one table per top-level section, in schema order, then the environment variables. */
 export function renderSettingsReference(): string {
   const out: string[] = [];
   for (const section of SETTINGS.filter((s) => s.segments.length === 1)) {
     out.push(`### \`${section.path}\``, '', section.description, '');
-    out.push('| Setting | Type | Default | Meaning |', '|---|---|---|---|');
-    for (const s of SETTINGS) {
-      if (s.segments[0] === section.path && s.segments.length > 1) out.push(row(s));
-    }
-    out.push('');
+    const rows = SETTINGS.filter((s) => s.segments[0] === section.path && s.segments.length > 1).map(row);
+    out.push(...table(['Setting', 'Type', 'Default', 'Meaning'], rows), '');
   }
   out.push('### Environment variables', '');
-  out.push('| Variable | Setting | Value |', '|---|---|---|');
-  out.push(
-    '| `STAMPLINE_CONFIG` | (the file) | path of the configuration file; relative to the working directory |',
-  );
-  for (const o of ENV_OVERRIDES)
-    out.push(`| \`${o.variable}\` | \`${o.path.join('.')}\` | ${cell(o.format)} |`);
+  const variables = [
+    ['`STAMPLINE_CONFIG`', '(the file)', 'path of the configuration file; relative to the working directory'],
+    ...ENV_OVERRIDES.map((o) => [`\`${o.variable}\``, `\`${o.path.join('.')}\``, cell(o.format)]),
+  ];
+  out.push(...table(['Variable', 'Setting', 'Value'], variables));
   return `${out.join('\n').trimEnd()}\n`;
 }
 
