@@ -315,12 +315,17 @@ export class DropFolder extends EventEmitter<Events> {
       }
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const marker = await this.#journal.get(name, sha256);
-      if (marker?.state === 'accepted') {
+      const parsed = parseOrdersCsv(bytes);
+      if (marker?.state === 'accepted' && parsed.ok) {
         this.#log.info({ file: name }, 'drop folder: finishing a file accepted before a restart');
-        await this.#processed(name, sha256, [], 0);
+        await this.#processed(
+          name,
+          sha256,
+          parsed.orders.map((o) => o.id),
+          parsed.orders.reduce((n, o) => n + o.firearms.length, 0),
+        );
         return;
       }
-      const parsed = parseOrdersCsv(bytes);
       if (!parsed.ok) {
         await this.#reject(name, sha256, 'invalid', parsed.problems, parsed.total);
         return;

@@ -282,12 +282,11 @@ describe('DropFolder', () => {
     });
     const line = new FakeLine();
     const { f } = folder(line.accept);
-    let done = false;
-    f.on('processed', () => {
-      done = true;
-    });
+    const events: string[][] = [];
+    f.on('processed', (e) => events.push(e.orderIds));
     await f.start();
-    await waitFor(() => done, 'the processed event');
+    await waitFor(() => events.length > 0, 'the processed event');
+    expect(events).toEqual([['PO-1']]);
     expect(await processed()).toEqual(['done.csv']);
     expect(line.calls).toEqual([]);
     expect(await list(join(dir, '.stampline-intake'))).toEqual([]);
