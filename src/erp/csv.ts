@@ -451,12 +451,15 @@ function disagree(value: string, first: string, g: Group): string {
   return `${show(value)} differs from ${show(first)} on row ${g.firstRow}, the first row of order ${quote(g.id)}; the rows of one order must agree`;
 }
 
-/** Finds the row of an order (its first row) or of one of its firearms in a parsed file. */
+/**
+ * Finds the row of an order (its first row) or of a firearm in a parsed file. A serial is enough
+ * to find a firearm: a valid file holds each serial once.
+ */
 export class CsvRowIndex {
   readonly #orders: Order[];
   readonly #rows: number[][];
   readonly #byId = new Map<string, number>();
-  readonly #bySerial = new Map<number, Map<string, number>>();
+  #bySerial: Map<string, { order: string; row: number }> | undefined;
 
   constructor(orders: Order[], rows: number[][]) {
     this.#orders = orders;
@@ -466,17 +469,24 @@ export class CsvRowIndex {
     });
   }
 
-  row(orderId: string, serial?: string): number | undefined {
-    const i = this.#byId.get(orderId);
-    if (i === undefined) return undefined;
-    const rows = this.#rows[i]!;
-    if (serial === undefined) return rows[0];
-    let index = this.#bySerial.get(i);
-    if (index === undefined) {
-      index = new Map(this.#orders[i]!.firearms.map((f, j) => [f.serial, rows[j]!]));
-      this.#bySerial.set(i, index);
+  row(orderId: string | undefined, serial?: string): number | undefined {
+    if (serial !== undefined) {
+      if (this.#bySerial === undefined) {
+        const index = new Map<string, { order: string; row: number }>();
+        this.#orders.forEach((o, i) => {
+          const rows = this.#rows[i]!;
+          o.firearms.forEach((f, j) => {
+            index.set(f.serial, { order: o.id, row: rows[j]! });
+          });
+        });
+        this.#bySerial = index;
+      }
+      const at = this.#bySerial.get(serial);
+      return at !== undefined && (orderId === undefined || at.order === orderId) ? at.row : undefined;
     }
-    return index.get(serial);
+    if (orderId === undefined) return undefined;
+    const i = this.#byId.get(orderId);
+    return i === undefined ? undefined : this.#rows[i]![0];
   }
 }
 

@@ -33,8 +33,9 @@ export interface IntakeLogger {
 }
 
 /**
- * A problem with an otherwise valid file, as the line reports it. Give `orderId` (and `serial`)
- * and the report names the row; `row` may also be given directly.
+ * A problem with an otherwise valid file, as the line reports it. Give the `serial` or the
+ * `orderId` and the report names the row (a serial's own row, an order's first row); `row` may
+ * also be given directly.
  */
 export interface IntakeProblem {
   row?: number;
@@ -357,7 +358,7 @@ export class DropFolder extends EventEmitter<Events> {
       const index = new CsvRowIndex(parsed.orders, parsed.rows);
       const problems = new ProblemCollector<ReportProblem>(DEFAULT_MAX_PROBLEMS);
       for (const p of Array.isArray(result.problems) ? result.problems : []) {
-        const row = p.row ?? (p.orderId !== undefined ? index.row(p.orderId, p.serial) : undefined) ?? 0;
+        const row = p.row ?? index.row(p.orderId, p.serial) ?? 0;
         const out: ReportProblem = { row, reason: p.reason };
         if (p.path !== undefined) out.field = p.path;
         if (p.orderId !== undefined) out.orderId = p.orderId;

@@ -343,5 +343,8 @@ describe('CsvRowIndex', () => {
     expect(index.row('PO-2', 'B-1')).toBe(4);
     expect(index.row('PO-2', 'A-1')).toBeUndefined();
     expect(index.row('PO-9')).toBeUndefined();
+    expect(index.row(undefined, 'B-1')).toBe(4);
+    expect(index.row(undefined, 'Z-9')).toBeUndefined();
+    expect(index.row(undefined)).toBeUndefined();
   });
 });

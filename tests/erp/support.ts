@@ -85,8 +85,8 @@ export class FakeLine {
       for (const f of o.firearms) {
         const owner = this.serials.get(f.serial);
         if (owner !== undefined) {
+          // Like the line, a serial conflict names the serial only; the folder finds its row.
           problems.push({
-            orderId: o.id,
             serial: f.serial,
             reason: `serial ${f.serial} is already held by order ${owner}`,
           });
