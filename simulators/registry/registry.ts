@@ -260,7 +260,12 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
 
   private enqueueAnswer(out: Outgoing): void {
     this.queue.push(out);
-    this.flushing ??= this.flushLoop()
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = this.flushLoop()
       .catch((err) => {
         // Unanswered records are sent again by the line; nothing acknowledged is lost.
         this.log.error({ err: (err as Error).message }, 'registry simulator cannot write its file');
@@ -268,6 +273,8 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
       })
       .finally(() => {
         this.flushing = undefined;
+        // An answer queued after the loop's last look but before this point still goes out.
+        if (this.queue.length > 0) this.kick();
       });
   }
 
