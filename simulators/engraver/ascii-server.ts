@@ -28,12 +28,19 @@ import { type Logger, silentLogger } from '../../src/engraver/options.js';
 import type { DeviceEvent, EngraverDevice } from './device.js';
 import { createLinkFaults, type LinkFaults, nextReplyFate, type SimulatedLink } from './link-faults.js';
 
+const DEFAULT_DROP_MS = 3000;
+
 export interface AsciiEngraverServerOptions {
   device: EngraverDevice;
   path: string;
   baudRate: number;
   logger?: Logger;
-  /** How long `faults.dropLink()` keeps the port closed before reopening it; default 1000 ms. */
+  /**
+   * How long `faults.dropLink()` keeps the port closed before reopening it; default 3000 ms. A
+   * serial line has no carrier to lose: the host sees a drop only as silence, so a drop shorter
+   * than its keepalive period plus a reply timeout can pass unnoticed. The default is long
+   * enough for the driver's defaults to see it.
+   */
   dropForMs?: number;
   /** Before every reply, repeat the last event the device sent (if any), as a noisy engraver might. */
   interleaveEvents?: boolean;
@@ -135,7 +142,7 @@ export class AsciiEngraverServer implements SimulatedLink {
 
   private drop(): void {
     if (!this.port) return;
-    const forMs = this.options.dropForMs ?? 1000;
+    const forMs = this.options.dropForMs ?? DEFAULT_DROP_MS;
     this.log.info({ forMs }, 'fault injection: serial link dropped');
     void this.close();
     this.later(async () => {

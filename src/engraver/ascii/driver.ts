@@ -30,11 +30,22 @@ export interface AsciiSerialEngraverOptions extends SerialEngraverOptions {
   openPort?: AsciiPortFactory;
   /** How often `waitForEnd` asks `$STAT` in case an event was lost; default 250 ms. */
   pollIntervalMs?: number;
+  /**
+   * When the link has been idle this long, `$STAT` goes out: on a serial line silence is the only
+   * sign of a pulled cable or a dead engraver. 0 turns it off. Default 1000 ms.
+   */
+  keepaliveMs?: number;
   /** Randomness of the reconnect jitter, replaceable in tests. */
   random?: () => number;
 }
 
 const DEFAULT_POLL_MS = 250;
+const DEFAULT_KEEPALIVE_MS = 1000;
+/**
+ * After a timeout, replies to the unanswered line are still expected for this many request
+ * timeouts; the next line waits until then, so a late reply cannot pass for its answer.
+ */
+const LATE_WINDOW = 2;
 /** Outcomes remembered for `waitForEnd`, which may be called after the event came. */
 const REMEMBERED_OUTCOMES = 32;
 
@@ -69,6 +80,9 @@ export class AsciiSerialEngraver implements Engraver {
   private pending: Pending | undefined;
   /** After a timeout, late replies may still come until then; the next exchange waits. */
   private drainUntil = 0;
+  private lastExchangeAt = 0;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private readonly keepaliveMs: number;
   private stopSignal = new AbortController();
   /** The last port being closed, so `stop()` can wait for it. */
   private closing: Promise<void> = Promise.resolve();
@@ -79,6 +93,7 @@ export class AsciiSerialEngraver implements Engraver {
     this.baudRate = options.baudRate;
     this.timeoutMs = options.requestTimeoutMs;
     this.pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
+    this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     this.openPort = options.openPort ?? serialPortFactory;
     this.log = (options.logger ?? silentLogger).child({ engraver: this.url });
     this.backoff = new Backoff({
@@ -95,6 +110,7 @@ export class AsciiSerialEngraver implements Engraver {
     if (this.running) return;
     this.running = true;
     this.stopSignal = new AbortController();
+    if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(() => this.keepalive(), this.keepaliveMs / 2);
     await this.connect();
   }
 
@@ -104,6 +120,8 @@ export class AsciiSerialEngraver implements Engraver {
     this.stopSignal.abort(this.linkDownError('the driver was stopped'));
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
     this.lose('stopped');
     await this.connecting?.catch(() => undefined);
     await this.closing;
@@ -258,14 +276,14 @@ export class AsciiSerialEngraver implements Engraver {
   /** One command, alone on the link; fails fast when the link is down. */
   private request(command: Command, beforeSend?: () => void): Promise<Reply> {
     return this.queue.run(() => {
-      if (!this.linkUp || !this.port) return Promise.reject(this.linkDownError('link is down'));
+      // A suspect link still takes requests (each waits for the $STAT check); a closed one does not.
+      if (!this.port) return Promise.reject(this.linkDownError('link is down'));
       beforeSend?.();
-      return this.exchange(command, true);
+      return this.exchange(command);
     });
   }
 
-  /** `whileUp`: the link must still be up when the command goes out (false only for the connect `$STAT`). */
-  private async exchange(command: Command, whileUp: boolean): Promise<Reply> {
+  private async exchange(command: Command): Promise<Reply> {
     const wait = this.drainUntil - Date.now();
     if (wait > 0) {
       // After a timeout the answer may still be on its way; let it arrive (and be discarded)
@@ -273,7 +291,7 @@ export class AsciiSerialEngraver implements Engraver {
       await sleep(wait, this.stopSignal.signal);
       this.session.drained();
     }
-    if (!this.port || (whileUp && !this.linkUp)) throw this.linkDownError('link is down');
+    if (!this.port) throw this.linkDownError('link is down');
     return new Promise<Reply>((resolve, reject) => {
       this.pending = { command, resolve, reject };
       this.perform(this.session.begin(command));
@@ -309,6 +327,18 @@ export class AsciiSerialEngraver implements Engraver {
             `reply discarded (${action.why}): ${action.detail}`,
           );
           break;
+        case 'link-suspect':
+          this.log.warn({ reason: action.reason }, 'link suspect: $STAT goes out before anything else');
+          this.markDown(action.reason);
+          break;
+        case 'link-verified':
+          if (!this.linkUp) {
+            this.linkUp = true;
+            this.backoff.reset();
+            this.log.info({ status: action.status }, 'engraver link up');
+            this.emit({ kind: 'up', status: action.status });
+          }
+          break;
         case 'link-lost':
           this.log.warn({ reason: action.reason }, 'link presumed lost');
           this.lose(action.reason);
@@ -320,7 +350,9 @@ export class AsciiSerialEngraver implements Engraver {
   private settle(command: Command, result: ExchangeResult): void {
     const pending = this.pending;
     this.pending = undefined;
-    if (!result.ok && result.failure.kind === 'timeout') this.drainUntil = Date.now() + this.timeoutMs;
+    this.lastExchangeAt = Date.now();
+    if (!result.ok && result.failure.kind === 'timeout')
+      this.drainUntil = Date.now() + LATE_WINDOW * this.timeoutMs;
     if (!pending) return;
     if (result.ok) pending.resolve(result.reply);
     else pending.reject(this.failureError(command, result.failure));
@@ -379,6 +411,13 @@ export class AsciiSerialEngraver implements Engraver {
 
   // ---- link supervision ------------------------------------------------------------------------
 
+  private keepalive(): void {
+    if (!this.port || this.queue.depth > 0 || Date.now() - this.lastExchangeAt < this.keepaliveMs) return;
+    this.request({ kind: 'STAT' }).catch((err: unknown) => {
+      this.log.debug({ err: (err as Error).message }, 'keepalive $STAT failed');
+    });
+  }
+
   private connect(): Promise<void> {
     this.connecting ??= this.attempt().finally(() => {
       this.connecting = undefined;
@@ -401,11 +440,9 @@ export class AsciiSerialEngraver implements Engraver {
       return;
     }
     this.attach(port);
-    // The status goes out before the link is published, so nothing overtakes it.
-    let status: EngraverStatus;
+    // The session asks $STAT before anything else on a new port, so nothing overtakes it.
     try {
-      const reply = await this.queue.run(() => this.exchange({ kind: 'STAT' }, false));
-      status = (reply as Extract<Reply, { kind: 'STAT' }>).status;
+      await this.queue.run(() => this.exchange({ kind: 'STAT' }));
     } catch (err) {
       this.log.warn(
         { err: (err as Error).message },
@@ -414,11 +451,7 @@ export class AsciiSerialEngraver implements Engraver {
       this.lose('no answer to $STAT on connect');
       return;
     }
-    if (!this.running || this.port !== port) return;
-    this.linkUp = true;
-    this.backoff.reset();
-    this.log.info({ status }, 'engraver link up');
-    this.emit({ kind: 'up', status });
+    // The answered $STAT has brought the link up (see 'link-verified').
   }
 
   private attach(port: AsciiPort): void {
@@ -449,12 +482,15 @@ export class AsciiSerialEngraver implements Engraver {
     this.perform(this.session.linkDown(reason));
     clearTimeout(this.replyTimer);
     this.replyTimer = undefined;
-    if (this.linkUp) {
-      this.linkUp = false;
-      this.log.warn({ reason }, 'engraver link down');
-      this.emit({ kind: 'down', reason });
-    }
+    this.markDown(reason);
     this.scheduleReconnect();
+  }
+
+  private markDown(reason: string): void {
+    if (!this.linkUp) return;
+    this.linkUp = false;
+    this.log.warn({ reason }, 'engraver link down');
+    this.emit({ kind: 'down', reason });
   }
 
   private scheduleReconnect(): void {

@@ -16,6 +16,8 @@
  * fires, and after a timeout waits for late replies to drain before the next exchange (see
  * `drained()`).
  */
+
+import type { EngraverStatus } from '../types.js';
 import {
   advance,
   answers,
@@ -35,7 +37,11 @@ export type SessionAction =
   | { kind: 'settle'; command: Command; result: ExchangeResult }
   | { kind: 'event'; event: EngraverEvent }
   | { kind: 'discard'; message: Reply; why: 'late' | 'unasked'; detail: string }
-  /** The link missed a reply while already suspect: close it and reconnect. */
+  /** A reply was missed on a sound link: it is suspect until `$STAT` is answered again. */
+  | { kind: 'link-suspect'; reason: string }
+  /** `$STAT` was answered on a suspect link (a new one, or after a missed reply): it is sound. */
+  | { kind: 'link-verified'; status: EngraverStatus }
+  /** A reply was missed while the link was already suspect: close it and reconnect. */
   | { kind: 'link-lost'; reason: string };
 
 export class AsciiSession {
@@ -96,7 +102,10 @@ export class AsciiSession {
       if (step.consumed) {
         this.owed = [];
         // An answered $STAT, as probe, resync or command, proves the link carries both ways.
-        if (message.kind === 'STAT') this.suspectLink = false;
+        if (message.kind === 'STAT' && this.suspectLink) {
+          this.suspectLink = false;
+          return [{ kind: 'link-verified', status: message.status }, ...this.apply(step)];
+        }
         return this.apply(step);
       }
     }
@@ -143,9 +152,9 @@ export class AsciiSession {
         this.suspectLink = true;
         if (wasSuspect || failure.waitingFor !== 'reply') {
           out.push({ kind: 'link-lost', reason: `no answer to ${describe(unanswered)} on a suspect link` });
+        } else {
+          out.push({ kind: 'link-suspect', reason: `no answer to ${describe(unanswered)}` });
         }
-      } else if (failure.kind === 'corrupted') {
-        this.suspectLink = true;
       }
     }
     return out;

@@ -192,13 +192,18 @@ describe.skipIf(!hasSocat)('ascii-serial driver and simulator over a socat pty p
     server.faults.withholdReplies = 1;
     const missed = await rejection(engraver.readStatus());
     expect(missed.code).toBe('ENGRAVER_TIMEOUT');
+    // One missed reply makes the link suspect (down) until $STAT is answered on it again (up).
+    expect(engraver.connected).toBe(false);
     expect((await engraver.readStatus()).state).toBe('READY');
+    expect(events.map((e) => e.kind)).toEqual(['up', 'down', 'up']);
 
     server.faults.withholdReplies = 2; // the $JOB and the $STAT probe after it
     expect((await rejection(engraver.loadJob(makeJob(51)))).code).toBe('ENGRAVER_TIMEOUT');
-    expect((await rejection(engraver.loadJob(makeJob(51)))).code).toBe('ENGRAVER_LINK_DOWN');
+    const lost = await rejection(engraver.loadJob(makeJob(51)));
+    expect(lost.code).toBe('ENGRAVER_LINK_DOWN');
+    expect(lost.context.failure).toMatchObject({ kind: 'timeout', waitingFor: 'probe', sent: false });
     await engraver.whenConnected(10_000);
-    expect(events.map((e) => e.kind)).toEqual(['up', 'down', 'up']);
+    expect(events.map((e) => e.kind)).toEqual(['up', 'down', 'up', 'down', 'up']);
     expect(await runJob(51)).toMatchObject({ kind: 'done', jobId: 51 });
   });
 

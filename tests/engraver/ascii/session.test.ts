@@ -142,7 +142,8 @@ describe('AsciiSession', () => {
       ok: false,
       failure: { kind: 'corrupted', during: 'command' },
     });
-    expect(session.suspect).toBe(true);
+    // The engraver did answer: the link is noisy, not silent.
+    expect(session.suspect).toBe(false);
   });
 
   it('takes the command’s own reply during the resync: the NAK CHECKSUM was for noise', () => {
@@ -208,10 +209,28 @@ describe('AsciiSession', () => {
     expect(actions).toContainEqual(expect.objectContaining({ kind: 'link-lost' }));
   });
 
-  it('one missed reply on a sound link is not yet a lost link', () => {
+  it('one missed reply on a sound link makes it suspect, not yet lost', () => {
     const session = readySession();
     session.begin(GO5);
-    expect(session.timeout().map((a) => a.kind)).not.toContain('link-lost');
+    const kinds = session.timeout().map((a) => a.kind);
+    expect(kinds).toContain('link-suspect');
+    expect(kinds).not.toContain('link-lost');
+  });
+
+  it('reports the link verified, with the status, when $STAT is answered on a suspect link', () => {
+    const session = readySession();
+    session.begin(GO5);
+    session.timeout();
+    session.drained();
+    session.begin(GO5);
+    const busy: EngraverStatus = { state: 'BUSY', activeJob: 5, fault: 0, completed: 0 };
+    const actions = session.receive({ kind: 'STAT', status: busy });
+    expect(actions[0]).toEqual({ kind: 'link-verified', status: busy });
+    expect(sent(actions)).toEqual(['GO']);
+    // Once sound, a $STAT answer is just an answer.
+    session.receive({ kind: 'ACK', jobId: 5 });
+    session.begin({ kind: 'STAT' });
+    expect(session.receive(STAT_REPLY).map((a) => a.kind)).not.toContain('link-verified');
   });
 
   it('fails the exchange in flight when the link goes down', () => {
