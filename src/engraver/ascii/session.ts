@@ -12,6 +12,11 @@
  *    so every reply owed to an earlier line has come by then: nothing is owed any more.
  * 4. Anything else is unasked: discarded and logged.
  *
+ * The link's health: a missed reply makes a sound link suspect (`link-suspect`); the next
+ * exchange then asks `$STAT` first, and its answer makes the link sound again (`link-verified`,
+ * with the status). A reply missed while the link is already suspect means it is lost
+ * (`link-lost`): the driver closes the port and reconnects.
+ *
  * Timers stay outside: the driver arms one reply timer when told, calls `timeout()` when it
  * fires, and after a timeout waits for late replies to drain before the next exchange (see
  * `drained()`).
