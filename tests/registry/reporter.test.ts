@@ -7,6 +7,7 @@ import { freePort } from '../../simulators/broker/mosquitto.js';
 import { SimulatedRegistry } from '../../simulators/registry/registry.js';
 import { engravedRecord } from '../../simulators/registry/sample.js';
 import { redactUrl } from '../../src/registry/link.js';
+import type { RegistryRecord } from '../../src/registry/record.js';
 import { RegistryReporter, type RegistryReporterOptions } from '../../src/registry/reporter.js';
 import { requireCommands } from '../support/tools.js';
 import { makeCertificates, mosquittoTarget, waitFor } from './brokers.js';
@@ -110,7 +111,9 @@ describe('registry reporter', () => {
       code: 'REGISTRY_BAD_RECORD',
       message: expect.stringMatching(/line line-2/),
     });
-    await expect(reporter.report([{ ...engravedRecord(), gear: '1' }])).rejects.toMatchObject({
+    await expect(
+      reporter.report([{ ...engravedRecord(), gear: '1' } as RegistryRecord]),
+    ).rejects.toMatchObject({
       code: 'REGISTRY_BAD_RECORD',
       message: expect.stringMatching(/gear/),
     });
