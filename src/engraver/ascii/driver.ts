@@ -86,6 +86,8 @@ export class AsciiSerialEngraver implements Engraver {
   private stopSignal = new AbortController();
   /** The last port being closed, so `stop()` can wait for it. */
   private closing: Promise<void> = Promise.resolve();
+  /** Why the link last failed, for the message of `whenConnected`. */
+  private lastFailure: string | undefined;
 
   constructor(options: AsciiSerialEngraverOptions) {
     this.url = options.url;
@@ -143,7 +145,8 @@ export class AsciiSerialEngraver implements Engraver {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(this.linkDownError(`not connected within ${timeoutMs} ms`));
+        const why = this.lastFailure ? ` (last: ${this.lastFailure})` : '';
+        reject(this.linkDownError(`not connected within ${timeoutMs} ms${why}`));
       }, timeoutMs);
       const off = this.onLink((event) => {
         if (event.kind !== 'up') return;
@@ -334,6 +337,7 @@ export class AsciiSerialEngraver implements Engraver {
         case 'link-verified':
           if (!this.linkUp) {
             this.linkUp = true;
+            this.lastFailure = undefined;
             this.backoff.reset();
             this.log.info({ status: action.status }, 'engraver link up');
             this.emit({ kind: 'up', status: action.status });
@@ -430,6 +434,7 @@ export class AsciiSerialEngraver implements Engraver {
     try {
       await openPort(port);
     } catch (err) {
+      this.lastFailure = `cannot open ${this.path}: ${(err as Error).message}`;
       this.log.warn({ path: this.path, err: (err as Error).message }, 'serial port could not be opened');
       port.removeAllListeners();
       this.scheduleReconnect();
@@ -444,6 +449,7 @@ export class AsciiSerialEngraver implements Engraver {
     try {
       await this.queue.run(() => this.exchange({ kind: 'STAT' }));
     } catch (err) {
+      this.lastFailure = `${this.path} is open but the engraver did not answer $STAT: ${(err as Error).message}`;
       this.log.warn(
         { err: (err as Error).message },
         'serial port open but the engraver did not answer $STAT',

@@ -260,6 +260,25 @@ describe('AsciiSerialEngraver on a scripted engraver', () => {
     ]);
   });
 
+  it('starts even when the port cannot be opened, and says why it is not connected', async () => {
+    const far = new ScriptedEngraver();
+    engraver = new AsciiSerialEngraver({
+      url: 'ascii-serial:///dev/ttyNOTHERE?baud=115200',
+      path: '/dev/ttyNOTHERE',
+      baudRate: 115200,
+      requestTimeoutMs: 1000,
+      reconnect: { initialMs: 50, maxMs: 100 },
+      openPort: far.factory,
+    });
+    await engraver.start();
+    expect(engraver.connected).toBe(false);
+    const error = await rejection(engraver.whenConnected(300));
+    expect(error.code).toBe('ENGRAVER_LINK_DOWN');
+    expect(error.message).toMatch(/cannot open \/dev\/ttyNOTHERE/);
+    expect((await rejection(engraver.readStatus())).code).toBe('ENGRAVER_LINK_DOWN');
+    expect(far.ports.length).toBeGreaterThan(1); // it keeps trying
+  });
+
   it('refuses a job the protocol cannot carry before writing anything', async () => {
     const { far, engraver } = await connected();
     const error = await rejection(engraver.loadJob(makeJob(4, { text: 'A,B' })));
