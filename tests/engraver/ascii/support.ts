@@ -1,6 +1,6 @@
 /**
  * Shared setup of the ASCII transport tests: a job, a logger that keeps what it is told, and a
- * poll-until helper with a generous deadline (the tests run on a loaded two-core machine).
+ * poll-until function with a generous deadline (the tests run on a loaded two-core machine).
  */
 import type { Logger } from '../../../src/engraver/options.js';
 import type { EngraveJob } from '../../../src/engraver/types.js';
