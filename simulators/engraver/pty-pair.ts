@@ -39,10 +39,11 @@ export async function openPtyPair(options: { trace?: boolean; timeoutMs?: number
       clearTimeout(timer);
       reject(new Error(`cannot run socat (install the socat package): ${err.message}`));
     });
-    child.once('exit', (code) => {
+    const early = (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`socat exited with ${code} before the pseudo-terminals were ready: ${stderr}`));
-    });
+    };
+    child.once('exit', early);
     let pending = '';
     child.stderr!.setEncoding('latin1');
     child.stderr!.on('data', (chunk: string) => {
@@ -61,7 +62,7 @@ export async function openPtyPair(options: { trace?: boolean; timeoutMs?: number
         }
         if (/starting data transfer loop/.test(line) && paths.length === 2) {
           clearTimeout(timer);
-          child.removeAllListeners('exit');
+          child.off('exit', early);
           resolve();
         }
       }

@@ -55,11 +55,18 @@ export interface ModbusEngraverOptions extends Partial<Omit<EngraverOptions, 'ur
   connectTimeoutMs?: number;
   /** After this many request timeouts in a row the link is presumed lost; default 2. */
   maxConsecutiveTimeouts?: number;
+  /**
+   * While idle, the status is read this often, so a dead serial line or half-open socket is noticed
+   * before the next job needs it; default 2000, 0 turns it off.
+   */
+  heartbeatMs?: number;
   /** Randomness of the reconnect jitter, replaceable in tests. */
   random?: () => number;
 }
 
-type Settings = Required<Pick<ModbusEngraverOptions, 'pollIntervalMs' | 'maxConsecutiveTimeouts'>> & {
+type Settings = Required<
+  Pick<ModbusEngraverOptions, 'pollIntervalMs' | 'maxConsecutiveTimeouts' | 'heartbeatMs'>
+> & {
   requestTimeoutMs: number;
   reconnect: { initialMs: number; maxMs: number };
 };
@@ -84,6 +91,8 @@ export abstract class ModbusEngraver implements Engraver {
   private connecting: Promise<void> | undefined;
   private lastStatus: EngraverStatus | undefined;
   private lastStart: StartRecord | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastActivityAt = 0;
 
   protected constructor(options: ModbusEngraverOptions, profileName: string | undefined) {
     this.url = options.url;
@@ -93,6 +102,7 @@ export abstract class ModbusEngraver implements Engraver {
       reconnect: options.reconnect ?? DEFAULT_RECONNECT,
       pollIntervalMs: options.pollIntervalMs ?? 100,
       maxConsecutiveTimeouts: options.maxConsecutiveTimeouts ?? 2,
+      heartbeatMs: options.heartbeatMs ?? 2000,
     };
     this.log = (options.logger ?? silentLogger).child({ engraver: this.url });
     this.backoff = new Backoff({
@@ -119,6 +129,7 @@ export abstract class ModbusEngraver implements Engraver {
     this.running = false;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    this.stopHeartbeat();
     await this.connecting;
     const connection = this.connection;
     if (connection) await connection.close('stopped');
@@ -264,6 +275,7 @@ export abstract class ModbusEngraver implements Engraver {
     this.connection = connection;
     this.backoff.reset();
     connection.onClose((reason) => this.lost(connection, reason));
+    this.startHeartbeat();
     this.log.info({ status: decoded.status, interfaceVersion: decoded.interfaceVersion }, 'engraver link up');
     this.emit({
       kind: 'up',
@@ -276,6 +288,7 @@ export abstract class ModbusEngraver implements Engraver {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.lastStatus = undefined;
+    this.stopHeartbeat();
     this.log.warn({ reason }, 'engraver link down');
     this.emit({ kind: 'down', reason });
     if (this.running) this.scheduleReconnect();
@@ -289,6 +302,29 @@ export abstract class ModbusEngraver implements Engraver {
       this.reconnectTimer = undefined;
       if (this.running) void this.connect();
     }, delayMs);
+  }
+
+  private startHeartbeat(): void {
+    const every = this.settings.heartbeatMs;
+    if (every <= 0) return;
+    this.stopHeartbeat();
+    this.lastActivityAt = Date.now();
+    const beat = () => {
+      const idleFor = Date.now() - this.lastActivityAt;
+      if (idleFor >= every && this.queue.depth === 0 && this.connection) {
+        // A failure here is the point: timeouts in a row close the link and start a reconnect.
+        this.readStatus().catch((err: Error) => this.log.debug({ err: err.message }, 'heartbeat failed'));
+      }
+      this.heartbeatTimer = setTimeout(beat, Math.max(50, every - Math.min(idleFor, every)));
+      this.heartbeatTimer.unref();
+    };
+    this.heartbeatTimer = setTimeout(beat, every);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
   }
 
   private emit(event: LinkEvent): void {
@@ -308,7 +344,9 @@ export abstract class ModbusEngraver implements Engraver {
     return this.queue.run(() => {
       const c = this.connection;
       if (!c) return Promise.reject(this.linkDown('link is down'));
-      return task(c);
+      return task(c).finally(() => {
+        this.lastActivityAt = Date.now();
+      });
     });
   }
 

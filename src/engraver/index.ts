@@ -1,0 +1,51 @@
+/**
+ * The engraver subsystem's front door: `createEngraver(url, options)` returns the driver the URL's
+ * transport calls for. The line holds an `Engraver` and never branches on the transport.
+ */
+import { AsciiSerialEngraver } from './ascii/driver.js';
+import { ModbusRtuEngraver, ModbusTcpEngraver } from './modbus/driver.js';
+import { DEFAULT_RECONNECT, DEFAULT_REQUEST_TIMEOUT_MS, type EngraverOptions } from './options.js';
+import { loadProfile, type ModbusProfile } from './profile.js';
+import type { Engraver } from './types.js';
+import { parseEngraverUrl } from './url.js';
+
+export interface CreateEngraverOptions extends Partial<Omit<EngraverOptions, 'url'>> {
+  /**
+   * Modbus only: the register map, as a loaded profile or a name/path. Takes precedence over the
+   * URL's `profile` parameter; the default is sl1-modbus.
+   */
+  profile?: ModbusProfile | string;
+  /** Modbus only: status poll interval while waiting for a job; default 100 ms. */
+  pollIntervalMs?: number;
+}
+
+export function createEngraver(url: string, options: CreateEngraverOptions = {}): Engraver {
+  const target = parseEngraverUrl(url);
+  const base: EngraverOptions = {
+    url,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    reconnect: options.reconnect ?? DEFAULT_RECONNECT,
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
+  if (target.transport === 'ascii-serial') {
+    return new AsciiSerialEngraver({ ...base, path: target.path, baudRate: target.baudRate });
+  }
+  const profile = typeof options.profile === 'string' ? loadProfile(options.profile) : options.profile;
+  const modbus = {
+    ...base,
+    ...(profile ? { profile } : {}),
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+  };
+  return target.transport === 'modbus-tcp' ? new ModbusTcpEngraver(modbus) : new ModbusRtuEngraver(modbus);
+}
+
+export { StamplineError } from '../errors.js';
+export type { EngraverOptions, Logger, SerialEngraverOptions } from './options.js';
+export { loadProfile, type ModbusProfile, parseProfile } from './profile.js';
+export * from './types.js';
+export {
+  type EngraverTransport,
+  formatEngraverUrl,
+  type ParsedEngraverUrl,
+  parseEngraverUrl,
+} from './url.js';
