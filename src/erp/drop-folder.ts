@@ -367,7 +367,6 @@ export class DropFolder extends EventEmitter<Events> {
       }
       const listed = problems.finish((omitted, n) => ({ row: 0, reason: omittedReason(omitted, n) }));
       await this.#reject(name, sha256, 'refused', listed, problems.total);
-      await this.#journal.remove(name, sha256);
     } catch (err) {
       if (errno(err) === 'ENOENT' && !(await stat(path).catch(() => undefined))) {
         this.#log.warn({ file: name }, 'drop folder: the file disappeared while being taken');
@@ -423,6 +422,8 @@ export class DropFolder extends EventEmitter<Events> {
       if (!(await moveNoClobber(join(this.dir, name), movedTo))) continue;
       await fsyncDir(this.rejectedDir);
       await fsyncDir(this.dir);
+      // The line refused it: nothing was stored, so no replay is owed.
+      if (kind === 'refused' && sha256) await this.#journal.remove(name, sha256);
       this.#seen.delete(name);
       this.#retry.delete(name);
       this.#log.warn(

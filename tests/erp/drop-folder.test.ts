@@ -91,7 +91,7 @@ describe('DropFolder', () => {
     await f.start();
     const rows = Array.from({ length: 50 }, (_, i) => rowOf('PO-1', i === 36 ? 'a-37' : `A-${i + 1}`));
     await drop('orders.csv', csv(...rows));
-    await waitFor(async () => (await rejected()).includes('orders.csv'), 'the file in rejected/');
+    await waitFor(() => events.length > 0, 'the rejected event');
     expect(await rejected()).toEqual(['orders.csv', 'orders.csv.report.json', 'orders.csv.report.txt']);
     expect(line.calls).toEqual([]);
     expect(line.orders.size).toBe(0);
@@ -354,8 +354,8 @@ describe('DropFolder', () => {
     await waitFor(async () => (await processed()).includes('late.csv'), 'the file taken');
   });
 
-  it('keeps a file it cannot open and takes it once it can', async () => {
-    if (process.getuid?.() === 0) return; // root reads anything; nothing to show
+  // Root reads any file, so there is no unreadable file to show.
+  it.skipIf(process.getuid?.() === 0)('keeps a file it cannot open and takes it once it can', async () => {
     const line = new FakeLine();
     const { f, logger } = folder(line.accept);
     await f.start();
