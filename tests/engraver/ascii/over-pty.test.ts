@@ -5,17 +5,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AsciiEngraverServer } from '../../../simulators/engraver/ascii-server.js';
 import { EngraverDevice } from '../../../simulators/engraver/device.js';
+import { openPtyPair, type PtyPair } from '../../../simulators/engraver/pty-pair.js';
 import { AsciiSerialEngraver } from '../../../src/engraver/ascii/driver.js';
+import { createEngraver } from '../../../src/engraver/index.js';
 import { FAULT, type LinkEvent } from '../../../src/engraver/types.js';
 import { isStamplineError, StamplineError } from '../../../src/errors.js';
 import { requireCommands } from '../../support/tools.js';
-import { type Pty, socatPtyPair } from './pty.js';
 import { type LogEntry, makeJob, recordingLogger, until } from './support.js';
 
 const hasSocat = requireCommands('socat');
 
 describe.skipIf(!hasSocat)('ascii-serial driver and simulator over a socat pty pair', () => {
-  let pair: Pty;
+  let pair: PtyPair;
   let device: EngraverDevice;
   let server: AsciiEngraverServer;
   let engraver: AsciiSerialEngraver;
@@ -67,7 +68,7 @@ describe.skipIf(!hasSocat)('ascii-serial driver and simulator over a socat pty p
   }
 
   beforeEach(async () => {
-    pair = await socatPtyPair();
+    pair = await openPtyPair();
   });
 
   afterEach(async () => {
@@ -75,6 +76,24 @@ describe.skipIf(!hasSocat)('ascii-serial driver and simulator over a socat pty p
     await server?.stop();
     device?.close();
     await pair?.close();
+  });
+
+  it('is what createEngraver builds for an ascii-serial URL', async () => {
+    device = new EngraverDevice({ markingTimeMs: 0 });
+    server = new AsciiEngraverServer({ device, path: pair.a, baudRate: 115200 });
+    await server.start();
+    const built = createEngraver(`ascii-serial://${pair.b}?baud=115200`, {
+      requestTimeoutMs: 800,
+      reconnect: { initialMs: 100, maxMs: 400 },
+    });
+    expect(built).toBeInstanceOf(AsciiSerialEngraver);
+    try {
+      await built.start();
+      await built.whenConnected(10_000);
+      expect(await built.readStatus()).toEqual({ state: 'READY', activeJob: 0, fault: 0, completed: 0 });
+    } finally {
+      await built.stop();
+    }
   });
 
   it('connects with $STAT first and reports the status with the up event', async () => {
