@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import { parseKey } from './codes/index.js';
+import { recipeFor } from './config/recipes.js';
 import type { Config } from './config/schema.js';
 import { createEngraver } from './engraver/index.js';
 import type { Engraver } from './engraver/types.js';
@@ -17,7 +18,6 @@ import { DropFolder } from './erp/drop-folder.js';
 import { StamplineError } from './errors.js';
 import { CodeAllocator } from './line/allocator.js';
 import { Line } from './line/line.js';
-import { RecipeBook } from './line/recipes.js';
 import { LineRepository } from './line/repository.js';
 import type { Logger } from './logger.js';
 import { RegistryReporter } from './registry/reporter.js';
@@ -123,7 +123,7 @@ export class Daemon {
       engraver: this.engraver,
       sink: this.reporter,
       audit: this.audit,
-      recipes: new RecipeBook(c.recipes),
+      recipeFor: (make, model) => recipeFor(c.recipes, make, model),
       records: {
         issuer: c.issuer.number,
         line: c.line.id,
@@ -189,7 +189,7 @@ export class Daemon {
                 ok: false,
                 problems:
                   conflicts.length > 0
-                    ? conflicts.map((c) => ({ reason: `serial ${c.serial}: ${c.reason}` }))
+                    ? conflicts.map((c) => ({ serial: c.serial, reason: c.reason }))
                     : [{ reason: err.message }],
               };
             }

@@ -8,7 +8,7 @@
  * loads anything else.
  */
 import { EventEmitter } from 'node:events';
-import type { EngraveJob, Engraver, EngraverStatus, JobOutcome } from '../engraver/types.js';
+import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, Recipe } from '../engraver/types.js';
 import { faultName } from '../engraver/types.js';
 import { isStamplineError, StamplineError } from '../errors.js';
 import type { RegistryRecord } from '../registry/record.js';
@@ -16,7 +16,6 @@ import type { CodeAllocator } from './allocator.js';
 import { crashPoint } from './crash-points.js';
 import type { CodeRef, Firearm, FirearmState, OrderHeader, OrderState } from './model.js';
 import { IN_FLIGHT, isFinished } from './model.js';
-import type { RecipeBook } from './recipes.js';
 import { engravedRecord, type RecordContext, voidedRecord } from './records.js';
 import type { LineRepository, LoadedOrder } from './repository.js';
 import { allFinished, countFirearms, firearmAt, firearmsOf } from './repository.js';
@@ -62,7 +61,8 @@ export interface LineOptions {
   engraver: Engraver;
   sink: RecordSink;
   audit: AuditSink;
-  recipes: RecipeBook;
+  /** The laser recipe for a make and model (configuration: `recipes`). */
+  recipeFor: (make: string, model: string) => Recipe;
   records: RecordContext;
   logger: LineLogger;
   /** Engrave mirrored (the pin is mirrored so the case impression reads right). */
@@ -485,7 +485,7 @@ export class Line extends EventEmitter<LineEvents> {
     const header = order.header.data;
     if (f.state === 'queued') {
       const code = await this.o.allocator.allocate();
-      const recipe = this.o.recipes.recipeFor(header.make, header.model);
+      const recipe = this.o.recipeFor(header.make, header.model);
       f = await this.o.repo.updateFirearm(order, f.seq, (x) => {
         x.code = code;
         x.recipe = recipe;
@@ -519,7 +519,7 @@ export class Line extends EventEmitter<LineEvents> {
       gear: code.gear,
       mirror: this.o.mirror,
       target: header.target,
-      recipe: f.recipe ?? this.o.recipes.recipeFor(header.make, header.model),
+      recipe: f.recipe ?? this.o.recipeFor(header.make, header.model),
     };
   }
 

@@ -92,7 +92,10 @@ describe('stampline start', () => {
     const r = run(file);
     const health = await until(async () => {
       try {
-        return await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+        return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as {
+          ok: boolean;
+          checks: { engraver: { connected: boolean }; registry: { link: { state: string } } };
+        };
       } catch {
         return undefined;
       }

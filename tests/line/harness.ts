@@ -9,7 +9,6 @@ import type { EngraverDevice } from '../../simulators/engraver/device.js';
 import { parseKey } from '../../src/codes/index.js';
 import { CodeAllocator } from '../../src/line/allocator.js';
 import { Line, type NewOrder } from '../../src/line/line.js';
-import { RecipeBook } from '../../src/line/recipes.js';
 import { LineRepository } from '../../src/line/repository.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
 import { DocumentStore } from '../../src/store/documents.js';
@@ -73,7 +72,7 @@ export async function startLine(
         audit.push(e);
       },
     },
-    recipes: new RecipeBook({ default: { power: 500, frequency: 30, speed: 200, passes: 2 } }),
+    recipeFor: () => ({ power: 500, frequency: 30, speed: 200, passes: 2 }),
     records: {
       issuer: 1,
       line: 'line-1',
