@@ -246,7 +246,8 @@ function echoProblem(req: ModbusRequest, data: unknown): string | undefined {
         ? undefined
         : `expected ${req.count} registers, got ${d.data?.length}`;
     case 5:
-      return d.address === req.address && d.state === req.on ? undefined : `reply echoes coil ${d.address}`;
+      // Only the address: engravers whose command coils clear themselves may echo the coil as off.
+      return d.address === req.address ? undefined : `reply echoes coil ${d.address}`;
     case 6:
       return d.address === req.address && d.value === req.value
         ? undefined
