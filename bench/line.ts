@@ -27,6 +27,7 @@ import { CodeAllocator } from '../src/line/allocator.js';
 import { Line } from '../src/line/line.js';
 import type { Firearm, OrderHeader } from '../src/line/model.js';
 import { CHUNK_SIZE, LineRepository } from '../src/line/repository.js';
+import { SHARDS, shardOf } from '../src/line/serial-index.js';
 import { Outbox } from '../src/registry/outbox.js';
 import { DocumentStore } from '../src/store/documents.js';
 import { writeFileDurable } from '../src/store/durable.js';
@@ -181,7 +182,7 @@ async function lineThroughput(n: number): Promise<{ line: number; raw: number }>
 async function buildHistory(dir: string, total: number): Promise<void> {
   const docs = join(dir, 'docs');
   const perOrder = 100_000;
-  const serialLines: string[] = [];
+  const shards: string[][] = Array.from({ length: SHARDS }, () => []);
   for (let o = 0; o * perOrder < total; o++) {
     const id = `HIST-${o}`;
     const size = Math.min(perOrder, total - o * perOrder);
@@ -192,7 +193,7 @@ async function buildHistory(dir: string, total: number): Promise<void> {
       for (let i = c * CHUNK_SIZE; i < Math.min(size, (c + 1) * CHUNK_SIZE); i++) {
         const serial = `H${o}-${i}`;
         firearms.push(firearm(id, i, serial, 'engraved'));
-        serialLines.push(JSON.stringify({ s: serial, o: id }));
+        shards[shardOf(serial)]!.push(`${serial}\t${id}\n`);
       }
       await writeFile(
         join(base, `firearms-${String(c).padStart(5, '0')}.json`),
@@ -212,7 +213,9 @@ async function buildHistory(dir: string, total: number): Promise<void> {
     await writeFile(join(base, 'header.json'), JSON.stringify(header));
   }
   await mkdir(join(dir, 'serials'), { recursive: true });
-  await writeFile(join(dir, 'serials', 'serials.00000001.jsonl'), `${serialLines.join('\n')}\n`);
+  for (let n = 0; n < SHARDS; n++) {
+    await writeFile(join(dir, 'serials', `${n.toString(16).padStart(2, '0')}.tsv`), shards[n]!.join(''));
+  }
   await mkdir(join(docs, 'line'), { recursive: true });
   await writeFile(join(docs, 'line', 'allocator.json'), JSON.stringify({ reserved: [[0, total]] }));
 }

@@ -173,17 +173,18 @@ export class Line extends EventEmitter<LineEvents> {
       }
       fresh.push(input);
     }
-    this.checkSerials(fresh);
+    await this.checkSerials(fresh);
     const created: OrderHeader[] = [];
     for (const input of fresh) created.push(await this.createOrder(input, source, actor));
     return [...held, ...created];
   }
 
-  private checkSerials(inputs: NewOrder[]): void {
+  private async checkSerials(inputs: NewOrder[]): Promise<void> {
     const conflicts: Array<{ serial: string; order: string; reason: string }> = [];
+    const holders = await this.o.repo.holders(inputs.flatMap((i) => i.firearms.map((f) => f.serial)));
     for (const input of inputs) {
       for (const f of input.firearms) {
-        const holder = this.o.repo.holderOf(f.serial);
+        const holder = holders.get(f.serial);
         if (holder === undefined) continue;
         if (holder.unfinished) {
           conflicts.push({

@@ -4,15 +4,16 @@
  * of the order or the history of the line. Only unfinished orders are held in memory; finished
  * ones are read from disk on demand.
  *
- * Serial numbers the line has ever held are in an append-only log, loaded at start-up, because
- * "never engraved before on this line" must be checked against all of history.
+ * Serial numbers the line has ever held are in a sharded index read on demand, because "never
+ * engraved before on this line" must be checked against all of history, which start-up must not
+ * read.
  */
 import { StamplineError } from '../errors.js';
-import { AppendLog } from '../store/append-log.js';
 import type { Doc, DocumentStore } from '../store/documents.js';
 import { safeName } from '../store/names.js';
 import type { Firearm, OrderCounts, OrderHeader } from './model.js';
 import { isFinished } from './model.js';
+import { SerialIndex } from './serial-index.js';
 
 export const CHUNK_SIZE = 128;
 
@@ -24,11 +25,6 @@ interface ActiveDoc {
   orderIds: string[];
 }
 
-interface SerialEntry {
-  s: string;
-  o: string;
-}
-
 /** An order held in memory while it is unfinished. */
 export interface LoadedOrder {
   header: Doc<OrderHeader>;
@@ -38,40 +34,25 @@ export interface LoadedOrder {
 export class LineRepository {
   private readonly active = new Map<string, LoadedOrder>();
   private activeDoc!: Doc<ActiveDoc>;
-  /** serial -> id of the order that last held it */
-  private readonly serials = new Map<string, string>();
-  private readonly serialLog: AppendLog<SerialEntry>;
+  private readonly serials: SerialIndex;
 
   constructor(
     private readonly store: DocumentStore,
-    serialLogDir: string,
+    serialIndexDir: string,
   ) {
-    this.serialLog = new AppendLog<SerialEntry>({ dir: serialLogDir, name: 'serials' });
+    this.serials = new SerialIndex(serialIndexDir);
   }
 
   async start(): Promise<void> {
-    await this.serialLog.start();
-    for await (const { entry } of this.serialLog.read()) this.serials.set(entry.s, entry.o);
+    this.serials.start();
     this.activeDoc = await this.store.open<ActiveDoc>('line/active-orders', () => ({ orderIds: [] }));
-    const missingSerials: SerialEntry[] = [];
     for (const id of this.activeDoc.data.orderIds) {
       const order = await this.loadOrder(id);
-      if (!order) continue;
-      this.active.set(id, order);
-      for (const f of firearmsOf(order)) {
-        if (this.serials.get(f.serial) !== id) {
-          this.serials.set(f.serial, id);
-          missingSerials.push({ s: f.serial, o: id });
-        }
-      }
+      if (order) this.active.set(id, order);
     }
-    // An order whose serials had not reached the log when the line stopped.
-    if (missingSerials.length > 0) await this.serialLog.append(missingSerials);
   }
 
-  async stop(): Promise<void> {
-    await this.serialLog.stop();
-  }
+  async stop(): Promise<void> {}
 
   private orderPath(id: string): string {
     return `orders/${safeName(id)}`;
@@ -89,12 +70,31 @@ export class LineRepository {
     return { header, chunks };
   }
 
-  /** Which order holds this serial, if any, and whether that order is still unfinished. */
-  holderOf(serial: string): { orderId: string; unfinished: boolean } | undefined {
-    const orderId = this.serials.get(serial);
-    if (orderId === undefined) return undefined;
-    const state = this.active.get(orderId)?.header.data.state;
-    return { orderId, unfinished: state !== undefined && state !== 'done' && state !== 'aborted' };
+  /**
+   * For each of these serials the line holds, the order that last held it and whether that order
+   * is unfinished. Index entries of an order whose creation never finished are passed over.
+   */
+  async holders(serials: Iterable<string>): Promise<Map<string, { orderId: string; unfinished: boolean }>> {
+    const result = new Map<string, { orderId: string; unfinished: boolean }>();
+    const exists = new Map<string, boolean>();
+    for (const [serial, orderIds] of await this.serials.lookup(serials)) {
+      for (let i = orderIds.length - 1; i >= 0; i--) {
+        const orderId = orderIds[i]!;
+        let real = exists.get(orderId);
+        if (real === undefined) {
+          real = await this.orderExists(orderId);
+          exists.set(orderId, real);
+        }
+        if (!real) continue;
+        const state = this.active.get(orderId)?.header.data.state;
+        result.set(serial, {
+          orderId,
+          unfinished: state !== undefined && state !== 'done' && state !== 'aborted',
+        });
+        break;
+      }
+    }
+    return result;
   }
 
   async orderExists(id: string): Promise<boolean> {
@@ -102,8 +102,9 @@ export class LineRepository {
   }
 
   /**
-   * Stores a new order. Chunks first, the header last: an order exists once its header does, so
-   * a crash part-way leaves only unreferenced chunks, which the next creation overwrites.
+   * Stores a new order. Chunks and serial index first, the header last: an order exists once its
+   * header does, so a crash part-way leaves only unreferenced chunks (overwritten by the next
+   * creation) and index entries naming an order that does not exist (passed over by lookups).
    */
   async createOrder(header: OrderHeader, firearms: Firearm[]): Promise<LoadedOrder> {
     const base = this.orderPath(header.id);
@@ -116,6 +117,7 @@ export class LineRepository {
       });
       chunks.push(doc);
     }
+    await this.serials.add(firearms.map((f) => ({ serial: f.serial, orderId: header.id })));
     const headerDoc = await this.store.open<OrderHeader>(`${base}/header`, () => header);
     await headerDoc.update((d) => {
       Object.assign(d, header);
@@ -125,8 +127,6 @@ export class LineRepository {
     });
     const order = { header: headerDoc, chunks };
     this.active.set(header.id, order);
-    await this.serialLog.append(firearms.map((f) => ({ s: f.serial, o: header.id })));
-    for (const f of firearms) this.serials.set(f.serial, header.id);
     return order;
   }
 
