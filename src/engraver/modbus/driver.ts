@@ -386,8 +386,9 @@ export function startRefusal(
   const context = { jobId, status: after };
   if (after.activeJob !== jobId) {
     if (after.state === 'BUSY') {
+      // Someone else started a job since ours was loaded: ours must be loaded again.
       return new StamplineError(
-        'ENGRAVER_BUSY',
+        'ENGRAVER_REJECTED',
         `start of job ${jobId} ignored: the engraver is marking job ${after.activeJob}`,
         context,
       );
