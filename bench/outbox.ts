@@ -1,9 +1,12 @@
 /**
  * `npm run bench:outbox`: the registry outbox flushing 20,000 waiting records to a private
- * Mosquitto with the simulated registry answering every one, against a raw MQTT.js QoS 1 publish
- * loop of the same payloads to the same broker, in the same run. The outbox's time runs from
- * `start()` (which reads the 20,000 records back from the disk) until the last ack; the raw loop's
- * from its first publish until its last PUBACK.
+ * Mosquitto with the simulated registry answering every one, against raw MQTT.js QoS 1 publish
+ * loops of the same payloads to the same broker, in the same run:
+ * - pipelined: every publish issued at once, timed until the last PUBACK (the broker's intake
+ *   rate; nothing reaches a subscriber, nothing is acknowledged by a registry);
+ * - one at a time: each publish awaits its PUBACK before the next.
+ * The outbox's time runs from `start()` (which reads the 20,000 records back from the disk) until
+ * the registry's last ack; the time from the link coming up is shown too.
  *
  * The registry simulator runs in a child process, as a real registry is elsewhere: in this
  * process it would take its validation and fsyncs out of the line's share of the CPU.
@@ -62,7 +65,12 @@ function cpuModel(): string {
   return /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
 }
 
-async function rawPublish(url: string, version: 4 | 5, payloads: Buffer[]): Promise<number> {
+async function rawPublish(
+  url: string,
+  version: 4 | 5,
+  payloads: Buffer[],
+  pipelined: boolean,
+): Promise<number> {
   // Same payloads, same broker; nobody subscribes to the topic, so only publish and PUBACK count.
   const client = await mqtt.connectAsync(url, {
     protocolVersion: version,
@@ -70,7 +78,11 @@ async function rawPublish(url: string, version: 4 | 5, payloads: Buffer[]): Prom
     clean: true,
   });
   const started = performance.now();
-  await Promise.all(payloads.map((p) => client.publishAsync('bench/raw', p, { qos: 1 })));
+  if (pipelined) {
+    await Promise.all(payloads.map((p) => client.publishAsync('bench/raw', p, { qos: 1 })));
+  } else {
+    for (const p of payloads) await client.publishAsync('bench/raw', p, { qos: 1 });
+  }
   const elapsed = performance.now() - started;
   await client.endAsync();
   return elapsed;
@@ -96,17 +108,19 @@ async function startRegistry(url: string, version: 4 | 5, file: string): Promise
   return child;
 }
 
-async function flushOutbox(
-  url: string,
-  version: 4 | 5,
-  dir: string,
-  records: ReturnType<typeof engravedRecord>[],
-): Promise<{ ms: number; startMs: number; resent: number }> {
-  const dataDir = join(dir, `line-v${version}`);
+/** Puts the records in an outbox while no link runs, as they would pile up while the broker is away. */
+async function fillOutbox(dataDir: string, records: ReturnType<typeof engravedRecord>[]): Promise<void> {
   const filling = new Outbox({ dir: join(dataDir, 'outbox') });
   await filling.start();
   for (let i = 0; i < records.length; i += 1_000) await filling.enqueue(records.slice(i, i + 1_000));
   await filling.stop();
+}
+
+async function flushOutbox(
+  url: string,
+  version: 4 | 5,
+  dataDir: string,
+): Promise<{ ms: number; fromUpMs: number; startMs: number; resent: number }> {
   const reporter = new RegistryReporter({
     dataDir,
     issuer: ISSUER,
@@ -121,14 +135,18 @@ async function flushOutbox(
       if (reporter.outbox.depth() === 0) resolve();
     });
   });
+  let upAt = 0;
+  reporter.on('link', ({ up }) => {
+    if (up && upAt === 0) upAt = performance.now();
+  });
   const started = performance.now();
   await reporter.start();
   const startMs = performance.now() - started;
   await done;
-  const ms = performance.now() - started;
+  const finished = performance.now();
   const { resent } = reporter.outbox.stats();
   await reporter.stop();
-  return { ms, startMs, resent };
+  return { ms: finished - started, fromUpMs: finished - upAt, startMs, resent };
 }
 
 async function main(): Promise<void> {
@@ -147,17 +165,32 @@ async function main(): Promise<void> {
       const payloads = records.map((r) => Buffer.from(JSON.stringify(r)));
       const registry = await startRegistry(broker.url, version, join(dir, `registry-v${version}.jsonl`));
       try {
+        const mqttName = version === 4 ? '3.1.1' : '5';
         let cpu = measureCpu(registry.pid, broker.pid);
-        const raw = await rawPublish(broker.url, version, payloads);
-        const rawCpu = cpu();
+        const pipelined = await rawPublish(broker.url, version, payloads, true);
+        const pipelinedCpu = cpu();
         cpu = measureCpu(registry.pid, broker.pid);
-        const outbox = await flushOutbox(broker.url, version, dir, records);
+        const sequential = await rawPublish(broker.url, version, payloads, false);
+        const sequentialCpu = cpu();
+        const dataDir = join(dir, `line-v${version}`);
+        await fillOutbox(dataDir, records);
+        cpu = measureCpu(registry.pid, broker.pid);
+        const outbox = await flushOutbox(broker.url, version, dataDir);
         const outboxCpu = cpu();
-        const rawRate = COUNT / (raw / 1000);
-        const outboxRate = COUNT / (outbox.ms / 1000);
+        const rate = (ms: number) => COUNT / (ms / 1000);
+        const pipelinedRate = rate(pipelined);
+        const sequentialRate = rate(sequential);
+        const row = (what: string, ms: number, used: Cpu) =>
+          `| ${mqttName} | ${what} | ${(ms / 1000).toFixed(2)} s | ${Math.round(rate(ms))} /s | ${(rate(ms) / pipelinedRate).toFixed(2)} | ${(rate(ms) / sequentialRate).toFixed(2)} | ${cpuText(used)} |`;
         rows.push(
-          `| ${version === 4 ? '3.1.1' : '5'} | raw MQTT.js QoS 1 publish loop (PUBACK) | ${(raw / 1000).toFixed(2)} s | ${Math.round(rawRate)} /s | 1.00 | ${cpuText(rawCpu)} |`,
-          `| ${version === 4 ? '3.1.1' : '5'} | outbox flush to the simulated registry (ack), start-up ${Math.round(outbox.startMs)} ms, ${outbox.resent} resent | ${(outbox.ms / 1000).toFixed(2)} s | ${Math.round(outboxRate)} /s | ${(outboxRate / rawRate).toFixed(2)} | ${cpuText(outboxCpu)} |`,
+          row('raw publish loop, pipelined (PUBACK)', pipelined, pipelinedCpu),
+          row('raw publish loop, one at a time (PUBACK)', sequential, sequentialCpu),
+          row(
+            `outbox flush, registry ack, incl. start-up ${Math.round(outbox.startMs)} ms`,
+            outbox.ms,
+            outboxCpu,
+          ),
+          `| ${mqttName} | outbox flush, from link up (${outbox.resent} resent) | ${(outbox.fromUpMs / 1000).toFixed(2)} s | ${Math.round(rate(outbox.fromUpMs))} /s | ${(rate(outbox.fromUpMs) / pipelinedRate).toFixed(2)} | ${(rate(outbox.fromUpMs) / sequentialRate).toFixed(2)} | |`,
         );
       } finally {
         registry.kill('SIGTERM');
@@ -173,8 +206,10 @@ async function main(): Promise<void> {
     `Registry outbox: ${COUNT} records, window ${WINDOW}, Mosquitto, ${new Date().toISOString().slice(0, 10)}`,
   );
   console.log(`nproc ${nproc}, ${cpuModel()}, node ${process.version}\n`);
-  console.log('| MQTT | what | time | rate | ratio to raw | CPU s: line / registry / broker |');
-  console.log('|---|---|---|---|---|---|');
+  console.log(
+    '| MQTT | what | time | rate | ratio to pipelined | ratio to one at a time | CPU s: line / registry / broker |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 }
 

@@ -20,7 +20,6 @@ import {
   checkRecord,
   parseTopic,
   type RegistryRecord,
-  topics,
 } from '../../src/registry/record.js';
 import { type Binding, type Decision, RegistryBook } from './book.js';
 
@@ -234,7 +233,8 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
       this.counters.ignored++;
       return;
     }
-    const ackTopic = topics(where.issuer, where.line).acks;
+    // The acks topic is the records topic's sibling (parseTopic has checked its form).
+    const ackTopic = `${topic.slice(0, -'records'.length)}acks`;
     if (this.mode.kind === 'reject' && recordId !== null && !this.book.has(recordId)) {
       this.enqueueAnswer({
         topic: ackTopic,

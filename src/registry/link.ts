@@ -362,6 +362,10 @@ export class RegistryLink extends EventEmitter<LinkEvents> {
       this.log.warn({ topic, bytes: payload.length }, 'ignoring an ack that is not JSON');
       return;
     }
+    if (isPlainAck(parsed)) {
+      this.emit('ack', parsed);
+      return;
+    }
     const ack = ackSchema.safeParse(parsed);
     if (!ack.success) {
       this.log.warn(
@@ -400,4 +404,45 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 export function noDelay(client: MqttClient): void {
   const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
   stream?.setNoDelay?.(true);
+  coalesceWrites(client);
+}
+
+const coalescing = new WeakSet<object>();
+
+/**
+ * MQTT.js handles each incoming packet in its own tick and writes each answer (a PUBACK) at once,
+ * so a burst of 100 acks costs 100 socket writes. Holding writes back while one chunk of input is
+ * handled sends the answers to the whole chunk in one write; they wait one turn of the event loop.
+ */
+function coalesceWrites(client: MqttClient): void {
+  const stream = client.stream as
+    | (NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroyed?: boolean })
+    | undefined;
+  if (!stream?.cork || !stream.uncork || coalescing.has(stream)) return;
+  coalescing.add(stream);
+  let held = false;
+  stream.on('data', () => {
+    if (held) return;
+    held = true;
+    stream.cork!();
+    setImmediate(() => {
+      held = false;
+      if (!stream.destroyed) stream.uncork!();
+    });
+  });
+}
+
+/**
+ * The common case, checked without the schema: acks arrive at the rate records leave, and this
+ * path is most of what the line spends on each. Anything else goes through `ackSchema`.
+ */
+function isPlainAck(value: unknown): value is Ack {
+  if (typeof value !== 'object' || value === null) return false;
+  const { recordId, status, reason } = value as Record<string, unknown>;
+  return (
+    typeof recordId === 'string' &&
+    recordId.length > 0 &&
+    (status === 'accepted' || status === 'duplicate' || status === 'rejected') &&
+    (reason === undefined || typeof reason === 'string')
+  );
 }
