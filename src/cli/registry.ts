@@ -3,7 +3,7 @@
  * aedes broker), and `stampline outbox list|retry|dismiss` for an operator looking at the
  * registry outbox of a line's data folder.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedBroker } from '../../simulators/broker/embedded.js';
@@ -68,7 +68,18 @@ function dataDirOf(o: { dataDir?: string }): string {
 
 /** Opens the outbox of a data folder: read-only for listing (a daemon may be running), else exclusively. */
 async function openOutbox(dataDir: string, readOnly: boolean): Promise<Outbox> {
-  const outbox = new Outbox({ dir: join(dataDir, 'outbox'), readOnly });
+  const dir = join(dataDir, 'outbox');
+  // A mistyped folder must not read as an empty outbox, nor be created by a retry.
+  const found = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!found) {
+    throw new StamplineError('INVALID_INPUT', `${dataDir} holds no registry outbox (no folder ${dir})`, {
+      dir,
+    });
+  }
+  const outbox = new Outbox({ dir, readOnly });
   await outbox.start();
   return outbox;
 }
