@@ -152,7 +152,13 @@ export interface Topics {
 
 export const TOPIC_ROOT = 'microstamp/v1';
 
-/** The three topics of one line. Throws on an issuer or line id that cannot form a topic. */
+/** The three topic names of one line, unchecked: see `topics` for the checked form. */
+export function topicNames(issuer: number, line: string): Topics {
+  const base = `${TOPIC_ROOT}/${issuer}/${line}`;
+  return { status: `${base}/status`, records: `${base}/records`, acks: `${base}/acks` };
+}
+
+/** The three topics of one line. Throws REGISTRY_BAD_CONFIG on an issuer or line id that cannot form a topic. */
 export function topics(issuer: number, line: string): Topics {
   const i = issuerSchema.safeParse(issuer);
   if (!i.success) {
@@ -170,8 +176,7 @@ export function topics(issuer: number, line: string): Topics {
       },
     );
   }
-  const base = `${TOPIC_ROOT}/${issuer}/${line}`;
-  return { status: `${base}/status`, records: `${base}/records`, acks: `${base}/acks` };
+  return topicNames(issuer, line);
 }
 
 /** The subscription a registry uses to hear every line. */

@@ -11,7 +11,7 @@ import { StamplineError } from '../errors.js';
 import { type LinkStatus, type MqttSettings, RegistryLink, validateMqttSettings } from './link.js';
 import { type RegistryLogger, silentLogger } from './logger.js';
 import { Outbox, type OutboxStats } from './outbox.js';
-import { type Ack, type RegistryRecord, type Topics, topics } from './record.js';
+import { type Ack, type RegistryRecord, type Topics, topicNames, topics } from './record.js';
 
 export interface RegistryReporterOptions {
   /** The line's data folder; the outbox lives in `<dataDir>/outbox`. */
@@ -56,7 +56,7 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
   constructor(private readonly opts: RegistryReporterOptions) {
     super();
     this.log = (opts.logger ?? silentLogger).child({ component: 'registry' });
-    this.topics = topics(opts.issuer, opts.line);
+    this.topics = topicNames(opts.issuer, opts.line);
     this.outbox = new Outbox({
       dir: join(opts.dataDir, 'outbox'),
       resendAfterMs: opts.resendAfterMs,
@@ -82,6 +82,7 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
    */
   async start(): Promise<void> {
     if (this.running) return;
+    topics(this.opts.issuer, this.opts.line);
     validateMqttSettings(this.opts.mqtt);
     const window = this.window;
     if (!Number.isInteger(window) || window < 1) {

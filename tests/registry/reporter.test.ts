@@ -78,7 +78,10 @@ describe('registry reporter', () => {
     await expect(new RegistryReporter(options({}, { resendAfterMs: 5 })).start()).rejects.toMatchObject({
       code: 'REGISTRY_BAD_CONFIG',
     });
-    expect(() => new RegistryReporter(options({}, { line: 'a/b' }))).toThrow(/line id/);
+    await expect(new RegistryReporter(options({}, { line: 'a/b' })).start()).rejects.toMatchObject({
+      code: 'REGISTRY_BAD_CONFIG',
+      message: expect.stringMatching(/line id/),
+    });
   });
 
   it('keeps credentials out of the URL it shows', () => {
