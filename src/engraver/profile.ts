@@ -227,11 +227,18 @@ export function loadProfile(nameOrPath: string = DEFAULT_PROFILE): ModbusProfile
 
 /** The state a register value means under this profile, or undefined for a code it does not list. */
 export function stateFromCode(profile: ModbusProfile, value: number): EngraverStateName | undefined {
-  for (const [state, codes] of Object.entries(profile.stateCodes)) {
-    if (Array.isArray(codes) ? codes.includes(value) : codes === value) return state as EngraverStateName;
+  let table = stateTables.get(profile);
+  if (!table) {
+    table = new Map();
+    for (const [state, codes] of Object.entries(profile.stateCodes)) {
+      for (const code of Array.isArray(codes) ? codes : [codes]) table.set(code, state as EngraverStateName);
+    }
+    stateTables.set(profile, table);
   }
-  return undefined;
+  return table.get(value);
 }
+
+const stateTables = new WeakMap<ModbusProfile, Map<number, EngraverStateName>>();
 
 export function faultFromCode(profile: ModbusProfile, value: number): number {
   return profile.faultCodes[String(value)] ?? value;

@@ -104,8 +104,11 @@ export class ClientConnection implements ModbusConnection {
 
   async request(req: ModbusRequest): Promise<number[]> {
     if (this.isClosed) throw this.linkDown('link is closed');
-    await this.o.hooks?.before?.();
-    if (this.isClosed) throw this.linkDown('link is closed');
+    const before = this.o.hooks?.before;
+    if (before) {
+      await before();
+      if (this.isClosed) throw this.linkDown('link is closed');
+    }
     try {
       const values = await this.exchange(req);
       this.consecutiveTimeouts = 0;

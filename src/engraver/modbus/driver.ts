@@ -40,6 +40,7 @@ import {
   decodeStatus,
   jobWrites,
   mergeReads,
+  type RegisterRead,
   statusReads,
 } from './register-map.js';
 import { openRtuConnection } from './rtu.js';
@@ -91,6 +92,7 @@ export abstract class ModbusEngraver implements Engraver {
   private connecting: Promise<void> | undefined;
   private lastStatus: EngraverStatus | undefined;
   private lastStart: StartRecord | undefined;
+  private readonly reads: { status: RegisterRead[]; withInterface: RegisterRead[] };
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastActivityAt = 0;
 
@@ -105,6 +107,7 @@ export abstract class ModbusEngraver implements Engraver {
       heartbeatMs: options.heartbeatMs ?? 2000,
     };
     this.log = (options.logger ?? silentLogger).child({ engraver: this.url });
+    this.reads = { status: statusReads(this.profile, false), withInterface: statusReads(this.profile, true) };
     this.backoff = new Backoff({
       ...this.settings.reconnect,
       ...(options.random ? { random: options.random } : {}),
@@ -344,14 +347,13 @@ export abstract class ModbusEngraver implements Engraver {
     return this.queue.run(() => {
       const c = this.connection;
       if (!c) return Promise.reject(this.linkDown('link is down'));
-      return task(c).finally(() => {
-        this.lastActivityAt = Date.now();
-      });
+      this.lastActivityAt = Date.now();
+      return task(c);
     });
   }
 
   private async readDecoded(c: ModbusConnection, withInterface: boolean): Promise<DecodedStatus> {
-    const reads = statusReads(this.profile, withInterface);
+    const reads = withInterface ? this.reads.withInterface : this.reads.status;
     const results: number[][] = [];
     for (const read of reads)
       results.push(await c.request({ fc: 3, address: read.address, count: read.count }));

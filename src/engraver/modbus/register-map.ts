@@ -115,30 +115,52 @@ export function jobRegisters(profile: ModbusProfile, job: EngraveJob): Map<numbe
   return image;
 }
 
-/**
- * The FC16 requests that load a job. The run holding the job id goes last, so an engraver that
- * latches a job when its id is written sees the rest of the job already in place.
- */
+interface JobLayout {
+  /** The FC16 requests' address ranges, in the order they are sent. */
+  runs: { address: number; length: number }[];
+}
+
+const layouts = new WeakMap<ModbusProfile, JobLayout>();
+
+/** Where a profile's job registers go is the same for every job: work it out once. */
+function jobLayout(profile: ModbusProfile): JobLayout {
+  let layout = layouts.get(profile);
+  if (layout) return layout;
+  const sample: EngraveJob = {
+    jobId: 1,
+    text: '',
+    gear: '',
+    mirror: false,
+    target: 'firing-pin',
+    recipe: { power: 0, frequency: 0, speed: 0, passes: 1 },
+  };
+  const addresses = [...jobRegisters(profile, sample).keys()].sort((a, b) => a - b);
+  const runs: JobLayout['runs'] = [];
+  for (const address of addresses) {
+    const current = runs.at(-1);
+    const gap = current ? address - (current.address + current.length) : Number.POSITIVE_INFINITY;
+    const bridge =
+      profile.jobWrite === 'one-block' ? (current?.length ?? 0) + gap + 1 <= MAX_WRITE : gap === 0;
+    if (current && bridge) current.length += gap + 1;
+    else runs.push({ address, length: 1 });
+  }
+  // The run holding the job id goes last, so an engraver that latches a job when its id is
+  // written sees the rest of the job already in place.
+  const id = profile.registers.jobId;
+  const holdsId = (r: { address: number; length: number }) => r.address <= id && id < r.address + r.length;
+  layout = { runs: [...runs.filter((r) => !holdsId(r)), ...runs.filter(holdsId)] };
+  layouts.set(profile, layout);
+  return layout;
+}
+
+/** The FC16 requests that load a job (registers between job fields, in one-block mode, as 0). */
 export function jobWrites(profile: ModbusProfile, job: EngraveJob): RegisterWrite[] {
   const image = jobRegisters(profile, job);
-  const addresses = [...image.keys()].sort((a, b) => a - b);
-  const writes: RegisterWrite[] = [];
-  let current: RegisterWrite | undefined;
-  for (const address of addresses) {
-    const gap = current ? address - (current.address + current.values.length) : Number.POSITIVE_INFINITY;
-    const bridge =
-      profile.jobWrite === 'one-block' ? (current?.values.length ?? 0) + gap + 1 <= MAX_WRITE : gap === 0;
-    if (current && bridge) {
-      for (let i = 0; i < gap; i++) current.values.push(0);
-      current.values.push(image.get(address)!);
-    } else {
-      current = { address, values: [image.get(address)!] };
-      writes.push(current);
-    }
-  }
-  const jobIdAt = profile.registers.jobId;
-  const holdsId = (w: RegisterWrite) => w.address <= jobIdAt && jobIdAt < w.address + w.values.length;
-  return [...writes.filter((w) => !holdsId(w)), ...writes.filter(holdsId)];
+  return jobLayout(profile).runs.map(({ address, length }) => {
+    const values = new Array<number>(length);
+    for (let i = 0; i < length; i++) values[i] = image.get(address + i) ?? 0;
+    return { address, values };
+  });
 }
 
 /** The registers a status read needs, grouped into as few FC3 requests as is sensible. */
