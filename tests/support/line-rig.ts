@@ -9,8 +9,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../simulators/broker/mosquitto.js';
+import { AsciiEngraverServer } from '../../simulators/engraver/ascii-server.js';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
+import type { SimulatedLink } from '../../simulators/engraver/link-faults.js';
+import { ModbusRtuServer } from '../../simulators/engraver/modbus-rtu-server.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
+import { openPtyPair, type PtyPair } from '../../simulators/engraver/pty-pair.js';
 import { SimulatedRegistry } from '../../simulators/registry/registry.js';
 
 export { freePort };
@@ -24,6 +28,8 @@ export interface RigOptions {
   /** URL of a broker already running; the rig does not own it. */
   mqttUrl: string;
   protocolVersion?: 4 | 5;
+  /** The engraver's link; serial ones run over a socat pseudo-terminal pair. Default modbus-tcp. */
+  transport?: 'modbus-tcp' | 'modbus-rtu' | 'ascii-serial';
   /** Watch `<rig dir>/drop` for CSV orders. */
   dropFolder?: boolean;
 }
@@ -31,7 +37,9 @@ export interface RigOptions {
 export class LineRig {
   dir = '';
   device!: EngraverDevice;
-  engraverServer!: ModbusTcpServer;
+  engraverServer!: SimulatedLink;
+  engraverUrl = '';
+  private pty: PtyPair | undefined;
   registry!: SimulatedRegistry;
   httpPort = 0;
   configFile = '';
@@ -43,8 +51,21 @@ export class LineRig {
   async start(): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'stampline-rig-'));
     this.device = new EngraverDevice({ markingTimeMs: this.options.markingTimeMs });
-    this.engraverServer = new ModbusTcpServer({ device: this.device, port: 0, host: '127.0.0.1' });
-    await this.engraverServer.start();
+    const transport = this.options.transport ?? 'modbus-tcp';
+    if (transport === 'modbus-tcp') {
+      const tcp = new ModbusTcpServer({ device: this.device, port: 0, host: '127.0.0.1' });
+      await tcp.start();
+      this.engraverServer = tcp;
+      this.engraverUrl = `modbus-tcp://127.0.0.1:${tcp.port}?unit=1`;
+    } else {
+      this.pty = await openPtyPair();
+      this.engraverServer =
+        transport === 'modbus-rtu'
+          ? new ModbusRtuServer({ device: this.device, path: this.pty.a, baudRate: 115200 })
+          : new AsciiEngraverServer({ device: this.device, path: this.pty.a, baudRate: 115200 });
+      await this.engraverServer.start();
+      this.engraverUrl = `${transport}://${this.pty.b}?baud=115200${transport === 'modbus-rtu' ? '&unit=1' : ''}`;
+    }
     this.registry = new SimulatedRegistry({
       mqtt: {
         url: this.options.mqttUrl,
@@ -70,7 +91,7 @@ export class LineRig {
         http: { host: '127.0.0.1', port: this.httpPort },
         auth: { erpToken: ERP_TOKEN, operatorToken: OPERATOR_TOKEN },
         engraver: {
-          url: `modbus-tcp://127.0.0.1:${this.engraverServer.port}?unit=1`,
+          url: this.engraverUrl,
           id: 'rig-laser',
           requestTimeoutMs: 1000,
           reconnect: { initialMs: 50, maxMs: 500 },
@@ -163,6 +184,7 @@ export class LineRig {
     }
     await this.registry?.stop().catch(() => {});
     await this.engraverServer?.stop().catch(() => {});
+    await this.pty?.close();
     this.device?.close();
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
