@@ -281,7 +281,9 @@ export class Line extends EventEmitter<LineEvents> {
     const rt = this.runtimes.get(id);
     if (rt) {
       for (const f of [...firearmsOf(rt.order)]) {
-        if (isFinished(f.state) || f.state === 'marking') continue;
+        // The firearm the work loop holds is settled by the loop itself, which sees the abort.
+        const held = this.current?.orderId === id && this.current.serial === f.serial;
+        if (isFinished(f.state) || f.state === 'marking' || held) continue;
         await this.o.repo.updateFirearm(rt.order, f.seq, (x) => {
           if (x.code)
             x.voided.push({ ...x.code, voidedAt: now(), reason: 'order aborted', pinScrapped: false });
@@ -502,6 +504,16 @@ export class Line extends EventEmitter<LineEvents> {
       const code = f.code!;
       await this.o.engraver.loadJob(this.jobFor(header, f, code));
       crashPoint('after-load');
+      if (header.state === 'aborted') {
+        // Aborted while the job was being loaded: it is never started.
+        await this.o.repo.updateFirearm(order, f.seq, (x) => {
+          x.voided.push({ ...code, voidedAt: now(), reason: 'order aborted', pinScrapped: false });
+          x.code = undefined;
+          setState(x, 'cancelled', 'order aborted');
+        });
+        await this.retireIfFinished(rt);
+        return;
+      }
       f = await this.o.repo.updateFirearm(order, f.seq, (x) => setState(x, 'marking'));
       this.emit('firearm', { orderId: header.id, firearm: f });
       await this.o.engraver.startJob(code.jobId);
@@ -528,6 +540,7 @@ export class Line extends EventEmitter<LineEvents> {
   private async ensureEngraverFree(rt: Runtime): Promise<void> {
     const deadline = Date.now() + this.o.jobTimeoutMs;
     for (;;) {
+      if (this.stopping) throw new Halt();
       const status = await this.o.engraver.readStatus();
       this.lastStatus = status;
       if (status.state === 'READY' || status.state === 'DONE') return;
