@@ -4,7 +4,10 @@
  * loops of the same payloads to the same broker, in the same run:
  * - pipelined: every publish issued at once, timed until the last PUBACK (the broker's intake
  *   rate; nothing reaches a subscriber, nothing is acknowledged by a registry);
- * - one at a time: each publish awaits its PUBACK before the next.
+ * - one at a time: each publish awaits its PUBACK before the next;
+ * - windowed through the registry: the same flow as the outbox (at most `window` records awaiting
+ *   the registry's ack) without the outbox, which separates the cost of the outbox from the cost
+ *   of the round trip through the registry.
  * The outbox's time runs from `start()` (which reads the 20,000 records back from the disk) until
  * the registry's last ack; the time from the link coming up is shown too.
  *
@@ -27,6 +30,7 @@ const COUNT = Number(process.env.BENCH_OUTBOX_COUNT ?? 20_000);
 const WINDOW = Number(process.env.BENCH_OUTBOX_WINDOW ?? 500);
 const ISSUER = 1234;
 const LINE = 'bench-line';
+const RAW_LINE = 'bench-raw';
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSeconds(pid: number | undefined): number {
@@ -83,6 +87,38 @@ async function rawPublish(
   } else {
     for (const p of payloads) await client.publishAsync('bench/raw', p, { qos: 1 });
   }
+  const elapsed = performance.now() - started;
+  await client.endAsync();
+  return elapsed;
+}
+
+/** Publishes with at most WINDOW awaiting the registry's ack, until every record is acknowledged. */
+async function rawThroughRegistry(url: string, version: 4 | 5, payloads: Buffer[]): Promise<number> {
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: version,
+    clientId: `bench-raw-registry-${version}`,
+  });
+  const records = `microstamp/v1/${ISSUER}/${RAW_LINE}/records`;
+  await client.subscribeAsync(`microstamp/v1/${ISSUER}/${RAW_LINE}/acks`, { qos: 1 });
+  let sent = 0;
+  let acked = 0;
+  let scheduled = false;
+  const pump = () => {
+    scheduled = false;
+    while (sent - acked < WINDOW && sent < payloads.length)
+      client.publish(records, payloads[sent++]!, { qos: 1 });
+  };
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    client.on('message', () => {
+      if (++acked === payloads.length) resolve();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(pump);
+      }
+    });
+    pump();
+  });
   const elapsed = performance.now() - started;
   await client.endAsync();
   return elapsed;
@@ -163,8 +199,21 @@ async function main(): Promise<void> {
     for (const version of [4, 5] as const) {
       const records = Array.from({ length: COUNT }, () => engravedRecord({ issuer: ISSUER, line: LINE }));
       const payloads = records.map((r) => Buffer.from(JSON.stringify(r)));
+      const rawRecords = Array.from({ length: COUNT }, () =>
+        engravedRecord({ issuer: ISSUER, line: RAW_LINE }),
+      );
+      const rawPayloads = rawRecords.map((r) => Buffer.from(JSON.stringify(r)));
       const registry = await startRegistry(broker.url, version, join(dir, `registry-v${version}.jsonl`));
       try {
+        // Warm-up, untimed: the registry's and this process's code paths get compiled first.
+        const warmUp = Array.from({ length: 2_000 }, () =>
+          engravedRecord({ issuer: ISSUER, line: RAW_LINE }),
+        );
+        await rawThroughRegistry(
+          broker.url,
+          version,
+          warmUp.map((r) => Buffer.from(JSON.stringify(r))),
+        );
         const mqttName = version === 4 ? '3.1.1' : '5';
         let cpu = measureCpu(registry.pid, broker.pid);
         const pipelined = await rawPublish(broker.url, version, payloads, true);
@@ -172,6 +221,9 @@ async function main(): Promise<void> {
         cpu = measureCpu(registry.pid, broker.pid);
         const sequential = await rawPublish(broker.url, version, payloads, false);
         const sequentialCpu = cpu();
+        cpu = measureCpu(registry.pid, broker.pid);
+        const windowed = await rawThroughRegistry(broker.url, version, rawPayloads);
+        const windowedCpu = cpu();
         const dataDir = join(dir, `line-v${version}`);
         await fillOutbox(dataDir, records);
         cpu = measureCpu(registry.pid, broker.pid);
@@ -185,6 +237,7 @@ async function main(): Promise<void> {
         rows.push(
           row('raw publish loop, pipelined (PUBACK)', pipelined, pipelinedCpu),
           row('raw publish loop, one at a time (PUBACK)', sequential, sequentialCpu),
+          row('raw windowed publish through the registry (registry ack), no outbox', windowed, windowedCpu),
           row(
             `outbox flush, registry ack, incl. start-up ${Math.round(outbox.startMs)} ms`,
             outbox.ms,

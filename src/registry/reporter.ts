@@ -23,7 +23,7 @@ export interface RegistryReporterOptions {
   mqtt: MqttSettings;
   /** Send a record again when its ack has not come for this long. Default 30,000. */
   resendAfterMs?: number;
-  /** Records awaiting their ack at once. Default 1,000. */
+  /** Records awaiting their ack at once. Default 500: below Mosquitto's default queue of 1,000 messages per client, beyond which it drops what a slow registry has not taken yet. */
   window?: number;
   /** Segment size of the outbox log. Default 4 MiB. */
   maxSegmentBytes?: number;
@@ -41,7 +41,7 @@ export interface ReporterEvents {
   link: [{ up: boolean; error: string | null }];
 }
 
-export const DEFAULT_WINDOW = 1_000;
+export const DEFAULT_WINDOW = 500;
 
 export class RegistryReporter extends EventEmitter<ReporterEvents> {
   readonly outbox: Outbox;
