@@ -174,6 +174,10 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
     return this.book.bindings();
   }
 
+  binding(code: string): Binding | undefined {
+    return this.book.binding(code);
+  }
+
   recordsFor(serial: string): RegistryRecord[] {
     return this.book.recordsFor(serial);
   }
