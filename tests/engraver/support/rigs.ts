@@ -31,11 +31,15 @@ export interface Rig {
 
 export interface RigOptions {
   markingTimeMs: number;
-  requestTimeoutMs?: number;
 }
 
 /** Generous enough for a loaded 2-core machine, short enough to keep fault tests quick. */
-export const REQUEST_TIMEOUT_MS = 800;
+export const REQUEST_TIMEOUT_MS = 1500;
+/**
+ * A serial host sees a drop only as silence: long enough that the driver misses several replies
+ * in a row (a timeout, a quiet wait, another timeout) and declares the link lost.
+ */
+const SERIAL_DROP_MS = 6 * REQUEST_TIMEOUT_MS;
 const RECONNECT = { initialMs: 100, maxMs: 800 };
 
 export const TRANSPORTS: EngraverTransport[] = ['modbus-tcp', 'modbus-rtu', 'ascii-serial'];
@@ -61,14 +65,23 @@ export async function openRig(transport: EngraverTransport, options: RigOptions)
       const pair = await openPtyPair();
       cleanups.unshift(() => pair.close());
       if (transport === 'modbus-rtu') {
-        // Long enough that the driver sees more than one timeout in a row and declares the link lost.
-        const server = new ModbusRtuServer({ device, path: pair.a, baudRate: 19200, dropForMs: 3000 });
+        const server = new ModbusRtuServer({
+          device,
+          path: pair.a,
+          baudRate: 19200,
+          dropForMs: SERIAL_DROP_MS,
+        });
         await server.start();
         cleanups.unshift(() => server.stop());
         link = server;
         url = `modbus-rtu://${pair.b}?baud=19200&unit=1`;
       } else {
-        const server = new AsciiEngraverServer({ device, path: pair.a, baudRate: 115200 });
+        const server = new AsciiEngraverServer({
+          device,
+          path: pair.a,
+          baudRate: 115200,
+          dropForMs: SERIAL_DROP_MS,
+        });
         await server.start();
         cleanups.unshift(() => server.stop());
         link = server;
@@ -76,7 +89,7 @@ export async function openRig(transport: EngraverTransport, options: RigOptions)
       }
     }
     const engraver = createEngraver(url, {
-      requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
       reconnect: RECONNECT,
       pollIntervalMs: 50,
     });
