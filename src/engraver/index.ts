@@ -15,7 +15,7 @@ export interface CreateEngraverOptions extends Partial<Omit<EngraverOptions, 'ur
    * URL's `profile` parameter; the default is sl1-modbus.
    */
   profile?: ModbusProfile | string;
-  /** Modbus only: status poll interval while waiting for a job; default 100 ms. */
+  /** Status poll interval while waiting for a job; default 100 ms (Modbus), 250 ms (ASCII). */
   pollIntervalMs?: number;
 }
 
@@ -27,15 +27,12 @@ export function createEngraver(url: string, options: CreateEngraverOptions = {})
     reconnect: options.reconnect ?? DEFAULT_RECONNECT,
     ...(options.logger ? { logger: options.logger } : {}),
   };
+  const poll = options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {};
   if (target.transport === 'ascii-serial') {
-    return new AsciiSerialEngraver({ ...base, path: target.path, baudRate: target.baudRate });
+    return new AsciiSerialEngraver({ ...base, ...poll, path: target.path, baudRate: target.baudRate });
   }
   const profile = typeof options.profile === 'string' ? loadProfile(options.profile) : options.profile;
-  const modbus = {
-    ...base,
-    ...(profile ? { profile } : {}),
-    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
-  };
+  const modbus = { ...base, ...poll, ...(profile ? { profile } : {}) };
   return target.transport === 'modbus-tcp' ? new ModbusTcpEngraver(modbus) : new ModbusRtuEngraver(modbus);
 }
 
