@@ -462,8 +462,10 @@ const configObject = z.strictObject({
         .default(60_000)
         .describe('A record with no ack from the registry after this long is sent again, in ms.'),
       window: int(1, 65_535)
-        .default(100)
-        .describe('Most records sent and not yet acknowledged by the registry at once.'),
+        .default(500)
+        .describe(
+          'Most records sent and not yet acknowledged by the registry at once. Keep it under the broker\'s queue limit per client (Mosquitto: 1000), or records beyond it are dropped by the broker and only arrive on resend.',
+        ),
     })
     .superRefine((m, ctx) => {
       if (m.password !== undefined && m.username === undefined && m.protocolVersion === 4) {
