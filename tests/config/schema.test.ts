@@ -69,7 +69,7 @@ describe('defaults', () => {
         keepaliveSeconds: 30,
         reconnectMs: 2000,
         resendAfterMs: 60_000,
-        window: 100,
+        window: 500,
       },
       erp: { dropFolder: null },
       qa: { policy: { kind: 'every-case', cases: 3, minGrade: 'C' } },
