@@ -179,8 +179,9 @@ export abstract class ModbusEngraver implements Engraver {
   }
 
   async startJob(jobId: number): Promise<void> {
-    const before = this.lastStatus;
+    let before: EngraverStatus | undefined;
     const status = await this.exclusive(async (c) => {
+      before = this.lastStatus;
       await this.command(c, 'start');
       return (await this.readDecoded(c, false)).status;
     });
