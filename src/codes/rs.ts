@@ -81,6 +81,26 @@ export function encodeSymbols(data: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+/**
+ * Contribution of value r at position j to the syndromes S_1..S_8, packed 5 bits each:
+ * S_1..S_4 in SYN_LO[j * 32 + r], S_5..S_8 in SYN_HI. A syndrome vector is then 16 XORs.
+ */
+const SYN_LO = new Uint32Array(N * 32);
+const SYN_HI = new Uint32Array(N * 32);
+for (let j = 0; j < N; j++) {
+  for (let r = 1; r < 32; r++) {
+    let lo = 0;
+    let hi = 0;
+    for (let k = 1; k <= PARITY; k++) {
+      const s = EXP[(LOG[r]! + k * (N - 1 - j)) % 31]!;
+      if (k <= 4) lo |= s << (5 * (k - 1));
+      else hi |= s << (5 * (k - 5));
+    }
+    SYN_LO[j * 32 + r] = lo;
+    SYN_HI[j * 32 + r] = hi;
+  }
+}
+
 const parityScratch = new Uint8Array(N);
 
 /** True when the 16 symbols form a codeword. */
@@ -131,18 +151,19 @@ export function decodeErrata(
   }
   if (f > PARITY) return -1;
 
-  // Syndromes S_k = r(α^k), k = 1..8, by Horner over the symbols (c0 is the highest degree).
-  let any = 0;
-  for (let k = 0; k < PARITY; k++) {
-    const step = k + 1;
-    let s = 0;
-    for (let j = 0; j < N; j++) {
-      s = (s === 0 ? 0 : EXP[LOG[s]! + step]!) ^ out[j]!;
-    }
-    S[k] = s;
-    any |= s;
+  // Syndromes S_k = r(α^k), k = 1..8
+  let lo = 0;
+  let hi = 0;
+  for (let j = 0; j < N; j++) {
+    const slot = (j << 5) | out[j]!;
+    lo ^= SYN_LO[slot]!;
+    hi ^= SYN_HI[slot]!;
   }
-  if (any === 0) return 0; // already a codeword; erased positions hold 0, which is consistent
+  if ((lo | hi) === 0) return 0; // already a codeword; erased positions hold 0, which is consistent
+  for (let k = 0; k < 4; k++) {
+    S[k] = (lo >>> (5 * k)) & 31;
+    S[k + 4] = (hi >>> (5 * k)) & 31;
+  }
 
   // Erasure locator Γ(x) = Π (1 + X_j x)
   lambda.fill(0);
@@ -220,6 +241,13 @@ export function decodeErrata(
   }
   if (roots !== degree) return -1;
   if (2 * errors + f > PARITY) return -1;
-  if (!isCodeword(out)) return -1;
+  lo = 0;
+  hi = 0;
+  for (let j = 0; j < N; j++) {
+    const slot = (j << 5) | out[j]!;
+    lo ^= SYN_LO[slot]!;
+    hi ^= SYN_HI[slot]!;
+  }
+  if ((lo | hi) !== 0) return -1;
   return errors;
 }
