@@ -10,4 +10,14 @@ export {
   SYNC,
   TEXT_LENGTH,
 } from './codeword.js';
+export {
+  type DecodeFailure,
+  type DecodeResult,
+  type DecodeSuccess,
+  MAX_MISCORRECTION_RISK,
+} from './decode.js';
+export { type DecodeOptions, decodeReads } from './decode-reads.js';
+export { type Grade, gradeFromUec } from './grade.js';
 export { parseKey } from './key.js';
+export { DEFAULT_READ_MODEL, type ReadModel } from './model.js';
+export type { Read } from './reads.js';

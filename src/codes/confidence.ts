@@ -1,0 +1,198 @@
+/**
+ * How likely is it that the reads came from another code than the one decoded?
+ *
+ * With all codes equally likely beforehand, the odds of "another code" against the decoded
+ * code c are Σ over codewords c' ≠ c of W(c') / W(c), W being the fused evidence weight. That
+ * sum runs over 2^40 codewords, so it is estimated from the code's structure: RS(16, 8) is MDS,
+ * so the number of codewords that differ from c on exactly a given set of w positions is
+ * known (N_w below, zero for w < 9), and the values they take there are spread over the 31
+ * other symbols. Each position i contributes u_i (the alternative agrees with c there) or t_i
+ * (it does not: the mean weight ratio of the 31 other values), and
+ *
+ *     odds ≈ Σ_{w ≥ 9} N_w · e_w(u, t)
+ *
+ * where e_w sums, over every set S of w positions, Π_{i∈S} t_i · Π_{i∉S} u_i. At the alignment
+ * decoded, u_i = 1. For a gear read, each other rotation r' is a further hypothesis, weighted
+ * by how well the sync fits there; its u_i and t_i come from that read's teeth at r'.
+ *
+ * Because N_w ≤ 31^(w−8), the whole sum is bounded by 31^-8 · Π_i (u_i + 31 t_i), which needs
+ * no dynamic programme: rotations whose bound is negligible are charged their bound and skipped.
+ */
+import type { Weights } from './model.js';
+import type { GearObservation } from './reads.js';
+import { N } from './rs.js';
+
+const DISTANCE = 9;
+
+/** N_w: codewords whose difference from a given codeword has support exactly a given w-set. */
+export const SUPPORT_COUNT = (() => {
+  const out = new Float64Array(N + 1);
+  const binom = (n: number, k: number) => {
+    let r = 1;
+    for (let i = 0; i < k; i++) r = (r * (n - i)) / (i + 1);
+    return r;
+  };
+  for (let w = DISTANCE; w <= N; w++) {
+    let s = 0;
+    for (let j = 0; j <= w - DISTANCE; j++) s += (-1) ** j * binom(w, j) * (32 ** (w - DISTANCE + 1 - j) - 1);
+    out[w] = s;
+  }
+  return out;
+})();
+
+const INV_31_POW_8 = 31 ** -8;
+const E = new Float64Array(N + 1);
+const U = new Float64Array(N);
+const T = new Float64Array(N);
+
+/** Σ_{w ≥ 9} N_w e_w(U, T). */
+function weightedSupportSum(): number {
+  E.fill(0);
+  E[0] = 1;
+  for (let i = 0; i < N; i++) {
+    const u = U[i]!;
+    const t = T[i]!;
+    for (let w = i + 1; w >= 1; w--) E[w] = E[w]! * u + E[w - 1]! * t;
+    E[0] = E[0]! * u;
+  }
+  let sum = 0;
+  for (let w = DISTANCE; w <= N; w++) sum += SUPPORT_COUNT[w]! * E[w]!;
+  return sum;
+}
+
+/**
+ * Odds of another codeword at the same alignment of every gear read. Rows outside `touched`
+ * hold no evidence: every value is as likely as c_i there.
+ */
+export function sameAlignmentOdds(w: Float64Array, c: ArrayLike<number>, touched = 0xffff): number {
+  for (let i = 0; i < N; i++) {
+    if (!(touched & (1 << i))) {
+      U[i] = 1;
+      T[i] = 1;
+      continue;
+    }
+    const row = i << 5;
+    let sum = 0;
+    for (let v = 0; v < 32; v++) sum += w[row + v]!;
+    const own = w[row + c[i]!]!;
+    U[i] = 1;
+    T[i] = (sum - own) / (31 * own);
+  }
+  return weightedSupportSum();
+}
+
+const Q = new Float64Array(N * 32);
+const ROW_BASE = new Float64Array(N);
+const EXCEPTIONS = new Int16Array(N * 5); // up to 4 exceptional values per row, -1 terminated
+const GENERAL = new Uint8Array(N);
+const OWN = new Float64Array(N); // Q_i(c_i)
+const D = new Float64Array(N);
+
+/**
+ * Odds that gear read `g` is not at rotation `rotation` but another code explains the reads
+ * with `g` at some other rotation. `others` is the evidence of every other read (rows scaled
+ * freely); `limit` stops the sum early once it is certain to exceed it.
+ */
+export function otherRotationOdds(
+  others: Float64Array,
+  c: ArrayLike<number>,
+  g: GearObservation,
+  rotation: number,
+  weights: Weights,
+  limit: number,
+): number {
+  const gw = weights.gearWeight;
+  const sums = weights.gearWeightSum;
+  const kt5 = weights.ktPow[5]!;
+  const windows = g.window;
+  // Per row: Q (the others' evidence scaled to a maximum of 1), whether it is one base value
+  // with a few exceptions (then a row sum costs O(exceptions)), D = Q(c_i)·G_i(c_i) at the
+  // decoded rotation, and the largest row sum any window could give.
+  let prodD = 1;
+  let prodMaxT = 1;
+  for (let i = 0; i < N; i++) {
+    const row = i << 5;
+    let max = 0;
+    let min = Number.POSITIVE_INFINITY;
+    for (let v = 0; v < 32; v++) {
+      const x = others[row + v]!;
+      if (x > max) max = x;
+      if (x < min) min = x;
+    }
+    const inv = 1 / max;
+    let exceptions = 0;
+    let excess = 0;
+    for (let v = 0; v < 32; v++) {
+      const x = others[row + v]!;
+      const q = x * inv;
+      Q[row + v] = q;
+      if (x !== min) {
+        if (exceptions < 4) EXCEPTIONS[i * 5 + exceptions] = v;
+        exceptions++;
+        excess += q - min * inv;
+      }
+    }
+    GENERAL[i] = exceptions > 4 ? 1 : 0;
+    if (exceptions <= 4) EXCEPTIONS[i * 5 + exceptions] = -1;
+    const q0 = min * inv;
+    ROW_BASE[i] = q0;
+    const own = Q[row + c[i]!]!;
+    OWN[i] = own;
+    D[i] = own * gw[(windows[rotation + 8 + 5 * i]! << 5) | c[i]!]!;
+    prodD *= D[i]!;
+    prodMaxT *= q0 * sums[31]! + excess * kt5;
+  }
+
+  const syncHere = g.syncMatch[rotation]!;
+  const negligible = (limit * 1e-3) / 88;
+  // Bound on the odds of any one rotation before its sync is weighed.
+  const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;
+  let odds = 0;
+  for (let r = 0; r < 88; r++) {
+    if (r === rotation) continue;
+    const syncFactor = SYNC_FACTOR_BASE(weights, g.syncMatch[r]! - syncHere);
+    if (syncFactor * rotationBound <= negligible) {
+      odds += syncFactor * rotationBound;
+      continue;
+    }
+    let prodT = 1;
+    for (let i = 0; i < N; i++) {
+      const win = windows[r + 8 + 5 * i]!;
+      const base = win << 5;
+      const row = i << 5;
+      let t: number;
+      if (GENERAL[i]) {
+        t = 0;
+        for (let v = 0; v < 32; v++) t += Q[row + v]! * gw[base + v]!;
+      } else {
+        const q0 = ROW_BASE[i]!;
+        t = q0 * sums[win >> 5]!;
+        for (let k = i * 5; EXCEPTIONS[k]! >= 0; k++) {
+          const x = EXCEPTIONS[k]!;
+          t += (Q[row + x]! - q0) * gw[base + x]!;
+        }
+      }
+      T[i] = t;
+      prodT *= t;
+    }
+    const bound = (syncFactor * INV_31_POW_8 * prodT) / prodD;
+    if (bound <= negligible) {
+      odds += bound;
+      continue;
+    }
+    for (let i = 0; i < N; i++) {
+      const agree = OWN[i]! * gw[(windows[r + 8 + 5 * i]! << 5) | c[i]!]!;
+      const total = T[i]!;
+      U[i] = agree / D[i]!;
+      T[i] = (total - agree) / (31 * D[i]!);
+    }
+    odds += syncFactor * weightedSupportSum();
+    if (!(odds <= limit)) return odds;
+  }
+  return odds;
+}
+
+/** KT^d for a difference d of agreeing sync teeth (−8..8). */
+function SYNC_FACTOR_BASE(weights: Weights, d: number): number {
+  return d >= 0 ? weights.ktPow[d]! : 1 / weights.ktPow[-d]!;
+}

@@ -1,0 +1,55 @@
+/** `decodeReads`: the public entry to decoding, with input checks. */
+import { StamplineError } from '../errors.js';
+import { type DecodeResult, decodeObservations } from './decode.js';
+import { keyContext } from './key.js';
+import { type ReadModel, weightsFor } from './model.js';
+import {
+  type GearObservation,
+  parseGearRead,
+  parseTextRead,
+  type Read,
+  type TextObservation,
+} from './reads.js';
+
+export interface DecodeOptions {
+  /** the read model to weigh evidence with; defaults to DEFAULT_READ_MODEL */
+  model?: Partial<ReadModel>;
+}
+
+/**
+ * Decodes the reads of one or more cases fired from the same gun, together. Malformed input
+ * throws a StamplineError naming the read; reads that cannot be decoded give `ok: false`.
+ */
+export function decodeReads(
+  reads: readonly Read[],
+  key: Buffer | Uint8Array | string,
+  options: DecodeOptions = {},
+): DecodeResult {
+  const ctx = keyContext(key);
+  const weights = weightsFor(options.model);
+  if (!Array.isArray(reads)) {
+    throw new StamplineError('CODE_BAD_READ', 'reads must be a list of {text, gear} objects', {
+      type: typeof reads,
+    });
+  }
+  if (reads.length === 0) throw new StamplineError('CODE_BAD_READ', 'no reads were given', {});
+  const texts: TextObservation[] = [];
+  const gears: GearObservation[] = [];
+  const gearOfRead: number[] = [];
+  reads.forEach((read, n) => {
+    const which = `read ${n + 1}`;
+    if (typeof read !== 'object' || read === null || Array.isArray(read)) {
+      throw new StamplineError('CODE_BAD_READ', `${which} must be an object with text and/or gear`, {
+        read: which,
+      });
+    }
+    const t = parseTextRead(read.text, which);
+    const g = parseGearRead(read.gear, which);
+    if (t) texts.push(t);
+    gearOfRead.push(g ? gears.length : -1);
+    if (g) gears.push(g);
+  });
+  const { result, rotations } = decodeObservations(texts, gears, ctx, weights);
+  if (result.ok) result.gearRotations = gearOfRead.map((k) => (k >= 0 ? rotations[k]! : null));
+  return result;
+}

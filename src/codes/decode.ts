@@ -1,0 +1,445 @@
+/**
+ * Decoding one or several reads of cases fired from one gun (spec §5-6).
+ *
+ * Every read adds evidence per symbol (`evidence.ts`). Text reads are aligned by definition;
+ * a gear read's rotation is found against candidate codewords, which come from:
+ *   1. the text reads alone;
+ *   2. the text reads plus each gear read at the rotations whose sync fits best, for as long
+ *      as such a rotation could still beat the candidates found so far;
+ *   3. when no candidate explains every gear read, all gear reads together, aligned to each
+ *      other by their teeth, at the rotations where their combined sync fits best.
+ * Each candidate then has every gear read aligned to it, all evidence fused, and decoded again
+ * (`soft.ts`), which may add candidates. The candidate the reads support best wins.
+ *
+ * Confidence (`confidence.ts`): a decode is a confident identification only when it left some
+ * correction power unused (UEC > 0, spec §6) and the estimated probability that another code
+ * explains the reads as well, at the same or any other gear rotation, is at most
+ * MAX_MISCORRECTION_RISK.
+ */
+import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
+import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
+import { alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth, textMatches } from './evidence.js';
+import { type Grade, gradeFromUec, uecOf } from './grade.js';
+import type { KeyContext } from './key.js';
+import type { Weights } from './model.js';
+import type { GearObservation, TextObservation } from './reads.js';
+import { N, PARITY } from './rs.js';
+import { CandidateList, SoftDecoder } from './soft.js';
+
+/**
+ * The largest estimated probability of a miscorrection that still counts as an identification.
+ * Summed over a million decodes, it allows at most one wrong identification in a thousand
+ * runs of a million trials when the read model holds.
+ */
+export const MAX_MISCORRECTION_RISK = 1e-9;
+
+const MAX_SEEDS = 16;
+const SEEDS_PER_DECODE = 4;
+const MAX_REFINED = 6;
+const MAX_SEED_ROTATIONS = 16;
+/** a codeword explains a gear read well when at most this share (plus one) of its legible teeth differ */
+const WELL_EXPLAINED = 0.05;
+
+export interface DecodeSuccess {
+  ok: true;
+  issuer: number;
+  index: number;
+  /** c0..c9, ungrouped */
+  text: string;
+  codeword: number[];
+  gear: string;
+  errors: number;
+  erasures: number;
+  uec: number;
+  grade: Grade;
+  confident: boolean;
+  /** estimated probability that another code explains the reads at least as well */
+  miscorrectionRisk: number;
+  /** for each read, the tooth of its gear read where the sync starts, or null */
+  gearRotations: Array<number | null>;
+  warning?: string;
+}
+
+export interface DecodeFailure {
+  ok: false;
+  error: string;
+  uec: 0;
+  grade: 'F';
+  confident: false;
+}
+
+export type DecodeResult = DecodeSuccess | DecodeFailure;
+
+interface Seed {
+  symbols: Uint8Array;
+  teeth: Int8Array;
+  rotations: Int16Array;
+  mismatches: Int16Array;
+  aligned: boolean;
+  /** errors and erasures counted at its own alignment */
+  evaluated: boolean;
+  /** its own alignment has been decoded for further candidates */
+  refined: boolean;
+  score: number;
+  errors: number;
+  erasures: number;
+}
+
+/** The decoder's working memory, reused across calls (decoding is synchronous). */
+const decoder = new SoftDecoder();
+const list = new CandidateList();
+const wText = new Float64Array(EVIDENCE_SIZE);
+const wWork = new Float64Array(EVIDENCE_SIZE);
+const wOthers = new Float64Array(EVIDENCE_SIZE);
+const NO_ROTATIONS = new Int16Array(0);
+
+export interface Outcome {
+  result: DecodeResult;
+  /** rotation of each gear observation, -1 when none */
+  rotations: ArrayLike<number>;
+}
+
+function failure(error: string): DecodeFailure {
+  return { ok: false, error, uec: 0, grade: 'F', confident: false };
+}
+
+const CANNOT = 'cannot decode: the reads leave more than the code can correct (2e + f > 8)';
+
+function within(errors: number, erasures: number): boolean {
+  return 2 * errors + erasures <= PARITY;
+}
+
+class Search {
+  readonly seeds: Seed[] = [];
+  /** the seed whose alignment wWork holds, with `touched` its touched rows */
+  inWork: Seed | null = null;
+  touched = 0;
+
+  constructor(
+    readonly texts: readonly TextObservation[],
+    readonly gears: readonly GearObservation[],
+    readonly weights: Weights,
+  ) {}
+
+  /** Adds a candidate; one within 2e + f ≤ 8 of some evidence is let past the usual limit. */
+  add(symbols: Uint8Array, isWithin = false): void {
+    if (this.seeds.length >= (isWithin ? 2 * MAX_SEEDS : MAX_SEEDS)) return;
+    for (const s of this.seeds) if (sameSymbols(s.symbols, symbols)) return;
+    const copy = Uint8Array.from(symbols);
+    this.seeds.push({
+      symbols: copy,
+      teeth: gearTeeth(copy, new Int8Array(GEAR_LENGTH)),
+      rotations: new Int16Array(this.gears.length),
+      mismatches: new Int16Array(this.gears.length),
+      aligned: false,
+      evaluated: false,
+      refined: false,
+      score: 0,
+      errors: 0,
+      erasures: 0,
+    });
+  }
+
+  /** Adds the heaviest candidates of the last decode, and the one within 2e + f ≤ 8 if any. */
+  addList(): void {
+    let taken = 0;
+    for (let j = 0; j < list.count; j++) {
+      if (within(list.errors[j]!, list.erasures[j]!)) {
+        taken |= 1 << j;
+        this.add(list.symbols[j]!, true);
+      }
+    }
+    for (let n = 0; n < SEEDS_PER_DECODE; n++) {
+      let k = -1;
+      for (let j = 0; j < list.count; j++) {
+        if (!(taken & (1 << j)) && (k < 0 || list.logWeight[j]! > list.logWeight[k]!)) k = j;
+      }
+      if (k < 0) return;
+      taken |= 1 << k;
+      this.add(list.symbols[k]!);
+    }
+  }
+
+  align(seed: Seed): void {
+    let score = textMatches(this.texts, seed.symbols) * this.weights.logKc;
+    for (let k = 0; k < this.gears.length; k++) {
+      const g = this.gears[k]!;
+      const { rotation, mismatches } = alignGear(g, seed.teeth);
+      seed.rotations[k] = rotation;
+      seed.mismatches[k] = mismatches;
+      score += (g.legible - mismatches) * this.weights.logKt;
+    }
+    seed.score = score;
+    seed.aligned = true;
+  }
+
+  /** Builds the evidence at a seed's alignment into wWork (unless it is there already). */
+  load(seed: Seed): void {
+    if (!seed.aligned) this.align(seed);
+    if (this.inWork === seed) return;
+    this.touched = buildEvidence(wWork, this.texts, this.gears, seed.rotations, this.weights);
+    this.inWork = seed;
+  }
+
+  /** Counts a seed's errors and erasures at its own alignment. */
+  evaluate(seed: Seed): void {
+    this.load(seed);
+    decoder.decide(wWork, this.touched);
+    decoder.account(wWork, seed.symbols);
+    seed.errors = decoder.lastErrors;
+    seed.erasures = decoder.lastErasures;
+    seed.evaluated = true;
+  }
+
+  /** Decodes the evidence with gear reads at `rotations` for more candidates. */
+  decodeAt(rotations: ArrayLike<number>): void {
+    const touched = buildEvidence(wWork, this.texts, this.gears, rotations, this.weights);
+    this.inWork = null;
+    decoder.decode(wWork, list, touched);
+    this.addList();
+  }
+
+  /** Fewest legible teeth of gear read k that disagree with any seed, at its best rotation. */
+  fewestMismatches(k: number): number {
+    let fewest = GEAR_LENGTH + 1;
+    for (const s of this.seeds) {
+      if (!s.aligned) this.align(s);
+      if (s.mismatches[k]! < fewest) fewest = s.mismatches[k]!;
+    }
+    return fewest;
+  }
+
+  /** Some candidate explains every gear read well: few of their legible teeth disagree. */
+  explainsAll(): boolean {
+    return this.seeds.some((s) => {
+      if (!s.aligned) this.align(s);
+      return this.gears.every((g, k) => s.mismatches[k]! <= WELL_EXPLAINED * g.legible + 1);
+    });
+  }
+
+  /**
+   * Candidates from the text reads plus gear read k at the rotations its sync favours. A
+   * rotation whose sync alone has m disagreeing teeth cannot give a codeword that agrees with
+   * the read better than that, so the search stops at the first rotation whose sync disagrees
+   * at least as often as the best candidate so far disagrees with the whole read. While no
+   * candidate explains the read well, the search goes on past the first few rotations.
+   */
+  seedFromGear(k: number): void {
+    const g = this.gears[k]!;
+    const rotations = new Int16Array(this.gears.length).fill(-1);
+    const wellExplained = WELL_EXPLAINED * g.legible + 1;
+    let fewest = this.fewestMismatches(k);
+    for (let n = 0; n < GEAR_LENGTH; n++) {
+      const r = g.rotationOrder[n]!;
+      if (g.syncMismatch(r) >= fewest) break;
+      if (n >= MAX_SEED_ROTATIONS && fewest <= wellExplained) break;
+      rotations[k] = r;
+      this.decodeAt(rotations);
+      fewest = this.fewestMismatches(k);
+    }
+  }
+
+  /** Candidates from all gear reads aligned to each other, at the rotations their syncs favour. */
+  seedFromConsensus(): void {
+    const gears = this.gears;
+    let ref = 0;
+    for (let k = 1; k < gears.length; k++) if (gears[k]!.legible > gears[ref]!.legible) ref = k;
+    const offsets = new Int16Array(gears.length);
+    for (let k = 0; k < gears.length; k++)
+      offsets[k] = k === ref ? 0 : relativeOffset(gears[ref]!, gears[k]!);
+    const keys = new Uint32Array(GEAR_LENGTH);
+    for (let r = 0; r < GEAR_LENGTH; r++) {
+      let misfit = 0;
+      let fit = 0;
+      for (let k = 0; k < gears.length; k++) {
+        const rk = (r + offsets[k]!) % GEAR_LENGTH;
+        misfit += gears[k]!.syncMismatch(rk);
+        fit += gears[k]!.syncMatch[rk]!;
+      }
+      keys[r] = (misfit << 20) | ((0xfff - fit) << 8) | r;
+    }
+    keys.sort();
+    const rotations = new Int16Array(gears.length);
+    for (let n = 0; n < MAX_SEED_ROTATIONS; n++) {
+      const r = keys[n]! & 0xff;
+      for (let k = 0; k < gears.length; k++) rotations[k] = (r + offsets[k]!) % GEAR_LENGTH;
+      this.decodeAt(rotations);
+    }
+  }
+
+  /** Decodes seeds' own alignments for more candidates, then evaluates every seed. */
+  refine(): void {
+    let refined = 0;
+    for (let n = 0; n < this.seeds.length && refined < MAX_REFINED; n++) {
+      const s = this.seeds[n]!;
+      if (s.refined) continue;
+      this.load(s);
+      decoder.decode(wWork, list, this.touched);
+      decoder.account(wWork, s.symbols);
+      s.errors = decoder.lastErrors;
+      s.erasures = decoder.lastErasures;
+      s.evaluated = true;
+      s.refined = true;
+      refined++;
+      this.addList();
+    }
+    for (const s of this.seeds) if (!s.evaluated) this.evaluate(s);
+  }
+}
+
+function sameRotations(a: Seed, b: Seed): boolean {
+  for (let k = 0; k < a.rotations.length; k++) if (a.rotations[k] !== b.rotations[k]) return false;
+  return true;
+}
+
+function sameSymbols(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let j = 0; j < N; j++) if (a[j] !== b[j]) return false;
+  return true;
+}
+
+/**
+ * The rotation of `b` that agrees best with `a` at rotation 0, tooth by tooth. A disagreeing
+ * pair of teeth costs four agreeing ones, as in weighing a sync (log 2ε against log 2(1 − ε)),
+ * so that a wide random overlap cannot outscore a narrow true one.
+ */
+function relativeOffset(a: GearObservation, b: GearObservation): number {
+  let best = 0;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  for (let d = 0; d < GEAR_LENGTH; d++) {
+    let score = 0;
+    for (let x = 0; x < GEAR_LENGTH; x++) {
+      const p = a.bits[x]!;
+      const q = b.bits[x + d]!;
+      if (p >= 0 && q >= 0) score += p === q ? 1 : -4;
+    }
+    if (score > bestScore) {
+      bestScore = score;
+      best = d;
+    }
+  }
+  return best;
+}
+
+export function decodeObservations(
+  texts: readonly TextObservation[],
+  gears: readonly GearObservation[],
+  ctx: KeyContext,
+  weights: Weights,
+): Outcome {
+  if (texts.length === 0 && gears.length === 0) {
+    return { result: failure('nothing was read: every read is empty or illegible'), rotations: NO_ROTATIONS };
+  }
+  return gears.length === 0 ? decodeTexts(texts, ctx, weights) : decodeWithGears(texts, gears, ctx, weights);
+}
+
+/** Text reads only: one alignment, one decode. */
+function decodeTexts(texts: readonly TextObservation[], ctx: KeyContext, weights: Weights): Outcome {
+  const touched = buildEvidence(wText, texts, [], NO_ROTATIONS, weights);
+  decoder.decode(wText, list, touched);
+  if (list.count === 0) return { result: failure(CANNOT), rotations: NO_ROTATIONS };
+  // At most one candidate is within 2e + f ≤ 8; spec §3 promises it. Otherwise the heaviest.
+  let best = -1;
+  for (let k = 0; k < list.count; k++) if (within(list.errors[k]!, list.erasures[k]!)) best = k;
+  if (best < 0) best = list.best();
+  const c = list.symbols[best]!;
+  let risk = sameAlignmentOdds(wText, c, touched);
+  for (let k = 0; k < list.count; k++)
+    if (k !== best) risk += Math.exp(list.logWeight[k]! - list.logWeight[best]!);
+  const result = success(c, list.errors[best]!, list.erasures[best]!, risk, ctx);
+  return { result, rotations: NO_ROTATIONS };
+}
+
+function decodeWithGears(
+  texts: readonly TextObservation[],
+  gears: readonly GearObservation[],
+  ctx: KeyContext,
+  weights: Weights,
+): Outcome {
+  const search = new Search(texts, gears, weights);
+  const noRotations = new Int16Array(gears.length).fill(-1);
+  let textTouched = 0;
+  if (texts.length > 0) {
+    textTouched = buildEvidence(wText, texts, gears, noRotations, weights);
+    decoder.decode(wText, list, textTouched);
+    search.addList();
+  }
+  for (let k = 0; k < gears.length; k++) search.seedFromGear(k);
+  if (gears.length > 1 && !search.explainsAll()) search.seedFromConsensus();
+  search.refine();
+
+  const seeds = search.seeds;
+  if (seeds.length === 0) return { result: failure(CANNOT), rotations: noRotations };
+  // At a given alignment at most one codeword has 2e + f ≤ 8, and spec §3 promises it: a
+  // heavier rival at the same alignment only makes it less certain. Between alignments, which
+  // are unknowns of the reading, the evidence decides.
+  const eligible = (s: Seed) =>
+    within(s.errors, s.erasures) || !seeds.some((p) => within(p.errors, p.erasures) && sameRotations(p, s));
+  let best: Seed | undefined;
+  for (const s of seeds) if (eligible(s) && (!best || s.score > best.score)) best = s;
+  if (!best) best = seeds[0]!;
+  const c = best.symbols;
+
+  search.load(best);
+  let risk = sameAlignmentOdds(wWork, c, search.touched);
+  for (const s of seeds) if (s !== best) risk += Math.exp(s.score - best.score);
+  if (uecOf(best.errors, best.erasures) > 0 && risk <= MAX_MISCORRECTION_RISK) {
+    for (let g = 0; g < gears.length; g++) {
+      let others = wText;
+      if (gears.length > 1 || texts.length === 0) {
+        const only = best.rotations.slice();
+        only[g] = -1;
+        buildEvidence(wOthers, texts, gears, only, weights);
+        others = wOthers;
+      }
+      risk += otherRotationOdds(
+        others,
+        c,
+        gears[g]!,
+        best.rotations[g]!,
+        weights,
+        MAX_MISCORRECTION_RISK - risk,
+      );
+      if (!(risk <= MAX_MISCORRECTION_RISK)) break;
+    }
+  }
+  return { result: success(c, best.errors, best.erasures, risk, ctx), rotations: best.rotations };
+}
+
+function success(
+  c: Uint8Array,
+  errors: number,
+  erasures: number,
+  risk: number,
+  ctx: KeyContext,
+): DecodeSuccess {
+  const uec = uecOf(errors, erasures);
+  const confident = uec > 0 && risk <= MAX_MISCORRECTION_RISK;
+  const symbols = new Array<number>(N);
+  for (let j = 0; j < N; j++) symbols[j] = c[j]!;
+  const result: DecodeSuccess = {
+    ok: true,
+    issuer: unpackIssuer(symbols),
+    index: unpackIndex(symbols, ctx),
+    text: symbolsToText(symbols),
+    codeword: symbols,
+    gear: symbolsToGear(symbols),
+    errors,
+    erasures,
+    uec,
+    grade: gradeFromUec(uec),
+    confident,
+    miscorrectionRisk: Math.min(1, risk),
+    gearRotations: [],
+  };
+  if (uec === 0) {
+    result.warning =
+      'all of the code’s correction power was used (UEC = 0): this is a candidate, not an identification, because a miscorrection is possible';
+  } else if (!confident) {
+    result.warning = `the reads do not single this code out (estimated miscorrection risk ${formatRisk(risk)}): this is a candidate, not an identification`;
+  }
+  return result;
+}
+
+function formatRisk(risk: number): string {
+  return risk >= 1 ? '≥ 1' : risk.toExponential(1);
+}

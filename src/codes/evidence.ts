@@ -1,0 +1,133 @@
+/**
+ * Fusing reads into per-symbol evidence: `w[i * 32 + v]` is the likelihood ratio of value v at
+ * position i given every read, with the weights of `model.ts`. Also the alignment of a gear
+ * read against a known codeword, and the score of a codeword against all reads.
+ */
+import { GEAR_LENGTH, SYNC_BITS, SYNC_LENGTH, TEXT_LENGTH } from './codeword.js';
+import type { Weights } from './model.js';
+import type { GearObservation, TextObservation } from './reads.js';
+import { N } from './rs.js';
+
+export const EVIDENCE_SIZE = N * 32;
+
+export function addText(w: Float64Array, obs: TextObservation, weights: Weights): void {
+  const kc = weights.kc;
+  for (let i = 0; i < TEXT_LENGTH; i++) {
+    const v = obs[i]!;
+    if (v >= 0) w[(i << 5) | v]! *= kc;
+  }
+}
+
+export function addGear(w: Float64Array, g: GearObservation, rotation: number, weights: Weights): void {
+  const gw = weights.gearWeight;
+  for (let i = 0; i < N; i++) {
+    const win = g.windowOf(i, rotation);
+    if (win < 32) continue; // no legible tooth in this symbol
+    const base = win << 5;
+    const row = i << 5;
+    for (let v = 0; v < 32; v++) w[row + v]! *= gw[base + v]!;
+  }
+}
+
+/** Scales each row so that its heaviest value weighs 1, which keeps many reads from overflowing. */
+export function normaliseRows(w: Float64Array): void {
+  for (let row = 0; row < EVIDENCE_SIZE; row += 32) {
+    let max = 0;
+    for (let v = 0; v < 32; v++) if (w[row + v]! > max) max = w[row + v]!;
+    if (max === 1) continue;
+    const inv = 1 / max;
+    for (let v = 0; v < 32; v++) w[row + v]! *= inv;
+  }
+}
+
+/** Rows can grow by this factor (as a natural log) before they are scaled back. */
+const HEADROOM = 300;
+
+/**
+ * Evidence of all text reads plus the gear reads at the given rotations (a rotation < 0 leaves
+ * that gear read out). Rows are scaled back whenever they could approach overflow; only
+ * ratios within a row carry meaning. Returns the positions some read touched, one bit each.
+ */
+export function buildEvidence(
+  w: Float64Array,
+  texts: readonly TextObservation[],
+  gears: readonly GearObservation[],
+  rotations: ArrayLike<number>,
+  weights: Weights,
+): number {
+  w.fill(1);
+  let growth = 0;
+  let touched = 0;
+  for (let k = 0; k < texts.length; k++) {
+    const t = texts[k]!;
+    addText(w, t, weights);
+    for (let i = 0; i < TEXT_LENGTH; i++) if (t[i]! >= 0) touched |= 1 << i;
+    growth += weights.logKc;
+    if (growth > HEADROOM) {
+      normaliseRows(w);
+      growth = 0;
+    }
+  }
+  for (let k = 0; k < gears.length; k++) {
+    const r = rotations[k]!;
+    if (r < 0) continue;
+    const g = gears[k]!;
+    addGear(w, g, r, weights);
+    for (let i = 0; i < N; i++) if (g.window[r + SYNC_LENGTH + 5 * i]! >= 32) touched |= 1 << i;
+    growth += 5 * weights.logKt;
+    if (growth > HEADROOM) {
+      normaliseRows(w);
+      growth = 0;
+    }
+  }
+  return touched;
+}
+
+/** The 88 teeth of a codeword as read on a case: sync, then c0..c15 MSB first. */
+export function gearTeeth(symbols: ArrayLike<number>, out: Int8Array): Int8Array {
+  for (let b = 0; b < SYNC_LENGTH; b++) out[b] = (SYNC_BITS >> (SYNC_LENGTH - 1 - b)) & 1;
+  for (let i = 0; i < N; i++) {
+    const s = symbols[i]!;
+    const o = SYNC_LENGTH + 5 * i;
+    out[o] = (s >> 4) & 1;
+    out[o + 1] = (s >> 3) & 1;
+    out[o + 2] = (s >> 2) & 1;
+    out[o + 3] = (s >> 1) & 1;
+    out[o + 4] = s & 1;
+  }
+  return out;
+}
+
+/**
+ * The rotation at which a gear read agrees best with a codeword's teeth, and how many legible
+ * teeth disagree there. Rotations are tried best sync first so that the search can stop each
+ * wrong rotation early.
+ */
+export function alignGear(g: GearObservation, teeth: Int8Array): { rotation: number; mismatches: number } {
+  let bestRotation = -1;
+  let bestMismatches = GEAR_LENGTH + 1;
+  const bits = g.bits;
+  const order = g.rotationOrder;
+  for (let k = 0; k < GEAR_LENGTH; k++) {
+    const r = order[k]!;
+    let mm = 0;
+    for (let b = 0; b < GEAR_LENGTH; b++) {
+      const t = bits[r + b]!;
+      if (t >= 0 && t !== teeth[b]) {
+        if (++mm >= bestMismatches) break;
+      }
+    }
+    if (mm < bestMismatches) {
+      bestMismatches = mm;
+      bestRotation = r;
+    }
+  }
+  return { rotation: bestRotation, mismatches: bestMismatches };
+}
+
+/** Matching legible characters of every text read against a codeword. */
+export function textMatches(texts: readonly TextObservation[], symbols: ArrayLike<number>): number {
+  let m = 0;
+  for (const t of texts) for (let i = 0; i < TEXT_LENGTH; i++) if (t[i] === symbols[i]) m++;
+  return m;
+}
