@@ -151,7 +151,10 @@ export class Daemon {
         depth: () => this.reporter!.outbox.depth(),
         pending: (limit) => this.reporter!.outbox.pending(limit),
         rejected: () => this.reporter!.outbox.rejected(),
+        retry: (id, by) => this.reporter!.outbox.retry(id, by),
+        dismiss: (id, reason, by) => this.reporter!.outbox.dismiss(id, reason, by),
       },
+      audit: this.audit,
       health: () => this.health(),
       version: VERSION,
     });

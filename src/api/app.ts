@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parseOrder } from '../erp/order.js';
 import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
-import type { Line } from '../line/line.js';
+import type { AuditSink, Line } from '../line/line.js';
 
 export type Role = 'erp' | 'operator';
 
@@ -15,6 +15,10 @@ export interface OutboxView {
   depth(): number;
   pending(limit?: number): unknown[];
   rejected(): unknown[];
+  /** Sends a rejected record again (after the cause was fixed at the registry). */
+  retry(recordId: string, by: string): Promise<void>;
+  /** Gives up on a rejected record, with the operator's reason. */
+  dismiss(recordId: string, reason: string, by: string): Promise<void>;
 }
 
 export interface ApiOptions {
@@ -22,6 +26,7 @@ export interface ApiOptions {
   tokens: { erp?: string; operator?: string };
   outbox?: OutboxView;
   health: () => { ok: boolean; checks: Record<string, unknown> };
+  audit?: AuditSink;
   version: string;
   logger?: boolean | object;
 }
@@ -143,6 +148,44 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
       rejected: opts.outbox.rejected(),
     };
   });
+
+  const outboxOrFail = (): OutboxView => {
+    if (!opts.outbox) throw new StamplineError('LINE_NOT_READY', 'the registry outbox is not running');
+    return opts.outbox;
+  };
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/outbox/:id/retry',
+    { preHandler: requireRole('operator') },
+    async (req) => {
+      const actor = req.actor ?? 'operator';
+      await outboxOrFail().retry(req.params.id, actor);
+      await opts.audit?.record({ actor, action: 'outbox.retry', subject: `record:${req.params.id}` });
+      return { recordId: req.params.id, retried: true };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: unknown } | undefined }>(
+    '/api/v1/outbox/:id/dismiss',
+    { preHandler: requireRole('operator') },
+    async (req) => {
+      const actor = req.actor ?? 'operator';
+      const reason = typeof req.body?.reason === 'string' ? req.body.reason.trim() : '';
+      if (!reason) {
+        throw new StamplineError('INVALID_INPUT', 'dismissing a rejected record needs a reason', {
+          problems: [{ path: 'reason', reason: 'required: say why the record is given up' }],
+        });
+      }
+      await outboxOrFail().dismiss(req.params.id, reason, actor);
+      await opts.audit?.record({
+        actor,
+        action: 'outbox.dismiss',
+        subject: `record:${req.params.id}`,
+        reason,
+      });
+      return { recordId: req.params.id, dismissed: true };
+    },
+  );
 
   return app;
 }

@@ -576,6 +576,9 @@ export class Line extends EventEmitter<LineEvents> {
     try {
       outcome = await this.o.engraver.waitForEnd(code.jobId, { timeoutMs: this.o.jobTimeoutMs });
     } catch (err) {
+      // The engraver no longer holds the job (a power cut, or a reset nobody saw): what became
+      // of it is read from the engraver, as after a restart.
+      if (isStamplineError(err, 'ENGRAVER_JOB_LOST')) return this.settleMarking(code, false);
       if (!isStamplineError(err, 'ENGRAVER_TIMEOUT')) throw err;
       // The job outlived the job timeout: stop the laser; the pin is scrapped below.
       this.o.logger.error({ jobId: code.jobId }, 'job exceeded the job timeout; aborting it');
