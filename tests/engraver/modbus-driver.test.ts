@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
 import { createEngraver } from '../../src/engraver/index.js';
-import { jobOutcome, startRefusal } from '../../src/engraver/modbus/driver.js';
+import { startRefusal } from '../../src/engraver/modbus/driver.js';
+import { jobOutcome } from '../../src/engraver/outcome.js';
 import type { EngraveJob, EngraverStatus, LinkEvent } from '../../src/engraver/types.js';
 import { isStamplineError } from '../../src/errors.js';
 

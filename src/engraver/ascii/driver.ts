@@ -6,9 +6,11 @@
  * decides (purely) what each message means for the exchange in progress; this file owns the
  * port, the one reply timer, reconnection and the `Engraver` API on top.
  */
+
 import { StamplineError } from '../../errors.js';
 import { Backoff, RequestQueue } from '../backoff.js';
 import { type Logger, type SerialEngraverOptions, silentLogger } from '../options.js';
+import { jobOutcome } from '../outcome.js';
 import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, LinkEvent, WaitOptions } from '../types.js';
 import type { ExchangeFailure, ExchangeResult } from './exchange.js';
 import { describeBytes, type Frame, FrameDecoder } from './framing.js';
@@ -237,7 +239,7 @@ export class AsciiSerialEngraver implements Engraver {
         try {
           lastStatus = await this.readStatus();
           lastError = undefined;
-          const outcome = this.outcomes.get(jobId) ?? outcomeFromStatus(jobId, lastStatus);
+          const outcome = this.outcomes.get(jobId) ?? jobOutcome(jobId, lastStatus);
           if (outcome) {
             finish(undefined, outcome);
             return;
@@ -576,25 +578,6 @@ export class AsciiSerialEngraver implements Engraver {
         return this.linkDownError(`${failure.detail} during ${what}`, { command: command.kind, failure });
     }
   }
-}
-
-/** How the job ended, judged from one `$STAT`; undefined while it is still marking. */
-export function outcomeFromStatus(jobId: number, status: EngraverStatus): JobOutcome | undefined {
-  if (status.activeJob === jobId) {
-    if (status.state === 'BUSY') return undefined;
-    if (status.state === 'DONE') return { kind: 'done', jobId, completed: status.completed };
-    if (status.state === 'FAULT') return { kind: 'fault', jobId, fault: status.fault };
-  }
-  const why =
-    status.activeJob === 0
-      ? 'the engraver was power-cycled (activeJob 0)'
-      : status.activeJob !== jobId
-        ? `the engraver now holds job ${status.activeJob}`
-        : 'the engraver is READY again, so the job ended unobserved (a fault was reset)';
-  throw new StamplineError('ENGRAVER_JOB_LOST', `job ${jobId} is no longer on the engraver: ${why}`, {
-    jobId,
-    status,
-  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

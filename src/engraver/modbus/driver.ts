@@ -11,6 +11,7 @@
  * as lean as the protocol allows: the load is one FC16 write, the start one FC5 write, and the
  * status read that confirms the start is also the first poll of `waitForEnd`.
  */
+
 import { StamplineError } from '../../errors.js';
 import { Backoff, RequestQueue } from '../backoff.js';
 import {
@@ -20,6 +21,7 @@ import {
   type Logger,
   silentLogger,
 } from '../options.js';
+import { jobOutcome } from '../outcome.js';
 import { DEFAULT_PROFILE, loadProfile, type ModbusProfile } from '../profile.js';
 import {
   type EngraveJob,
@@ -430,25 +432,6 @@ export function startRefusal(
     );
   }
   return undefined;
-}
-
-/** How the job ended, judged from one status read; undefined while it is still marking. */
-export function jobOutcome(jobId: number, status: EngraverStatus): JobOutcome | undefined {
-  if (status.activeJob === jobId) {
-    if (status.state === 'BUSY') return undefined;
-    if (status.state === 'DONE') return { kind: 'done', jobId, completed: status.completed };
-    if (status.state === 'FAULT') return { kind: 'fault', jobId, fault: status.fault };
-  }
-  const why =
-    status.activeJob === 0
-      ? 'the engraver was power-cycled (activeJob 0)'
-      : status.activeJob !== jobId
-        ? `the engraver now holds job ${status.activeJob}`
-        : 'the engraver is READY again, so the job ended unobserved (a fault was reset)';
-  throw new StamplineError('ENGRAVER_JOB_LOST', `job ${jobId} is no longer on the engraver: ${why}`, {
-    jobId,
-    status,
-  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
