@@ -4,7 +4,6 @@
  * of them; `config/demo.yaml` enables them all.
  */
 import { join } from 'node:path';
-import type { Config } from '../src/config/schema.js';
 import type { Daemon } from '../src/daemon.js';
 import { StamplineError } from '../src/errors.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
@@ -15,11 +14,6 @@ import { ModbusRtuServer } from './engraver/modbus-rtu-server.js';
 import { ModbusTcpServer } from './engraver/modbus-tcp-server.js';
 import { sampleOrder } from './erp/sample.js';
 import { SimulatedRegistry } from './registry/registry.js';
-
-export function simulatorsWanted(config: Config): boolean {
-  const s = config.simulators;
-  return s.engraver.enabled || s.broker.enabled || s.registry.enabled || s.sampleOrder.enabled;
-}
 
 /** What the demo started, for tests and for the demo's own logging. */
 export interface EmbeddedSimulators {

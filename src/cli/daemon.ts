@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
-import { simulatorsWanted, startSimulators } from '../../simulators/embedded.js';
 import { readConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../logger.js';
+
+function simulatorsWanted(config: Config): boolean {
+  const s = config.simulators;
+  return s.engraver.enabled || s.broker.enabled || s.registry.enabled || s.sampleOrder.enabled;
+}
 
 /** Runs the daemon until SIGTERM or SIGINT, then stops it in order. */
 async function runDaemon(file: string | undefined): Promise<void> {
@@ -16,6 +21,8 @@ async function runDaemon(file: string | undefined): Promise<void> {
     simulatorsWanted(config)
       ? {
           beforeConnect: async (d) => {
+            // Loaded only when asked for: a real line never pays for the simulators.
+            const { startSimulators } = await import('../../simulators/embedded.js');
             await startSimulators(d);
           },
         }
