@@ -86,6 +86,8 @@ const ROW_BASE = new Float64Array(N);
 const EXCEPTIONS = new Int16Array(N * 5); // up to 4 exceptional values per row, -1 terminated
 const GENERAL = new Uint8Array(N);
 const OWN = new Float64Array(N); // Q_i(c_i)
+const TOP = new Int8Array(N * 3); // the three heaviest values of a general row
+const FOURTH = new Float64Array(N); // and the weight of its fourth heaviest
 const D = new Float64Array(N);
 
 /**
@@ -134,6 +136,7 @@ export function otherRotationOdds(
     }
     GENERAL[i] = exceptions > 4 ? 1 : 0;
     if (exceptions <= 4) EXCEPTIONS[i * 5 + exceptions] = -1;
+    else topThree(i);
     const q0 = min * inv;
     ROW_BASE[i] = q0;
     const own = Q[row + c[i]!]!;
@@ -155,15 +158,26 @@ export function otherRotationOdds(
       odds += syncFactor * rotationBound;
       continue;
     }
+    // Exact row sums for simple rows; for general rows first a bound from their three
+    // heaviest values, made exact only if the rotation cannot be dismissed on the bound.
     let prodT = 1;
+    let exact = true;
     for (let i = 0; i < N; i++) {
       const win = windows[r + 8 + 5 * i]!;
       const base = win << 5;
       const row = i << 5;
       let t: number;
       if (GENERAL[i]) {
-        t = 0;
-        for (let v = 0; v < 32; v++) t += Q[row + v]! * gw[base + v]!;
+        let heavy = 0;
+        let heavyG = 0;
+        for (let k = i * 3; k < i * 3 + 3; k++) {
+          const x = TOP[k]!;
+          const gx = gw[base + x]!;
+          heavy += Q[row + x]! * gx;
+          heavyG += gx;
+        }
+        t = heavy + FOURTH[i]! * (sums[win >> 5]! - heavyG);
+        exact = false;
       } else {
         const q0 = ROW_BASE[i]!;
         t = q0 * sums[win >> 5]!;
@@ -174,6 +188,19 @@ export function otherRotationOdds(
       }
       T[i] = t;
       prodT *= t;
+    }
+    if (!exact && (syncFactor * INV_31_POW_8 * prodT) / prodD > negligible) {
+      prodT = 1;
+      for (let i = 0; i < N; i++) {
+        if (GENERAL[i]) {
+          const base = windows[r + 8 + 5 * i]! << 5;
+          const row = i << 5;
+          let t = 0;
+          for (let v = 0; v < 32; v++) t += Q[row + v]! * gw[base + v]!;
+          T[i] = t;
+        }
+        prodT *= T[i]!;
+      }
     }
     const bound = (syncFactor * INV_31_POW_8 * prodT) / prodD;
     if (bound <= negligible) {
@@ -190,6 +217,46 @@ export function otherRotationOdds(
     if (!(odds <= limit)) return odds;
   }
   return odds;
+}
+
+/** Fills TOP and FOURTH for row i of Q. */
+function topThree(i: number): void {
+  const row = i << 5;
+  let a = -1;
+  let b = -1;
+  let c = -1;
+  let qa = -1;
+  let qb = -1;
+  let qc = -1;
+  let qd = 0;
+  for (let v = 0; v < 32; v++) {
+    const q = Q[row + v]!;
+    if (q > qa) {
+      qd = qc;
+      c = b;
+      qc = qb;
+      b = a;
+      qb = qa;
+      a = v;
+      qa = q;
+    } else if (q > qb) {
+      qd = qc;
+      c = b;
+      qc = qb;
+      b = v;
+      qb = q;
+    } else if (q > qc) {
+      qd = qc;
+      c = v;
+      qc = q;
+    } else if (q > qd) {
+      qd = q;
+    }
+  }
+  TOP[i * 3] = a;
+  TOP[i * 3 + 1] = b;
+  TOP[i * 3 + 2] = c;
+  FOURTH[i] = qd;
 }
 
 /** KT^d for a difference d of agreeing sync teeth (−8..8). */

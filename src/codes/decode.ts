@@ -18,7 +18,7 @@
  */
 import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
 import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
-import { alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth, textMatches } from './evidence.js';
+import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth, textMatches } from './evidence.js';
 import { type Grade, gradeFromUec, uecOf } from './grade.js';
 import type { KeyContext } from './key.js';
 import type { Weights } from './model.js';
@@ -35,8 +35,8 @@ export const MAX_MISCORRECTION_RISK = 1e-9;
 
 const MAX_SEEDS = 16;
 const SEEDS_PER_DECODE = 4;
-const MAX_REFINED = 6;
-const MAX_SEED_ROTATIONS = 16;
+const MAX_REFINED = 4;
+const MAX_SEED_ROTATIONS = 24;
 /** a codeword explains a gear read well when at most this share (plus one) of its legible teeth differ */
 const WELL_EXPLAINED = 0.05;
 
@@ -72,6 +72,8 @@ export type DecodeResult = DecodeSuccess | DecodeFailure;
 
 interface Seed {
   symbols: Uint8Array;
+  /** the gear reads (one bit each) whose evidence went into finding this seed */
+  origin: number;
   teeth: Int8Array;
   rotations: Int16Array;
   mismatches: Int16Array;
@@ -114,12 +116,17 @@ class Search {
   /** the seed whose alignment wWork holds, with `touched` its touched rows */
   inWork: Seed | null = null;
   touched = 0;
+  /** rows the text reads touched; wText holds their evidence */
+  textTouched = 0;
 
   constructor(
     readonly texts: readonly TextObservation[],
     readonly gears: readonly GearObservation[],
     readonly weights: Weights,
   ) {}
+
+  /** the gear reads in the evidence of the last decode, one bit each */
+  origin = 0;
 
   /** Adds a candidate; one within 2e + f ≤ 8 of some evidence is let past the usual limit. */
   add(symbols: Uint8Array, isWithin = false): void {
@@ -128,6 +135,7 @@ class Search {
     const copy = Uint8Array.from(symbols);
     this.seeds.push({
       symbols: copy,
+      origin: this.origin,
       teeth: gearTeeth(copy, new Int8Array(GEAR_LENGTH)),
       rotations: new Int16Array(this.gears.length),
       mismatches: new Int16Array(this.gears.length),
@@ -177,7 +185,8 @@ class Search {
   load(seed: Seed): void {
     if (!seed.aligned) this.align(seed);
     if (this.inWork === seed) return;
-    this.touched = buildEvidence(wWork, this.texts, this.gears, seed.rotations, this.weights);
+    wWork.set(wText);
+    this.touched = addGears(wWork, this.textTouched, this.gears, seed.rotations, this.weights);
     this.inWork = seed;
   }
 
@@ -191,11 +200,14 @@ class Search {
     seed.evaluated = true;
   }
 
-  /** Decodes the evidence with gear reads at `rotations` for more candidates. */
+  /** Quickly decodes the evidence with gear reads at `rotations` for more candidates. */
   decodeAt(rotations: ArrayLike<number>): void {
-    const touched = buildEvidence(wWork, this.texts, this.gears, rotations, this.weights);
+    wWork.set(wText);
+    const touched = addGears(wWork, this.textTouched, this.gears, rotations, this.weights);
     this.inWork = null;
-    decoder.decode(wWork, list, touched);
+    this.origin = 0;
+    for (let k = 0; k < rotations.length; k++) if (rotations[k]! >= 0) this.origin |= 1 << k;
+    decoder.decode(wWork, list, touched, false);
     this.addList();
   }
 
@@ -221,18 +233,22 @@ class Search {
    * Candidates from the text reads plus gear read k at the rotations its sync favours. A
    * rotation whose sync alone has m disagreeing teeth cannot give a codeword that agrees with
    * the read better than that, so the search stops at the first rotation whose sync disagrees
-   * at least as often as the best candidate so far disagrees with the whole read. While no
-   * candidate explains the read well, the search goes on past the first few rotations.
+   * at least as often as the best candidate so far disagrees with the whole read.
    */
   seedFromGear(k: number): void {
     const g = this.gears[k]!;
-    const rotations = new Int16Array(this.gears.length).fill(-1);
+    // A candidate found without this read that still explains it well is no accident: a
+    // wrong code differs from the right one in at least 9 symbols.
     const wellExplained = WELL_EXPLAINED * g.legible + 1;
+    for (const s of this.seeds) {
+      if (!s.aligned) this.align(s);
+      if (!(s.origin & (1 << k)) && s.mismatches[k]! <= wellExplained) return;
+    }
+    const rotations = new Int16Array(this.gears.length).fill(-1);
     let fewest = this.fewestMismatches(k);
-    for (let n = 0; n < GEAR_LENGTH; n++) {
+    for (let n = 0; n < MAX_SEED_ROTATIONS; n++) {
       const r = g.rotationOrder[n]!;
       if (g.syncMismatch(r) >= fewest) break;
-      if (n >= MAX_SEED_ROTATIONS && fewest <= wellExplained) break;
       rotations[k] = r;
       this.decodeAt(rotations);
       fewest = this.fewestMismatches(k);
@@ -267,13 +283,21 @@ class Search {
     }
   }
 
-  /** Decodes seeds' own alignments for more candidates, then evaluates every seed. */
+  /**
+   * Decodes the best-scoring seeds' own alignments thoroughly for more candidates, then
+   * evaluates every seed.
+   */
   refine(): void {
     let refined = 0;
-    for (let n = 0; n < this.seeds.length && refined < MAX_REFINED; n++) {
-      const s = this.seeds[n]!;
-      if (s.refined) continue;
+    while (refined < MAX_REFINED) {
+      let s: Seed | undefined;
+      for (const c of this.seeds) {
+        if (!c.aligned) this.align(c);
+        if (!c.refined && (!s || c.score > s.score)) s = c;
+      }
+      if (!s) break;
       this.load(s);
+      this.origin = (1 << this.gears.length) - 1;
       decoder.decode(wWork, list, this.touched);
       decoder.account(wWork, s.symbols);
       s.errors = decoder.lastErrors;
@@ -357,10 +381,10 @@ function decodeWithGears(
 ): Outcome {
   const search = new Search(texts, gears, weights);
   const noRotations = new Int16Array(gears.length).fill(-1);
-  let textTouched = 0;
+  search.textTouched = buildEvidence(wText, texts, gears, noRotations, weights);
+  search.origin = 0;
   if (texts.length > 0) {
-    textTouched = buildEvidence(wText, texts, gears, noRotations, weights);
-    decoder.decode(wText, list, textTouched);
+    decoder.decode(wText, list, search.textTouched);
     search.addList();
   }
   for (let k = 0; k < gears.length; k++) search.seedFromGear(k);
@@ -385,10 +409,11 @@ function decodeWithGears(
   if (uecOf(best.errors, best.erasures) > 0 && risk <= MAX_MISCORRECTION_RISK) {
     for (let g = 0; g < gears.length; g++) {
       let others = wText;
-      if (gears.length > 1 || texts.length === 0) {
+      if (gears.length > 1) {
         const only = best.rotations.slice();
         only[g] = -1;
-        buildEvidence(wOthers, texts, gears, only, weights);
+        wOthers.set(wText);
+        addGears(wOthers, search.textTouched, gears, only, weights);
         others = wOthers;
       }
       risk += otherRotationOdds(

@@ -68,6 +68,22 @@ export function buildEvidence(
       growth = 0;
     }
   }
+  if (growth > HEADROOM / 3) normaliseRows(w);
+  return addGears(w, touched, gears, rotations, weights);
+}
+
+/**
+ * Adds gear reads at the given rotations (< 0: left out) to evidence whose rows are at most
+ * e^100 (as buildEvidence leaves them); returns the touched positions.
+ */
+export function addGears(
+  w: Float64Array,
+  touched: number,
+  gears: readonly GearObservation[],
+  rotations: ArrayLike<number>,
+  weights: Weights,
+): number {
+  let growth = HEADROOM / 3;
   for (let k = 0; k < gears.length; k++) {
     const r = rotations[k]!;
     if (r < 0) continue;

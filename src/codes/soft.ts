@@ -74,8 +74,11 @@ export class SoftDecoder {
   private readonly order = new Uint8Array(N);
   private readonly ties = new Uint8Array(N);
 
-  /** Fills `list` with the candidates the evidence `w` leads to. */
-  decode(w: Float64Array, list: CandidateList, touched = 0xffff): void {
+  /**
+   * Fills `list` with the candidates the evidence `w` leads to. A quick decode (for trying
+   * out alignments) stops after the plain decode; a thorough one runs every trial.
+   */
+  decode(w: Float64Array, list: CandidateList, touched = 0xffff, thorough = true): void {
     list.clear();
     this.decide(w, touched);
     const f0 = this.baseErasures;
@@ -89,9 +92,11 @@ export class SoftDecoder {
       }
       // A codeword that agrees with every decisive symbol and with the partial evidence of
       // every erased one leaves nothing to weigh.
-      if (e === 0 && list.errors[0] === 0) return;
+      if (!thorough || (e === 0 && list.errors[0] === 0)) return;
       this.gmd(w, list);
       this.chase(w, list);
+    } else if (!thorough) {
+      return;
     }
     this.pin(w, list);
   }
