@@ -41,7 +41,11 @@ export const ERROR_CATALOGUE = {
   ENGRAVER_FAULT: entry(409, false, 'The engraver is in fault'),
   ENGRAVER_PROTOCOL: entry(502, true, 'The engraver sent something the protocol does not allow'),
   ENGRAVER_BAD_JOB: entry(400, false, 'The job cannot be sent to the engraver'),
-  ENGRAVER_JOB_LOST: entry(409, false, 'The engraver no longer holds the job (power cycle, or another job started)'),
+  ENGRAVER_JOB_LOST: entry(
+    409,
+    false,
+    'The engraver no longer holds the job (power cycle, or another job started)',
+  ),
 
   // config/
   CONFIG_INVALID: entry(400, false, 'The configuration is not valid'),

@@ -464,7 +464,7 @@ const configObject = z.strictObject({
       window: int(1, 65_535)
         .default(500)
         .describe(
-          'Most records sent and not yet acknowledged by the registry at once. Keep it under the broker\'s queue limit per client (Mosquitto: 1000), or records beyond it are dropped by the broker and only arrive on resend.',
+          "Most records sent and not yet acknowledged by the registry at once. Keep it under the broker's queue limit per client (Mosquitto: 1000), or records beyond it are dropped by the broker and only arrive on resend.",
         ),
     })
     .superRefine((m, ctx) => {

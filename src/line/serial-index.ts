@@ -84,9 +84,9 @@ export class SerialIndex {
     const byShard = new Map<number, string[]>();
     for (const s of serials) {
       const n = shardOf(s);
-      let list = byShard.get(n);
-      if (!list) byShard.set(n, (list = []));
-      list.push(s);
+      const list = byShard.get(n);
+      if (list) list.push(s);
+      else byShard.set(n, [s]);
     }
     for (const [n, list] of byShard) {
       const shard = await this.shard(n);
@@ -109,9 +109,9 @@ export class SerialIndex {
         );
       }
       const n = shardOf(e.serial);
-      let list = byShard.get(n);
-      if (!list) byShard.set(n, (list = []));
-      list.push(e);
+      const list = byShard.get(n);
+      if (list) list.push(e);
+      else byShard.set(n, [e]);
     }
     let created = false;
     for (const [n, list] of byShard) {

@@ -164,6 +164,7 @@ export class LineRig {
     path: string,
     body?: unknown,
     token = OPERATOR_TOKEN,
+    // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API answers
   ): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
