@@ -48,7 +48,6 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
     await registry.start();
     daemon.onStop(() => registry.stop());
     started.registry = registry;
-    log.info('simulated registry answering records');
   }
 
   if (s.engraver.enabled) {
@@ -79,10 +78,6 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
     });
     started.device = device;
     started.engraverServer = server;
-    log.info(
-      { transport: s.engraver.transport, markingTimeMs: s.engraver.markingTimeMs },
-      'simulated engraver ready',
-    );
   }
 
   if (s.sampleOrder.enabled) {
