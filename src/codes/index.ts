@@ -21,3 +21,4 @@ export { type Grade, gradeFromUec } from './grade.js';
 export { parseKey } from './key.js';
 export { DEFAULT_READ_MODEL, type ReadModel } from './model.js';
 export type { Read } from './reads.js';
+export { type PinSvgOptions, renderPinSvg } from './svg.js';
