@@ -1,4 +1,378 @@
+/**
+ * `stampline code encode|decode|svg` for integrators and QA, and `stampline sim identify`,
+ * the Monte-Carlo of identification from test-fired cases.
+ *
+ * Exit codes: encode and svg exit 0; decode exits 0 for a confident identification, 1 for a
+ * candidate or no decode; a batch exits 0 once every item has its result (item failures are
+ * in the results); bad input exits 2.
+ */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { MAX_MISCORRECTION_RISK } from '../codes/decode.js';
+import {
+  type Codeword,
+  type DecodeResult,
+  decodeReads,
+  encode,
+  formatText,
+  type Read,
+  renderPinSvg,
+} from '../codes/index.js';
+import { DEFAULT_READ_MODEL } from '../codes/model.js';
+import { checkFireModel, describeFireModel, type FireModel, SCENARIOS } from '../codes/sim/model.js';
+import { markdownTable, rows } from '../codes/sim/report.js';
+import { runIdentification } from '../codes/sim/run.js';
+import { StamplineError } from '../errors.js';
 
-/** `stampline code ...` and `stampline sim identify`. */
-export function registerCodeCommands(_program: Command, _sim: Command): void {}
+const EXIT_NEGATIVE = 1;
+
+interface EncodeOptions {
+  issuer?: string;
+  index?: string;
+  key?: string;
+  json?: boolean;
+  batch?: boolean;
+}
+
+interface DecodeOptions {
+  key?: string;
+  read: string[];
+  json?: boolean;
+  batch?: boolean;
+}
+
+interface SvgOptions {
+  issuer: string;
+  index: string;
+  key: string;
+  mirror?: boolean;
+  size: string;
+}
+
+interface IdentifyOptions {
+  scenario: string;
+  trials: string;
+  seed: string;
+  workers?: string;
+  charCorrect?: string;
+  charIllegible?: string;
+  toothCorrect?: string;
+  toothFlipped?: string;
+  gearMissing?: string;
+  assumeCharMisread?: string;
+  assumeToothFlip?: string;
+  json?: boolean;
+}
+
+export function registerCodeCommands(program: Command, sim: Command): void {
+  const code = program
+    .command('code')
+    .description('microstamp codes: encode, decode reads, draw the pin face');
+
+  code
+    .command('encode')
+    .description('the code of a firearm: text, gear bits and codeword')
+    .option('--issuer <n>', 'issuer number, 0..4095')
+    .option('--index <n>', 'index of the firearm in the issuer sequence, 0..268435455')
+    .option('--key <hex>', "the issuer's key, 32 hex digits (with --batch: the key of items without one)")
+    .option('--json', 'print JSON')
+    .option('--batch', 'read a JSON array [{issuer, index, key}] on standard input, print a JSON array')
+    .action(async (opts: EncodeOptions) => {
+      if (opts.batch) {
+        const items = await readBatch();
+        writeJson(items.map((item) => encodeItem(item, opts.key)));
+        return;
+      }
+      const issuer = integer('issuer', required('--issuer', opts.issuer));
+      const index = integer('index', required('--index', opts.index));
+      const result = encode(issuer, index, required('--key', opts.key));
+      if (opts.json) writeJson(codewordJson(result));
+      else process.stdout.write(codewordText(result));
+    });
+
+  code
+    .command('decode')
+    .description('decode the reads of one or more cases fired from one gun, together')
+    .option('--key <hex>', "the issuer's key, 32 hex digits (with --batch: the key of items without one)")
+    .option(
+      '--read <text[/gear]>',
+      'one case: its text read, then / and its gear read if any (e.g. "0AH8P-RW?NS" or "/1110...")',
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    )
+    .option('--json', 'print JSON')
+    .option(
+      '--batch',
+      'read a JSON array [{key, reads: [{text, gear}]}] on standard input, print a JSON array',
+    )
+    .action(async (opts: DecodeOptions) => {
+      if (opts.batch) {
+        const items = await readBatch();
+        writeJson(items.map((item) => decodeItem(item, opts.key)));
+        return;
+      }
+      if (opts.read.length === 0) {
+        throw new StamplineError('INVALID_INPUT', 'give at least one --read', {});
+      }
+      const reads = opts.read.map(splitRead);
+      const result = decodeReads(reads, required('--key', opts.key));
+      if (opts.json) writeJson(decodeJson(result));
+      else process.stdout.write(decodeText(result));
+      if (!result.confident) process.exitCode = EXIT_NEGATIVE;
+    });
+
+  code
+    .command('svg')
+    .description('the pin face as SVG: characters in the middle, gear ring round the edge')
+    .requiredOption('--issuer <n>', 'issuer number, 0..4095')
+    .requiredOption('--index <n>', 'index of the firearm, 0..268435455')
+    .requiredOption('--key <hex>', "the issuer's key, 32 hex digits")
+    .option('--mirror', 'draw it mirrored, as engraved on the pin (the case impression is not)')
+    .option('--size <px>', 'width and height in pixels', '512')
+    .action((opts: SvgOptions) => {
+      const result = encode(integer('issuer', opts.issuer), integer('index', opts.index), opts.key);
+      process.stdout.write(
+        renderPinSvg(result, { mirror: opts.mirror === true, size: number('size', opts.size) }),
+      );
+    });
+
+  sim
+    .command('identify')
+    .description(
+      'Monte-Carlo of identifying a gun from 1 to 5 test-fired cases: correct, none and WRONG rates',
+    )
+    .option('--scenario <name>', `preset fire model: ${Object.keys(SCENARIOS).join(' or ')}`, 'a')
+    .option('--trials <n>', 'guns to simulate (each row of the table uses every one)', '100000')
+    .option('--seed <n>', 'random seed; the same seed and worker count give the same table', '1')
+    .option('--workers <n>', 'worker threads (default: one per core)')
+    .option('--char-correct <p>', 'probability that a character is read correctly')
+    .option('--char-illegible <p>', 'probability that a character is illegible (the rest are misread)')
+    .option('--tooth-correct <p>', 'probability that a gear tooth is read correctly')
+    .option('--tooth-flipped <p>', 'probability that a tooth is read flipped (the rest are illegible)')
+    .option('--gear-missing <p>', 'probability that the gear ring of a case is not read at all')
+    .option(
+      '--assume-char-misread <p>',
+      `misread rate of legible characters the decoder assumes (default ${DEFAULT_READ_MODEL.charMisread})`,
+    )
+    .option(
+      '--assume-tooth-flip <p>',
+      `flip rate of legible teeth the decoder assumes (default ${DEFAULT_READ_MODEL.toothFlip})`,
+    )
+    .option('--json', 'print JSON')
+    .action(async (opts: IdentifyOptions) => {
+      await identify(opts);
+    });
+}
+
+function required(flag: string, value: string | undefined): string {
+  if (value === undefined || value === '') {
+    throw new StamplineError('INVALID_INPUT', `${flag} is required (or use --batch)`, { flag });
+  }
+  return value;
+}
+
+/** Parses a whole number from the command line; anything else goes through as is and fails the check that follows. */
+function integer(name: string, value: string): number {
+  const trimmed = value.trim();
+  if (!/^-?\d+$/.test(trimmed)) {
+    throw new StamplineError(
+      name === 'issuer' ? 'CODE_BAD_ISSUER' : name === 'index' ? 'CODE_BAD_INDEX' : 'INVALID_INPUT',
+      `${name} must be a whole number, got ${JSON.stringify(value)}`,
+      { [name]: value },
+    );
+  }
+  return Number(trimmed);
+}
+
+function number(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw new StamplineError('INVALID_INPUT', `${name} must be a number, got ${JSON.stringify(value)}`, {
+      [name]: value,
+    });
+  }
+  return n;
+}
+
+/** `TEXT/GEAR`, `TEXT` or `/GEAR`: the text read, then the gear read after the first slash. */
+export function splitRead(arg: string): Read {
+  const slash = arg.indexOf('/');
+  if (slash < 0) return { text: arg };
+  return { text: arg.slice(0, slash), gear: arg.slice(slash + 1) };
+}
+
+async function readBatch(): Promise<unknown[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const input = Buffer.concat(chunks).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch (err) {
+    throw new StamplineError('INVALID_INPUT', `standard input is not JSON: ${(err as Error).message}`, {});
+  }
+  if (!Array.isArray(parsed)) {
+    throw new StamplineError('INVALID_INPUT', 'standard input must be a JSON array', { type: typeof parsed });
+  }
+  return parsed;
+}
+
+function errorJson(err: unknown): { ok: false; error: string } {
+  return { ok: false, error: err instanceof Error ? err.message : String(err) };
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function encodeItem(item: unknown, defaultKey: string | undefined): object {
+  try {
+    if (!isObject(item))
+      throw new StamplineError('INVALID_INPUT', 'each item must be an object {issuer, index, key}');
+    const key = item.key ?? defaultKey;
+    if (key === undefined)
+      throw new StamplineError('CODE_BAD_KEY', 'the item has no key and no --key was given');
+    return codewordJson(encode(item.issuer as number, item.index as number, key as string));
+  } catch (err) {
+    return errorJson(err);
+  }
+}
+
+function decodeItem(item: unknown, defaultKey: string | undefined): object {
+  try {
+    if (!isObject(item))
+      throw new StamplineError('INVALID_INPUT', 'each item must be an object {key, reads}');
+    const key = item.key ?? defaultKey;
+    if (key === undefined)
+      throw new StamplineError('CODE_BAD_KEY', 'the item has no key and no --key was given');
+    return decodeJson(decodeReads(item.reads as Read[], key as string));
+  } catch (err) {
+    return errorJson(err);
+  }
+}
+
+function codewordJson(c: Codeword): object {
+  return { ok: true, issuer: c.issuer, index: c.index, text: c.text, gear: c.gear, codeword: c.symbols };
+}
+
+function decodeJson(r: DecodeResult): object {
+  if (!r.ok) return { ok: false, error: r.error, uec: r.uec, grade: r.grade, confident: false };
+  return {
+    ok: true,
+    issuer: r.issuer,
+    index: r.index,
+    text: r.text,
+    errors: r.errors,
+    erasures: r.erasures,
+    uec: r.uec,
+    grade: r.grade,
+    confident: r.confident,
+    ...(r.warning ? { warning: r.warning } : {}),
+    miscorrectionRisk: r.miscorrectionRisk,
+    codeword: r.codeword,
+    gear: r.gear,
+    gearRotations: r.gearRotations,
+  };
+}
+
+function writeJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** The gear as people check it against a ring: sync, then one group of 5 per symbol. */
+function groupedGear(gear: string): string {
+  const groups = [gear.slice(0, 8)];
+  for (let o = 8; o < gear.length; o += 5) groups.push(gear.slice(o, o + 5));
+  return groups.join(' ');
+}
+
+function codewordLines(c: Pick<Codeword, 'text' | 'gear' | 'symbols'>): string[] {
+  return [
+    `text      ${formatText(c.text)}`,
+    `gear      ${groupedGear(c.gear)}`,
+    `codeword  ${c.symbols.slice(0, 8).join(' ')} | ${c.symbols.slice(8).join(' ')}`,
+  ];
+}
+
+function codewordText(c: Codeword): string {
+  return `${[`issuer    ${c.issuer}`, `index     ${c.index}`, ...codewordLines(c)].join('\n')}\n`;
+}
+
+function decodeText(r: DecodeResult): string {
+  if (!r.ok) return `not decoded: ${r.error}\ngrade     F\n`;
+  const verdict = r.confident ? 'identified' : 'candidate (not an identification)';
+  const lines = [
+    `${verdict}: issuer ${r.issuer}, index ${r.index}`,
+    ...codewordLines({ text: r.text, gear: r.gear, symbols: r.codeword }),
+    `corrected ${r.errors} error${r.errors === 1 ? '' : 's'}, filled ${r.erasures} erasure${r.erasures === 1 ? '' : 's'}`,
+    `UEC       ${r.uec.toFixed(3)}, grade ${r.grade}`,
+    `risk      ${r.miscorrectionRisk.toExponential(1)} estimated probability of a miscorrection (confident at most ${MAX_MISCORRECTION_RISK})`,
+  ];
+  r.gearRotations.forEach((rot, n) => {
+    if (rot !== null) lines.push(`read ${n + 1}    gear sync starts at tooth ${rot + 1} of the read`);
+  });
+  if (r.warning) lines.push(`warning:  ${r.warning}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function identify(opts: IdentifyOptions): Promise<void> {
+  const preset = SCENARIOS[opts.scenario];
+  if (!preset) {
+    throw new StamplineError('INVALID_INPUT', `unknown scenario ${JSON.stringify(opts.scenario)}`, {
+      scenario: opts.scenario,
+    });
+  }
+  const probability = (name: string, value: string | undefined, fallback: number) =>
+    value === undefined ? fallback : number(name, value);
+  const fire: FireModel = checkFireModel({
+    charCorrect: probability('char-correct', opts.charCorrect, preset.charCorrect),
+    charIllegible: probability('char-illegible', opts.charIllegible, preset.charIllegible),
+    toothCorrect: probability('tooth-correct', opts.toothCorrect, preset.toothCorrect),
+    toothFlipped: probability('tooth-flipped', opts.toothFlipped, preset.toothFlipped),
+    gearMissing: probability('gear-missing', opts.gearMissing, preset.gearMissing),
+  });
+  const trials = integer('trials', opts.trials);
+  if (trials < 1) throw new StamplineError('INVALID_INPUT', 'trials must be at least 1', { trials });
+  const seed = integer('seed', opts.seed);
+  const workers = opts.workers === undefined ? availableParallelism() : integer('workers', opts.workers);
+  if (workers < 1) throw new StamplineError('INVALID_INPUT', 'workers must be at least 1', { workers });
+  const readModel = {
+    charMisread: probability('assume-char-misread', opts.assumeCharMisread, DEFAULT_READ_MODEL.charMisread),
+    toothFlip: probability('assume-tooth-flip', opts.assumeToothFlip, DEFAULT_READ_MODEL.toothFlip),
+  };
+  const started = Date.now();
+  const showProgress = process.stderr.isTTY === true && !opts.json;
+  const tally = await runIdentification({
+    fire,
+    trials,
+    seed,
+    workers,
+    readModel,
+    progress: showProgress
+      ? (t) => process.stderr.write(`\r${t.trials} of ${trials} guns simulated`)
+      : undefined,
+  });
+  if (showProgress) process.stderr.write('\n');
+  const seconds = (Date.now() - started) / 1000;
+  if (opts.json) {
+    writeJson({
+      fire,
+      readModel,
+      maxMiscorrectionRisk: MAX_MISCORRECTION_RISK,
+      seed,
+      workers,
+      rows: rows(tally),
+    });
+    return;
+  }
+  process.stdout.write(
+    [
+      `fire model:    ${describeFireModel(fire)}`,
+      `decoder:       assumes ${readModel.charMisread * 100} % of legible characters misread and ${readModel.toothFlip * 100} % of legible teeth flipped; confident at an estimated miscorrection risk of at most ${MAX_MISCORRECTION_RISK}`,
+      `trials:        ${tally.trials} guns, 5 cases each, the first n decoded together for row n (seed ${seed}, ${workers} worker${workers === 1 ? '' : 's'}, ${seconds.toFixed(0)} s)`,
+      '',
+      markdownTable(tally),
+      '',
+    ].join('\n'),
+  );
+}
