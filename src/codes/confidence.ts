@@ -93,7 +93,8 @@ const D = new Float64Array(N);
 /**
  * Odds that gear read `g` is not at rotation `rotation` but another code explains the reads
  * with `g` at some other rotation. `others` is the evidence of every other read (rows scaled
- * freely); `limit` stops the sum early once it is certain to exceed it.
+ * freely; rows outside `othersTouched` hold none); `limit` stops the sum early once it is
+ * certain to exceed it.
  */
 export function otherRotationOdds(
   others: Float64Array,
@@ -102,6 +103,7 @@ export function otherRotationOdds(
   rotation: number,
   weights: Weights,
   limit: number,
+  othersTouched = 0xffff,
 ): number {
   const gw = weights.gearWeight;
   const sums = weights.gearWeightSum;
@@ -114,6 +116,17 @@ export function otherRotationOdds(
   let prodMaxT = 1;
   for (let i = 0; i < N; i++) {
     const row = i << 5;
+    if (!(othersTouched & (1 << i))) {
+      // no other read says anything here: every value weighs the same
+      GENERAL[i] = 0;
+      EXCEPTIONS[i * 5] = -1;
+      ROW_BASE[i] = 1;
+      OWN[i] = 1;
+      D[i] = gw[(windows[rotation + 8 + 5 * i]! << 5) | c[i]!]!;
+      prodD *= D[i]!;
+      prodMaxT *= sums[31]!;
+      continue;
+    }
     let max = 0;
     let min = Number.POSITIVE_INFINITY;
     for (let v = 0; v < 32; v++) {
@@ -148,14 +161,18 @@ export function otherRotationOdds(
 
   const syncHere = g.syncMatch[rotation]!;
   const negligible = (limit * 1e-3) / 88;
-  // Bound on the odds of any one rotation before its sync is weighed.
+  // Bound on the odds of any one rotation before its sync is weighed; when even the sum of
+  // these bounds over all rotations is negligible, it is the answer.
   const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;
+  let syncSum = 0;
+  for (let r = 0; r < 88; r++) if (r !== rotation) syncSum += syncFactor(weights, g.syncMatch[r]! - syncHere);
+  if (syncSum * rotationBound <= limit * 1e-3) return syncSum * rotationBound;
   let odds = 0;
   for (let r = 0; r < 88; r++) {
     if (r === rotation) continue;
-    const syncFactor = SYNC_FACTOR_BASE(weights, g.syncMatch[r]! - syncHere);
-    if (syncFactor * rotationBound <= negligible) {
-      odds += syncFactor * rotationBound;
+    const sync = syncFactor(weights, g.syncMatch[r]! - syncHere);
+    if (sync * rotationBound <= negligible) {
+      odds += sync * rotationBound;
       continue;
     }
     // Exact row sums for simple rows; for general rows first a bound from their three
@@ -189,7 +206,7 @@ export function otherRotationOdds(
       T[i] = t;
       prodT *= t;
     }
-    if (!exact && (syncFactor * INV_31_POW_8 * prodT) / prodD > negligible) {
+    if (!exact && (sync * INV_31_POW_8 * prodT) / prodD > negligible) {
       prodT = 1;
       for (let i = 0; i < N; i++) {
         if (GENERAL[i]) {
@@ -202,7 +219,7 @@ export function otherRotationOdds(
         prodT *= T[i]!;
       }
     }
-    const bound = (syncFactor * INV_31_POW_8 * prodT) / prodD;
+    const bound = (sync * INV_31_POW_8 * prodT) / prodD;
     if (bound <= negligible) {
       odds += bound;
       continue;
@@ -213,7 +230,7 @@ export function otherRotationOdds(
       U[i] = agree / D[i]!;
       T[i] = (total - agree) / (31 * D[i]!);
     }
-    odds += syncFactor * weightedSupportSum();
+    odds += sync * weightedSupportSum();
     if (!(odds <= limit)) return odds;
   }
   return odds;
@@ -260,6 +277,6 @@ function topThree(i: number): void {
 }
 
 /** KT^d for a difference d of agreeing sync teeth (−8..8). */
-function SYNC_FACTOR_BASE(weights: Weights, d: number): number {
+function syncFactor(weights: Weights, d: number): number {
   return d >= 0 ? weights.ktPow[d]! : 1 / weights.ktPow[-d]!;
 }

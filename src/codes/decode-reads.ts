@@ -3,13 +3,10 @@ import { StamplineError } from '../errors.js';
 import { type DecodeResult, decodeObservations } from './decode.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
-import {
-  type GearObservation,
-  parseGearRead,
-  parseTextRead,
-  type Read,
-  type TextObservation,
-} from './reads.js';
+import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObservation } from './reads.js';
+
+/** Observations reused from call to call (decoding keeps none of them). */
+const gearPool: GearObservation[] = [];
 
 export interface DecodeOptions {
   /** the read model to weigh evidence with; defaults to DEFAULT_READ_MODEL */
@@ -44,7 +41,8 @@ export function decodeReads(
       });
     }
     const t = parseTextRead(read.text, which);
-    const g = parseGearRead(read.gear, which);
+    if (gearPool.length === gears.length) gearPool.push(new GearObservation());
+    const g = parseGearRead(read.gear, which, gearPool[gears.length]);
     if (t) texts.push(t);
     gearOfRead.push(g ? gears.length : -1);
     if (g) gears.push(g);

@@ -116,29 +116,33 @@ export function gearTeeth(symbols: ArrayLike<number>, out: Int8Array): Int8Array
 
 /**
  * The rotation at which a gear read agrees best with a codeword's teeth, and how many legible
- * teeth disagree there. Rotations are tried best sync first so that the search can stop each
- * wrong rotation early.
+ * teeth disagree there. The best-fitting sync is tried first, so that each wrong rotation can
+ * be given up early; a rotation with no disagreement ends the search.
  */
 export function alignGear(g: GearObservation, teeth: Int8Array): { rotation: number; mismatches: number } {
-  let bestRotation = -1;
-  let bestMismatches = GEAR_LENGTH + 1;
   const bits = g.bits;
-  const order = g.rotationOrder;
-  for (let k = 0; k < GEAR_LENGTH; k++) {
-    const r = order[k]!;
-    let mm = 0;
-    for (let b = 0; b < GEAR_LENGTH; b++) {
-      const t = bits[r + b]!;
-      if (t >= 0 && t !== teeth[b]) {
-        if (++mm >= bestMismatches) break;
-      }
-    }
+  const first = g.bestSyncRotation;
+  let bestRotation = first;
+  let bestMismatches = mismatchesAt(bits, first, teeth, GEAR_LENGTH + 1);
+  for (let r = 0; r < GEAR_LENGTH && bestMismatches > 0; r++) {
+    if (r === first) continue;
+    const mm = mismatchesAt(bits, r, teeth, bestMismatches);
     if (mm < bestMismatches) {
       bestMismatches = mm;
       bestRotation = r;
     }
   }
   return { rotation: bestRotation, mismatches: bestMismatches };
+}
+
+/** Legible teeth at rotation r that disagree with `teeth`, counting no further than `stop`. */
+function mismatchesAt(bits: Int8Array, r: number, teeth: Int8Array, stop: number): number {
+  let mm = 0;
+  for (let b = 0; b < GEAR_LENGTH; b++) {
+    const t = bits[r + b]!;
+    if (t >= 0 && t !== teeth[b] && ++mm >= stop) break;
+  }
+  return mm;
 }
 
 /** Matching legible characters of every text read against a codeword. */

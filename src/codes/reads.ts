@@ -55,11 +55,16 @@ export function parseTextRead(text: unknown, which: string): TextObservation | n
   return legible === 0 ? null : obs;
 }
 
-const SYNC_TEETH = Int8Array.from(
-  { length: SYNC_LENGTH },
-  (_, b) => (SYNC_BITS >> (SYNC_LENGTH - 1 - b)) & 1,
-);
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, x) => {
+  let n = 0;
+  for (let v = x; v; v >>= 1) n += v & 1;
+  return n;
+});
 const ORDER_SCRATCH = new Uint32Array(GEAR_LENGTH);
+
+function orderKey(disagree: number, agree: number, rotation: number): number {
+  return (disagree << 12) | ((SYNC_LENGTH - agree) << 8) | rotation;
+}
 
 /**
  * A gear read at an unknown rotation, prepared for fast alignment: `bits` holds the 88 teeth
@@ -68,16 +73,28 @@ const ORDER_SCRATCH = new Uint32Array(GEAR_LENGTH);
 export class GearObservation {
   readonly bits = new Int8Array(2 * GEAR_LENGTH);
   /** legible teeth */
-  readonly legible: number;
+  legible = 0;
   /** the 5-bit window starting at tooth o: (legibleMask << 5) | bits; doubled like `bits` */
   readonly window = new Uint16Array(2 * GEAR_LENGTH);
   /** legible sync teeth and how many of them agree with the sync, if the sync starts at tooth r */
   readonly syncLegible = new Int8Array(GEAR_LENGTH);
   readonly syncMatch = new Int8Array(GEAR_LENGTH);
-  /** every rotation, most plausible sync first (fewest disagreeing, then most agreeing teeth) */
-  readonly rotationOrder = new Uint8Array(GEAR_LENGTH);
+  /** the rotation whose sync fits best (fewest disagreeing, then most agreeing teeth) */
+  bestSyncRotation = 0;
+  private order: Uint8Array | undefined;
+  private orderValid = false;
 
-  constructor(teeth: ArrayLike<number>) {
+  /** An observation of the given teeth (1, 0, or -1 for illegible). */
+  static of(teeth: ArrayLike<number>): GearObservation {
+    return new GearObservation().load(teeth);
+  }
+
+  /**
+   * Takes in a new read, reusing this object's memory: decoding keeps observations only for
+   * the length of one call, and fresh buffers of this size are costly to allocate.
+   */
+  load(teeth: ArrayLike<number>): this {
+    this.orderValid = false;
     const bits = this.bits;
     const window = this.window;
     let legible = 0;
@@ -88,36 +105,50 @@ export class GearObservation {
       if (t >= 0) legible++;
     }
     this.legible = legible;
-    // Running 5- and 8-tooth windows: legible mask, bit values, and agreement with the sync.
+    // Running 5- and 8-tooth windows of legibility and values; agreement with the sync is a
+    // popcount of the window.
     let mask = 0;
     let value = 0;
-    for (let b = 0; b < 4; b++) {
+    for (let b = 0; b < SYNC_LENGTH - 1; b++) {
       const t = bits[b]!;
       mask = (mask << 1) | (t >= 0 ? 1 : 0);
       value = (value << 1) | (t > 0 ? 1 : 0);
     }
-    const order = ORDER_SCRATCH;
+    let best = 0;
+    let bestKey = Number.POSITIVE_INFINITY;
     for (let o = 0; o < GEAR_LENGTH; o++) {
-      const t = bits[o + 4]!;
-      mask = ((mask << 1) | (t >= 0 ? 1 : 0)) & 31;
-      value = ((value << 1) | (t > 0 ? 1 : 0)) & 31;
-      window[o] = (mask << 5) | value;
-      window[o + GEAR_LENGTH] = (mask << 5) | value;
-      let seen = 0;
-      let agree = 0;
-      for (let b = 0; b < SYNC_LENGTH; b++) {
-        const s = bits[o + b]!;
-        if (s < 0) continue;
-        seen++;
-        if (s === SYNC_TEETH[b]) agree++;
-      }
+      const t = bits[o + SYNC_LENGTH - 1]!;
+      mask = ((mask << 1) | (t >= 0 ? 1 : 0)) & 0xff;
+      value = ((value << 1) | (t > 0 ? 1 : 0)) & 0xff;
+      // the 5-tooth window starting at o is the top five of the 8-tooth one
+      const w5 = ((mask >> 3) << 5) | (value >> 3);
+      window[o] = w5;
+      window[o + GEAR_LENGTH] = w5;
+      const seen = POPCOUNT[mask]!;
+      const agree = POPCOUNT[~(value ^ SYNC_BITS) & mask & 0xff]!;
       this.syncLegible[o] = seen;
       this.syncMatch[o] = agree;
-      // Most plausible sync first: fewest disagreeing teeth, then most agreeing ones.
-      order[o] = ((seen - agree) << 12) | ((SYNC_LENGTH - agree) << 8) | o;
+      const key = orderKey(seen - agree, agree, o);
+      if (key < bestKey) {
+        bestKey = key;
+        best = o;
+      }
     }
-    order.sort();
-    for (let n = 0; n < GEAR_LENGTH; n++) this.rotationOrder[n] = order[n]! & 0xff;
+    this.bestSyncRotation = best;
+    return this;
+  }
+
+  /** Every rotation, most plausible sync first: fewest disagreeing, then most agreeing teeth. */
+  get rotationOrder(): Uint8Array {
+    if (!this.order) this.order = new Uint8Array(GEAR_LENGTH);
+    if (!this.orderValid) {
+      const keys = ORDER_SCRATCH;
+      for (let o = 0; o < GEAR_LENGTH; o++) keys[o] = orderKey(this.syncMismatch(o), this.syncMatch[o]!, o);
+      keys.sort();
+      for (let n = 0; n < GEAR_LENGTH; n++) this.order[n] = keys[n]! & 0xff;
+      this.orderValid = true;
+    }
+    return this.order;
   }
 
   syncMismatch(rotation: number): number {
@@ -130,11 +161,14 @@ export class GearObservation {
   }
 }
 
+const TEETH_SCRATCH = new Int8Array(GEAR_LENGTH);
+
 /**
  * Parses a gear read: exactly 88 of `0`, `1`, `?`, starting at any tooth. Surrounding
- * whitespace is ignored; an empty read means the ring was not read (null).
+ * whitespace is ignored; an empty read means the ring was not read (null). The observation
+ * is loaded into `into` when given.
  */
-export function parseGearRead(gear: unknown, which: string): GearObservation | null {
+export function parseGearRead(gear: unknown, which: string, into?: GearObservation): GearObservation | null {
   if (gear === undefined || gear === null) return null;
   if (typeof gear !== 'string') {
     throw new StamplineError(
@@ -147,16 +181,17 @@ export function parseGearRead(gear: unknown, which: string): GearObservation | n
   }
   const s = gear.trim();
   if (s.length === 0) return null;
-  const teeth = new Int8Array(GEAR_LENGTH);
+  const teeth = TEETH_SCRATCH;
   let legible = 0;
   for (let i = 0; i < s.length && i < GEAR_LENGTH; i++) {
-    const ch = s[i];
-    if (ch === '0' || ch === '1') {
-      teeth[i] = ch === '1' ? 1 : 0;
+    const code = s.charCodeAt(i);
+    if (code === 0x30 || code === 0x31) {
+      teeth[i] = code - 0x30;
       legible++;
-    } else if (ch === '?') {
+    } else if (code === 0x3f) {
       teeth[i] = -1;
     } else {
+      const ch = String.fromCodePoint(s.codePointAt(i)!);
       throw new StamplineError(
         'CODE_BAD_READ',
         `${which}: the gear read has ${JSON.stringify(ch)} at tooth ${i + 1}; a gear read is made of 0, 1 and ?`,
@@ -171,5 +206,6 @@ export function parseGearRead(gear: unknown, which: string): GearObservation | n
       { read: which, length: [...s].length },
     );
   }
-  return legible === 0 ? null : new GearObservation(teeth);
+  if (legible === 0) return null;
+  return (into ?? new GearObservation()).load(teeth);
 }

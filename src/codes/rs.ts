@@ -119,6 +119,14 @@ const omega = new Uint8Array(PARITY);
 
 /** log of X_j^-1 = α^(j - 15), for position j */
 const INV_LOCATOR_LOG = Uint8Array.from({ length: N }, (_, j) => (j - 15 + 31) % 31);
+/** log of X_j^-i, for position j and power i = 0..9: CHIEN_EXP[j * 10 + i] */
+const CHIEN_EXP = Uint8Array.from({ length: N * (PARITY + 2) }, (_, k) => {
+  const j = Math.floor(k / (PARITY + 2));
+  const i = k % (PARITY + 2);
+  return (INV_LOCATOR_LOG[j]! * i) % 31;
+});
+const lambdaLog = new Uint8Array(PARITY + 2); // 255 for a zero coefficient
+const rootAt = new Uint8Array(N);
 
 function evalAtLog(poly: Uint8Array, degree: number, xLog: number): number {
   // Horner from the highest coefficient: sum poly[i] x^i with x = α^xLog
@@ -207,6 +215,21 @@ export function decodeErrata(
   while (degree > 0 && lambda[degree] === 0) degree--;
   if (degree !== L || 2 * L - f > PARITY) return -1;
 
+  // Chien search over the 16 real positions; a locator without exactly `degree` roots there
+  // means the word is not decodable (the common case when trying out wrong alignments).
+  for (let i = 0; i <= degree; i++) lambdaLog[i] = lambda[i] === 0 ? 255 : LOG[lambda[i]!]!;
+  let roots = 0;
+  for (let j = 0; j < N; j++) {
+    const base = j * (PARITY + 2);
+    let acc = 0;
+    for (let i = 0; i <= degree; i++) {
+      const l = lambdaLog[i]!;
+      if (l !== 255) acc ^= EXP[l + CHIEN_EXP[base + i]!]!;
+    }
+    if (acc === 0) rootAt[roots++] = j;
+  }
+  if (roots !== degree) return -1;
+
   // Ω(x) = S(x) Λ(x) mod x^8
   for (let k = 0; k < PARITY; k++) {
     let acc = 0;
@@ -218,21 +241,19 @@ export function decodeErrata(
     omega[k] = acc;
   }
 
-  // Chien search over the 16 real positions, Forney for each root.
-  let roots = 0;
+  // Forney for each root.
   let errors = 0;
-  for (let j = 0; j < N; j++) {
-    const xLog = INV_LOCATOR_LOG[j]!;
-    if (evalAtLog(lambda, degree, xLog) !== 0) continue;
-    roots++;
+  for (let n = 0; n < roots; n++) {
+    const j = rootAt[n]!;
+    const base = j * (PARITY + 2);
     // Λ'(x) = sum over odd i of Λ_i x^(i-1) (characteristic 2)
     let dAcc = 0;
     for (let i = 1; i <= degree; i += 2) {
-      const li = lambda[i]!;
-      if (li !== 0) dAcc ^= EXP[LOG[li]! + ((xLog * (i - 1)) % 31)]!;
+      const l = lambdaLog[i]!;
+      if (l !== 255) dAcc ^= EXP[l + CHIEN_EXP[base + i - 1]!]!;
     }
     if (dAcc === 0) return -1;
-    const num = evalAtLog(omega, PARITY - 1, xLog);
+    const num = evalAtLog(omega, PARITY - 1, INV_LOCATOR_LOG[j]!);
     const value = num === 0 ? 0 : EXP[LOG[num]! + 31 - LOG[dAcc]!]!;
     if (value !== 0) {
       out[j]! ^= value;

@@ -90,9 +90,14 @@ export class SoftDecoder {
       } else {
         e = this.trial(w, list, this.hard, this.erased);
       }
-      // A codeword that agrees with every decisive symbol and with the partial evidence of
-      // every erased one leaves nothing to weigh.
-      if (!thorough || (e === 0 && list.errors[0] === 0)) return;
+      if (!thorough) return;
+      if (e >= 0) {
+        // A codeword that agrees with every decisive symbol and with the partial evidence of
+        // every erased one leaves nothing to weigh; one at the limit (2e + f = 8) can never
+        // be confident, so rivals would change nothing.
+        const weight = 2 * list.errors[0]! + list.erasures[0]!;
+        if ((e === 0 && list.errors[0] === 0) || weight === PARITY) return;
+      }
       this.gmd(w, list);
       this.chase(w, list);
     } else if (!thorough) {
@@ -116,17 +121,18 @@ export class SoftDecoder {
       }
       let best = 0;
       let bestW = w[row]!;
+      let secondW = 0;
       for (let v = 1; v < 32; v++) {
         const x = w[row + v]!;
-        if (x > bestW) {
-          bestW = x;
-          best = v;
+        if (x > secondW) {
+          if (x > bestW) {
+            secondW = bestW;
+            bestW = x;
+            best = v;
+          } else {
+            secondW = x;
+          }
         }
-      }
-      let secondW = 0;
-      for (let v = 0; v < 32; v++) {
-        const x = w[row + v]!;
-        if (x > secondW && v !== best) secondW = x;
       }
       this.hard[i] = best;
       this.rowMax[i] = bestW;

@@ -53,6 +53,7 @@ export function runTrials(
   const read = new Int8Array(GEAR_LENGTH);
   const texts: TextObservation[] = [];
   const gears: GearObservation[] = [];
+  const pool = Array.from({ length: MAX_CASES }, () => new GearObservation());
   for (let t = 0; t < trials; t++) {
     packSymbols(rng.below(4096), rng.below(1 << 28), symbols);
     gearTeeth(symbols, teeth);
@@ -80,7 +81,7 @@ export function runTrials(
           read[k] = v;
           if (v >= 0) seen++;
         }
-        if (seen > 0) gears.push(new GearObservation(read));
+        if (seen > 0) gears.push(pool[gears.length]!.load(read));
       }
       const { result } = decodeObservations(texts, gears, ctx, weights);
       if (!result.confident) tally.none[n]!++;

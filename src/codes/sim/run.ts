@@ -1,7 +1,8 @@
 /**
- * Runs the identification Monte-Carlo over worker threads. The sources are TypeScript loaded
- * through tsx, and a worker does not inherit the loader, so each worker is started from a
- * one-line script that registers it first.
+ * Runs the identification Monte-Carlo over worker threads. Run from the sources, the code is
+ * TypeScript loaded through tsx, and a worker does not inherit the loader, so each worker is
+ * started from a one-line script that registers it first; run from the compiled build, the
+ * worker is plain JavaScript beside this file.
  */
 import { Worker } from 'node:worker_threads';
 import { keyContext } from '../key.js';
@@ -34,6 +35,14 @@ export interface WorkerTask {
 const SIM_KEY = '5374616d706c696e652073696d756c61';
 const CHUNK = 5000;
 
+function workerScript(): string {
+  const compiled = import.meta.url.endsWith('.js');
+  const entry = new URL(compiled ? './worker.js' : './worker.ts', import.meta.url).href;
+  if (compiled) return `import(${JSON.stringify(entry)})`;
+  const loader = import.meta.resolve('tsx/esm/api');
+  return `import(${JSON.stringify(loader)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+}
+
 export async function runIdentification(options: RunOptions): Promise<Tally> {
   const { fire, trials, seed, workers } = options;
   const readModel = options.readModel ?? {};
@@ -49,9 +58,7 @@ export async function runIdentification(options: RunOptions): Promise<Tally> {
     }
     return total;
   }
-  const loader = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const script = `import(${JSON.stringify(loader)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  const script = workerScript();
   const shares = Array.from(
     { length: workers },
     (_, w) => Math.floor(trials / workers) + (w < trials % workers ? 1 : 0),
