@@ -141,8 +141,6 @@ export class Daemon {
     await this.reporter.start();
     await this.engraver.start();
     await this.line.start();
-    const requeued = await this.line.requeueUnreported();
-    if (requeued > 0) log.info({ requeued }, 'queued records again that may not have reached the outbox');
 
     this.app = buildApp({
       line: this.line,

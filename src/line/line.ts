@@ -117,8 +117,14 @@ export class Line extends EventEmitter<LineEvents> {
   }
 
   async start(): Promise<void> {
-    for (const order of this.o.repo.activeOrders())
+    for (const order of this.o.repo.activeOrders()) {
       this.runtimes.set(order.header.data.id, makeRuntime(order));
+    }
+    // A stop between the last firearm's record and the order's end leaves both to finish here.
+    const requeued = await this.requeueUnreported();
+    if (requeued > 0)
+      this.o.logger.info({ requeued }, 'queued records again that may not have reached the outbox');
+    for (const rt of [...this.runtimes.values()]) await this.retireIfFinished(rt);
     this.unsubscribeLink = this.o.engraver.onLink((event) => {
       if (event.kind === 'up') {
         this.lastStatus = event.status;
@@ -703,7 +709,7 @@ export class Line extends EventEmitter<LineEvents> {
   }
 
   /** Queues the `engraved` record again for firearms whose record may not have reached the outbox. */
-  async requeueUnreported(): Promise<number> {
+  private async requeueUnreported(): Promise<number> {
     let n = 0;
     for (const rt of this.runtimes.values()) {
       const header = rt.order.header.data;

@@ -29,17 +29,21 @@ afterAll(async () => {
 type Transport = NonNullable<RigOptions['transport']>;
 // Every step over Modbus TCP; over the serial transports, the steps where the engraver's own
 // state decides what the restarted line does.
-const cases: Array<[CrashPoint, Transport]> = [
-  ...points.map((p): [CrashPoint, Transport] => [p, 'modbus-tcp']),
-  ['after-load', 'modbus-rtu'],
-  ['during-marking', 'modbus-rtu'],
-  ['after-done-before-save', 'modbus-rtu'],
-  ['after-load', 'ascii-serial'],
-  ['during-marking', 'ascii-serial'],
-  ['after-done-before-save', 'ascii-serial'],
+// The crash comes on the second firearm, so one job has finished before and others follow; and
+// on the last, where the order itself must still end after the restart.
+const cases: Array<[CrashPoint, Transport, number]> = [
+  ...points.map((p): [CrashPoint, Transport, number] => [p, 'modbus-tcp', 2]),
+  ['after-done-before-save', 'modbus-tcp', FIREARMS],
+  ['after-record-queued', 'modbus-tcp', FIREARMS],
+  ['after-load', 'modbus-rtu', 2],
+  ['during-marking', 'modbus-rtu', 2],
+  ['after-done-before-save', 'modbus-rtu', 2],
+  ['after-load', 'ascii-serial', 2],
+  ['during-marking', 'ascii-serial', 2],
+  ['after-done-before-save', 'ascii-serial', 2],
 ];
 
-describe.each(cases)('killed %s, over %s', (point, transport) => {
+describe.each(cases)('killed %s, over %s, on firearm %i', (point, transport, nth) => {
   const runs = transport === 'modbus-tcp' || requireCommands('socat');
   it.runIf(runs)(
     'engraves every firearm once, with unique codes, each bound once in the registry',
@@ -47,9 +51,11 @@ describe.each(cases)('killed %s, over %s', (point, transport) => {
       const rig = new LineRig({ markingTimeMs: 150, mqttUrl: broker.url, transport });
       try {
         await rig.start();
-        // Crash on the second firearm, so one job has finished before and others follow.
-        const first = await rig.startDaemon({ STAMPLINE_CRASH_AT: point, STAMPLINE_CRASH_AFTER: '2' });
-        const orderId = `crash-${point}`;
+        const first = await rig.startDaemon({
+          STAMPLINE_CRASH_AT: point,
+          STAMPLINE_CRASH_AFTER: String(nth),
+        });
+        const orderId = `crash-${point}-${nth}`;
         const created = await rig.api(
           'POST',
           '/api/v1/orders',
