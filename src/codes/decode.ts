@@ -379,7 +379,8 @@ function decodeTexts(texts: readonly TextObservation[], ctx: KeyContext, weights
   let risk = sameAlignmentOdds(wText, c, touched);
   for (let k = 0; k < list.count; k++)
     if (k !== best) risk += Math.exp(list.logWeight[k]! - list.logWeight[best]!);
-  const result = success(c, list.errors[best]!, list.erasures[best]!, risk, ctx);
+  decoder.accountReported(c);
+  const result = success(c, decoder.lastErrors, decoder.lastErasures, risk, ctx);
   return { result, rotations: NO_ROTATIONS };
 }
 
@@ -414,9 +415,13 @@ function decodeWithGears(
   const c = best.symbols;
 
   search.load(best);
+  decoder.decide(wWork, search.touched);
+  decoder.accountReported(c);
+  const errors = decoder.lastErrors;
+  const erasures = decoder.lastErasures;
   let risk = sameAlignmentOdds(wWork, c, search.touched);
   for (const s of seeds) if (s !== best) risk += Math.exp(s.score - best.score);
-  if (uecOf(best.errors, best.erasures) > 0 && risk <= MAX_MISCORRECTION_RISK) {
+  if (uecOf(errors, erasures) > 0 && risk <= MAX_MISCORRECTION_RISK) {
     for (let g = 0; g < gears.length; g++) {
       let others = wText;
       let othersTouched = search.textTouched;
@@ -432,7 +437,7 @@ function decodeWithGears(
       if (!(risk <= MAX_MISCORRECTION_RISK)) break;
     }
   }
-  return { result: success(c, best.errors, best.erasures, risk, ctx), rotations: best.rotations };
+  return { result: success(c, errors, erasures, risk, ctx), rotations: best.rotations };
 }
 
 function success(

@@ -4,8 +4,8 @@
  *
  * The hard decision at each position is its heaviest value; a position whose heaviest value
  * is tied (no evidence, or evidence that does not single out one value) is an erasure. The
- * algebraic decoder runs on that word first. When it fails, or has to correct errors, further
- * trials follow, each a plain errors-and-erasures decode:
+ * algebraic decoder runs on that word first. In a thorough decode, when it fails, or corrects
+ * errors short of the limit, further trials follow, each a plain errors-and-erasures decode:
  *   - GMD: also erase the least reliable positions, one reliability level at a time
  *     (positions of equal reliability are erased together, so the outcome never depends on
  *     the order of equally trusted symbols);
@@ -201,6 +201,49 @@ export class SoftDecoder {
 
   lastErrors = 0;
   lastErasures = 0;
+
+  /**
+   * The errors and erasures to report for codeword `c` against the evidence last decided, as
+   * the algebraic decoder sees them: a position without one best-supported value is an
+   * erasure filled (whichever value fills it), a decisive position where `c` differs is an
+   * error corrected. Of the GMD levels, where level k also sets aside the k least reliable
+   * groups of decisive positions as erasures, the one with the least 2e + f is reported: a
+   * symbol known only from weak evidence (one gear read, say) that turns out wrong is then an
+   * erasure filled, as a reader that flags its doubtful symbols would report it. Positions of
+   * equal reliability are set aside together, so equally trusted symbols are never told apart.
+   * Sets `lastErrors` and `lastErasures`.
+   */
+  accountReported(c: ArrayLike<number>): void {
+    let e = 0;
+    let f = 0;
+    for (let i = 0; i < N; i++) {
+      if (this.erased[i]) f++;
+      else if (c[i] !== this.hard[i]) e++;
+    }
+    let bestE = e;
+    let bestF = f;
+    if (e > 0) {
+      const n = this.sortByReliability();
+      let k = 0;
+      while (k < n) {
+        const level = this.reliability[this.order[k]!]!;
+        let end = k;
+        while (end < n && this.reliability[this.order[end]!]! <= level * TIE) end++;
+        for (let m = k; m < end; m++) {
+          if (c[this.order[m]!] !== this.hard[this.order[m]!]) e--;
+          f++;
+        }
+        if (f > PARITY) break;
+        if (2 * e + f < 2 * bestE + bestF) {
+          bestE = e;
+          bestF = f;
+        }
+        k = end;
+      }
+    }
+    this.lastErrors = bestE;
+    this.lastErasures = bestF;
+  }
 
   /** One errors-and-erasures decode; records its codeword. Returns the errors, or -1. */
   private trial(w: Float64Array, list: CandidateList, word: Uint8Array, erased: Uint8Array): number {
