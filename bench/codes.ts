@@ -22,9 +22,14 @@ function rotate(gear: string, r: number): string {
   return gear.slice(r) + gear.slice(0, r);
 }
 
-/** Replaces the symbols at `errors` with other values and blanks those at `erasures`, in both renderings. */
+/**
+ * Replaces `errors` symbols of the text (so rendered twice: the error cannot be set aside as
+ * weak evidence) with other values and blanks `erasures` others, in both renderings.
+ */
 function damage(code: (typeof codes)[number], errors: number, erasures: number): Read {
-  const positions = Array.from({ length: 16 }, (_, i) => i).sort(() => rng.next() - 0.5);
+  const inText = Array.from({ length: 10 }, (_, i) => i).sort(() => rng.next() - 0.5);
+  const rest = Array.from({ length: 16 }, (_, i) => i).filter((i) => !inText.slice(0, errors).includes(i));
+  const positions = [...inText.slice(0, errors), ...rest.sort(() => rng.next() - 0.5)];
   const symbols: Array<number | null> = [...code.symbols];
   for (let k = 0; k < errors; k++)
     symbols[positions[k]!] = (code.symbols[positions[k]!]! + 1 + rng.below(31)) & 31;
@@ -77,9 +82,9 @@ function rate(make: (i: number) => Work): number {
   return rates[Math.floor(ROUNDS / 2)]!;
 }
 
-function mustDecode(reads: Read[], confident: boolean): Work {
+function mustDecode(reads: Read[], confident: boolean, uec?: number): Work {
   const check = decodeReads(reads, KEY);
-  if (!check.ok || check.confident !== confident) {
+  if (!check.ok || check.confident !== confident || (uec !== undefined && check.uec !== uec)) {
     throw new Error(`benchmark input does not decode as intended: ${JSON.stringify(reads)}`);
   }
   return () => {
@@ -114,7 +119,7 @@ const rows: Array<{ name: string; make: (i: number) => Work }> = [
   },
   {
     name: 'text+gear read at the correction limit (2 errors, 4 erasures)',
-    make: (i) => mustDecode([damage(codes[i]!, 2, 4)], false),
+    make: (i) => mustDecode([damage(codes[i]!, 2, 4)], false, 0),
   },
   {
     name: 'three typical cases fused (published test-fire rates)',

@@ -62,24 +62,47 @@ function weightedSupportSum(): number {
 
 /**
  * Odds of another codeword at the same alignment of every gear read. Rows outside `touched`
- * hold no evidence: every value is as likely as c_i there.
+ * hold no evidence: every value is as likely as c_i there (t_i = 1).
  */
 export function sameAlignmentOdds(w: Float64Array, c: ArrayLike<number>, touched = 0xffff): number {
+  // u_i = 1 everywhere, so Π (1 + t_i z), untouched rows contributing (1 + z)^m at the end
+  E.fill(0);
+  E[0] = 1;
+  let degree = 0;
+  let untouched = 0;
   for (let i = 0; i < N; i++) {
     if (!(touched & (1 << i))) {
-      U[i] = 1;
-      T[i] = 1;
+      untouched++;
       continue;
     }
     const row = i << 5;
     let sum = 0;
     for (let v = 0; v < 32; v++) sum += w[row + v]!;
     const own = w[row + c[i]!]!;
-    U[i] = 1;
-    T[i] = (sum - own) / (31 * own);
+    const t = (sum - own) / (31 * own);
+    degree++;
+    for (let k = degree; k >= 1; k--) E[k] = E[k]! + E[k - 1]! * t;
   }
-  return weightedSupportSum();
+  let odds = 0;
+  for (let k = DISTANCE; k <= N; k++) {
+    // coefficient of z^k in E(z)·(1 + z)^untouched
+    let coef = 0;
+    for (let j = Math.max(0, k - degree); j <= untouched && j <= k; j++)
+      coef += BINOMIAL[untouched * 17 + j]! * E[k - j]!;
+    odds += SUPPORT_COUNT[k]! * coef;
+  }
+  return odds;
 }
+
+const BINOMIAL = (() => {
+  const b = new Float64Array(17 * 17);
+  for (let n = 0; n <= 16; n++) {
+    b[n * 17] = 1;
+    for (let k = 1; k <= n; k++)
+      b[n * 17 + k] = b[(n - 1) * 17 + k - 1]! + (k <= n - 1 ? b[(n - 1) * 17 + k]! : 0);
+  }
+  return b;
+})();
 
 const Q = new Float64Array(N * 32);
 const ROW_BASE = new Float64Array(N);
@@ -278,5 +301,5 @@ function topThree(i: number): void {
 
 /** KT^d for a difference d of agreeing sync teeth (−8..8). */
 function syncFactor(weights: Weights, d: number): number {
-  return d >= 0 ? weights.ktPow[d]! : 1 / weights.ktPow[-d]!;
+  return weights.ktSigned[d + 8]!;
 }

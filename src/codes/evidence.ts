@@ -121,15 +121,17 @@ export function gearTeeth(symbols: ArrayLike<number>, out: Int8Array): Int8Array
  */
 export function alignGear(g: GearObservation, teeth: Int8Array): { rotation: number; mismatches: number } {
   const bits = g.bits;
-  const first = g.bestSyncRotation;
-  let bestRotation = first;
-  let bestMismatches = mismatchesAt(bits, first, teeth, GEAR_LENGTH + 1);
-  for (let r = 0; r < GEAR_LENGTH && bestMismatches > 0; r++) {
-    if (r === first) continue;
-    const mm = mismatchesAt(bits, r, teeth, bestMismatches);
-    if (mm < bestMismatches) {
-      bestMismatches = mm;
-      bestRotation = r;
+  let bestRotation = g.bestSyncRotation;
+  let bestMismatches = mismatchesAt(bits, bestRotation, teeth, GEAR_LENGTH + 1);
+  // rotations whose sync fits first, then the rest, each given up once it cannot win
+  for (let pass = 0; pass < 2 && bestMismatches > 0; pass++) {
+    for (let r = 0; r < GEAR_LENGTH && bestMismatches > 0; r++) {
+      if (r === g.bestSyncRotation || (g.syncMismatch(r) === 0) !== (pass === 0)) continue;
+      const mm = mismatchesAt(bits, r, teeth, bestMismatches);
+      if (mm < bestMismatches) {
+        bestMismatches = mm;
+        bestRotation = r;
+      }
     }
   }
   return { rotation: bestRotation, mismatches: bestMismatches };

@@ -32,6 +32,8 @@ export class Weights {
   readonly logKt: number;
   /** KT^m for m = 0..8 */
   readonly ktPow: Float64Array;
+  /** KT^d for d = −8..8, at index d + 8 */
+  readonly ktSigned: Float64Array;
   /** weight of value v given a 5-bit window: GEAR_WEIGHT[(mask << 5 | bits) << 5 | v] */
   readonly gearWeight: Float64Array;
   /** sum over v of the window weight, by mask: (1 + KT)^legible · 2^(5 − legible) */
@@ -43,6 +45,7 @@ export class Weights {
     this.logKc = Math.log(this.kc);
     this.logKt = Math.log(this.kt);
     this.ktPow = Float64Array.from({ length: 9 }, (_, m) => this.kt ** m);
+    this.ktSigned = Float64Array.from({ length: 17 }, (_, d) => this.kt ** (d - 8));
     this.gearWeight = new Float64Array(32 * 32 * 32);
     this.gearWeightSum = new Float64Array(32);
     for (let mask = 0; mask < 32; mask++) {

@@ -256,8 +256,10 @@ export class SoftDecoder {
     if (list.find(codeword) >= 0 || list.count === MAX_CANDIDATES) return;
     const k = list.count++;
     list.symbols[k]!.set(codeword);
+    // two rows at a time: rows stay within e^±300, so a product of two cannot leave the range
     let lw = 0;
-    for (let j = 0; j < N; j++) lw += Math.log(w[(j << 5) | codeword[j]!]!);
+    for (let j = 0; j < N; j += 2)
+      lw += Math.log(w[(j << 5) | codeword[j]!]! * w[((j + 1) << 5) | codeword[j + 1]!]!);
     list.logWeight[k] = lw;
     this.account(w, codeword);
     list.errors[k] = this.lastErrors;
