@@ -20,11 +20,11 @@ import { stringify } from 'yaml';
 import { EngraverDevice } from '../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../simulators/engraver/modbus-tcp-server.js';
 import { parseKey } from '../src/codes/index.js';
-import { createEngraver } from '../src/engraver/index.js';
+import { createEngraver, type Engraver } from '../src/engraver/index.js';
 import { ModbusClient } from '../src/engraver/modbus/client.js';
 import { parseOrdersCsv } from '../src/erp/csv.js';
 import { CodeAllocator } from '../src/line/allocator.js';
-import { Line } from '../src/line/line.js';
+import { Line, type RecordSink } from '../src/line/line.js';
 import type { Firearm, OrderHeader } from '../src/line/model.js';
 import { CHUNK_SIZE, LineRepository } from '../src/line/repository.js';
 import { SHARDS, shardOf } from '../src/line/serial-index.js';
@@ -77,6 +77,32 @@ function firearm(orderId: string, seq: number, serial: string, state: Firearm['s
   };
 }
 
+/** A line with a fixed recipe and quiet logs, as every part of this benchmark uses it. */
+function benchLine(
+  repo: LineRepository,
+  allocator: CodeAllocator,
+  engraver: Engraver,
+  sink: RecordSink,
+): Line {
+  return new Line({
+    repo,
+    allocator,
+    engraver,
+    sink,
+    audit,
+    recipeFor: () => RECIPE,
+    records: {
+      issuer: 1,
+      line: 'bench',
+      certifiedBy: { kind: 'manufacturer', licence: 'L' },
+      engraverId: 'e',
+    },
+    logger: quiet,
+    mirror: true,
+    jobTimeoutMs: 10_000,
+  });
+}
+
 // ---- 1. throughput --------------------------------------------------------------------------
 
 async function rawJobCycles(port: number, n: number): Promise<number> {
@@ -125,23 +151,7 @@ async function lineThroughput(n: number): Promise<{ line: number; raw: number }>
   const outbox = new Outbox({ dir: join(dir, 'outbox') } as ConstructorParameters<typeof Outbox>[0]);
   await outbox.start();
   const engraver = createEngraver(`modbus-tcp://127.0.0.1:${server.port}?unit=1`, { pollIntervalMs: 1 });
-  const line = new Line({
-    repo,
-    allocator,
-    engraver,
-    sink: { report: (records) => outbox.enqueue(records) },
-    audit,
-    recipeFor: () => RECIPE,
-    records: {
-      issuer: 1,
-      line: 'bench',
-      certifiedBy: { kind: 'manufacturer', licence: 'L' },
-      engraverId: 'e',
-    },
-    logger: quiet,
-    mirror: true,
-    jobTimeoutMs: 10_000,
-  });
+  const line = benchLine(repo, allocator, engraver, { report: (records) => outbox.enqueue(records) });
   await engraver.start();
   await line.start();
   await line.submitOrder(
@@ -325,22 +335,8 @@ async function csvChild(which: 'line' | 'parse'): Promise<void> {
     await repo.start();
     const allocator = new CodeAllocator(store, 1, parseKey(KEY), { start: 0, size: 1000 });
     await allocator.start();
-    const line = new Line({
-      repo,
-      allocator,
-      engraver: createEngraver('modbus-tcp://127.0.0.1:1?unit=1'),
-      sink: { async report() {} },
-      audit,
-      recipeFor: () => RECIPE,
-      records: {
-        issuer: 1,
-        line: 'bench',
-        certifiedBy: { kind: 'manufacturer', licence: 'L' },
-        engraverId: 'e',
-      },
-      logger: quiet,
-      mirror: true,
-      jobTimeoutMs: 10_000,
+    const line = benchLine(repo, allocator, createEngraver('modbus-tcp://127.0.0.1:1?unit=1'), {
+      async report() {},
     });
     await line.submitOrders(parsed.orders, 'drop-folder', 'bench');
     await repo.stop();
