@@ -5,11 +5,13 @@
  * a gear read's rotation is found against candidate codewords, which come from:
  *   1. the text reads alone;
  *   2. the text reads plus each gear read at the rotations whose sync fits best, for as long
- *      as such a rotation could still beat the candidates found so far;
+ *      as such a rotation could still beat the candidates found so far (none, when a candidate
+ *      found without that read already explains it well);
  *   3. when no candidate explains every gear read, all gear reads together, aligned to each
  *      other by their teeth, at the rotations where their combined sync fits best.
- * Each candidate then has every gear read aligned to it, all evidence fused, and decoded again
- * (`soft.ts`), which may add candidates. The candidate the reads support best wins.
+ * The best candidates then have every gear read aligned to them, all evidence fused, and are
+ * decoded again thoroughly (`soft.ts`), which may add candidates. At one alignment the
+ * codeword within 2e + f ≤ 8 wins; between alignments, the one the reads support best.
  *
  * Confidence (`confidence.ts`): a decode is a confident identification only when it left some
  * correction power unused (UEC > 0, spec §6) and the estimated probability that another code
