@@ -83,11 +83,18 @@ export const ERROR_CATALOGUE = {
   // qa/
   QA_INVALID_READ: entry(400, false, 'The case read is not valid'),
   QA_NOT_ENGRAVED: entry(409, false, 'The firearm has no engraved pin to verify'),
+  QA_UNKNOWN_FIREARM: entry(404, false, 'No firearm on this line has that serial or code'),
+  QA_ALREADY_DECIDED: entry(409, false, 'The verification of this code is already decided'),
+  QA_DUPLICATE_ROUND: entry(409, false, 'A read of that round is already stored'),
 
   // api/ access
   AUTH_REQUIRED: entry(401, false, 'Authentication is required'),
   AUTH_FORBIDDEN: entry(403, false, 'This role may not do that'),
   AUTH_THROTTLED: entry(429, true, 'Too many failed logins; wait and try again'),
+  AUTH_BAD_LOGIN: entry(401, false, 'Unknown user or wrong password'),
+  USER_EXISTS: entry(409, false, 'A user of that name exists'),
+  USER_NOT_FOUND: entry(404, false, 'No user of that name'),
+  USER_LAST_ADMIN: entry(409, false, 'The last enabled admin cannot be disabled or demoted'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

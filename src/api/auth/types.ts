@@ -1,0 +1,66 @@
+/**
+ * Who may do what. Users (people, logged in with a session) have one role each; machines (the
+ * ERP, a QA camera, a supervisory system) use bearer tokens from the configuration. The actor
+ * written to the audit trail is the user's name, or the token's role for a machine.
+ */
+export const USER_ROLES = ['operator', 'qa', 'supervisor', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const MACHINE_ROLES = ['erp', 'operator', 'qa'] as const;
+export type MachineRole = (typeof MACHINE_ROLES)[number];
+
+/** User names that would be confused with a machine actor in the audit trail. */
+export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set(['erp', 'operator', 'qa', 'system', 'cli']);
+
+export type Permission =
+  /** read the line, orders, records, statistics, outbox, certificates */
+  | 'view'
+  /** create an order (ERP, or the receiving screen of a third-party engraver) */
+  | 'orders.submit'
+  /** start, pause, resume, abort an order */
+  | 'orders.control'
+  | 'engraver.reset'
+  /** enter the reads of test-fired cases */
+  | 'qa.read'
+  | 'outbox.retry'
+  | 'outbox.dismiss'
+  | 'audit.read'
+  | 'users.manage';
+
+export interface Identity {
+  kind: 'user' | 'token';
+  /** the audit actor: the user name, or the machine role for a token */
+  name: string;
+  role: UserRole | MachineRole;
+}
+
+type Who = `user:${UserRole}` | `token:${MachineRole}`;
+
+const GRANTS: Record<Permission, readonly Who[]> = {
+  view: [
+    'user:operator',
+    'user:qa',
+    'user:supervisor',
+    'user:admin',
+    'token:erp',
+    'token:operator',
+    'token:qa',
+  ],
+  'orders.submit': ['user:operator', 'user:supervisor', 'user:admin', 'token:erp', 'token:operator'],
+  'orders.control': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
+  'engraver.reset': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
+  'qa.read': ['user:qa', 'user:supervisor', 'user:admin', 'token:qa'],
+  'outbox.retry': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
+  'outbox.dismiss': ['user:supervisor', 'user:admin'],
+  'audit.read': ['user:supervisor', 'user:admin'],
+  'users.manage': ['user:admin'],
+};
+
+export function allows(identity: Identity, permission: Permission): boolean {
+  return GRANTS[permission].includes(`${identity.kind}:${identity.role}` as Who);
+}
+
+/** Who holds a permission, in words, for the message of a refusal. */
+export function holdersOf(permission: Permission): string[] {
+  return GRANTS[permission].map((w) => w.replace(':', ' '));
+}
