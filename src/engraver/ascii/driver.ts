@@ -9,6 +9,7 @@
 
 import { StamplineError } from '../../errors.js';
 import { Backoff, RequestQueue } from '../backoff.js';
+import { LinkWatch } from '../link-watch.js';
 import { type Logger, type SerialEngraverOptions, silentLogger } from '../options.js';
 import { jobOutcome } from '../outcome.js';
 import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, LinkEvent, WaitOptions } from '../types.js';
@@ -65,10 +66,10 @@ export class AsciiSerialEngraver implements Engraver {
   private readonly pollMs: number;
   private readonly openPort: AsciiPortFactory;
   private readonly log: Logger;
+  private readonly link: LinkWatch;
   private readonly backoff: Backoff;
   private readonly queue = new RequestQueue();
   private readonly session = new AsciiSession();
-  private readonly listeners = new Set<(event: LinkEvent) => void>();
   private readonly eventListeners = new Set<(event: EngraverEvent) => void>();
   private readonly outcomes = new Map<number, JobOutcome>();
 
@@ -100,6 +101,7 @@ export class AsciiSerialEngraver implements Engraver {
     this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     this.openPort = options.openPort ?? serialPortFactory;
     this.log = (options.logger ?? silentLogger).child({ engraver: this.url });
+    this.link = new LinkWatch(this.log);
     this.backoff = new Backoff({
       ...options.reconnect,
       ...(options.random ? { random: options.random } : {}),
@@ -132,8 +134,7 @@ export class AsciiSerialEngraver implements Engraver {
   }
 
   onLink(listener: (event: LinkEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.link.on(listener);
   }
 
   /** Subscribes to the engraver's unasked `$DONE` and `$FAULT` events. */
@@ -144,18 +145,9 @@ export class AsciiSerialEngraver implements Engraver {
 
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.linkUp) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        const why = this.lastFailure ? ` (last: ${this.lastFailure})` : '';
-        reject(this.linkDownError(`not connected within ${timeoutMs} ms${why}`));
-      }, timeoutMs);
-      const off = this.onLink((event) => {
-        if (event.kind !== 'up') return;
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
+    return this.link.nextUp(timeoutMs, () => {
+      const why = this.lastFailure ? ` (last: ${this.lastFailure})` : '';
+      return this.linkDownError(`not connected within ${timeoutMs} ms${why}`);
     });
   }
 
@@ -342,7 +334,7 @@ export class AsciiSerialEngraver implements Engraver {
             this.lastFailure = undefined;
             this.backoff.reset();
             this.log.info({ status: action.status }, 'engraver link up');
-            this.emit({ kind: 'up', status: action.status });
+            this.link.emit({ kind: 'up', status: action.status });
           }
           break;
         case 'link-lost':
@@ -498,7 +490,7 @@ export class AsciiSerialEngraver implements Engraver {
     if (!this.linkUp) return;
     this.linkUp = false;
     this.log.warn({ reason }, 'engraver link down');
-    this.emit({ kind: 'down', reason });
+    this.link.emit({ kind: 'down', reason });
   }
 
   private scheduleReconnect(): void {
@@ -509,16 +501,6 @@ export class AsciiSerialEngraver implements Engraver {
       this.reconnectTimer = undefined;
       if (this.running && !this.port) void this.connect();
     }, delayMs);
-  }
-
-  private emit(event: LinkEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'link listener threw');
-      }
-    }
   }
 
   // ---- errors ----------------------------------------------------------------------------------

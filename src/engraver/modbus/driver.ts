@@ -14,6 +14,7 @@
 
 import { StamplineError } from '../../errors.js';
 import { Backoff, RequestQueue } from '../backoff.js';
+import { LinkWatch } from '../link-watch.js';
 import {
   DEFAULT_RECONNECT,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -85,9 +86,9 @@ export abstract class ModbusEngraver implements Engraver {
   protected readonly profile: ModbusProfile;
   protected readonly settings: Settings;
   protected readonly log: Logger;
+  private readonly link: LinkWatch;
   private readonly queue = new RequestQueue();
   private readonly backoff: Backoff;
-  private readonly listeners = new Set<(event: LinkEvent) => void>();
   private connection: ModbusConnection | undefined;
   private running = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -109,6 +110,7 @@ export abstract class ModbusEngraver implements Engraver {
       heartbeatMs: options.heartbeatMs ?? 2000,
     };
     this.log = (options.logger ?? silentLogger).child({ engraver: this.url });
+    this.link = new LinkWatch(this.log);
     this.reads = { status: statusReads(this.profile, false), withInterface: statusReads(this.profile, true) };
     this.backoff = new Backoff({
       ...this.settings.reconnect,
@@ -141,24 +143,12 @@ export abstract class ModbusEngraver implements Engraver {
   }
 
   onLink(listener: (event: LinkEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.link.on(listener);
   }
 
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.connected) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(this.linkDown(`not connected within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const off = this.onLink((event) => {
-        if (event.kind !== 'up') return;
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
-    });
+    return this.link.nextUp(timeoutMs, () => this.linkDown(`not connected within ${timeoutMs} ms`));
   }
 
   readStatus(): Promise<EngraverStatus> {
@@ -283,7 +273,7 @@ export abstract class ModbusEngraver implements Engraver {
     connection.onClose((reason) => this.lost(connection, reason));
     this.startHeartbeat();
     this.log.info({ status: decoded.status, interfaceVersion: decoded.interfaceVersion }, 'engraver link up');
-    this.emit({
+    this.link.emit({
       kind: 'up',
       status: decoded.status,
       ...(decoded.interfaceVersion !== undefined ? { interfaceVersion: decoded.interfaceVersion } : {}),
@@ -296,7 +286,7 @@ export abstract class ModbusEngraver implements Engraver {
     this.lastStatus = undefined;
     this.stopHeartbeat();
     this.log.warn({ reason }, 'engraver link down');
-    this.emit({ kind: 'down', reason });
+    this.link.emit({ kind: 'down', reason });
     if (this.running) this.scheduleReconnect();
   }
 
@@ -331,16 +321,6 @@ export abstract class ModbusEngraver implements Engraver {
   private stopHeartbeat(): void {
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
-  }
-
-  private emit(event: LinkEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'link listener threw');
-      }
-    }
   }
 
   // ---- requests ------------------------------------------------------------------------------
