@@ -1,21 +1,23 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStamplineError, StamplineError } from '../../src/errors.js';
+import { describe, expect, it } from 'vitest';
+import { isStamplineError } from '../../src/errors.js';
 import { AppendLog, type AppendLogRepair } from '../../src/store/append-log.js';
+import { rejection, tempFolderPerTest } from '../support/temp.js';
 
 interface Item {
   n: number;
   w?: string;
 }
 
-let dir: string;
 const logs: AppendLog<unknown>[] = [];
+const folder = tempFolderPerTest('log', async () => {
+  for (const log of logs.splice(0)) await log.stop();
+});
 
 function makeLog<T = Item>(extra: Partial<ConstructorParameters<typeof AppendLog>[0]> = {}): AppendLog<T> {
-  const log = new AppendLog<T>({ dir, name: 'events', ...extra });
+  const log = new AppendLog<T>({ dir: folder.path, name: 'events', ...extra });
   logs.push(log as AppendLog<unknown>);
   return log;
 }
@@ -26,26 +28,7 @@ async function readAll<T>(log: AppendLog<T>, fromSegment?: number) {
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StamplineError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StamplineError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stampline-log-'));
-});
-
-afterEach(async () => {
-  for (const log of logs.splice(0)) await log.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const seg1 = () => join(dir, 'events.00000001.jsonl');
+const seg1 = () => join(folder.path, 'events.00000001.jsonl');
 
 describe('AppendLog', () => {
   it('keeps entries across a restart, one JSON object per line, in a segment file named by number', async () => {
@@ -172,7 +155,7 @@ describe('AppendLog', () => {
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(log.currentSegment).toBe(ids.at(-1));
     for (const id of ids.slice(0, -1)) {
-      const file = join(dir, `events.${String(id).padStart(8, '0')}.jsonl`);
+      const file = join(folder.path, `events.${String(id).padStart(8, '0')}.jsonl`);
       expect((await stat(file)).size).toBeLessThanOrEqual(64);
     }
     const all = await readAll(log);
@@ -185,7 +168,9 @@ describe('AppendLog', () => {
 
     await log.dropSegmentsBefore(from);
     expect(log.segments()[0]).toBe(from);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.jsonl')).length).toBe(log.segments().length);
+    expect((await readdir(folder.path)).filter((f) => f.endsWith('.jsonl')).length).toBe(
+      log.segments().length,
+    );
     expect((await readAll(log)).map((r) => r.entry.n)).toEqual(tail.map((r) => r.entry.n));
     await log.stop();
 
@@ -205,8 +190,8 @@ describe('AppendLog', () => {
   });
 
   it('finds the last entry behind an empty newest segment', async () => {
-    await writeFile(join(dir, 'events.00000001.jsonl'), '{"n":1}\n{"n":2}\n');
-    await writeFile(join(dir, 'events.00000002.jsonl'), '');
+    await writeFile(join(folder.path, 'events.00000001.jsonl'), '{"n":1}\n{"n":2}\n');
+    await writeFile(join(folder.path, 'events.00000002.jsonl'), '');
     const log = makeLog();
     await log.start();
     expect(log.currentSegment).toBe(2);
@@ -237,10 +222,10 @@ describe('AppendLog', () => {
   });
 
   it('opens read-only without creating, repairing or locking anything', async () => {
-    const missing = makeLog({ dir: join(dir, 'absent'), readOnly: true });
+    const missing = makeLog({ dir: join(folder.path, 'absent'), readOnly: true });
     await missing.start();
     expect(await readAll(missing)).toEqual([]);
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(folder.path)).toEqual([]);
 
     await writeFile(seg1(), '{"n":1}\n{"n":2');
     const ro = makeLog({ readOnly: true });
@@ -253,7 +238,7 @@ describe('AppendLog', () => {
   it('refuses to start while another live process holds the log, and takes over a dead one', async () => {
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
-      await writeFile(join(dir, 'events.lock'), `${sleeper.pid}\n`);
+      await writeFile(join(folder.path, 'events.lock'), `${sleeper.pid}\n`);
       const err = await rejection(makeLog().start());
       expect(err.code).toBe('STORE_LOCKED');
       expect(err.message).toContain(String(sleeper.pid));
@@ -264,9 +249,9 @@ describe('AppendLog', () => {
     }
     const log = makeLog();
     await log.start();
-    expect((await readFile(join(dir, 'events.lock'), 'utf8')).trim()).toBe(String(process.pid));
+    expect((await readFile(join(folder.path, 'events.lock'), 'utf8')).trim()).toBe(String(process.pid));
     await log.stop();
-    expect((await readdir(dir)).includes('events.lock')).toBe(false);
+    expect((await readdir(folder.path)).includes('events.lock')).toBe(false);
   });
 
   it('validates its options when started', async () => {

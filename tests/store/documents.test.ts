@@ -1,14 +1,13 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Low } from 'lowdb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StamplineError } from '../../src/errors.js';
+import { describe, expect, it } from 'vitest';
 import { DurableJsonAdapter } from '../../src/store/adapter.js';
 import { DocumentStore } from '../../src/store/documents.js';
 import { writeFileDurable } from '../../src/store/durable.js';
+import { rejection, tempFolderPerTest } from '../support/temp.js';
 
 interface Counter {
   count: number;
@@ -16,44 +15,30 @@ interface Counter {
 }
 const fresh = (): Counter => ({ count: 0, log: [] });
 
-let dir: string;
 const stores: DocumentStore[] = [];
+const folder = tempFolderPerTest('docs', async () => {
+  for (const s of stores.splice(0)) await s.stop();
+});
 
 async function makeStore(cacheSize?: number): Promise<DocumentStore> {
-  const store = new DocumentStore({ dir, cacheSize });
+  const store = new DocumentStore({ dir: folder.path, cacheSize });
   stores.push(store);
   await store.start();
   return store;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StamplineError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StamplineError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stampline-docs-'));
-});
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
 describe('DurableJsonAdapter', () => {
   it('reads null for a missing file and round-trips data through lowdb', async () => {
-    const adapter = new DurableJsonAdapter<Counter>(join(dir, 'a', 'c.json'));
+    const adapter = new DurableJsonAdapter<Counter>(join(folder.path, 'a', 'c.json'));
     expect(await adapter.read()).toBeNull();
     const low = new Low(adapter, fresh());
     low.data.count = 7;
     await low.write();
-    expect(JSON.parse(await readFile(join(dir, 'a', 'c.json'), 'utf8'))).toEqual({ count: 7, log: [] });
-    const again = new Low(new DurableJsonAdapter<Counter>(join(dir, 'a', 'c.json')), fresh());
+    expect(JSON.parse(await readFile(join(folder.path, 'a', 'c.json'), 'utf8'))).toEqual({
+      count: 7,
+      log: [],
+    });
+    const again = new Low(new DurableJsonAdapter<Counter>(join(folder.path, 'a', 'c.json')), fresh());
     await again.read();
     expect(again.data.count).toBe(7);
   });
@@ -63,7 +48,7 @@ describe('DurableJsonAdapter', () => {
     ['an empty file', ''],
     ['null', 'null\n'],
   ])('reports %s as STORE_CORRUPT naming the file, and leaves it alone', async (_what, content) => {
-    const file = join(dir, 'c.json');
+    const file = join(folder.path, 'c.json');
     await writeFile(file, content);
     const low = new Low(new DurableJsonAdapter<Counter>(file), fresh());
     const err = await rejection(low.read());
@@ -75,9 +60,9 @@ describe('DurableJsonAdapter', () => {
   });
 
   it('replaces a file whole: a temp file left by a crash does not disturb it', async () => {
-    const file = join(dir, 'c.json');
+    const file = join(folder.path, 'c.json');
     await writeFileDurable(file, '{"count":1,"log":[]}\n');
-    await writeFile(join(dir, '.c.json.99999.1.tmp'), '{"count":2,"lo');
+    await writeFile(join(folder.path, '.c.json.99999.1.tmp'), '{"count":2,"lo');
     const low = new Low(new DurableJsonAdapter<Counter>(file), fresh());
     await low.read();
     expect(low.data.count).toBe(1);
@@ -95,7 +80,7 @@ describe('DocumentStore', () => {
       d.log.push('a');
     });
     expect(doc.data).toEqual({ count: 2, log: ['a'] });
-    const onDisk = join(dir, 'orders', 'ORD-1', 'firearms-0003.json');
+    const onDisk = join(folder.path, 'orders', 'ORD-1', 'firearms-0003.json');
     expect(JSON.parse(await readFile(onDisk, 'utf8'))).toEqual({ count: 2, log: ['a'] });
     await store.stop();
 
@@ -111,7 +96,7 @@ describe('DocumentStore', () => {
     await doc.update((d) => {
       d.count = 1;
     });
-    const before = await readFile(join(dir, 'c.json'), 'utf8');
+    const before = await readFile(join(folder.path, 'c.json'), 'utf8');
     await expect(
       doc.update(async (d) => {
         d.count = 99;
@@ -121,7 +106,7 @@ describe('DocumentStore', () => {
       }),
     ).rejects.toThrow('operator cancelled');
     expect(doc.data).toEqual({ count: 1, log: [] });
-    expect(await readFile(join(dir, 'c.json'), 'utf8')).toBe(before);
+    expect(await readFile(join(folder.path, 'c.json'), 'utf8')).toBe(before);
     await doc.update((d) => {
       d.count += 1;
     });
@@ -156,7 +141,7 @@ describe('DocumentStore', () => {
     );
     expect(doc.data.count).toBe(40);
     expect(doc.data.log).toEqual(Array.from({ length: 40 }, (_, i) => `u${i}`));
-    expect(JSON.parse(await readFile(join(dir, 'c.json'), 'utf8')).count).toBe(40);
+    expect(JSON.parse(await readFile(join(folder.path, 'c.json'), 'utf8')).count).toBe(40);
   });
 
   it('hands every opener of a name the same document, even after the cache let it go', async () => {
@@ -172,13 +157,13 @@ describe('DocumentStore', () => {
   });
 
   it('reports a corrupt document as STORE_CORRUPT and never overwrites it with defaults', async () => {
-    await mkdir(join(dir, 'orders'), { recursive: true });
-    await writeFile(join(dir, 'orders', 'bad.json'), '{"count": 5,');
+    await mkdir(join(folder.path, 'orders'), { recursive: true });
+    await writeFile(join(folder.path, 'orders', 'bad.json'), '{"count": 5,');
     const store = await makeStore();
     const err = await rejection(store.open('orders/bad', fresh));
     expect(err.code).toBe('STORE_CORRUPT');
-    expect(err.message).toContain(join(dir, 'orders', 'bad.json'));
-    expect(await readFile(join(dir, 'orders', 'bad.json'), 'utf8')).toBe('{"count": 5,');
+    expect(err.message).toContain(join(folder.path, 'orders', 'bad.json'));
+    expect(await readFile(join(folder.path, 'orders', 'bad.json'), 'utf8')).toBe('{"count": 5,');
     // a second attempt reads the file again rather than caching a half-opened document
     expect((await rejection(store.open('orders/bad', fresh))).code).toBe('STORE_CORRUPT');
   });
@@ -191,7 +176,7 @@ describe('DocumentStore', () => {
         d.count = 1;
       });
     }
-    await writeFile(join(dir, 'orders', '.C.json.4242.1.tmp'), '{"cou');
+    await writeFile(join(folder.path, 'orders', '.C.json.4242.1.tmp'), '{"cou');
     expect(await store.list('orders')).toEqual(['orders/A', 'orders/B']);
     expect(await store.list('orders/')).toEqual(['orders/A', 'orders/B']);
     expect(await store.list('orders/A')).toEqual(['orders/A/firearms-0000', 'orders/A/firearms-0001']);
@@ -213,7 +198,7 @@ describe('DocumentStore', () => {
     await store.remove('c');
     await queued;
     expect(await store.exists('c')).toBe(false);
-    expect((await readdir(dir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect((await readdir(folder.path)).filter((f) => !f.startsWith('.'))).toEqual([]);
     expect((await rejection(doc.update((d) => void d.count++))).code).toBe('NOT_FOUND');
     const reopened = await store.open('c', fresh);
     expect(reopened).not.toBe(doc);
@@ -239,7 +224,7 @@ describe('DocumentStore', () => {
     );
     await Promise.all([store.stop(), store.stop()]);
     await Promise.all(writes);
-    expect(JSON.parse(await readFile(join(dir, 'c.json'), 'utf8')).count).toBe(5);
+    expect(JSON.parse(await readFile(join(folder.path, 'c.json'), 'utf8')).count).toBe(5);
     expect((await rejection(doc.update((d) => void d.count++))).code).toBe('STORE_UNAVAILABLE');
     expect((await rejection(store.open('c', fresh))).code).toBe('STORE_UNAVAILABLE');
   });

@@ -2,12 +2,13 @@
  * The ascii-serial driver alone, on `SerialPortMock`: each test plays the engraver line by line,
  * so the exact order of what the driver writes, and what it makes of each answer, is checked.
  */
+
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AsciiSerialEngraver } from '../../../src/engraver/ascii/driver.js';
 import { corruptChecksum, encodeFrame, FrameDecoder } from '../../../src/engraver/ascii/framing.js';
 import type { LinkEvent } from '../../../src/engraver/types.js';
-import { StamplineError } from '../../../src/errors.js';
+import { rejection } from '../../support/temp.js';
 import { type LogEntry, makeJob, recordingLogger, until } from './support.js';
 
 const PATH = '/dev/ttyMOCK0';
@@ -96,16 +97,6 @@ async function connected(options: { requestTimeoutMs?: number } = {}) {
   await started;
   expect(events).toEqual([{ kind: 'up', status: { state: 'READY', activeJob: 0, fault: 0, completed: 0 } }]);
   return { far, logs, events, engraver };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StamplineError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StamplineError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('AsciiSerialEngraver on a scripted engraver', () => {

@@ -2,6 +2,7 @@
  * The ascii-serial driver against the ASCII simulator over a real serial link: a socat
  * pseudo-terminal pair, the simulator on one end and the driver on the other.
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AsciiEngraverServer } from '../../../simulators/engraver/ascii-server.js';
 import { EngraverDevice } from '../../../simulators/engraver/device.js';
@@ -9,7 +10,8 @@ import { openPtyPair, type PtyPair } from '../../../simulators/engraver/pty-pair
 import { AsciiSerialEngraver } from '../../../src/engraver/ascii/driver.js';
 import { createEngraver } from '../../../src/engraver/index.js';
 import { FAULT, type LinkEvent } from '../../../src/engraver/types.js';
-import { isStamplineError, StamplineError } from '../../../src/errors.js';
+import { isStamplineError } from '../../../src/errors.js';
+import { rejection } from '../../support/temp.js';
 import { requireCommands } from '../../support/tools.js';
 import { type LogEntry, makeJob, recordingLogger, until } from './support.js';
 
@@ -55,16 +57,6 @@ describe.skipIf(!hasSocat)('ascii-serial driver and simulator over a socat pty p
     await engraver.loadJob(makeJob(jobId));
     await engraver.startJob(jobId);
     return engraver.waitForEnd(jobId, { timeoutMs: 15_000 });
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<StamplineError> {
-    try {
-      await promise;
-    } catch (err) {
-      if (err instanceof StamplineError) return err;
-      throw err;
-    }
-    throw new Error('expected a rejection');
   }
 
   beforeEach(async () => {
