@@ -8,16 +8,25 @@
  * loads anything else.
  */
 import { EventEmitter } from 'node:events';
+import type { Grade } from '../codes/index.js';
 import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, Recipe } from '../engraver/types.js';
 import { faultName } from '../engraver/types.js';
 import { isStamplineError, StamplineError } from '../errors.js';
 import type { RegistryRecord } from '../registry/record.js';
 import type { CodeAllocator } from './allocator.js';
 import { crashPoint } from './crash-points.js';
-import type { CodeRef, Firearm, FirearmState, OrderHeader, OrderState } from './model.js';
+import type {
+  CodeRef,
+  Firearm,
+  FirearmQa,
+  FirearmState,
+  OrderHeader,
+  OrderState,
+  QaPolicyKind,
+} from './model.js';
 import { IN_FLIGHT, isFinished } from './model.js';
-import { engravedRecord, type RecordContext, voidedRecord } from './records.js';
-import type { LineRepository, LoadedOrder } from './repository.js';
+import { engravedRecord, type RecordContext, verifiedRecord, voidedRecord } from './records.js';
+import type { FirearmRef, LineRepository, LoadedOrder, StoredFirearm } from './repository.js';
 import { allFinished, countFirearms, firearmAt, firearmsOf } from './repository.js';
 import { Signal } from './signal.js';
 
@@ -93,6 +102,26 @@ interface Runtime {
   inflight: Set<number>;
 }
 
+/** The QA station's decision on one code of one firearm, as the line applies it. */
+export interface QaDecision {
+  result: 'pass' | 'fail';
+  policy: QaPolicyKind;
+  grade: Grade;
+  casings: number;
+  /** for people: why it passed or failed; a failure's reason becomes the void's `failed QA: ...` */
+  reason: string;
+  at: string;
+  /** who entered the read that decided it */
+  by: string;
+}
+
+export interface AppliedDecision {
+  /** `verified`: the firearm carries the pass; `rework`: the code is void and a new pin is due */
+  outcome: 'verified' | 'rework';
+  order: OrderHeader;
+  firearm: Firearm;
+}
+
 export interface LineEvents {
   firearm: [{ orderId: string; firearm: Firearm }];
   order: [{ order: OrderHeader }];
@@ -111,6 +140,8 @@ export class Line extends EventEmitter<LineEvents> {
   private lastStatus: EngraverStatus | undefined;
   private current: { orderId: string; serial: string } | undefined;
   private halted: { reason: string; fault?: number } | undefined;
+  /** Order retirement and QA reopening exclude each other, so an order never ends under a rework. */
+  private orderGate: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: LineOptions) {
     super();
@@ -124,6 +155,7 @@ export class Line extends EventEmitter<LineEvents> {
     const requeued = await this.requeueUnreported();
     if (requeued > 0)
       this.o.logger.info({ requeued }, 'queued records again that may not have reached the outbox');
+    await this.indexInFlightCodes();
     for (const rt of [...this.runtimes.values()]) await this.retireIfFinished(rt);
     this.unsubscribeLink = this.o.engraver.onLink((event) => {
       if (event.kind === 'up') {
@@ -408,6 +440,192 @@ export class Line extends EventEmitter<LineEvents> {
     };
   }
 
+  /**
+   * The firearms that held this serial (oldest order first) or were given this code (current or
+   * voided), as stored, each with its order's header.
+   */
+  findFirearms(query: { serial: string } | { code: string }): Promise<StoredFirearm[]> {
+    return 'serial' in query
+      ? this.o.repo.firearmsWithSerial(query.serial)
+      : this.o.repo.firearmsWithCode(query.code);
+  }
+
+  /** One firearm by its place, as stored. */
+  firearm(ref: FirearmRef): Promise<StoredFirearm | undefined> {
+    return this.o.repo.firearm(ref);
+  }
+
+  // ---- Verification ------------------------------------------------------------------------
+
+  /**
+   * Applies the QA station's decision on the firearm's code `code`. A pass is kept on the
+   * firearm and reported as `verified`. A failure is reported as `verified` with `fail`, voids
+   * the code (the pin is scrapped, reported as `voided`), queues the firearm for a new pin and a
+   * new code, and reopens its order: `done` goes back to `running`, `aborted` to `paused`.
+   *
+   * The firearm is written before its records are queued. Applying the same decision again
+   * (after a crash part-way) changes nothing stored and queues the same records, whose ids the
+   * registry knows, so it completes what was cut short.
+   */
+  async applyVerdict(
+    ref: FirearmRef,
+    code: { index: number; text: string },
+    decision: QaDecision,
+  ): Promise<AppliedDecision> {
+    const applied = await this.exclusive(() => this.applyNow(ref, code, decision));
+    this.wake.notify();
+    return applied;
+  }
+
+  private async applyNow(
+    ref: FirearmRef,
+    codeRef: { index: number; text: string },
+    d: QaDecision,
+  ): Promise<AppliedDecision> {
+    const stored = await this.o.repo.firearm(ref);
+    if (!stored) {
+      throw new StamplineError('QA_UNKNOWN_FIREARM', `no firearm ${ref.seq} in order ${ref.orderId}`, {
+        ...ref,
+      });
+    }
+    const before = stored.firearm;
+    const qa: FirearmQa = {
+      result: d.result,
+      policy: d.policy,
+      grade: d.grade,
+      casings: d.casings,
+      at: d.at,
+      by: d.by,
+    };
+    const done =
+      d.result === 'pass'
+        ? before.code?.index === codeRef.index && before.qa?.result === 'pass'
+        : before.voided.some((v) => v.index === codeRef.index && v.qa?.result === 'fail');
+    let code: CodeRef;
+    let firearm: Firearm;
+    if (done) {
+      firearm = before;
+      code = (d.result === 'pass' ? before.code : before.voided.find((v) => v.index === codeRef.index))!;
+    } else {
+      if (before.state !== 'engraved' || before.code?.index !== codeRef.index) {
+        throw new StamplineError(
+          'QA_NOT_ENGRAVED',
+          `firearm ${before.serial} does not carry code ${codeRef.text} on an engraved pin (it is ${before.state})`,
+          { serial: before.serial, code: codeRef.text, state: before.state },
+        );
+      }
+      if (before.qa) {
+        throw new StamplineError(
+          'QA_ALREADY_DECIDED',
+          `code ${codeRef.text} of firearm ${before.serial} already ${before.qa.result === 'pass' ? 'passed' : 'failed'} QA`,
+          { serial: before.serial, code: codeRef.text, result: before.qa.result },
+        );
+      }
+      code = before.code;
+      const voidReason = `failed QA: ${d.reason}`;
+      firearm = await this.o.repo.updateStoredFirearm(ref, (x) => {
+        if (d.result === 'pass') {
+          x.qa = qa;
+          x.history.push({
+            at: d.at,
+            state: x.state,
+            note: `code ${code.text} passed QA (${d.policy}, grade ${d.grade}, ${d.casings} cases)`,
+          });
+          return;
+        }
+        x.voided.push({ ...code, voidedAt: d.at, reason: voidReason, pinScrapped: true, qa });
+        x.code = undefined;
+        x.qa = undefined;
+        x.reported = undefined;
+        x.engravedAt = undefined;
+        setState(x, 'queued', `code ${code.text} voided: ${voidReason}`);
+      });
+    }
+    const header = stored.order;
+    const records = [verifiedRecord(this.o.records, header, firearm, code, qa, d.at)];
+    if (d.result === 'fail')
+      records.push(voidedRecord(this.o.records, header, firearm, code, `failed QA: ${d.reason}`, d.at));
+    await this.o.sink.report(records);
+
+    let order = header;
+    if (d.result === 'fail' && firearm.state === 'queued') order = await this.reopenFor(ref, d);
+    if (!done) {
+      const after = {
+        code: code.text,
+        result: d.result,
+        policy: d.policy,
+        grade: d.grade,
+        casings: d.casings,
+      };
+      await this.o.audit.record({
+        actor: d.by,
+        action: d.result === 'pass' ? 'qa.pass' : 'qa.fail',
+        subject: `firearm:${firearm.serial}`,
+        after,
+        reason: d.reason,
+      });
+      if (d.result === 'fail') {
+        await this.o.audit.record({
+          actor: d.by,
+          action: 'code.void',
+          subject: `firearm:${firearm.serial}`,
+          before: { code: code.text, state: 'engraved' },
+          after: { state: firearm.state, pinScrapped: true },
+          reason: `failed QA: ${d.reason}`,
+        });
+      }
+      this.o.logger.info(
+        { order: order.id, serial: firearm.serial, code: code.text, result: d.result, grade: d.grade },
+        d.result === 'pass' ? 'verified' : 'failed QA; code voided, firearm queued for a new pin',
+      );
+    }
+    this.emit('firearm', { orderId: order.id, firearm });
+    return { outcome: d.result === 'pass' ? 'verified' : 'rework', order, firearm };
+  }
+
+  /**
+   * Makes sure the order of a firearm sent to rework will engrave it: an unfinished order takes
+   * it back into its queue in whatever state it is; a finished one is brought back, `done` as
+   * `running` and `aborted` as `paused` (an operator resumes it).
+   */
+  private async reopenFor(ref: FirearmRef, d: QaDecision): Promise<OrderHeader> {
+    const held = this.runtimes.get(ref.orderId);
+    if (held) {
+      if (!held.retry.includes(ref.seq)) held.retry.push(ref.seq);
+      return held.order.header.data;
+    }
+    const order = await this.o.repo.reactivate(ref.orderId);
+    const before = order.header.data.state;
+    const serial = firearmAt(order, ref.seq)?.serial ?? String(ref.seq);
+    const reason = `rework: firearm ${serial} failed QA`;
+    const to: OrderState = before === 'aborted' ? 'paused' : before === 'done' ? 'running' : before;
+    await this.o.repo.updateHeader(order, (h) => {
+      h.state = to;
+      delete h.finishedAt;
+      if (to === 'paused') h.reason = reason;
+      else if (to === 'running') delete h.reason;
+    });
+    this.runtimes.set(ref.orderId, makeRuntime(order));
+    if (to !== before) {
+      await this.o.audit.record({
+        actor: d.by,
+        action: 'order.reopen',
+        subject: `order:${ref.orderId}`,
+        before: { state: before },
+        after: { state: to },
+        reason,
+      });
+    }
+    this.emit('order', { order: order.header.data });
+    return order.header.data;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.orderGate.then(fn);
+    this.orderGate = run.catch(() => {});
+    return run;
+  }
+
   // ---- The work loop -----------------------------------------------------------------------
 
   private async loop(): Promise<void> {
@@ -495,11 +713,17 @@ export class Line extends EventEmitter<LineEvents> {
     if (f.state === 'queued') {
       const code = await this.o.allocator.allocate();
       const recipe = this.o.recipeFor(header.make, header.model);
-      f = await this.o.repo.updateFirearm(order, f.seq, (x) => {
-        x.code = code;
-        x.recipe = recipe;
-        setState(x, 'allocated');
-      });
+      // Both are durable before the job is loaded; a crash between them is mended on start-up
+      // (indexInFlightCodes), and an index entry without its firearm write is passed over.
+      const [, allocated] = await Promise.all([
+        this.o.repo.indexCode(code.text, f),
+        this.o.repo.updateFirearm(order, f.seq, (x) => {
+          x.code = code;
+          x.recipe = recipe;
+          setState(x, 'allocated');
+        }),
+      ]);
+      f = allocated;
       rt.inflight.add(f.seq);
       this.emit('firearm', { orderId: header.id, firearm: f });
       crashPoint('after-allocation');
@@ -694,9 +918,13 @@ export class Line extends EventEmitter<LineEvents> {
     }
   }
 
-  private async retireIfFinished(rt: Runtime): Promise<void> {
+  private retireIfFinished(rt: Runtime): Promise<void> {
+    return this.exclusive(() => this.retireNow(rt));
+  }
+
+  private async retireNow(rt: Runtime): Promise<void> {
     const h = rt.order.header.data;
-    if (!allFinished(rt.order)) return;
+    if (this.runtimes.get(h.id) !== rt || !allFinished(rt.order)) return;
     if (h.state !== 'aborted') {
       await this.o.repo.updateHeader(rt.order, (x) => {
         x.state = 'done';
@@ -706,6 +934,16 @@ export class Line extends EventEmitter<LineEvents> {
     await this.o.repo.retire(rt.order);
     this.runtimes.delete(h.id);
     this.emit('order', { order: h });
+  }
+
+  /** Mends the code index for codes whose entry a crash may have cut off (see `advance`). */
+  private async indexInFlightCodes(): Promise<void> {
+    for (const rt of this.runtimes.values()) {
+      for (const f of this.inFlight(rt)) {
+        if (f.code && !(await this.o.repo.codeIndexed(f.code.text, f)))
+          await this.o.repo.indexCode(f.code.text, f);
+      }
+    }
   }
 
   /** Queues the `engraved` record again for firearms whose record may not have reached the outbox. */

@@ -3,6 +3,7 @@
  * docs/architecture.md, "The job state machine"); every transition is written to the store
  * before the line acts on it.
  */
+import type { Grade } from '../codes/index.js';
 import type { MarkTarget, Recipe } from '../engraver/types.js';
 
 export type FirearmState =
@@ -28,12 +29,28 @@ export interface CodeRef {
   allocatedAt: string;
 }
 
+export type QaPolicyKind = 'every-case' | 'ca-4075' | 'pooled';
+
+/** The QA station's decision on one code (spec erp-and-qa.md, Verification). */
+export interface FirearmQa {
+  result: 'pass' | 'fail';
+  policy: QaPolicyKind;
+  grade: Grade;
+  /** test-fired cases the decision rests on */
+  casings: number;
+  at: string;
+  /** who entered the read that decided it: the audit actor */
+  by: string;
+}
+
 export interface VoidedCode extends CodeRef {
   voidedAt: string;
   reason: string;
   /** True when marking may have begun, so the pin was scrapped. */
   pinScrapped: boolean;
   fault?: number;
+  /** The failed verification that voided the code, when QA did. */
+  qa?: FirearmQa;
 }
 
 export interface HistoryEntry {
@@ -55,6 +72,8 @@ export interface Firearm {
   engravedAt?: string;
   /** Set once the `engraved` record is durably in the outbox. */
   reported?: boolean;
+  /** The verification of the current code, once decided (a failure voids the code: see `voided`). */
+  qa?: FirearmQa;
   history: HistoryEntry[];
 }
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Recipe } from '../engraver/types.js';
 import type { RegistryRecord } from '../registry/record.js';
-import type { CodeRef, Firearm, OrderHeader } from './model.js';
+import type { CodeRef, Firearm, FirearmQa, OrderHeader } from './model.js';
 
 export interface RecordContext {
   issuer: number;
@@ -77,4 +77,22 @@ export function voidedRecord(
   occurredAt: string,
 ): RegistryRecord {
   return { ...common(ctx, 'voided', order, firearm, code, occurredAt), reason } as RegistryRecord;
+}
+
+/**
+ * The QA station's decision on a code. The result is part of the record's identity: a code has
+ * one decision, and a pass and a fail of it could never be taken for resends of each other.
+ */
+export function verifiedRecord(
+  ctx: RecordContext,
+  order: OrderHeader,
+  firearm: Firearm,
+  code: CodeRef,
+  qa: Pick<FirearmQa, 'result' | 'policy' | 'casings' | 'grade'>,
+  occurredAt: string,
+): RegistryRecord {
+  return {
+    ...common(ctx, 'verified', order, firearm, code, occurredAt, qa.result),
+    qa: { result: qa.result, policy: qa.policy, casings: qa.casings, grade: qa.grade },
+  } as RegistryRecord;
 }

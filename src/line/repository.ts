@@ -6,11 +6,14 @@
  *
  * Serial numbers the line has ever held are in a sharded index read on demand, because "never
  * engraved before on this line" must be checked against all of history, which start-up must not
- * read.
+ * read. Codes the line has given firearms are in another, so that QA finds a firearm by the code
+ * on its cases.
  */
+import { dirname, join } from 'node:path';
 import { StamplineError } from '../errors.js';
 import type { Doc, DocumentStore } from '../store/documents.js';
 import { safeName } from '../store/names.js';
+import { CodeIndex } from './code-index.js';
 import type { Firearm, OrderCounts, OrderHeader } from './model.js';
 import { isFinished } from './model.js';
 import { SerialIndex } from './serial-index.js';
@@ -31,20 +34,37 @@ export interface LoadedOrder {
   chunks: Doc<ChunkDoc>[];
 }
 
+/** Where a firearm is kept: its order and its place in it. */
+export interface FirearmRef {
+  orderId: string;
+  seq: number;
+}
+
+/** A firearm as stored, with its order's header. Both are the stored objects: do not change them. */
+export interface StoredFirearm {
+  order: OrderHeader;
+  firearm: Firearm;
+}
+
 export class LineRepository {
   private readonly active = new Map<string, LoadedOrder>();
   private activeDoc!: Doc<ActiveDoc>;
   private readonly serials: SerialIndex;
+  private readonly codes: CodeIndex;
 
+  /** The code index lives beside the serial index (`<dataDir>/codes`) unless told otherwise. */
   constructor(
     private readonly store: DocumentStore,
     serialIndexDir: string,
+    codeIndexDir = join(dirname(serialIndexDir), 'codes'),
   ) {
     this.serials = new SerialIndex(serialIndexDir);
+    this.codes = new CodeIndex(codeIndexDir);
   }
 
   async start(): Promise<void> {
     this.serials.start();
+    this.codes.start();
     this.activeDoc = await this.store.open<ActiveDoc>('line/active-orders', () => ({ orderIds: [] }));
     for (const id of this.activeDoc.data.orderIds) {
       const order = await this.loadOrder(id);
@@ -117,7 +137,7 @@ export class LineRepository {
       });
       chunks.push(doc);
     }
-    await this.serials.add(firearms.map((f) => ({ serial: f.serial, orderId: header.id })));
+    await this.serials.add(firearms.map((f) => ({ serial: f.serial, orderId: header.id, seq: f.seq })));
     const headerDoc = await this.store.open<OrderHeader>(`${base}/header`, () => header);
     await headerDoc.update((d) => {
       Object.assign(d, header);
@@ -172,6 +192,113 @@ export class LineRepository {
 
   async updateHeader(order: LoadedOrder, change: (h: OrderHeader) => void): Promise<void> {
     await order.header.update(change);
+  }
+
+  /** Records that a firearm was given a code; durable before it resolves. */
+  async indexCode(code: string, firearm: Firearm): Promise<void> {
+    await this.codes.add([{ code, orderId: firearm.orderId, seq: firearm.seq, serial: firearm.serial }]);
+  }
+
+  /** True when the code index names this firearm for this code. */
+  async codeIndexed(code: string, firearm: Firearm): Promise<boolean> {
+    return (await this.codes.lookup(code)).some(
+      (h) => h.orderId === firearm.orderId && h.seq === firearm.seq,
+    );
+  }
+
+  /**
+   * The firearms that were given this code (current or voided), as stored. Index entries whose
+   * firearm does not carry the code (a crash between the two writes) are passed over.
+   */
+  async firearmsWithCode(code: string): Promise<StoredFirearm[]> {
+    const found: StoredFirearm[] = [];
+    for (const h of await this.codes.lookup(code)) {
+      const stored = await this.firearm(h);
+      if (!stored) continue;
+      const f = stored.firearm;
+      if (f.code?.text === code || f.voided.some((v) => v.text === code)) found.push(stored);
+    }
+    return found;
+  }
+
+  /** Every firearm that has held this serial, oldest order first, as stored. */
+  async firearmsWithSerial(serial: string): Promise<StoredFirearm[]> {
+    const holders = (await this.serials.locate([serial])).get(serial) ?? [];
+    const found: StoredFirearm[] = [];
+    for (const h of holders) {
+      let stored: StoredFirearm | undefined;
+      if (h.seq !== undefined) {
+        stored = await this.firearm({ orderId: h.orderId, seq: h.seq });
+      } else {
+        // entries written before the place was kept: the order is searched
+        const order = await this.order(h.orderId);
+        if (order) {
+          for (const f of firearmsOf(order)) {
+            if (f.serial === serial) {
+              stored = { order: order.header.data, firearm: f };
+              break;
+            }
+          }
+        }
+      }
+      if (stored && stored.firearm.serial === serial) found.push(stored);
+    }
+    return found;
+  }
+
+  /**
+   * One firearm and its order's header, from memory for an unfinished order, else from its
+   * chunk on disk (the rest of the order is not read).
+   */
+  async firearm(ref: FirearmRef): Promise<StoredFirearm | undefined> {
+    const active = this.active.get(ref.orderId);
+    if (active) {
+      const f = firearmAt(active, ref.seq);
+      return f ? { order: active.header.data, firearm: f } : undefined;
+    }
+    const base = this.orderPath(ref.orderId);
+    if (!Number.isSafeInteger(ref.seq) || ref.seq < 0) return undefined;
+    if (!(await this.store.exists(`${base}/header`))) return undefined;
+    const header = await this.store.open<OrderHeader>(`${base}/header`, placeholderHeader);
+    if (ref.seq >= header.data.size) return undefined;
+    const chunk = await this.chunkOf(ref);
+    const f = chunk.data.firearms[ref.seq % CHUNK_SIZE];
+    return f ? { order: header.data, firearm: f } : undefined;
+  }
+
+  private chunkOf(ref: FirearmRef): Promise<Doc<ChunkDoc>> {
+    const name = `${this.orderPath(ref.orderId)}/firearms-${pad(Math.floor(ref.seq / CHUNK_SIZE))}`;
+    return this.store.open<ChunkDoc>(name, () => ({ firearms: [] }));
+  }
+
+  /**
+   * Changes one firearm of any order, active or finished, and writes its chunk durably. A
+   * finished order is not loaded: only the firearm's chunk is read and written.
+   */
+  async updateStoredFirearm(ref: FirearmRef, change: (f: Firearm) => void): Promise<Firearm> {
+    const active = this.active.get(ref.orderId);
+    if (active) return this.updateFirearm(active, ref.seq, change);
+    const chunk = await this.chunkOf(ref);
+    const at = ref.seq % CHUNK_SIZE;
+    await chunk.update((d) => {
+      const f = d.firearms[at];
+      if (!f) throw new StamplineError('INTERNAL', `firearm ${ref.seq} of order ${ref.orderId} is missing`);
+      change(f);
+    });
+    return chunk.data.firearms[at]!;
+  }
+
+  /** Brings a finished order back into memory, unfinished again (a rework reopened it). */
+  async reactivate(orderId: string): Promise<LoadedOrder> {
+    const held = this.active.get(orderId);
+    if (held) return held;
+    const order = await this.loadOrder(orderId);
+    if (!order) throw new StamplineError('ORDER_NOT_FOUND', `no order ${orderId}`, { orderId });
+    await this.activeDoc.update((d) => {
+      if (!d.orderIds.includes(orderId)) d.orderIds.push(orderId);
+    });
+    this.active.set(orderId, order);
+    return order;
   }
 
   /** Takes a finished order out of memory; it stays on disk and is read on demand. */

@@ -1,0 +1,54 @@
+/**
+ * Every code the line has given a firearm, and which firearm, so that a QA station can find a
+ * firearm by the code it scans, voided codes included, without reading all of history.
+ *
+ * Lines are `code<TAB>seq<TAB>serial<TAB>orderId` in a sharded index (`sharded-index.ts`),
+ * written when the code is allocated. An entry may name a firearm that does not carry the code
+ * (a crash between the entry and the firearm's own write): lookups check the firearm.
+ */
+import { StamplineError } from '../errors.js';
+import { ShardedIndex } from './sharded-index.js';
+
+export interface CodeHolder {
+  orderId: string;
+  seq: number;
+  serial: string;
+}
+
+export class CodeIndex {
+  private readonly index: ShardedIndex;
+
+  constructor(dir: string) {
+    this.index = new ShardedIndex(dir, 'code index');
+  }
+
+  start(): void {
+    this.index.start();
+  }
+
+  /** The firearms this code (10 characters, no dash) was given to, oldest first. */
+  async lookup(code: string): Promise<CodeHolder[]> {
+    const values = (await this.index.lookup([code])).get(code) ?? [];
+    const holders: CodeHolder[] = [];
+    for (const v of values) {
+      const [seq, serial, ...rest] = v.split('\t');
+      const n = Number(seq);
+      if (!Number.isSafeInteger(n) || serial === undefined || rest.length === 0) continue;
+      holders.push({ seq: n, serial, orderId: rest.join('\t') });
+    }
+    return holders;
+  }
+
+  /** Records the firearms these codes were given to; durable before it resolves. */
+  async add(entries: Array<{ code: string } & CodeHolder>): Promise<void> {
+    for (const e of entries) {
+      if (/[\t\n]/.test(e.serial) || /[\t\n]/.test(e.orderId)) {
+        throw new StamplineError(
+          'INTERNAL',
+          `code index entries cannot hold tabs or newlines: ${JSON.stringify(e)}`,
+        );
+      }
+    }
+    await this.index.add(entries.map((e) => ({ key: e.code, value: `${e.seq}\t${e.serial}\t${e.orderId}` })));
+  }
+}

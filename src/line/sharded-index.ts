@@ -1,0 +1,158 @@
+/**
+ * A durable multimap from a key to the values recorded for it, oldest first, cheap to append to
+ * and read only where a lookup needs it: the serial index and the code index are built on it.
+ *
+ * Keys are spread over SHARDS append-only text files by a hash of the key; a shard is read the
+ * first time a lookup needs it and kept. Lines are `key<TAB>value`; a value may itself hold
+ * tabs, never a newline. Appends are fsynced before `add` resolves. A crash can leave a torn
+ * last line, which has no newline: it is ignored when read, and the next append starts on a
+ * fresh line.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StamplineError } from '../errors.js';
+import { fsyncDir } from '../store/durable.js';
+
+export const SHARDS = 256;
+
+/** FNV-1a over the key's UTF-16 code units: cheap, stable, and spreads similar keys. */
+export function shardOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % SHARDS;
+}
+
+interface Shard {
+  map: Map<string, string[]>;
+  /** Bytes up to the end of the last whole line; more than that on disk is a torn line. */
+  cleanBytes: number;
+  torn: boolean;
+}
+
+export interface IndexEntry {
+  key: string;
+  value: string;
+}
+
+export class ShardedIndex {
+  private readonly shards = new Map<number, Promise<Shard>>();
+
+  /** `what` names the index in errors ("serial index"). */
+  constructor(
+    private readonly dir: string,
+    private readonly what: string,
+  ) {}
+
+  start(): void {
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  private file(shard: number): string {
+    return join(this.dir, `${shard.toString(16).padStart(2, '0')}.tsv`);
+  }
+
+  private shard(n: number): Promise<Shard> {
+    let s = this.shards.get(n);
+    if (!s) {
+      s = this.load(n);
+      this.shards.set(n, s);
+      s.catch(() => this.shards.delete(n));
+    }
+    return s;
+  }
+
+  private async load(n: number): Promise<Shard> {
+    let text: string;
+    try {
+      text = await readFile(this.file(n), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return { map: new Map(), cleanBytes: 0, torn: false };
+      throw new StamplineError('STORE_UNAVAILABLE', `cannot read ${this.file(n)}: ${(err as Error).message}`);
+    }
+    const map = new Map<string, string[]>();
+    const end = text.lastIndexOf('\n');
+    let at = 0;
+    while (at < end) {
+      const nl = text.indexOf('\n', at);
+      const tab = text.indexOf('\t', at);
+      if (tab > at && tab < nl) push(map, text.slice(at, tab), text.slice(tab + 1, nl));
+      at = nl + 1;
+    }
+    return { map, cleanBytes: Buffer.byteLength(text.slice(0, end + 1)), torn: end !== text.length - 1 };
+  }
+
+  /** The values recorded for each of these keys, oldest first, for the keys that have any. */
+  async lookup(keys: Iterable<string>): Promise<Map<string, readonly string[]>> {
+    const found = new Map<string, readonly string[]>();
+    for (const [n, list] of groupByShard(keys, (k) => k)) {
+      const shard = await this.shard(n);
+      for (const k of list) {
+        const values = shard.map.get(k);
+        if (values !== undefined) found.set(k, values);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Records these values; durable before it resolves. A value equal to the last one recorded
+   * for its key is not recorded again.
+   */
+  async add(entries: IndexEntry[]): Promise<void> {
+    for (const e of entries) {
+      if (e.key.length === 0 || /[\t\n]/.test(e.key) || e.value.includes('\n')) {
+        throw new StamplineError(
+          'INTERNAL',
+          `${this.what} entries cannot hold tabs or newlines: ${JSON.stringify(e)}`,
+        );
+      }
+    }
+    let created = false;
+    for (const [n, all] of groupByShard(entries, (e) => e.key)) {
+      const shard = await this.shard(n);
+      const list = all.filter((e) => shard.map.get(e.key)?.at(-1) !== e.value);
+      if (list.length === 0) continue;
+      const text = list.map((e) => `${e.key}\t${e.value}\n`).join('');
+      const handle = await open(this.file(n), 'a+');
+      try {
+        created ||= (await handle.stat()).size === 0;
+        if (shard.torn) await handle.truncate(shard.cleanBytes);
+        await handle.appendFile(text);
+        await handle.datasync();
+      } catch (err) {
+        throw new StamplineError(
+          'STORE_UNAVAILABLE',
+          `cannot write ${this.file(n)}: ${(err as Error).message}`,
+        );
+      } finally {
+        await handle.close();
+      }
+      shard.torn = false;
+      shard.cleanBytes += Buffer.byteLength(text);
+      for (const e of list) push(shard.map, e.key, e.value);
+    }
+    if (created) await fsyncDir(this.dir);
+  }
+}
+
+function groupByShard<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<number, T[]> {
+  const byShard = new Map<number, T[]>();
+  for (const item of items) {
+    const n = shardOf(keyOf(item));
+    const list = byShard.get(n);
+    if (list) list.push(item);
+    else byShard.set(n, [item]);
+  }
+  return byShard;
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [value]);
+  else if (list.at(-1) !== value) list.push(value);
+}
