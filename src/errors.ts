@@ -92,6 +92,11 @@ export const ERROR_CATALOGUE = {
   AUTH_FORBIDDEN: entry(403, false, 'This role may not do that'),
   AUTH_THROTTLED: entry(429, true, 'Too many failed logins; wait and try again'),
   AUTH_BAD_LOGIN: entry(401, false, 'Unknown user or wrong password'),
+  AUTH_JSON_REQUIRED: entry(
+    415,
+    false,
+    'A change sent with a session cookie must be JSON (Content-Type: application/json)',
+  ),
   USER_EXISTS: entry(409, false, 'A user of that name exists'),
   USER_NOT_FOUND: entry(404, false, 'No user of that name'),
   USER_LAST_ADMIN: entry(409, false, 'The last enabled admin cannot be disabled or demoted'),

@@ -292,9 +292,16 @@ const configObject = z.strictObject({
         'Bearer token for machine access to the operator routes (start, pause, resume, abort); 16..256 characters. Absent: those routes need a user session.',
         { secret: true },
       ),
+      qaToken: setting(
+        token().optional(),
+        'Bearer token of a QA machine (a camera or reader at the QA station) for `POST /api/v1/qa/reads`; 16..256 characters. Absent: reads are entered by users only.',
+        { secret: true },
+      ),
       sessionTtlMinutes: int(1, 10_080)
         .default(480)
-        .describe('How long a user session lasts without activity, in minutes.'),
+        .describe(
+          'How long a user session lasts without activity, in minutes; each request starts the time again. Sessions are kept in memory, so a restart of the daemon logs everyone out.',
+        ),
     })
     .superRefine((a, ctx) => {
       if (a.erpToken === a.operatorToken) {
@@ -302,6 +309,20 @@ const configObject = z.strictObject({
           code: 'custom',
           message: 'must differ from auth.erpToken, or the ERP could start and abort orders',
           path: ['operatorToken'],
+        });
+      }
+      if (a.qaToken !== undefined && a.qaToken === a.erpToken) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must differ from auth.erpToken, or the ERP could enter QA reads',
+          path: ['qaToken'],
+        });
+      }
+      if (a.qaToken !== undefined && a.qaToken === a.operatorToken) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must differ from auth.operatorToken: each machine role needs its own token',
+          path: ['qaToken'],
         });
       }
     })
