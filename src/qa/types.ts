@@ -3,6 +3,7 @@
  * the verdict of the configured policy over the reads of one firearm's current code.
  */
 import type { Grade } from '../codes/index.js';
+import type { Firearm, OrderHeader } from '../line/model.js';
 
 export interface Ammunition {
   /** brand (and load) as the station names it, 1..64 characters */
@@ -109,4 +110,14 @@ export interface StatsRow {
   decodeRate: number;
   grades: Record<Grade, number>;
   verdicts: { pass: number; fail: number };
+}
+
+/** A firearm as the records screen shows it: its order, its state and codes, its reads and verdict. */
+export interface FirearmRecord {
+  order: OrderHeader;
+  firearm: Firearm;
+  /** every read of this firearm in this order, voided codes too, in the order entered */
+  reads: StoredRead[];
+  /** the verdict on the current code; null when the firearm has no engraved code now */
+  verdict: Verdict | null;
 }

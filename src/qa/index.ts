@@ -1,0 +1,28 @@
+/** Verification at the QA station (spec erp-and-qa.md): what other modules may use. */
+export { decodeCase, decodeCases, gradeAtLeast } from './decode.js';
+export { caseReadInputSchema, checkRead, normaliseCode, problemsOf } from './input.js';
+export {
+  caseProblem,
+  casesNeeded,
+  evaluate,
+  examinedRounds,
+  minGradeOf,
+  type PolicyContext,
+  type PolicyRead,
+  type QaPolicy,
+} from './policy.js';
+export type { DecisionEntry, QaLogEntry, ReadEntry } from './read-log.js';
+export { type QaLine, QaService, type QaServiceOptions } from './service.js';
+export { ReadStatistics, STATS_DIMENSIONS } from './stats.js';
+export type {
+  Ammunition,
+  CaseReadInput,
+  FirearmRecord,
+  ReadDecode,
+  StatsDimension,
+  StatsRow,
+  StoredRead,
+  SubmitResult,
+  Verdict,
+  VerdictStatus,
+} from './types.js';

@@ -1,0 +1,498 @@
+/**
+ * The QA station's service: takes case reads, keeps them for ever, judges each firearm's current
+ * code by the configured policy, and has the line apply the decision (a pass is reported, a
+ * failure sends the firearm to rework).
+ *
+ * Reads are taken one at a time, in the order they arrive: each is checked, decoded, made
+ * durable in the read log, and only then looked at by the policy. A decision is applied by the
+ * line and then written to the log; one cut short by a crash is completed at start-up, because
+ * the verdict is a pure function of the reads, which are all in the log.
+ *
+ * In memory: the reads of codes not yet decided, the log segments holding each serial's reads,
+ * and the statistics; all rebuilt from the log at start-up.
+ */
+import { EventEmitter } from 'node:events';
+import { StamplineError } from '../errors.js';
+import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
+import type { Firearm } from '../line/model.js';
+import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import { decodeCase } from './decode.js';
+import { type CheckedRead, checkRead, invalid, normaliseCode } from './input.js';
+import { evaluate, examinedRounds, type QaPolicy } from './policy.js';
+import { type DecisionEntry, type QaLogEntry, ReadLog } from './read-log.js';
+import { ReadStatistics } from './stats.js';
+import type {
+  CaseReadInput,
+  FirearmRecord,
+  StatsDimension,
+  StatsRow,
+  StoredRead,
+  SubmitResult,
+  Verdict,
+} from './types.js';
+
+/** What the service needs of the line. */
+export type QaLine = Pick<Line, 'findFirearms' | 'firearm' | 'applyVerdict' | 'orderView'>;
+
+export interface QaServiceOptions {
+  line: QaLine;
+  policy: QaPolicy;
+  /** the issuer key, to decode reads */
+  key: Buffer;
+  dataDir: string;
+  /** the engraver the line marks pins with, for the statistics */
+  engraverId: string;
+  audit?: AuditSink;
+  logger?: LineLogger;
+  /** segment size of the read log (tests use small ones) */
+  maxSegmentBytes?: number;
+}
+
+interface OpenCode {
+  ref: FirearmRef;
+  serial: string;
+  code: { index: number; text: string };
+  reads: StoredRead[];
+}
+
+const quiet: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: string }] }> {
+  readonly policy: QaPolicy;
+  private readonly log: ReadLog;
+  private readonly logger: LineLogger;
+  /** reads of codes without a decision, by code index (unique for the issuer) */
+  private readonly open = new Map<number, OpenCode>();
+  /** the first and last log segment holding a read of each serial */
+  private readonly segments = new Map<string, [number, number]>();
+  private stats = new ReadStatistics();
+  private lastReadId = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private started = false;
+
+  constructor(private readonly o: QaServiceOptions) {
+    super();
+    this.policy = o.policy;
+    this.logger = o.logger ?? quiet;
+    this.log = new ReadLog({
+      dataDir: o.dataDir,
+      ...(o.maxSegmentBytes !== undefined ? { maxSegmentBytes: o.maxSegmentBytes } : {}),
+      onRepair: (note) => this.logger.warn({ note }, 'QA read log: cut off a torn last entry'),
+    });
+  }
+
+  /** Opens the read log, rebuilds the indexes and statistics, and completes decisions cut short. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.log.start();
+    this.open.clear();
+    this.segments.clear();
+    this.stats = new ReadStatistics();
+    this.lastReadId = 0;
+    for await (const batch of this.log.replay()) {
+      for (const { segment, entry } of batch) this.take(entry, segment);
+    }
+    this.started = true;
+    for (const open of [...this.open.values()]) {
+      const verdict = this.verdictOf(open);
+      if (verdict.status === 'pending') continue;
+      try {
+        await this.decide(open, verdict);
+        this.logger.info({ serial: open.serial, code: open.code.text }, 'completed a QA decision cut short');
+      } catch (err) {
+        this.logger.error(
+          { err, serial: open.serial, code: open.code.text },
+          'cannot complete a QA decision',
+        );
+      }
+    }
+  }
+
+  /** Lets the read in progress end, then closes the log. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.queue.catch(() => {});
+    await this.log.stop();
+  }
+
+  // ---- Reads --------------------------------------------------------------------------------
+
+  /**
+   * Takes one case read entered by `actor`. Refuses, storing nothing: bad input
+   * (QA_INVALID_READ, naming the field), an unknown firearm (QA_UNKNOWN_FIREARM), one with no
+   * engraved pin (QA_NOT_ENGRAVED), a code already decided or voided (QA_ALREADY_DECIDED), and
+   * a round already read under `ca-4075` (QA_DUPLICATE_ROUND).
+   */
+  submit(input: CaseReadInput, actor: string): Promise<SubmitResult> {
+    let read: CheckedRead;
+    try {
+      if (typeof actor !== 'string' || actor.trim() === '')
+        throw new StamplineError('INVALID_INPUT', 'a read needs the actor who entered it');
+      read = checkRead(input);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.queue.then(() => this.submitNow(read, actor));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async submitNow(input: CheckedRead, actor: string): Promise<SubmitResult> {
+    if (!this.started) throw new StamplineError('LINE_NOT_READY', 'the QA service is not started');
+    const { order, firearm } = await this.locate(input);
+    const code = firearm.code;
+    if (firearm.state !== 'engraved' || !code) throw notEngraved(firearm);
+    if (firearm.qa) {
+      throw new StamplineError(
+        'QA_ALREADY_DECIDED',
+        `code ${code.text} of firearm ${firearm.serial} already ${firearm.qa.result === 'pass' ? 'passed' : 'failed'} QA (${firearm.qa.policy}, grade ${firearm.qa.grade}, ${firearm.qa.at} by ${firearm.qa.by}); no more reads are taken for it`,
+        { serial: firearm.serial, code: code.text, qa: firearm.qa },
+      );
+    }
+    const ref: FirearmRef = { orderId: firearm.orderId, seq: firearm.seq };
+    let open = this.open.get(code.index);
+    if (open && (open.ref.orderId !== ref.orderId || open.ref.seq !== ref.seq)) {
+      throw new StamplineError('INTERNAL', `reads of code ${code.text} name two firearms`, {
+        code: code.text,
+        firearms: [open.ref, ref],
+      });
+    }
+    if (open) {
+      // Decided by reads already stored, but not applied (the line refused or failed): apply it
+      // now rather than take a read the decision no longer needs.
+      const verdict = this.verdictOf(open);
+      if (verdict.status !== 'pending') {
+        await this.decide(open, verdict);
+        throw new StamplineError(
+          'QA_ALREADY_DECIDED',
+          `code ${code.text} of firearm ${firearm.serial} already ${verdict.status === 'pass' ? 'passed' : 'failed'} QA: ${verdict.reason}`,
+          { serial: firearm.serial, code: code.text, verdict },
+        );
+      }
+    }
+    this.checkRound(input, open, firearm.serial);
+
+    const decode = decodeCase(input, code.text, this.o.key);
+    const recipe = firearm.recipe;
+    const stored: StoredRead = {
+      id: this.lastReadId + 1,
+      at: new Date().toISOString(),
+      by: actor,
+      serial: firearm.serial,
+      orderId: firearm.orderId,
+      code: { index: code.index, text: code.text },
+      ...(input.text !== undefined ? { text: input.text } : {}),
+      ...(input.gear !== undefined ? { gear: input.gear } : {}),
+      ammo: { brand: input.ammo.brand, lacquered: input.ammo.lacquered },
+      ...(input.round !== undefined ? { round: input.round } : {}),
+      ...(input.station !== undefined ? { station: input.station } : {}),
+      make: order.make,
+      model: order.model,
+      engraverId: this.o.engraverId,
+      recipe: recipe ? `${recipe.power}/${recipe.frequency}/${recipe.speed}/${recipe.passes}` : 'unknown',
+      decode,
+    };
+    const segment = await this.log.append({ type: 'read', seq: firearm.seq, read: stored });
+    this.takeRead(stored, ref, segment);
+    open ??= this.open.get(code.index)!;
+    await this.o.audit?.record({
+      actor,
+      action: 'qa.read',
+      subject: `firearm:${firearm.serial}`,
+      after: {
+        read: stored.id,
+        code: code.text,
+        ...(stored.round !== undefined ? { round: stored.round } : {}),
+        grade: decode.grade,
+        matches: decode.matches,
+        ammo: stored.ammo,
+      },
+    });
+
+    const verdict = this.verdictOf(open);
+    let outcome: SubmitResult['outcome'] = 'pending';
+    if (verdict.status !== 'pending') {
+      try {
+        outcome = (await this.decide(open, verdict)).outcome;
+      } catch (err) {
+        if (err instanceof StamplineError) {
+          throw new StamplineError(
+            err.code,
+            `read ${stored.id} is stored and the code ${verdict.status === 'pass' ? 'passed' : 'failed'} QA, but the line could not apply it yet (${err.message}); it is applied at the next read of this firearm or at the next start`,
+            { ...err.context, read: stored.id, verdict },
+            { cause: err },
+          );
+        }
+        throw err;
+      }
+    }
+    const result: SubmitResult = { read: stored, verdict, outcome };
+    this.emit('read', { ...result, serial: firearm.serial });
+    return result;
+  }
+
+  /** The firearm a read names, by serial or by code; both must agree when both are given. */
+  private async locate(input: CheckedRead): Promise<StoredFirearm> {
+    if (input.code !== undefined) {
+      const holders = await this.o.line.findFirearms({ code: input.code });
+      const found = holders.at(-1);
+      if (!found) {
+        throw new StamplineError(
+          'QA_UNKNOWN_FIREARM',
+          `no firearm on this line was given code ${dashed(input.code)}`,
+          {
+            code: input.code,
+          },
+        );
+      }
+      const f = found.firearm;
+      if (input.serial !== undefined && input.serial !== f.serial) {
+        throw invalid('code', `code ${dashed(input.code)} is on firearm ${f.serial}, not ${input.serial}`, {
+          serial: input.serial,
+          code: input.code,
+        });
+      }
+      if (f.code?.text !== input.code) {
+        const voided = f.voided.find((v) => v.text === input.code)!;
+        const now = f.code ? `it now carries code ${dashed(f.code.text)}` : 'it waits for a new pin and code';
+        throw new StamplineError(
+          'QA_ALREADY_DECIDED',
+          `code ${dashed(input.code)} of firearm ${f.serial} was voided ${voided.voidedAt} (${voided.reason}); ${now}: read cases fired with its new pin`,
+          { serial: f.serial, code: input.code, voided: { at: voided.voidedAt, reason: voided.reason } },
+        );
+      }
+      return found;
+    }
+    const serial = input.serial!;
+    const found = (await this.o.line.findFirearms({ serial })).at(-1);
+    if (!found) {
+      throw new StamplineError('QA_UNKNOWN_FIREARM', `no firearm on this line has serial ${serial}`, {
+        serial,
+      });
+    }
+    return found;
+  }
+
+  private checkRound(input: CheckedRead, open: OpenCode | undefined, serial: string): void {
+    if (this.policy.kind !== 'ca-4075') return;
+    const rounds = this.policy.rounds;
+    const examined = examinedRounds(rounds);
+    if (input.round === undefined) {
+      throw invalid(
+        'round',
+        `the ca-4075 policy needs the round of each case: one of ${examined.join(', ')}`,
+      );
+    }
+    if (!examined.includes(input.round)) {
+      throw invalid(
+        'round',
+        `round ${input.round} is not examined: of a test fire of ${rounds} rounds, ca-4075 examines rounds ${examined.join(', ')}`,
+        { round: input.round },
+      );
+    }
+    const earlier = open?.reads.find((r) => r.round === input.round);
+    if (earlier) {
+      throw new StamplineError(
+        'QA_DUPLICATE_ROUND',
+        `round ${input.round} of firearm ${serial} was read already (read ${earlier.id}, ${earlier.at} by ${earlier.by}); reads are never replaced`,
+        { serial, round: input.round, read: earlier.id },
+      );
+    }
+  }
+
+  private verdictOf(open: OpenCode): Verdict {
+    return evaluate(this.policy, open.reads, { expected: open.code.text, key: this.o.key });
+  }
+
+  /** Has the line apply a decided verdict, then logs the decision. */
+  private async decide(open: OpenCode, verdict: Verdict) {
+    const last = open.reads.at(-1)!;
+    const result = verdict.status === 'pass' ? 'pass' : 'fail';
+    const decision: QaDecision = {
+      result,
+      policy: verdict.policy,
+      grade: verdict.grade,
+      casings: verdict.casings,
+      reason: verdict.reason,
+      at: last.at,
+      by: last.by,
+    };
+    const applied = await this.o.line.applyVerdict(open.ref, open.code, decision);
+    const entry: DecisionEntry = {
+      type: 'decision',
+      at: decision.at,
+      by: decision.by,
+      serial: open.serial,
+      orderId: open.ref.orderId,
+      seq: open.ref.seq,
+      code: open.code,
+      verdict,
+      readIds: open.reads.map((r) => r.id),
+    };
+    const segment = await this.log.append(entry);
+    this.take(entry, segment);
+    return applied;
+  }
+
+  /** Folds one log entry into the indexes and statistics. */
+  private take(entry: QaLogEntry, segment: number): void {
+    if (entry.type === 'read') {
+      this.takeRead(entry.read, { orderId: entry.read.orderId, seq: entry.seq }, segment);
+      return;
+    }
+    const open = this.open.get(entry.code.index);
+    const reads = open ? open.reads.filter((r) => entry.readIds.includes(r.id)) : [];
+    this.stats.addVerdict(entry.verdict.status === 'pass' ? 'pass' : 'fail', reads);
+    this.open.delete(entry.code.index);
+  }
+
+  private takeRead(read: StoredRead, ref: FirearmRef, segment: number): void {
+    this.lastReadId = Math.max(this.lastReadId, read.id);
+    let open = this.open.get(read.code.index);
+    if (!open) {
+      open = { ref, serial: read.serial, code: read.code, reads: [] };
+      this.open.set(read.code.index, open);
+    }
+    open.reads.push(read);
+    const range = this.segments.get(read.serial);
+    if (range) range[1] = Math.max(range[1], segment);
+    else this.segments.set(read.serial, [segment, segment]);
+    this.stats.addRead(read);
+  }
+
+  // ---- Views --------------------------------------------------------------------------------
+
+  /** The firearm that holds this serial now (the latest order), with all its reads and verdict. */
+  async firearm(serial: string): Promise<FirearmRecord> {
+    const s = typeof serial === 'string' ? serial.trim().toUpperCase() : '';
+    const found = s === '' ? undefined : (await this.o.line.findFirearms({ serial: s })).at(-1);
+    if (!found) {
+      throw new StamplineError(
+        'QA_UNKNOWN_FIREARM',
+        `no firearm on this line has serial ${s || JSON.stringify(serial)}`,
+        {
+          serial,
+        },
+      );
+    }
+    return (await this.recordsOf([found]))[0]!;
+  }
+
+  /**
+   * Firearm records by serial (every order that held it, oldest first), by code (current or
+   * voided) or by order (every firearm of it). Exactly one of the three.
+   */
+  async records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]> {
+    const given = (['serial', 'code', 'order'] as const).filter((k) => query[k] !== undefined);
+    if (given.length !== 1) {
+      throw new StamplineError('INVALID_INPUT', 'search by exactly one of serial, code or order', {
+        problems: [{ path: given[1] ?? 'serial', reason: 'give exactly one of serial, code or order' }],
+      });
+    }
+    if (query.serial !== undefined) {
+      return this.recordsOf(await this.o.line.findFirearms({ serial: query.serial.trim().toUpperCase() }));
+    }
+    if (query.code !== undefined) {
+      const code = normaliseCode(query.code);
+      if (!code) {
+        throw new StamplineError(
+          'INVALID_INPUT',
+          `${JSON.stringify(query.code)} is not a code of 10 characters`,
+          {
+            problems: [
+              { path: 'code', reason: 'must be a code of 10 characters, as XXXXX-XXXXX or without the dash' },
+            ],
+          },
+        );
+      }
+      return this.recordsOf(await this.o.line.findFirearms({ code }));
+    }
+    let view: Awaited<ReturnType<QaLine['orderView']>>;
+    try {
+      view = await this.o.line.orderView(query.order!);
+    } catch (err) {
+      if (err instanceof StamplineError && err.code === 'ORDER_NOT_FOUND') return [];
+      throw err;
+    }
+    return this.recordsOf(view.firearms.map((firearm) => ({ order: view.order, firearm })));
+  }
+
+  private async recordsOf(firearms: StoredFirearm[]): Promise<FirearmRecord[]> {
+    if (firearms.length === 0) return [];
+    const serials = new Set(firearms.map((f) => f.firearm.serial));
+    const wanted = new Set<number>();
+    for (const s of serials) {
+      const range = this.segments.get(s);
+      if (range) for (let n = range[0]; n <= range[1]; n++) wanted.add(n);
+    }
+    const entries = await this.log.scan(wanted, (e) =>
+      serials.has(e.type === 'read' ? e.read.serial : e.serial),
+    );
+    const reads = new Map<string, StoredRead[]>();
+    const decisions = new Map<number, DecisionEntry>();
+    for (const e of entries) {
+      if (e.type === 'decision') {
+        decisions.set(e.code.index, e);
+        continue;
+      }
+      const key = `${e.read.orderId}\u0000${e.read.serial}`;
+      const list = reads.get(key);
+      if (list) list.push(e.read);
+      else reads.set(key, [e.read]);
+    }
+    return firearms.map(({ order, firearm }) => ({
+      order,
+      firearm,
+      reads: reads.get(`${firearm.orderId}\u0000${firearm.serial}`) ?? [],
+      verdict: this.currentVerdict(firearm, decisions),
+    }));
+  }
+
+  private currentVerdict(firearm: Firearm, decisions: Map<number, DecisionEntry>): Verdict | null {
+    const code = firearm.code;
+    if (firearm.state !== 'engraved' || !code) return null;
+    const decided = decisions.get(code.index);
+    if (decided) return decided.verdict;
+    const open = this.open.get(code.index);
+    if (open) return this.verdictOf(open);
+    if (firearm.qa) {
+      return {
+        status: firearm.qa.result,
+        policy: firearm.qa.policy,
+        casings: firearm.qa.casings,
+        needed: firearm.qa.casings,
+        grade: firearm.qa.grade,
+        reason: `${firearm.qa.result === 'pass' ? 'passed' : 'failed'} QA ${firearm.qa.at}`,
+      };
+    }
+    return evaluate(this.policy, [], { expected: code.text, key: this.o.key });
+  }
+
+  /** Statistics of every read the line has taken, grouped by one dimension. */
+  statistics(by: StatsDimension): StatsRow[] {
+    return this.stats.rows(by);
+  }
+}
+
+function dashed(code: string): string {
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
+}
+
+function notEngraved(f: Firearm): StamplineError {
+  const lastVoid = f.voided.at(-1);
+  let why: string;
+  if (f.state === 'queued' && lastVoid?.qa?.result === 'fail') {
+    why = `its code ${dashed(lastVoid.text)} failed QA and was voided; it waits for a new pin and code`;
+  } else if (f.state === 'queued') {
+    why = 'it waits to be engraved';
+  } else if (f.state === 'cancelled') {
+    why = 'its order was aborted before it was engraved';
+  } else {
+    why = 'it is being engraved';
+  }
+  return new StamplineError('QA_NOT_ENGRAVED', `firearm ${f.serial} has no engraved pin to verify: ${why}`, {
+    serial: f.serial,
+    state: f.state,
+  });
+}
