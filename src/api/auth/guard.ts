@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** who sent the request, resolved from the session cookie or the bearer token */
     identity?: Identity;
+    /** why the credentials the request carried gave no identity (an expired session, an unknown token) */
+    identityProblem?: string;
   }
 }
 
@@ -16,7 +18,7 @@ export function requires(permission: Permission) {
     if (!who) {
       throw new StamplineError(
         'AUTH_REQUIRED',
-        'log in, or send a bearer token (Authorization: Bearer ...)',
+        req.identityProblem ?? 'log in, or send a bearer token (Authorization: Bearer ...)',
         { permission },
       );
     }
