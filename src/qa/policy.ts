@@ -7,11 +7,15 @@
  * read that decodes confidently to another code is a failing case like an unreadable one.
  */
 import type { Grade } from '../codes/index.js';
-import type { QaPolicy } from '../config/schema.js';
+import type { MinGrade } from '../config/schema.js';
 import { type CaseMarks, decodeCases, gradeAtLeast, worseGrade } from './decode.js';
 import type { ReadDecode, Verdict } from './types.js';
 
-export type { QaPolicy };
+/** A policy as configured (`qa.policy`; the configuration's parsed form is one). */
+export type QaPolicy =
+  | { kind: 'every-case'; cases: number; minGrade?: MinGrade | undefined }
+  | { kind: 'ca-4075'; rounds: number; minGrade?: MinGrade | undefined }
+  | { kind: 'pooled'; cases: number; minGrade?: MinGrade | undefined };
 
 /** What a policy looks at in a read. */
 export interface PolicyRead extends CaseMarks {
