@@ -12,7 +12,15 @@ let source: FakeSource;
 beforeAll(async () => {
   source = new FakeSource();
   const order = orderHeader();
-  source.add({ order, firearm: firearm('S-100', 0), reads: [], verdict: verdict('pass', 'B') });
+  const qa = {
+    result: 'pass',
+    policy: 'every-case',
+    grade: 'B',
+    casings: 3,
+    at: '2026-03-01T11:15:00.000Z',
+    by: 'qa-1',
+  } as const;
+  source.add({ order, firearm: firearm('S-100', 0, { qa }), reads: [], verdict: verdict('pass', 'B') });
   source.add({
     order,
     firearm: firearm('S-101', 1, {
@@ -73,7 +81,8 @@ describe('GET /certificates/firearms/:serial', () => {
     expect(body).toContain('data-test="cert-destination">FFL-1-23-456<');
     expect(body).toContain('Licensed engraver');
     expect(body).toContain('>line-1<');
-    expect(body).toContain('2026-03-02 10:30 UTC');
+    expect(body).toContain('2026-03-02 10:30 UTC'); // issued
+    expect(body).toContain('2026-03-01 11:15 UTC'); // decided by QA
     // the pin face is drawn inline, mirrored as engraved
     expect(body).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
     expect(body).toContain(`${text.slice(0, 5)}-${text.slice(5)} (pin, mirrored)`);

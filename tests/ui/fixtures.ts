@@ -5,11 +5,11 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { USER_ROLES, type UserRole } from '../../src/api/auth/types.js';
-import { type CertificateSource, type FirearmRecord, uiPlugin } from '../../src/api/ui/index.js';
+import { type CertificateSource, uiPlugin } from '../../src/api/ui/index.js';
 import { encode } from '../../src/codes/index.js';
 import { StamplineError } from '../../src/errors.js';
 import type { Firearm, OrderHeader } from '../../src/line/model.js';
-import type { Verdict } from '../../src/qa/types.js';
+import type { FirearmRecord, Verdict } from '../../src/qa/types.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
 export const HOSTILE = '<script>alert("x")</script> & \'Co\'';

@@ -8,26 +8,9 @@
  * look it up, but it then says in its title and in a banner that it is not a certificate.
  */
 import { formatText, type Grade, renderPinSvg } from '../../codes/index.js';
-import type { Firearm, OrderHeader } from '../../line/model.js';
-import type { StoredRead, Verdict, VerdictStatus } from '../../qa/types.js';
+import type { OrderHeader } from '../../line/model.js';
+import type { FirearmRecord, VerdictStatus } from '../../qa/types.js';
 import { type Html, html, raw } from './html.js';
-
-/** What QA leaves on a firearm that passed; only these fields are printed, all optional. */
-export interface FirearmQaSummary {
-  result?: 'pass' | 'fail';
-  policy?: string;
-  grade?: Grade;
-  casings?: number;
-  at?: string;
-}
-
-/** The contract's `FirearmRecord` (issue 5): a firearm with its order, every read and the verdict. */
-export interface FirearmRecord {
-  order: OrderHeader;
-  firearm: Firearm & { qa?: FirearmQaSummary };
-  reads: StoredRead[];
-  verdict: Verdict | null;
-}
 
 export interface Certifier {
   /** the registry-assigned issuer number */

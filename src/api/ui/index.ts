@@ -15,12 +15,12 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StamplineError } from '../../errors.js';
 import type { OrderHeader } from '../../line/model.js';
+import type { FirearmRecord } from '../../qa/types.js';
 import { requires } from '../auth/guard.js';
 import { allows, MACHINE_ROLES, type Permission, USER_ROLES } from '../auth/types.js';
 import {
   type Certifier,
   errorPage,
-  type FirearmRecord,
   firearmCertificate,
   orderCertificate,
   PAPERS,
@@ -28,7 +28,7 @@ import {
   type Paper,
 } from './certificates.js';
 
-export type { Certifier, FirearmRecord } from './certificates.js';
+export type { Certifier } from './certificates.js';
 
 /** Where the certificate pages get their data; the daemon builds it from the QA service and the line. */
 export interface CertificateSource {
