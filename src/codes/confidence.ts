@@ -65,6 +65,24 @@ function weightedSupportSum(): number {
  * hold no evidence: every value is as likely as c_i there (t_i = 1).
  */
 export function sameAlignmentOdds(w: Float64Array, c: ArrayLike<number>, touched = 0xffff): number {
+  for (let i = 0; i < N; i++) if (touched & (1 << i)) T[i] = rowOdds(w, i, c[i]!);
+  return oddsOfRows(T, touched);
+}
+
+/** t_i of row i when the decoded value is c: the mean weight of the 31 other values against c's. */
+export function rowOdds(w: Float64Array, i: number, c: number): number {
+  const row = i << 5;
+  let sum = 0;
+  for (let v = 0; v < 32; v++) sum += w[row + v]!;
+  const own = w[row + c]!;
+  return (sum - own) / (31 * own);
+}
+
+/**
+ * Σ_{w ≥ 9} N_w e_w(1, t) over the rows in `touched`, with t_i in `t`; rows outside `touched`
+ * have t_i = 1. Rows are taken in order, so equal inputs give bit-identical odds.
+ */
+export function oddsOfRows(t: ArrayLike<number>, touched: number): number {
   // u_i = 1 everywhere, so Π (1 + t_i z), untouched rows contributing (1 + z)^m at the end
   E.fill(0);
   E[0] = 1;
@@ -75,13 +93,9 @@ export function sameAlignmentOdds(w: Float64Array, c: ArrayLike<number>, touched
       untouched++;
       continue;
     }
-    const row = i << 5;
-    let sum = 0;
-    for (let v = 0; v < 32; v++) sum += w[row + v]!;
-    const own = w[row + c[i]!]!;
-    const t = (sum - own) / (31 * own);
+    const ti = t[i]!;
     degree++;
-    for (let k = degree; k >= 1; k--) E[k] = E[k]! + E[k - 1]! * t;
+    for (let k = degree; k >= 1; k--) E[k] = E[k]! + E[k - 1]! * ti;
   }
   let odds = 0;
   for (let k = DISTANCE; k <= N; k++) {
@@ -130,66 +144,20 @@ export function otherRotationOdds(
 ): number {
   const gw = weights.gearWeight;
   const sums = weights.gearWeightSum;
-  const kt5 = weights.ktPow[5]!;
   const windows = g.window;
-  // Per row: Q (the others' evidence scaled to a maximum of 1), whether it is one base value
-  // with a few exceptions (then a row sum costs O(exceptions)), D = Q(c_i)·G_i(c_i) at the
-  // decoded rotation, and the largest row sum any window could give.
   let prodD = 1;
   let prodMaxT = 1;
   for (let i = 0; i < N; i++) {
-    const row = i << 5;
-    if (!(othersTouched & (1 << i))) {
-      // no other read says anything here: every value weighs the same
-      GENERAL[i] = 0;
-      EXCEPTIONS[i * 5] = -1;
-      ROW_BASE[i] = 1;
-      OWN[i] = 1;
-      D[i] = gw[(windows[rotation + 8 + 5 * i]! << 5) | c[i]!]!;
-      prodD *= D[i]!;
-      prodMaxT *= sums[31]!;
-      continue;
-    }
-    let max = 0;
-    let min = Number.POSITIVE_INFINITY;
-    for (let v = 0; v < 32; v++) {
-      const x = others[row + v]!;
-      if (x > max) max = x;
-      if (x < min) min = x;
-    }
-    const inv = 1 / max;
-    let exceptions = 0;
-    let excess = 0;
-    for (let v = 0; v < 32; v++) {
-      const x = others[row + v]!;
-      const q = x * inv;
-      Q[row + v] = q;
-      if (x !== min) {
-        if (exceptions < 4) EXCEPTIONS[i * 5 + exceptions] = v;
-        exceptions++;
-        excess += q - min * inv;
-      }
-    }
-    GENERAL[i] = exceptions > 4 ? 1 : 0;
-    if (exceptions <= 4) EXCEPTIONS[i * 5 + exceptions] = -1;
-    else topThree(i);
-    const q0 = min * inv;
-    ROW_BASE[i] = q0;
-    const own = Q[row + c[i]!]!;
-    OWN[i] = own;
-    D[i] = own * gw[(windows[rotation + 8 + 5 * i]! << 5) | c[i]!]!;
+    const touched = (othersTouched & (1 << i)) !== 0;
+    const maxT = prepareRow(others, i, touched, c[i]!, windows[rotation + 8 + 5 * i]!, weights);
     prodD *= D[i]!;
-    prodMaxT *= q0 * sums[31]! + excess * kt5;
+    prodMaxT *= maxT;
   }
-
   const syncHere = g.syncMatch[rotation]!;
   const negligible = (limit * 1e-3) / 88;
-  // Bound on the odds of any one rotation before its sync is weighed; when even the sum of
-  // these bounds over all rotations is negligible, it is the answer.
+  const bound = otherRotationsBound(g, rotation, weights, prodD, prodMaxT);
+  if (bound <= limit * 1e-3) return bound;
   const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;
-  let syncSum = 0;
-  for (let r = 0; r < 88; r++) if (r !== rotation) syncSum += syncFactor(weights, g.syncMatch[r]! - syncHere);
-  if (syncSum * rotationBound <= limit * 1e-3) return syncSum * rotationBound;
   let odds = 0;
   for (let r = 0; r < 88; r++) {
     if (r === rotation) continue;
@@ -257,6 +225,87 @@ export function otherRotationOdds(
     if (!(odds <= limit)) return odds;
   }
   return odds;
+}
+
+/**
+ * Prepares row i of the others' evidence for otherRotationOdds: Q (the row scaled to a
+ * maximum of 1), whether it is one base value with a few exceptions (then a row sum costs
+ * O(exceptions)), and D_i = Q(c)·G_i(c) for the gear window at the decoded rotation. Returns
+ * the largest row sum any window could give, the row's factor of the bound on every rotation.
+ */
+export function prepareRow(
+  others: Float64Array,
+  i: number,
+  touched: boolean,
+  c: number,
+  window: number,
+  weights: Weights,
+): number {
+  const gw = weights.gearWeight;
+  const sums = weights.gearWeightSum;
+  const row = i << 5;
+  if (!touched) {
+    // no other read says anything here: every value weighs the same
+    GENERAL[i] = 0;
+    EXCEPTIONS[i * 5] = -1;
+    ROW_BASE[i] = 1;
+    OWN[i] = 1;
+    D[i] = gw[(window << 5) | c]!;
+    return sums[31]!;
+  }
+  let max = 0;
+  let min = Number.POSITIVE_INFINITY;
+  for (let v = 0; v < 32; v++) {
+    const x = others[row + v]!;
+    if (x > max) max = x;
+    if (x < min) min = x;
+  }
+  const inv = 1 / max;
+  let exceptions = 0;
+  let excess = 0;
+  for (let v = 0; v < 32; v++) {
+    const x = others[row + v]!;
+    const q = x * inv;
+    Q[row + v] = q;
+    if (x !== min) {
+      if (exceptions < 4) EXCEPTIONS[i * 5 + exceptions] = v;
+      exceptions++;
+      excess += q - min * inv;
+    }
+  }
+  GENERAL[i] = exceptions > 4 ? 1 : 0;
+  if (exceptions <= 4) EXCEPTIONS[i * 5 + exceptions] = -1;
+  else topThree(i);
+  const q0 = min * inv;
+  ROW_BASE[i] = q0;
+  const own = Q[row + c]!;
+  OWN[i] = own;
+  D[i] = own * gw[(window << 5) | c]!;
+  return q0 * sums[31]! + excess * weights.ktPow[5]!;
+}
+
+/** D_i of the row prepareRow last prepared at position i. */
+export function preparedOwnWeight(i: number): number {
+  return D[i]!;
+}
+
+/**
+ * A bound on the odds of every rotation of `g` other than `rotation` together, from the
+ * products over rows of D_i and of prepareRow's results: each rotation's odds are at most its
+ * sync factor times 31^-8 · Π maxT_i / Π D_i.
+ */
+export function otherRotationsBound(
+  g: GearObservation,
+  rotation: number,
+  weights: Weights,
+  prodD: number,
+  prodMaxT: number,
+): number {
+  const syncHere = g.syncMatch[rotation]!;
+  const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;
+  let syncSum = 0;
+  for (let r = 0; r < 88; r++) if (r !== rotation) syncSum += syncFactor(weights, g.syncMatch[r]! - syncHere);
+  return syncSum * rotationBound;
 }
 
 /** Fills TOP and FOURTH for row i of Q. */

@@ -1,6 +1,6 @@
 /** `decodeReads`: the public entry to decoding, with input checks. */
 import { StamplineError } from '../errors.js';
-import { type DecodeResult, decodeObservations } from './decode.js';
+import { type DecodeResult, decodeObservations, searchObservations } from './decode.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
 import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObservation } from './reads.js';
@@ -21,6 +21,27 @@ export function decodeReads(
   reads: readonly Read[],
   key: Buffer | Uint8Array | string,
   options: DecodeOptions = {},
+): DecodeResult {
+  return decodeWith(reads, key, options, decodeObservations);
+}
+
+/**
+ * `decodeReads` by the full search alone, without the clean-read shortcut: the reference the
+ * shortcut is checked against. Slower; for tests and benchmarks.
+ */
+export function decodeReadsReference(
+  reads: readonly Read[],
+  key: Buffer | Uint8Array | string,
+  options: DecodeOptions = {},
+): DecodeResult {
+  return decodeWith(reads, key, options, searchObservations);
+}
+
+function decodeWith(
+  reads: readonly Read[],
+  key: Buffer | Uint8Array | string,
+  options: DecodeOptions,
+  decode: typeof decodeObservations,
 ): DecodeResult {
   const ctx = keyContext(key);
   const weights = weightsFor(options.model);
@@ -47,7 +68,7 @@ export function decodeReads(
     gearOfRead.push(g ? gears.length : -1);
     if (g) gears.push(g);
   });
-  const { result, rotations } = decodeObservations(texts, gears, ctx, weights);
+  const { result, rotations } = decode(texts, gears, ctx, weights);
   if (result.ok) result.gearRotations = gearOfRead.map((k) => (k >= 0 ? rotations[k]! : null));
   return result;
 }

@@ -18,6 +18,8 @@
  * explains the reads as well, at the same or any other gear rotation, is at most
  * MAX_MISCORRECTION_RISK.
  */
+
+import { decodeClean } from './clean.js';
 import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
 import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
 import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth, textMatches } from './evidence.js';
@@ -102,7 +104,7 @@ const TEETH = new Int8Array(GEAR_LENGTH);
 
 export interface Outcome {
   result: DecodeResult;
-  /** rotation of each gear observation, -1 when none */
+  /** rotation of each gear observation, -1 when none; valid until the next decode */
   rotations: ArrayLike<number>;
 }
 
@@ -356,7 +358,35 @@ function relativeOffset(a: GearObservation, b: GearObservation): number {
   return best;
 }
 
+/**
+ * Decodes the observations of one or several cases: a single clean case by the shortcut of
+ * `clean.ts`, anything else by the full search. Both give the same result.
+ */
 export function decodeObservations(
+  texts: readonly TextObservation[],
+  gears: readonly GearObservation[],
+  ctx: KeyContext,
+  weights: Weights,
+): Outcome {
+  if (texts.length === 1 && gears.length <= 1) {
+    const clean = decodeClean(texts[0]!, gears[0], weights, MAX_MISCORRECTION_RISK);
+    if (clean) {
+      const result = success(clean.symbols, 0, clean.erasures, clean.risk, ctx);
+      if (gears.length === 0) return { result, rotations: NO_ROTATIONS };
+      CLEAN_ROTATION[0] = clean.rotation;
+      return { result, rotations: CLEAN_ROTATION };
+    }
+  }
+  return searchObservations(texts, gears, ctx, weights);
+}
+
+const CLEAN_ROTATION = new Int16Array(1);
+
+/**
+ * The full search, without the clean-read shortcut: the reference the shortcut must agree
+ * with, bit for bit (tests/codes/shortcut.test.ts).
+ */
+export function searchObservations(
   texts: readonly TextObservation[],
   gears: readonly GearObservation[],
   ctx: KeyContext,
