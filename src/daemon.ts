@@ -145,13 +145,7 @@ export class Daemon {
     this.app = buildApp({
       line: this.line,
       tokens: { erp: c.auth.erpToken, operator: c.auth.operatorToken },
-      outbox: {
-        depth: () => this.reporter!.outbox.depth(),
-        pending: (limit) => this.reporter!.outbox.pending(limit),
-        rejected: () => this.reporter!.outbox.rejected(),
-        retry: (id, by) => this.reporter!.outbox.retry(id, by),
-        dismiss: (id, reason, by) => this.reporter!.outbox.dismiss(id, reason, by),
-      },
+      outbox: this.reporter.outbox,
       audit: this.audit,
       health: () => this.health(),
       version: VERSION,

@@ -87,6 +87,9 @@ export const ERROR_CATALOGUE = {
   QA_ALREADY_DECIDED: entry(409, false, 'The verification of this code is already decided'),
   QA_DUPLICATE_ROUND: entry(409, false, 'A read of that round is already stored'),
 
+  // api/ routes
+  FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),
+
   // api/ access
   AUTH_REQUIRED: entry(401, false, 'Authentication is required'),
   AUTH_FORBIDDEN: entry(403, false, 'This role may not do that'),

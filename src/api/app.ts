@@ -1,40 +1,65 @@
 /**
- * The HTTP API, built by a factory so tests use `inject()` and the daemon listens. Every error
- * leaves as `{ error: { code, message, context } }` with the status from the error catalogue;
- * an invalid order also carries `problems`, each naming the field and the reason.
+ * The HTTP API, built by a factory so tests use `inject()` and the daemon listens. Routes live in
+ * `routes/`, one module per area; each declares zod schemas for what it takes and answers, from
+ * which the OpenAPI document at `/docs/json` and the explorer at `/docs` are made.
+ *
+ * Every error leaves as `{ error: { code, message, context }, problems? }` with the status of the
+ * error catalogue: bad input is 400 with one problem per field; anything unforeseen is 500
+ * `INTERNAL` without its details, which go to the log.
  */
 import { timingSafeEqual } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { parseOrder } from '../erp/order.js';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  ResponseSerializationError,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
-import type { AuditSink, Line } from '../line/line.js';
+import type { Line } from '../line/line.js';
+import type { Identity, MachineRole } from './auth/types.js';
+import { LiveEvents } from './events.js';
+import { LineMetrics } from './metrics.js';
+import { auditRoutes } from './routes/audit.js';
+import type { Api, AuditApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
+import { eventRoutes } from './routes/events.js';
+import { lineRoutes } from './routes/line.js';
+import { orderRoutes } from './routes/orders.js';
+import { outboxRoutes } from './routes/outbox.js';
+import { pinRoutes } from './routes/pins.js';
+import { qaRoutes } from './routes/qa.js';
+import { recordRoutes } from './routes/records.js';
+import { statsRoutes } from './routes/stats.js';
+import { problemsOf } from './schemas/common.js';
 
-export type Role = 'erp' | 'operator';
-
-export interface OutboxView {
-  depth(): number;
-  pending(limit?: number): unknown[];
-  rejected(): unknown[];
-  /** Sends a rejected record again (after the cause was fixed at the registry). */
-  retry(recordId: string, by: string): Promise<void>;
-  /** Gives up on a rejected record, with the operator's reason. */
-  dismiss(recordId: string, reason: string, by: string): Promise<void>;
-}
+export type { AuditApi, FirearmRecord, OutboxView, QaApi } from './routes/context.js';
 
 export interface ApiOptions {
   line: Line;
-  tokens: { erp?: string; operator?: string };
+  /**
+   * Access control: sets `req.identity` for every request and adds the session and user routes
+   * (src/api/auth). Registered before any route.
+   */
+  auth?: { register(app: FastifyInstance): void };
+  /** Machine tokens, used only when no `auth` is given. */
+  tokens?: Partial<Record<MachineRole, string>>;
   outbox?: OutboxView;
+  qa?: QaApi;
+  audit?: AuditApi;
   health: () => { ok: boolean; checks: Record<string, unknown> };
-  audit?: AuditSink;
   version: string;
   logger?: boolean | object;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    actor?: string;
-  }
+  /** Node.js process metrics on /metrics. Default true. */
+  processMetrics?: boolean;
+  /** Period of the keep-alive comment on event streams. Default 15,000 ms. */
+  heartbeatMs?: number;
+  /** Period at which the outbox depth is looked at for live events, when it has no events. Default 2,000 ms. */
+  outboxPollMs?: number;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -43,149 +68,212 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function buildApp(opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024 });
-
-  /** Bearer-token check: each role has its own token; a missing or wrong one is refused. */
-  const requireRole =
-    (...roles: Role[]) =>
-    async (req: FastifyRequest) => {
-      const header = req.headers.authorization;
-      const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-      if (!token)
-        throw new StamplineError('AUTH_REQUIRED', 'a bearer token is required (Authorization: Bearer ...)');
-      for (const role of roles) {
-        const expected = opts.tokens[role];
-        if (expected && sameSecret(token, expected)) {
-          req.actor = role;
-          return;
-        }
+/** Identity from a configured machine token, for a line built without `auth`. */
+function tokenIdentities(tokens: Partial<Record<MachineRole, string>>) {
+  return async (req: FastifyRequest) => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    if (!token) return;
+    for (const [role, expected] of Object.entries(tokens)) {
+      if (expected && sameSecret(token, expected)) {
+        req.identity = { kind: 'token', name: role, role: role as MachineRole } satisfies Identity;
+        return;
       }
-      throw new StamplineError(
-        'AUTH_FORBIDDEN',
-        `this token may not do that; it needs the ${roles.join(' or ')} token`,
-      );
-    };
+    }
+    throw new StamplineError('AUTH_FORBIDDEN', 'this bearer token is not one the line knows');
+  };
+}
 
-  app.setErrorHandler((err, req, reply: FastifyReply) => {
+const where = { body: 'body', querystring: 'query', params: 'path', headers: 'headers' } as const;
+
+/** A plugin that fastify runs in its parent's context instead of a child (what fastify-plugin does). */
+function inRootContext<T extends (instance: FastifyInstance) => Promise<void>>(fn: T): T {
+  return Object.assign(fn, { [Symbol.for('skip-override')]: true });
+}
+
+function sendError(reply: FastifyReply, status: number, body: Record<string, unknown>) {
+  return reply.status(status).send(body);
+}
+
+export function buildApp(opts: ApiOptions): FastifyInstance {
+  const fastify = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 32 * 1024 * 1024,
+  });
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setSerializerCompiler(serializerCompiler);
+  const app: Api = fastify.withTypeProvider<ZodTypeProvider>();
+
+  app.setErrorHandler((err, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const problems = problemsOf(err.validation);
+      const part = where[(err as { validationContext?: keyof typeof where }).validationContext ?? 'body'];
+      const code = req.routeOptions.config?.invalidInput ?? 'INVALID_INPUT';
+      const summary = problems.map((p) => `${p.path || part}: ${p.reason}`).join('; ');
+      return sendError(reply, 400, {
+        error: { code, message: `the request ${part} is not valid: ${summary}`, context: { in: part } },
+        problems,
+      });
+    }
     if (err instanceof StamplineError) {
       const body: Record<string, unknown> = { error: err.toJSON() };
       if (Array.isArray(err.context.problems)) body.problems = err.context.problems;
-      return reply.status(err.status).send(body);
+      return sendError(reply, err.status, body);
+    }
+    if (err instanceof ResponseSerializationError) {
+      req.log.error({ err, issues: err.cause.issues }, 'an answer does not match its schema');
+      return sendError(reply, 500, { error: { code: 'INTERNAL', message: 'internal error', context: {} } });
     }
     const e = err as { statusCode?: number; code?: string; message: string };
-    if (e.statusCode && e.statusCode < 500) {
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       // fastify's own answers: malformed JSON, body too large, unsupported media type
-      return reply.status(e.statusCode).send({
+      return sendError(reply, e.statusCode, {
         error: { code: 'INVALID_INPUT', message: e.message, context: { detail: e.code } },
       });
     }
     req.log.error({ err }, 'unhandled error');
-    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error', context: {} } });
+    return sendError(reply, 500, { error: { code: 'INTERNAL', message: 'internal error', context: {} } });
   });
 
-  app.get('/healthz', async (_req, reply) => {
-    const h = opts.health();
-    return reply.status(h.ok ? 200 : 503).send({ ...h, version: opts.version });
-  });
-
-  app.get('/api/v1/errors', async () => ERROR_CATALOGUE);
-
-  app.post('/api/v1/orders', { preHandler: requireRole('erp', 'operator') }, async (req, reply) => {
-    const parsed = parseOrder(req.body);
-    if (!parsed.ok) {
-      throw new StamplineError('ORDER_INVALID', `the order has ${parsed.total} problem(s)`, {
-        problems: parsed.problems,
-        total: parsed.total,
-      });
-    }
-    const header = await opts.line.submitOrder(parsed.order, 'http', req.actor ?? 'erp');
-    return reply.status(201).send(header);
-  });
-
-  app.get('/api/v1/orders', async () => {
-    const status = opts.line.status();
-    return { active: status.activeOrders, all: await opts.line.listOrders() };
-  });
-
-  app.get<{ Params: { id: string } }>('/api/v1/orders/:id', async (req) =>
-    opts.line.orderView(req.params.id),
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, {
+      error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, context: {} },
+    }),
   );
 
-  for (const action of ['start', 'pause', 'resume', 'abort'] as const) {
-    app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-      `/api/v1/orders/:id/${action}`,
-      { preHandler: requireRole('operator') },
-      async (req) => {
-        const reason = typeof req.body?.reason === 'string' ? req.body.reason : undefined;
-        const actor = req.actor ?? 'operator';
-        const id = req.params.id;
-        switch (action) {
-          case 'start':
-            return opts.line.startOrder(id, actor);
-          case 'pause':
-            return opts.line.pauseOrder(id, actor, reason);
-          case 'resume':
-            return opts.line.resumeOrder(id, actor);
-          case 'abort':
-            return opts.line.abortOrder(id, actor, reason);
-        }
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'stampline',
+        description:
+          'The HTTP API of a microstamping line: orders, the line and its engraver, the registry outbox, QA verification, records, statistics and the audit trail. Errors: see GET /api/v1/errors and docs/api.md.',
+        version: opts.version,
+      },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'A machine token from the configuration: auth.erpToken, auth.operatorToken, auth.qaToken.',
+          },
+          cookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'stampline_session',
+            description:
+              'The session of a logged-in user (POST /api/v1/session). Changes sent with it must be JSON.',
+          },
+        },
+      },
+      tags: [
+        { name: 'orders', description: 'Orders from the ERP and their control' },
+        { name: 'line', description: 'The line and its engraver' },
+        { name: 'outbox', description: 'Records waiting for the registry' },
+        { name: 'qa', description: 'Verification of test-fired cases' },
+        { name: 'records', description: "Firearms' records and drawings" },
+        { name: 'stats', description: 'Statistics of the reads' },
+        { name: 'audit', description: 'The audit trail' },
+        { name: 'events', description: 'Live changes' },
+        { name: 'session', description: 'Logging in and out' },
+        { name: 'users', description: 'User accounts' },
+        { name: 'meta', description: 'Health, metrics, the error catalogue' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // The explorer is served from the daemon's own files; it must not call out to the internet.
+    uiConfig: { validatorUrl: null, deepLinking: true },
+  });
+
+  // Plugins load in order: the access layer's hooks and routes come after the OpenAPI plugin
+  // (which sees only routes added once it has loaded) and before every route they guard. It
+  // runs in the root context, so its hooks reach the routes of every later plugin.
+  app.register(
+    inRootContext(async (root: FastifyInstance) => {
+      if (opts.auth) opts.auth.register(root);
+      else if (opts.tokens) root.addHook('onRequest', tokenIdentities(opts.tokens));
+    }),
+  );
+
+  const deps: RouteDeps = { line: opts.line, outbox: opts.outbox, qa: opts.qa, audit: opts.audit };
+  const metrics = new LineMetrics({ ...deps, processMetrics: opts.processMetrics });
+  metrics.start();
+  app.addHook('onClose', async () => metrics.stop());
+  const hub = new LiveEvents({ ...deps, outboxPollMs: opts.outboxPollMs });
+
+  app.register(async (api: Api) => {
+    api.get(
+      '/healthz',
+      {
+        schema: {
+          tags: ['meta'],
+          summary: 'Whether the daemon serves, and the state of its links',
+          security: [],
+          response: {
+            200: z.looseObject({
+              ok: z.boolean(),
+              checks: z.record(z.string(), z.unknown()),
+              version: z.string(),
+            }),
+            503: z.looseObject({
+              ok: z.boolean(),
+              checks: z.record(z.string(), z.unknown()),
+              version: z.string(),
+            }),
+          },
+        },
+      },
+      async (_req, reply) => {
+        const h = opts.health();
+        return reply.status(h.ok ? 200 : 503).send({ ...h, version: opts.version });
       },
     );
-  }
 
-  app.get('/api/v1/line', async () => opts.line.status());
+    api.get(
+      '/api/v1/errors',
+      {
+        schema: {
+          tags: ['meta'],
+          summary: 'The error catalogue: every code with its HTTP status and whether it is worth retrying',
+          security: [],
+          response: {
+            200: z.record(
+              z.string(),
+              z.object({ status: z.number(), transient: z.boolean(), summary: z.string() }),
+            ),
+          },
+        },
+      },
+      async () => ERROR_CATALOGUE,
+    );
 
-  app.post('/api/v1/engraver/reset', { preHandler: requireRole('operator') }, async (req) =>
-    opts.line.resetEngraver(req.actor ?? 'operator'),
-  );
+    api.get(
+      '/metrics',
+      {
+        schema: {
+          tags: ['meta'],
+          summary: 'Prometheus metrics (text exposition format)',
+          security: [],
+          response: { 200: { description: 'metrics', content: { 'text/plain': { schema: z.string() } } } },
+        },
+      },
+      async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()),
+    );
 
-  app.get('/api/v1/outbox', async () => {
-    if (!opts.outbox) return { depth: 0, pending: [], rejected: [] };
-    return {
-      depth: opts.outbox.depth(),
-      pending: opts.outbox.pending(100),
-      rejected: opts.outbox.rejected(),
-    };
+    orderRoutes(api, deps);
+    lineRoutes(api, deps);
+    outboxRoutes(api, deps);
+    qaRoutes(api, deps);
+    recordRoutes(api, deps);
+    statsRoutes(api, deps);
+    auditRoutes(api, deps);
+    pinRoutes(api, deps);
+    eventRoutes(api, { hub, heartbeatMs: opts.heartbeatMs });
   });
 
-  const outboxOrFail = (): OutboxView => {
-    if (!opts.outbox) throw new StamplineError('LINE_NOT_READY', 'the registry outbox is not running');
-    return opts.outbox;
-  };
-
-  app.post<{ Params: { id: string } }>(
-    '/api/v1/outbox/:id/retry',
-    { preHandler: requireRole('operator') },
-    async (req) => {
-      const actor = req.actor ?? 'operator';
-      await outboxOrFail().retry(req.params.id, actor);
-      await opts.audit?.record({ actor, action: 'outbox.retry', subject: `record:${req.params.id}` });
-      return { recordId: req.params.id, retried: true };
-    },
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason?: unknown } | undefined }>(
-    '/api/v1/outbox/:id/dismiss',
-    { preHandler: requireRole('operator') },
-    async (req) => {
-      const actor = req.actor ?? 'operator';
-      const reason = typeof req.body?.reason === 'string' ? req.body.reason.trim() : '';
-      if (!reason) {
-        throw new StamplineError('INVALID_INPUT', 'dismissing a rejected record needs a reason', {
-          problems: [{ path: 'reason', reason: 'required: say why the record is given up' }],
-        });
-      }
-      await outboxOrFail().dismiss(req.params.id, reason, actor);
-      await opts.audit?.record({
-        actor,
-        action: 'outbox.dismiss',
-        subject: `record:${req.params.id}`,
-        reason,
-      });
-      return { recordId: req.params.id, dismissed: true };
-    },
-  );
-
-  return app;
+  return fastify;
 }

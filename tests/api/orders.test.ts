@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
-import { buildApp } from '../../src/api/app.js';
 import { type Harness, makeDir, removeDir, startLine, until } from '../line/harness.js';
-
-const ERP = 'erp-token-0123456789';
-const OPERATOR = 'operator-token-0123456789';
+import { appFor, as, type Caller } from './support.js';
 
 let h: Harness;
 let app: FastifyInstance;
@@ -16,12 +13,7 @@ beforeEach(async () => {
   dir = await makeDir();
   device = new EngraverDevice({ markingTimeMs: 0 });
   h = await startLine(dir, device);
-  app = buildApp({
-    line: h.line,
-    tokens: { erp: ERP, operator: OPERATOR },
-    health: () => ({ ok: true, checks: {} }),
-    version: 'test',
-  });
+  app = appFor(h.line);
 });
 
 afterEach(async () => {
@@ -37,17 +29,14 @@ const order = (id: string, serials: string[]) => ({
   model: 'P1',
   firearms: serials.map((serial) => ({ serial })),
 });
-const post = (url: string, body: unknown, token?: string) =>
-  app.inject({
-    method: 'POST',
-    url,
-    payload: body as object,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
+const post = (url: string, body: unknown, who?: Caller) =>
+  app.inject({ method: 'POST', url, payload: body as object, headers: who ? as(who) : {} });
+const get = (url: string, who: Caller = 'user operator') =>
+  app.inject({ method: 'GET', url, headers: as(who) });
 
 describe('POST /api/v1/orders', () => {
   it('stores a valid order and answers 201 with the order as stored', async () => {
-    const res = await post('/api/v1/orders', order('A-1', ['S1', 'S2']), ERP);
+    const res = await post('/api/v1/orders', order('A-1', ['S1', 'S2']), 'token erp');
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({
       id: 'A-1',
@@ -68,7 +57,7 @@ describe('POST /api/v1/orders', () => {
         firearms: [{ serial: 'ok-lower' }, { serial: 'S1' }, { serial: 'S1' }],
         target: 'barrel',
       },
-      ERP,
+      'token erp',
     );
     expect(res.statusCode).toBe(400);
     const body = res.json();
@@ -78,7 +67,7 @@ describe('POST /api/v1/orders', () => {
       expect.arrayContaining(['id', 'model', 'target', 'firearms[0].serial', 'firearms[2].serial']),
     );
     for (const p of body.problems) expect(p.reason).toEqual(expect.any(String));
-    expect((await app.inject({ method: 'GET', url: '/api/v1/orders' })).json().all).toEqual([]);
+    expect((await get('/api/v1/orders')).json().all).toEqual([]);
   });
 
   it('answers 400 for a body that is not JSON', async () => {
@@ -86,68 +75,101 @@ describe('POST /api/v1/orders', () => {
       method: 'POST',
       url: '/api/v1/orders',
       payload: '{"id": "x", ',
-      headers: { authorization: `Bearer ${ERP}`, 'content-type': 'application/json' },
+      headers: { ...as('token erp'), 'content-type': 'application/json' },
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('INVALID_INPUT');
   });
 
   it('answers 409 for an order id or a serial it already holds, leaving the stored order as it was', async () => {
-    expect((await post('/api/v1/orders', order('A-1', ['S1', 'S2']), ERP)).statusCode).toBe(201);
-    const before = (await app.inject({ method: 'GET', url: '/api/v1/orders/A-1' })).json();
+    expect((await post('/api/v1/orders', order('A-1', ['S1', 'S2']), 'token erp')).statusCode).toBe(201);
+    const before = (await get('/api/v1/orders/A-1')).json();
 
-    const sameId = await post('/api/v1/orders', order('A-1', ['S9']), ERP);
+    const sameId = await post('/api/v1/orders', order('A-1', ['S9']), 'token erp');
     expect(sameId.statusCode).toBe(409);
     expect(sameId.json().error.code).toBe('ORDER_EXISTS');
 
-    const sameSerial = await post('/api/v1/orders', order('A-2', ['S3', 'S2']), ERP);
+    const sameSerial = await post('/api/v1/orders', order('A-2', ['S3', 'S2']), 'token erp');
     expect(sameSerial.statusCode).toBe(409);
     expect(sameSerial.json().error).toMatchObject({ code: 'SERIAL_EXISTS' });
     expect(sameSerial.json().error.message).toContain('S2');
 
-    expect((await app.inject({ method: 'GET', url: '/api/v1/orders/A-1' })).json()).toEqual(before);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/orders/A-2' })).statusCode).toBe(404);
+    expect((await get('/api/v1/orders/A-1')).json()).toEqual(before);
+    expect((await get('/api/v1/orders/A-2')).statusCode).toBe(404);
   });
 
-  it('refuses a missing or wrong token, and the operator token is not the ERP token', async () => {
-    expect((await post('/api/v1/orders', order('A-1', ['S1']))).statusCode).toBe(401);
-    expect((await post('/api/v1/orders', order('A-1', ['S1']), 'wrong-token')).statusCode).toBe(403);
-    expect((await post('/api/v1/orders/A-1/start', {}, ERP)).statusCode).toBe(403);
+  it('refuses a caller without identity, and the ERP may submit but not start an order', async () => {
+    const anonymous = await post('/api/v1/orders', order('A-1', ['S1']));
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().error.code).toBe('AUTH_REQUIRED');
+    expect((await post('/api/v1/orders', order('A-1', ['S1']), 'token erp')).statusCode).toBe(201);
+    const start = await post('/api/v1/orders/A-1/start', {}, 'token erp');
+    expect(start.statusCode).toBe(403);
+    expect(start.json().error.code).toBe('AUTH_FORBIDDEN');
+  });
+
+  it('records who sent an order: source `ui` and the user name for a person, `http` and the role for a machine', async () => {
+    expect((await post('/api/v1/orders', order('A-1', ['S1']), 'user operator')).json().source).toBe('ui');
+    expect((await post('/api/v1/orders', order('A-2', ['S2']), 'token erp')).json().source).toBe('http');
+    expect(h.audit.filter((e) => e.action === 'order.create').map((e) => [e.subject, e.actor])).toEqual([
+      ['order:A-1', 'olga'],
+      ['order:A-2', 'erp'],
+    ]);
   });
 });
 
 describe('operator actions on an order', () => {
   it('starts an order, which then runs to done, and refuses actions that do not fit its state', async () => {
-    await post('/api/v1/orders', order('A-1', ['S1', 'S2', 'S3']), ERP);
-    const started = await post('/api/v1/orders/A-1/start', {}, OPERATOR);
+    await post('/api/v1/orders', order('A-1', ['S1', 'S2', 'S3']), 'token erp');
+    const started = await post('/api/v1/orders/A-1/start', {}, 'token operator');
     expect(started.statusCode).toBe(200);
     expect(started.json().state).toBe('running');
-    await until(
-      async () =>
-        (await app.inject({ method: 'GET', url: '/api/v1/orders/A-1' })).json().order.state === 'done',
-      'done',
-    );
+    await until(async () => (await get('/api/v1/orders/A-1')).json().order.state === 'done', 'done');
 
-    const view = (await app.inject({ method: 'GET', url: '/api/v1/orders/A-1' })).json();
+    const view = (await get('/api/v1/orders/A-1')).json();
     expect(view.counts.engraved).toBe(3);
     expect(view.firearms.map((f: { code: { text: string } }) => f.code.text)).toHaveLength(3);
 
-    const again = await post('/api/v1/orders/A-1/pause', {}, OPERATOR);
+    const again = await post('/api/v1/orders/A-1/pause', {}, 'token operator');
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('ORDER_STATE');
   });
 
   it('answers 404 for an order it does not hold', async () => {
-    const res = await post('/api/v1/orders/NOPE/start', {}, OPERATOR);
+    const res = await post('/api/v1/orders/NOPE/start', {}, 'token operator');
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('ORDER_NOT_FOUND');
-    expect((await app.inject({ method: 'GET', url: '/api/v1/orders/NOPE' })).statusCode).toBe(404);
+    expect((await get('/api/v1/orders/NOPE')).statusCode).toBe(404);
   });
 
   it('shows the line: engraver link and state, and the active orders with their counts', async () => {
-    await post('/api/v1/orders', order('A-1', ['S1']), ERP);
-    const line = (await app.inject({ method: 'GET', url: '/api/v1/line' })).json();
+    await post('/api/v1/orders', order('A-1', ['S1']), 'token erp');
+    const line = (await get('/api/v1/line')).json();
     expect(line.engraver.connected).toBe(true);
     expect(line.activeOrders[0]).toMatchObject({ id: 'A-1', state: 'queued', counts: { queued: 1 } });
+  });
+});
+
+describe('pause, resume and abort', () => {
+  it('pause and abort keep the reason on the order; the audit trail names the user', async () => {
+    device.markingTimeMs = 200;
+    await post('/api/v1/orders', order('A-1', ['S1', 'S2', 'S3', 'S4']), 'token erp');
+    await post('/api/v1/orders/A-1/start', {}, 'user operator');
+    const paused = await post('/api/v1/orders/A-1/pause', { reason: 'lunch' }, 'user supervisor');
+    expect(paused.statusCode).toBe(200);
+    expect(paused.json()).toMatchObject({ state: 'paused', reason: 'lunch' });
+    const resumed = await post('/api/v1/orders/A-1/resume', {}, 'token operator');
+    expect(resumed.json().state).toBe('running');
+    const aborted = await post('/api/v1/orders/A-1/abort', { reason: 'wrong model' }, 'user admin');
+    expect(aborted.json()).toMatchObject({ state: 'aborted', reason: 'wrong model' });
+    const actions = h.audit.filter((e) => e.subject === 'order:A-1').map((e) => [e.action, e.actor]);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        ['order.start', 'olga'],
+        ['order.pause', 'sam'],
+        ['order.resume', 'operator'],
+        ['order.abort', 'ada'],
+      ]),
+    );
   });
 });

@@ -1,14 +1,14 @@
+import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engravedRecord } from '../../simulators/registry/sample.js';
-import { buildApp } from '../../src/api/app.js';
 import type { Line } from '../../src/line/line.js';
 import { Outbox } from '../../src/registry/outbox.js';
+import { appFor, as, type Caller } from './support.js';
 
-const OPERATOR = 'operator-token-0123456789';
 let dir: string;
 let outbox: Outbox;
 let app: FastifyInstance;
@@ -19,24 +19,15 @@ beforeEach(async () => {
   outbox = new Outbox({ dir });
   await outbox.start();
   audit.length = 0;
-  app = buildApp({
-    // The outbox routes do not touch the line.
-    line: {} as Line,
-    tokens: { operator: OPERATOR },
-    outbox: {
-      depth: () => outbox.depth(),
-      pending: (n) => outbox.pending(n),
-      rejected: () => outbox.rejected(),
-      retry: (id, by) => outbox.retry(id, by),
-      dismiss: (id, reason, by) => outbox.dismiss(id, reason, by),
-    },
+  // The outbox routes do not touch the line; only the live events and metrics listen to it.
+  const line = new EventEmitter() as unknown as Line;
+  app = appFor(line, {
+    outbox,
     audit: {
       async record(e) {
         audit.push(e);
       },
     },
-    health: () => ({ ok: true, checks: {} }),
-    version: 'test',
   });
 });
 
@@ -54,13 +45,13 @@ async function rejectedRecord(): Promise<string> {
   return record.recordId;
 }
 
-const post = (url: string, body?: object, token = OPERATOR) =>
-  app.inject({ method: 'POST', url, payload: body ?? {}, headers: { authorization: `Bearer ${token}` } });
+const post = (url: string, body?: object, who: Caller = 'token operator') =>
+  app.inject({ method: 'POST', url, payload: body ?? {}, headers: as(who) });
 
 describe('rejected records in the outbox', () => {
   it('are listed with the registry’s reason', async () => {
     const id = await rejectedRecord();
-    const res = await app.inject({ method: 'GET', url: '/api/v1/outbox' });
+    const res = await app.inject({ method: 'GET', url: '/api/v1/outbox', headers: as('token erp') });
     expect(res.json().rejected).toEqual([expect.objectContaining({ recordId: id })]);
     expect(JSON.stringify(res.json().rejected)).toContain('code-conflict');
   });
@@ -74,29 +65,36 @@ describe('rejected records in the outbox', () => {
     expect(audit).toEqual([{ actor: 'operator', action: 'outbox.retry', subject: `record:${id}` }]);
   });
 
-  it('can be dismissed only with a reason', async () => {
+  it('can be dismissed only by a supervisor or an admin, and only with a reason', async () => {
     const id = await rejectedRecord();
-    const bare = await post(`/api/v1/outbox/${id}/dismiss`, {});
+    const byOperator = await post(`/api/v1/outbox/${id}/dismiss`, { reason: 'gone' }, 'user operator');
+    expect(byOperator.statusCode).toBe(403);
+    expect(byOperator.json().error.message).toContain('user supervisor');
+    const bare = await post(`/api/v1/outbox/${id}/dismiss`, {}, 'user supervisor');
     expect(bare.statusCode).toBe(400);
     expect(bare.json().problems[0].path).toBe('reason');
     expect(outbox.rejected()).toHaveLength(1);
 
-    const res = await post(`/api/v1/outbox/${id}/dismiss`, {
-      reason: 'bound by mistake at the registry; fixed there',
-    });
+    const res = await post(
+      `/api/v1/outbox/${id}/dismiss`,
+      { reason: 'bound by mistake at the registry; fixed there' },
+      'user supervisor',
+    );
     expect(res.statusCode).toBe(200);
     expect(outbox.depth()).toBe(0);
     expect(audit.at(-1)).toMatchObject({
+      actor: 'sam',
       action: 'outbox.dismiss',
       reason: expect.stringContaining('fixed there'),
     });
   });
 
-  it('answers 404 for a record it does not hold, and refuses a caller without the operator token', async () => {
+  it('answers 404 for a record it does not hold, and refuses a caller who may not retry', async () => {
     const missing = await post('/api/v1/outbox/00000000-0000-4000-8000-000000000000/retry');
     expect(missing.statusCode).toBe(404);
     const id = await rejectedRecord();
-    expect((await post(`/api/v1/outbox/${id}/retry`, {}, 'not-the-token')).statusCode).toBe(403);
+    expect((await post(`/api/v1/outbox/${id}/retry`, {}, 'token erp')).statusCode).toBe(403);
+    expect((await post(`/api/v1/outbox/${id}/retry`, {}, 'user qa')).statusCode).toBe(403);
     expect(outbox.rejected()).toHaveLength(1);
   });
 });

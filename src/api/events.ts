@@ -1,0 +1,155 @@
+/**
+ * Live events for the UI: the line's `order`, `firearm` and `engraver` events, the QA service's
+ * reads, changes of the registry outbox, and a `line` status snapshot after each burst of change.
+ * Each event is encoded once, whatever the number of listeners, and the hub listens to its sources
+ * only while someone listens to it.
+ */
+import type { Line } from '../line/line.js';
+import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
+
+export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa'] as const;
+export type LiveEventName = (typeof LIVE_EVENT_NAMES)[number];
+
+export interface LiveEvent {
+  name: LiveEventName;
+  /** increasing within one process */
+  id: number;
+  /** the JSON of the event's data */
+  data: string;
+}
+
+export interface LiveEventsOptions {
+  line: Line;
+  qa?: QaApi;
+  outbox?: OutboxView;
+  /** How often the outbox depth is looked at when the outbox has no events of its own. Default 2,000. */
+  outboxPollMs?: number;
+  /** Bursts of change shorter than this give one `line` snapshot and one `outbox` event. Default 250. */
+  coalesceMs?: number;
+}
+
+type Listener = (event: LiveEvent) => void;
+
+const OUTBOX_EVENTS = ['enqueued', 'acked', 'rejected', 'retried', 'dismissed'] as const;
+
+export class LiveEvents {
+  private readonly listeners = new Set<Listener>();
+  private nextId = 1;
+  private lineTimer: NodeJS.Timeout | undefined;
+  private outboxTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private lastOutbox = '';
+  private detachers: Array<() => void> = [];
+
+  constructor(private readonly o: LiveEventsOptions) {}
+
+  /** Listens until the returned function is called. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) this.attach();
+    return () => {
+      if (this.listeners.delete(listener) && this.listeners.size === 0) this.detach();
+    };
+  }
+
+  get listening(): number {
+    return this.listeners.size;
+  }
+
+  /** The line's status now, as a `line` event: what a client shows before any change arrives. */
+  lineSnapshot(): LiveEvent {
+    return this.make('line', this.o.line.status());
+  }
+
+  outboxSnapshot(): LiveEvent | undefined {
+    const ob = this.o.outbox;
+    return ob ? this.make('outbox', { depth: ob.depth(), rejected: ob.rejected().length }) : undefined;
+  }
+
+  /** Stops listening to the sources and forgets the listeners (the app is closing). */
+  close(): void {
+    this.listeners.clear();
+    this.detach();
+  }
+
+  private make(name: LiveEventName, data: unknown): LiveEvent {
+    return { name, id: this.nextId++, data: JSON.stringify(data) };
+  }
+
+  private publish(name: LiveEventName, data: unknown): void {
+    if (this.listeners.size === 0) return;
+    const event = this.make(name, data);
+    for (const l of [...this.listeners]) l(event);
+  }
+
+  private attach(): void {
+    const { line, qa, outbox } = this.o;
+    const onOrder = (e: unknown) => {
+      this.publish('order', e);
+      this.lineSoon();
+    };
+    const onFirearm = (e: unknown) => this.publish('firearm', e);
+    const onEngraver = (e: unknown) => {
+      this.publish('engraver', e);
+      this.lineSoon();
+    };
+    line.on('order', onOrder);
+    line.on('firearm', onFirearm);
+    line.on('engraver', onEngraver);
+    this.detachers.push(() => {
+      line.off('order', onOrder);
+      line.off('firearm', onFirearm);
+      line.off('engraver', onEngraver);
+    });
+    if (qa) {
+      const onRead = (e: QaReadEvent) => this.publish('qa', e);
+      qa.on('read', onRead);
+      this.detachers.push(() => qa.off('read', onRead));
+    }
+    if (outbox) {
+      this.lastOutbox = this.outboxSnapshot()?.data ?? '';
+      if (outbox.on && outbox.off) {
+        const onChange = () => this.outboxSoon();
+        for (const name of OUTBOX_EVENTS) outbox.on(name, onChange);
+        this.detachers.push(() => {
+          for (const name of OUTBOX_EVENTS) outbox.off?.(name, onChange);
+        });
+      } else {
+        this.pollTimer = setInterval(() => this.sendOutboxIfChanged(), this.o.outboxPollMs ?? 2_000);
+        this.pollTimer.unref();
+      }
+    }
+  }
+
+  private detach(): void {
+    for (const d of this.detachers.splice(0)) d();
+    for (const t of [this.lineTimer, this.outboxTimer, this.pollTimer]) clearTimeout(t);
+    this.lineTimer = this.outboxTimer = this.pollTimer = undefined;
+  }
+
+  private lineSoon(): void {
+    if (this.lineTimer) return;
+    this.lineTimer = setTimeout(() => {
+      this.lineTimer = undefined;
+      if (this.listeners.size > 0) this.publish('line', this.o.line.status());
+    }, this.o.coalesceMs ?? 250);
+    this.lineTimer.unref();
+  }
+
+  /** Acks come in bursts of hundreds: one event per burst says where the outbox stands. */
+  private outboxSoon(): void {
+    if (this.outboxTimer) return;
+    this.outboxTimer = setTimeout(() => {
+      this.outboxTimer = undefined;
+      this.sendOutboxIfChanged();
+    }, this.o.coalesceMs ?? 250);
+    this.outboxTimer.unref();
+  }
+
+  private sendOutboxIfChanged(): void {
+    const snap = this.outboxSnapshot();
+    if (!snap || snap.data === this.lastOutbox || this.listeners.size === 0) return;
+    this.lastOutbox = snap.data;
+    for (const l of [...this.listeners]) l(snap);
+  }
+}

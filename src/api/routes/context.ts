@@ -1,0 +1,82 @@
+/**
+ * What the routes are given: the line and the services beside it, as the narrow views the API
+ * needs, so tests can hand in small fakes and the daemon the real services.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { QaPolicy } from '../../config/schema.js';
+import { StamplineError } from '../../errors.js';
+import type { AuditSink, Line } from '../../line/line.js';
+import type { Firearm, OrderHeader } from '../../line/model.js';
+import type {
+  CaseReadInput,
+  StatsDimension,
+  StatsRow,
+  StoredRead,
+  SubmitResult,
+  Verdict,
+} from '../../qa/types.js';
+import type { OutboxEvents } from '../../registry/outbox.js';
+import type { AuditEntry, AuditQuery, AuditVerifyResult } from '../../store/audit.js';
+
+/** The fastify instance with zod schemas as its type provider. */
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+export interface OutboxView {
+  depth(): number;
+  pending(limit?: number): unknown[];
+  rejected(): unknown[];
+  /** Sends a rejected record again (after the cause was fixed at the registry). */
+  retry(recordId: string, by: string): Promise<void>;
+  /** Gives up on a rejected record, with the operator's reason. */
+  dismiss(recordId: string, reason: string, by: string): Promise<void>;
+  /** The outbox's own events (the registry outbox has them); without them, depth is polled. */
+  on?<K extends keyof OutboxEvents>(event: K, listener: (...args: OutboxEvents[K]) => void): unknown;
+  off?<K extends keyof OutboxEvents>(event: K, listener: (...args: OutboxEvents[K]) => void): unknown;
+}
+
+export interface FirearmRecord {
+  order: OrderHeader;
+  firearm: Firearm;
+  reads: StoredRead[];
+  verdict: Verdict | null;
+}
+
+export type QaReadEvent = SubmitResult & { serial: string };
+
+/** The QA service as the API uses it (src/qa/index.ts). */
+export interface QaApi {
+  readonly policy: QaPolicy;
+  submit(input: CaseReadInput, actor: string): Promise<SubmitResult>;
+  firearm(serial: string): Promise<FirearmRecord>;
+  records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]>;
+  statistics(by: StatsDimension): StatsRow[];
+  on(event: 'read', listener: (event: QaReadEvent) => void): unknown;
+  off(event: 'read', listener: (event: QaReadEvent) => void): unknown;
+}
+
+/** The audit trail: written by the routes that change things, read by supervisors. */
+export interface AuditApi extends AuditSink {
+  query?(q: AuditQuery): Promise<AuditEntry[]>;
+  verify?(): Promise<AuditVerifyResult>;
+}
+
+export interface RouteDeps {
+  line: Line;
+  outbox?: OutboxView;
+  qa?: QaApi;
+  audit?: AuditApi;
+}
+
+/** A service the daemon runs but this app was built without: 503, as for a line not ready. */
+export function missing(what: string): never {
+  throw new StamplineError('LINE_NOT_READY', `${what} is not running on this line`, { service: what });
+}

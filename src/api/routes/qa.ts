@@ -1,0 +1,67 @@
+/** The QA station: reads of test-fired cases, the policy that judges them, and a firearm's verification. */
+
+import type { SubmitResult } from '../../qa/types.js';
+import { actorOf, requires } from '../auth/guard.js';
+import { answers, errorResponses, GUARDED_ERRORS, SECURED, serialParams } from '../schemas/common.js';
+import { caseReadInputSchema, firearmRecordSchema, policySchema, submitResultSchema } from '../schemas/qa.js';
+import { type Api, type FirearmRecord, missing, type RouteDeps } from './context.js';
+
+export function qaRoutes(app: Api, { qa }: RouteDeps): void {
+  const service = () => qa ?? missing('QA');
+
+  app.post(
+    '/api/v1/qa/reads',
+    {
+      preHandler: requires('qa.read'),
+      config: { invalidInput: 'QA_INVALID_READ' },
+      schema: {
+        tags: ['qa'],
+        summary: 'Enter the read of one test-fired case',
+        description:
+          'Stores the read as entered, decodes it, and answers the policy verdict. A failed verification sends the firearm to rework (`outcome: "rework"`). 400 QA_INVALID_READ names the field; 404 QA_UNKNOWN_FIREARM; 409 QA_NOT_ENGRAVED, QA_ALREADY_DECIDED or QA_DUPLICATE_ROUND.',
+        security: SECURED,
+        body: caseReadInputSchema,
+        response: {
+          201: answers<SubmitResult>(submitResultSchema),
+          ...GUARDED_ERRORS,
+          ...errorResponses(404, 409, 503),
+        },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await service().submit(req.body, actorOf(req))),
+  );
+
+  app.get(
+    '/api/v1/qa/policy',
+    {
+      preHandler: requires('view'),
+      schema: {
+        tags: ['qa'],
+        summary: 'The configured QA policy',
+        security: SECURED,
+        response: { 200: policySchema, ...GUARDED_ERRORS, ...errorResponses(503) },
+      },
+    },
+    async () => service().policy,
+  );
+
+  app.get(
+    '/api/v1/qa/firearms/:serial',
+    {
+      preHandler: requires('view'),
+      schema: {
+        tags: ['qa'],
+        summary: "A firearm's verification: its order, the firearm, the verdict and every read",
+        description: 'Reads of voided codes are included.',
+        security: SECURED,
+        params: serialParams,
+        response: {
+          200: answers<FirearmRecord>(firearmRecordSchema),
+          ...GUARDED_ERRORS,
+          ...errorResponses(404, 503),
+        },
+      },
+    },
+    async (req) => service().firearm(req.params.serial),
+  );
+}

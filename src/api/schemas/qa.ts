@@ -1,0 +1,122 @@
+/** Schemas of the QA routes: reads, verdicts, records and statistics (the vocabulary of src/qa/types.ts). */
+import { z } from 'zod';
+import { firearmSchema, orderHeaderSchema } from './line.js';
+
+const grade = z.enum(['A', 'B', 'C', 'D', 'F']);
+
+export const ammunitionSchema = z.looseObject({ brand: z.string(), lacquered: z.boolean() });
+
+export const readDecodeSchema = z.looseObject({
+  ok: z.boolean(),
+  text: z.string().optional(),
+  matches: z.boolean(),
+  confident: z.boolean(),
+  errors: z.number(),
+  erasures: z.number(),
+  uec: z.number(),
+  grade,
+  illegibleChars: z.number(),
+  illegibleTeeth: z.number().nullable(),
+  error: z.string().optional(),
+});
+
+export const storedReadSchema = z
+  .looseObject({
+    id: z.number().int(),
+    at: z.string(),
+    by: z.string().describe('who entered it'),
+    serial: z.string(),
+    orderId: z.string(),
+    code: z.looseObject({ index: z.number().int(), text: z.string() }),
+    text: z.string().optional(),
+    gear: z.string().optional(),
+    ammo: ammunitionSchema,
+    round: z.number().int().optional(),
+    station: z.string().optional(),
+    make: z.string(),
+    model: z.string(),
+    engraverId: z.string(),
+    recipe: z.string(),
+    decode: readDecodeSchema,
+  })
+  .describe('A read as stored: appended, never changed.');
+
+export const verdictSchema = z
+  .looseObject({
+    status: z.enum(['pending', 'pass', 'fail']),
+    policy: z.enum(['every-case', 'ca-4075', 'pooled']),
+    casings: z.number().int(),
+    needed: z.number().int(),
+    grade,
+    reason: z.string(),
+    missingRounds: z.array(z.number().int()).optional(),
+  })
+  .describe("The policy's verdict over the reads of the firearm's current code.");
+
+export const submitResultSchema = z.object({
+  read: storedReadSchema,
+  verdict: verdictSchema,
+  outcome: z.enum(['pending', 'verified', 'rework']),
+});
+
+export const firearmRecordSchema = z
+  .object({
+    order: orderHeaderSchema,
+    firearm: firearmSchema,
+    reads: z.array(storedReadSchema).describe('every read, those of voided codes too'),
+    verdict: verdictSchema.nullable(),
+  })
+  .describe('Everything the line knows of one firearm.');
+
+export const statsDimensionSchema = z
+  .enum(['ammo', 'lacquer', 'engraver', 'recipe', 'model'])
+  .describe('what the reads are grouped by');
+
+export const statsRowSchema = z.looseObject({
+  key: z.string(),
+  reads: z.number().int(),
+  charLegibility: z.number(),
+  gearPresent: z.number(),
+  decodeRate: z.number(),
+  grades: z.record(grade, z.number().int()),
+  verdicts: z.looseObject({ pass: z.number().int(), fail: z.number().int() }),
+});
+
+export const policySchema = z
+  .looseObject({ kind: z.enum(['every-case', 'ca-4075', 'pooled']) })
+  .describe('The configured QA policy and its parameters.');
+
+/**
+ * What the QA station sends for one case (CaseReadInput). The QA service checks it again with
+ * its own rules (the firearm, the code, the rounds); this is the shape and the field limits.
+ */
+export const caseReadInputSchema = z
+  .strictObject({
+    serial: z
+      .string()
+      .regex(/^[A-Z0-9-]{1,32}$/, { error: 'must be 1..32 characters of A-Z, 0-9 and -' })
+      .optional(),
+    code: z.string().min(1).max(32).optional().describe('the code as scanned or typed'),
+    text: z
+      .string()
+      .max(32)
+      .optional()
+      .describe('the characters read, ? for an illegible one (codes.md, Reads)'),
+    gear: z
+      .string()
+      .max(88)
+      .optional()
+      .describe('88 teeth of 0, 1 and ? at any rotation; empty when not read'),
+    ammo: z.strictObject({
+      brand: z.string().trim().min(1).max(64),
+      lacquered: z.boolean(),
+    }),
+    round: z.number().int().min(1).max(10_000).optional(),
+    station: z.string().max(64).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.serial === undefined && r.code === undefined)
+      ctx.addIssue({ code: 'custom', path: ['serial'], message: 'give the serial or the code' });
+    if (r.text === undefined && r.gear === undefined)
+      ctx.addIssue({ code: 'custom', path: ['text'], message: 'give the text read, the gear read, or both' });
+  });
