@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { Daemon } from '../src/daemon.js';
 import { StamplineError } from '../src/errors.js';
+import type { QaService } from '../src/qa/index.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { AsciiEngraverServer } from './engraver/ascii-server.js';
 import { EngraverDevice } from './engraver/device.js';
@@ -14,12 +15,15 @@ import { ModbusRtuServer } from './engraver/modbus-rtu-server.js';
 import { ModbusTcpServer } from './engraver/modbus-tcp-server.js';
 import { sampleOrder } from './erp/sample.js';
 import { SimulatedRegistry } from './registry/registry.js';
+import { TestFireStation } from './testfire/station.js';
 
 /** What the demo started, for tests and for the demo's own logging. */
 export interface EmbeddedSimulators {
   device?: EngraverDevice;
   engraverServer?: SimulatedLink;
   registry?: SimulatedRegistry;
+  /** set once the daemon has started, when `simulators.testfire` is enabled */
+  testfire?: TestFireStation;
 }
 
 export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulators> {
@@ -78,6 +82,42 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
     });
     started.device = device;
     started.engraverServer = server;
+  }
+
+  if (s.testfire.enabled) {
+    // Before the sample order's hook, so the station hears every firearm the order engraves.
+    daemon.afterStart(async () => {
+      const qa = (daemon as Daemon & { qa?: QaService }).qa;
+      if (!qa || !daemon.line) {
+        log.warn('simulators.testfire is enabled but the daemon runs no QA service; no test fire');
+        return;
+      }
+      const t = s.testfire;
+      const station = new TestFireStation({
+        line: daemon.line,
+        qa,
+        delayMs: t.delayMs,
+        degradation: {
+          charIllegible: t.charIllegible,
+          charMisread: t.charMisread,
+          toothIllegible: t.toothIllegible,
+          toothFlipped: t.toothFlipped,
+          gearMissing: t.gearMissing,
+          lacqueredFactor: t.lacqueredFactor,
+        },
+        lacqueredShare: t.lacqueredShare,
+        brands: t.brands,
+        seed: t.seed,
+        logger: log,
+      });
+      await station.start();
+      daemon.onStop(() => station.stop());
+      started.testfire = station;
+      log.info(
+        { policy: qa.policy.kind, delayMs: t.delayMs, lacqueredShare: t.lacqueredShare },
+        'simulated test fire: engraved firearms are test-fired and their cases read into QA',
+      );
+    });
   }
 
   if (s.sampleOrder.enabled) {

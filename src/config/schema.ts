@@ -51,6 +51,9 @@ const ABSENT = {} as never;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** A share between 0 and `max`, with a default. */
+const rate = (max: number, dflt: number) => z.number().min(0).max(max).default(dflt);
+
 const portNumber = (description: string) => int(1, 65535).describe(description);
 
 const token = () =>
@@ -595,6 +598,40 @@ const configObject = z.strictObject({
             .boolean()
             .default(false)
             .describe('Test-fire engraved firearms and send the case reads to QA.'),
+          delayMs: int(0, 600_000)
+            .default(2000)
+            .describe('How long after a firearm is engraved its case reads reach QA, in ms.'),
+          charIllegible: rate(0.5, 0.03).describe(
+            'Share of characters that cannot be read, on a plain primer.',
+          ),
+          charMisread: rate(0.5, 0.01).describe(
+            'Share of characters read as another character, on a plain primer.',
+          ),
+          toothIllegible: rate(0.5, 0.05).describe(
+            'Share of gear teeth that cannot be read, on a plain primer.',
+          ),
+          toothFlipped: rate(0.5, 0.01).describe('Share of gear teeth read flipped, on a plain primer.'),
+          gearMissing: rate(1, 0.01).describe(
+            'Share of cases whose gear ring is not read at all, on a plain primer.',
+          ),
+          lacqueredFactor: z
+            .number()
+            .min(1)
+            .max(10)
+            .default(2)
+            .describe(
+              'How many times worse each of those rates is on a lacquered primer (capped at half the marks).',
+            ),
+          lacqueredShare: rate(1, 0.2).describe('Share of test fires made with lacquered-primer ammunition.'),
+          brands: z
+            .array(z.string().trim().min(1).max(64))
+            .min(1)
+            .max(100)
+            .default(['Federal HST', 'Winchester White Box', 'Remington UMC', 'Blazer Brass', 'Fiocchi'])
+            .describe('Ammunition brands the test fires draw from; one brand per firearm.'),
+          seed: int(0, 2_147_483_647)
+            .default(1)
+            .describe("Seed of the model's random draws; each code's cases come from their own stream."),
         })
         .prefault({})
         .describe('A simulated test fire and QA station.'),
