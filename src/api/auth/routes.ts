@@ -80,7 +80,8 @@ const changeBody = z
     error: 'nothing to change: give role, disabled or password',
   });
 
-const TAGS = ['access'];
+const SESSION = ['session'];
+const USERS = ['users'];
 
 /** Any identity at all, whatever its permissions. */
 async function requiresIdentity(req: FastifyRequest): Promise<void> {
@@ -109,8 +110,9 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
     '/api/v1/session',
     {
       schema: {
-        tags: TAGS,
+        tags: SESSION,
         summary: 'Log in: starts a session and sets the stampline_session cookie',
+        security: [],
         body: loginBody,
         response: {
           200: z.object({
@@ -144,7 +146,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
     {
       preValidation: requiresIdentity,
       schema: {
-        tags: TAGS,
+        tags: SESSION,
         summary: 'Who is asking: the identity of the session or token',
         response: {
           200: z.object({ identity: identityView, expiresAt: z.string().optional() }),
@@ -164,7 +166,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
 
   app.delete(
     '/api/v1/session',
-    { schema: { tags: TAGS, summary: 'Log out: ends the session and clears its cookie' } },
+    { schema: { tags: SESSION, summary: 'Log out: ends the session and clears its cookie' } },
     async (req, reply) => {
       await host.logout(req);
       reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' });
@@ -177,7 +179,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
     {
       preValidation: requires('users.manage'),
       schema: {
-        tags: TAGS,
+        tags: USERS,
         summary: 'The users of the line',
         response: { 200: z.object({ users: z.array(userView) }) },
       },
@@ -190,7 +192,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
     {
       preValidation: requires('users.manage'),
       schema: {
-        tags: TAGS,
+        tags: USERS,
         summary: 'Add a user',
         body: addBody,
         response: { 201: userView },
@@ -207,7 +209,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
     {
       preValidation: requires('users.manage'),
       schema: {
-        tags: TAGS,
+        tags: USERS,
         summary:
           'Change a user: role, disabled, password. Disabling ends their sessions; a new password ends their other sessions.',
         params: z.object({ name: userNameSchema }),
