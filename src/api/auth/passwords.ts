@@ -100,9 +100,10 @@ export function needsRehash(stored: PasswordHash, current: ScryptParams): boolea
 
 /** Why a new password is refused, or undefined. */
 export function weakPasswordProblem(password: string): string | undefined {
-  const length = [...password].length;
+  // Counted as JSON Schema counts (UTF-16 units), so the documented limits are the real ones.
+  const length = password.length;
   if (length < PASSWORD_MIN) return `must be at least ${PASSWORD_MIN} characters (got ${length})`;
-  if (length > PASSWORD_MAX) return `must be at most ${PASSWORD_MAX} characters`;
+  if (length > PASSWORD_MAX) return `must be at most ${PASSWORD_MAX} characters (got ${length})`;
   return undefined;
 }
 
