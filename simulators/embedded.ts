@@ -111,7 +111,11 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
         logger: log,
       });
       await station.start();
-      daemon.onStop(() => station.stop());
+      // Stopped before the services it feeds, where the daemon offers that, so that no read
+      // reaches a QA service already stopped.
+      const d = daemon as Daemon & { beforeStop?: (stop: () => Promise<void>) => void };
+      if (typeof d.beforeStop === 'function') d.beforeStop(() => station.stop());
+      else daemon.onStop(() => station.stop());
       started.testfire = station;
       log.info(
         { policy: qa.policy.kind, delayMs: t.delayMs, lacqueredShare: t.lacqueredShare },

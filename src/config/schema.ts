@@ -607,10 +607,10 @@ const configObject = z.strictObject({
           charMisread: rate(0.5, 0.01).describe(
             'Share of characters read as another character, on a plain primer.',
           ),
-          toothIllegible: rate(0.5, 0.05).describe(
+          toothIllegible: rate(0.5, 0.04).describe(
             'Share of gear teeth that cannot be read, on a plain primer.',
           ),
-          toothFlipped: rate(0.5, 0.01).describe('Share of gear teeth read flipped, on a plain primer.'),
+          toothFlipped: rate(0.5, 0.005).describe('Share of gear teeth read flipped, on a plain primer.'),
           gearMissing: rate(1, 0.01).describe(
             'Share of cases whose gear ring is not read at all, on a plain primer.',
           ),
@@ -618,7 +618,7 @@ const configObject = z.strictObject({
             .number()
             .min(1)
             .max(10)
-            .default(2)
+            .default(2.5)
             .describe(
               'How many times worse each of those rates is on a lacquered primer (capped at half the marks).',
             ),

@@ -231,6 +231,7 @@ describe('the test-fire station', () => {
       qa: rig.qa,
       afterStart: (fn: () => Promise<void>) => hooks.push(fn),
       onStop: (fn: () => Promise<void>) => stops.push(fn),
+      beforeStop: (fn: () => Promise<void>) => stops.push(fn),
     } as unknown as Daemon;
     const started = await startSimulators(daemon);
     expect(started.testfire).toBeUndefined();
