@@ -316,7 +316,9 @@ export function mount(root, ctx) {
               ),
             ),
           ]
-        : h('p', { class: 'empty', 'data-test': 'outbox-no-rejected' }, 'No record rejected.'),
+        : outbox
+          ? h('p', { class: 'empty', 'data-test': 'outbox-no-rejected' }, 'No record rejected.')
+          : null,
     );
   }
 

@@ -91,7 +91,7 @@ export function needsOf(policy, verdict) {
       examined,
       missing,
       next: missing[0],
-      text: `Rounds examined: ${examined.join(', ')} of ${rounds}. Still needed: ${missing.length > 0 ? missing.join(', ') : 'none'}.`,
+      text: `Rounds ${examined.join(', ')} of ${rounds}; still to read: ${missing.length > 0 ? missing.join(', ') : 'none'}`,
     };
   }
   const needed = verdict?.needed ?? policy?.cases ?? 3;
@@ -103,7 +103,7 @@ export function needsOf(policy, verdict) {
     needed,
     done,
     next,
-    text: `Case ${next} of ${needed} (${rule}${policy?.minGrade ? `, grade ${policy.minGrade} or better` : ''}).`,
+    text: `Case ${next} of ${needed} (${rule}${policy?.minGrade ? `, ${policy.minGrade} or better` : ''})`,
   };
 }
 
@@ -138,7 +138,7 @@ export function mount(root, ctx) {
   });
 
   // ---- the read -------------------------------------------------------------------------------
-  const needsEl = h('p', { class: 'needs', 'data-test': 'qa-needs' });
+  const needsEl = h('h2', { id: 'h-qa-read', class: 'needs', 'data-test': 'qa-needs' }, 'Case read');
   const textInput = h('input', {
     class: 'read-text',
     autocomplete: 'off',
@@ -175,7 +175,7 @@ export function mount(root, ctx) {
     'data-test': 'qa-ammo',
   });
   const brands = h('datalist', { id: 'qa-brands' });
-  const lacquer = checkbox('Lacquered primer (Alt+L)', {
+  const lacquer = checkbox('Lacquered (Alt+L)', {
     checked: remembered(KEY.lacquered) === 'true',
     'data-test': 'qa-lacquered',
   });
@@ -194,36 +194,28 @@ export function mount(root, ctx) {
   const readForm = h(
     'form',
     { class: 'read card', novalidate: true, 'data-test': 'qa-read-form', 'aria-labelledby': 'h-qa-read' },
-    h('h2', { id: 'h-qa-read' }, 'Case read'),
     needsEl,
     field(
       h('span', null, 'Text seen on the case (Alt+T) ', textCount),
       textInput,
-      h(
-        'p',
-        { class: 'hint' },
-        'Type the 10 characters in order, ? for each one you cannot read. O counts as 0, I and L as 1. Escape clears.',
-      ),
+      '? for a character you cannot read; O counts as 0, I and L as 1; Escape clears.',
     ),
     textHint,
     field(
       h('span', null, 'Gear ring, optional (Alt+G) ', gearCount),
       gearInput,
-      '1 for a tooth, 0 for a gap, ? where unreadable; start anywhere.',
+      '1 tooth, 0 gap, ? unreadable, from any tooth. Without it a read grades D at best.',
     ),
     gearHint,
     roundField,
-    h(
-      'fieldset',
-      { class: 'ammo' },
-      h('legend', null, 'Ammunition'),
-      field('Brand (Alt+B)', brandInput),
-      brands,
-      lacquer.el,
-    ),
-    field('Station or instrument (optional)', stationInput),
+    h('div', { class: 'form-row' }, field('Ammunition (Alt+B)', brandInput), brands, lacquer.el),
     errors.el,
-    h('div', { class: 'actions' }, submit),
+    h(
+      'div',
+      { class: 'form-row' },
+      field('Station or instrument (optional)', stationInput),
+      h('div', { class: 'actions' }, submit),
+    ),
   );
 
   root.append(
@@ -231,8 +223,9 @@ export function mount(root, ctx) {
     h(
       'div',
       { class: 'qa' },
-      h('div', { class: 'qa-left' }, pickForm, panel),
-      h('div', { class: 'qa-right' }, readForm, result),
+      // The answer sits under the firearm, level with the form, so it is in view after Enter.
+      h('div', { class: 'qa-left' }, pickForm, result, panel),
+      h('div', { class: 'qa-right' }, readForm),
     ),
     h(
       'details',
@@ -308,7 +301,8 @@ export function mount(root, ctx) {
         h('h2', { id: 'h-qa-firearm' }, 'Firearm'),
         h('p', { class: 'empty' }, 'Pick a firearm to start.'),
       );
-      replace(needsEl, '');
+      needsEl.textContent = 'Case read';
+      roundField.hidden = policy?.kind !== 'ca-4075';
       setReadEnabled(false);
       return;
     }
@@ -340,13 +334,27 @@ export function mount(root, ctx) {
         ['State', chip(firearm.state, FIREARM_STATE_WORDS)],
         [
           'Verdict',
-          h('span', { 'data-test': 'qa-verdict-now' }, chip(verdict?.status ?? 'pending', VERDICT_WORDS)),
+          h(
+            'span',
+            { 'data-test': 'qa-verdict-now' },
+            verdict ? chip(verdict.status, VERDICT_WORDS) : engraved ? 'no read yet' : 'none: no pin now',
+          ),
         ],
         verdict?.reason ? ['Why', verdict.reason] : null,
         ['Policy', policy ? policy.kind : 'not known'],
         firearm.voided?.length ? ['Earlier codes', `${firearm.voided.length} voided`] : null,
       ]),
-      blocker ? h('p', { class: 'advice warn', role: 'status', 'data-test': 'qa-blocked' }, blocker) : null,
+      blocker
+        ? h(
+            'p',
+            {
+              class: `advice ${verdict?.status === 'pass' ? 'ok' : 'warn'}`,
+              role: 'status',
+              'data-test': 'qa-blocked',
+            },
+            blocker,
+          )
+        : null,
       verdict?.status === 'pass'
         ? h(
             'p',
@@ -367,36 +375,47 @@ export function mount(root, ctx) {
         ? [
             h('h3', null, `Reads of this pin (${reads.length})`),
             h(
-              'table',
-              { class: 'list compact', 'data-test': 'qa-reads' },
+              'div',
+              { class: 'table-wrap' },
               h(
-                'thead',
-                null,
+                'table',
+                { class: 'list compact', 'data-test': 'qa-reads' },
                 h(
-                  'tr',
+                  'thead',
                   null,
-                  ['#', 'Round', 'Grade', 'Identifies', 'Ammunition', 'By'].map((t) =>
-                    h('th', { scope: 'col' }, t),
-                  ),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                reads.map((r, i) =>
                   h(
                     'tr',
                     null,
-                    h('td', { class: 'num' }, String(i + 1)),
-                    h('td', { class: 'num' }, r.round ?? ''),
+                    [
+                      '#',
+                      needs.kind === 'ca-4075' ? 'Round' : null,
+                      'Grade',
+                      'Identifies',
+                      'Ammunition',
+                      'By',
+                    ]
+                      .filter(Boolean)
+                      .map((t) => h('th', { scope: 'col' }, t)),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  null,
+                  reads.map((r, i) =>
                     h(
-                      'td',
+                      'tr',
                       null,
-                      h('span', { class: `grade grade-${r.decode?.grade}` }, r.decode?.grade ?? ''),
+                      h('td', { class: 'num' }, String(i + 1)),
+                      needs.kind === 'ca-4075' ? h('td', { class: 'num' }, r.round ?? '') : null,
+                      h(
+                        'td',
+                        null,
+                        h('span', { class: `grade grade-${r.decode?.grade}` }, r.decode?.grade ?? ''),
+                      ),
+                      h('td', null, r.decode?.matches ? 'yes' : 'no'),
+                      h('td', null, `${r.ammo?.brand ?? ''}${r.ammo?.lacquered ? ', lacquered' : ''}`),
+                      h('td', null, r.by ?? ''),
                     ),
-                    h('td', null, r.decode?.matches ? 'yes' : 'no'),
-                    h('td', null, `${r.ammo?.brand ?? ''}${r.ammo?.lacquered ? ', lacquered' : ''}`),
-                    h('td', null, r.by ?? ''),
                   ),
                 ),
               ),
@@ -404,7 +423,7 @@ export function mount(root, ctx) {
           ]
         : null,
     );
-    needsEl.textContent = engraved && !decided ? needs.text : '';
+    needsEl.textContent = engraved && !decided ? needs.text : 'Case read';
     const isCa = needs.kind === 'ca-4075';
     roundField.hidden = !isCa;
     if (isCa) {
@@ -483,8 +502,8 @@ export function mount(root, ctx) {
     const d = read.decode ?? {};
     const decoded = h(
       'span',
-      { class: 'mono code big-code', 'data-test': 'qa-decoded' },
-      d.ok ? groupCode(d.text) : 'nothing',
+      { class: d.ok ? 'mono code big-code' : 'big-code', 'data-test': 'qa-decoded' },
+      d.ok ? groupCode(d.text) : 'not decoded',
     );
     let identifies;
     if (!d.ok) identifies = `could not be decoded${d.error ? `: ${d.error}` : ''}`;
@@ -556,6 +575,8 @@ export function mount(root, ctx) {
       h('p', { class: 'hint' }, `${when(read.at)} · ${read.by}`),
     );
     lastDecoded = outcome === 'pending' ? decoded : null;
+    // On a small screen the answer may be below the fold: bring it into view, focus stays put.
+    result.scrollIntoView({ block: 'nearest' });
   }
 
   const PROBLEM_FIELDS = {
