@@ -167,7 +167,7 @@ function modal({ title, message, confirm, danger, build, test }) {
       'data-test': test ?? 'dialog',
     });
     const problem = h('p', { class: 'dialog-problem', role: 'alert' });
-    const form = h('form', { method: 'dialog' });
+    const form = h('form', { method: 'dialog', novalidate: true });
     const readValue = build ? build(form) : () => true;
     const cancel = h('button', { type: 'button', 'data-test': 'dialog-cancel' }, 'Cancel');
     const ok = h(

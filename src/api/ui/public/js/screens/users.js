@@ -44,7 +44,7 @@ export function mount(root, ctx) {
   });
   const form = h(
     'form',
-    { class: 'card', novalidate: true, 'data-test': 'user-add-form' },
+    { class: 'card spaced', novalidate: true, 'data-test': 'user-add-form' },
     h('h2', null, 'Add a user'),
     h(
       'div',
