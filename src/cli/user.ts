@@ -102,9 +102,10 @@ function promptHidden(prompt: string): Promise<string> {
         else if (ch >= ' ') value += ch;
       }
     };
-    out.write(prompt);
+    // Echo goes off before the prompt shows, so nothing typed after seeing it is ever shown.
     input.setEncoding('utf8');
     input.setRawMode(true);
+    out.write(prompt);
     input.resume();
     input.on('data', onData);
   });

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Auth } from '../../src/api/auth/index.js';
 import { DEFAULT_SCRYPT } from '../../src/api/auth/passwords.js';
 import { LONGEST_WAIT_MS, waitAfter } from '../../src/api/auth/throttle.js';
+import { UsersFile } from '../../src/api/auth/users-file.js';
 import {
   buildTestApp,
   errorBody,
@@ -127,6 +128,26 @@ describe('logging in', () => {
       await data.remove();
     }
   }, 60_000);
+});
+
+describe('stronger hashing parameters', () => {
+  it('apply to a stored password at its next login, without ending that session', async () => {
+    // the users were hashed with FAST_HASH (N = 1024)
+    r = await rig(users(), { hashParams: { N: 2048, r: 8, p: 1 } });
+    const cookie = await login(r.app, 'ana', PASSWORD);
+    const file = new UsersFile(r.dataDir);
+    await vi.waitFor(
+      async () => {
+        const ana = (await file.read()).doc.users.find((u) => u.name === 'ana');
+        expect(ana?.password.N).toBe(2048);
+      },
+      { timeout: 10_000 },
+    );
+    expect((await whoAmI(cookie)).statusCode).toBe(200);
+    await expect(login(r.app, 'ana', PASSWORD)).resolves.toBeTruthy();
+    const quinn = (await file.read()).doc.users.find((u) => u.name === 'quinn');
+    expect(quinn?.password.N).toBe(1024);
+  });
 });
 
 describe('failed logins are slowed down', () => {

@@ -4,9 +4,11 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Auth } from '../../src/api/auth/index.js';
+import { verifyPassword } from '../../src/api/auth/passwords.js';
 import { UsersFile } from '../../src/api/auth/users-file.js';
 import { AuditTrail } from '../../src/store/audit.js';
 import { buildTestApp, FAST_HASH, login, TOKENS, tempDataDir } from '../api/auth-support.js';
+import { requireCommands } from '../support/tools.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const runner = join(root, 'tests', 'cli', 'user-cli-run.ts');
@@ -276,4 +278,45 @@ describe('stampline user', () => {
     expect(r.stdout).toContain(join(dir, 'auth', 'users.json'));
     expect(r.stdout).toContain('stampline user add NAME --role admin');
   }, 60_000);
+
+  describe.runIf(requireCommands('script'))('on a terminal', () => {
+    /** Runs the command on a pseudo-terminal (util-linux `script`) and answers each prompt as a person would. */
+    function typed(dir: string, answers: string[]): Promise<Run> {
+      return new Promise((done, fail) => {
+        const cmd = ['node', '--import', 'tsx', runner, ...user(dir, 'add', 'ada', '--role', 'admin')]
+          .map((a) => `'${a}'`)
+          .join(' ');
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          cwd: root,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let prompts = 0;
+        child.stdout.on('data', (b: Buffer) => {
+          stdout += b.toString();
+          const seen = (stdout.match(/password for ada: |same password again: /g) ?? []).length;
+          while (prompts < seen && prompts < answers.length) child.stdin.write(`${answers[prompts++]}\r`);
+        });
+        child.on('error', fail);
+        child.on('close', (code) => done({ code, stdout, stderr: '' }));
+      });
+    }
+
+    it('asks for the password twice without showing it', async () => {
+      const dir = await dataDir();
+      const r = await typed(dir, ['typed on the terminal', 'typed on the terminal']);
+      expect(r.stdout).toContain('added ada (admin)');
+      expect(r.stdout).not.toContain('typed on the terminal');
+      const [ada] = (await new UsersFile(dir).read()).doc.users;
+      expect(await verifyPassword('typed on the terminal', ada!.password)).toBe(true);
+    }, 60_000);
+
+    it('changes nothing when the two differ', async () => {
+      const dir = await dataDir();
+      const r = await typed(dir, ['typed on the terminal', 'typed on the terminaL']);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toContain('the two passwords differ');
+      expect((await new UsersFile(dir).read()).doc.users).toEqual([]);
+    }, 60_000);
+  });
 });
