@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Permission } from '../../src/api/auth/types.js';
+import { allows, type Identity, type Permission } from '../../src/api/auth/types.js';
 import { UsersFile } from '../../src/api/auth/users-file.js';
 import { errorBody, login, PASSWORD, PERMISSIONS, type Rig, rig, TOKENS } from './auth-support.js';
 
@@ -25,6 +27,26 @@ const MAY: Record<Permission, Who[]> = {
   'audit.read': ['supervisor', 'admin'],
   'users.manage': ['admin'],
 };
+
+describe('docs/access.md', () => {
+  it('has the table of GRANTS', () => {
+    const text = readFileSync(resolve(import.meta.dirname, '..', '..', 'docs', 'access.md'), 'utf8');
+    const identities: Identity[] = WHO.map((w) =>
+      w.endsWith(' token')
+        ? { kind: 'token', name: w.split(' ')[0]!, role: w.split(' ')[0] as Identity['role'] }
+        : { kind: 'user', name: 'x', role: w as Identity['role'] },
+    );
+    for (const permission of PERMISSIONS) {
+      const row = text.split('\n').find((l) => l.startsWith(`| \`${permission}\``));
+      expect(row, permission).toBeDefined();
+      const ticks = row!
+        .split('|')
+        .slice(3, 3 + WHO.length)
+        .map((c) => c.trim() === '✓');
+      expect(ticks, permission).toEqual(identities.map((id) => allows(id, permission)));
+    }
+  });
+});
 
 describe('the permission of each role', () => {
   let r: Rig;
