@@ -20,6 +20,7 @@ export class ApiError extends Error {
   }
 }
 
+/** @type {(err: ApiError) => void} */
 let onUnauthorized = () => {};
 
 /** Called when a request made while logged in comes back 401: the session has expired. */
@@ -43,7 +44,9 @@ function retryAfterOf(res) {
  * @param {{ quiet401?: boolean }} [options]
  */
 export async function request(method, path, body, options = {}) {
+  /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
+  /** @type {RequestInit} */
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (method !== 'GET') {
     headers['content-type'] = 'application/json';

@@ -216,9 +216,10 @@ async function render() {
       /** a screen that puts the focus somewhere itself sets this */
       focused: false,
     };
+    /** @type {void | (() => void)} */
     const cleanup = await module.mount(main, ctx);
     if (renderId !== state.renderId) {
-      cleanup?.();
+      if (cleanup) cleanup();
       return;
     }
     state.cleanup = cleanup ?? null;

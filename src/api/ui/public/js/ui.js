@@ -158,6 +158,10 @@ export function notify(message) {
  * A modal dialog with a form. Enter confirms, Escape cancels, focus returns to where it was.
  * `build(form)` adds the fields and returns a function that reads them (or throws a message).
  */
+/**
+ * @param {{ title: string, message?: string, confirm: string, danger?: boolean, test?: string,
+ *   build?: (form: HTMLFormElement) => () => unknown }} options
+ */
 function modal({ title, message, confirm, danger, build, test }) {
   return new Promise((resolve) => {
     const previous = document.activeElement;
@@ -243,7 +247,10 @@ export async function confirmDialog({ title, message, confirm = 'Confirm', dange
   return (await modal({ title, message, confirm, danger, test: 'confirm-dialog' })) === true;
 }
 
-/** Asks for a new password twice. */
+/**
+ * Asks for a new password twice.
+ * @param {{ title: string, message?: string }} options
+ */
 export function askPassword({ title, message }) {
   return modal({
     title,

@@ -210,6 +210,7 @@ export function mount(root, ctx) {
       showFlag('bad', `Not added: ${serial} is already on the list (row ${at + 1}).`);
       return;
     }
+    /** @type {(typeof items)[number]} */
     const item = { serial, rework: false, check: 'pending' };
     items.push(item);
     showFlag('ok', `Added ${serial}.`);
