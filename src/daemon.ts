@@ -2,13 +2,17 @@
  * The composition root: builds every service of one line from its configuration, starts them in
  * order and stops them in the reverse order. Constructors only assign; `start()` does the work.
  *
- * Shutdown order (safe to call twice): stop intake (drop folder, HTTP), let the job in flight
- * end, close the engraver link, stop the registry link with the offline status, flush and close
- * the stores, stop simulators, and leave the logger to the caller, which closes it last.
+ * Shutdown order (safe to call twice): stop what feeds the line (simulated stations, the drop
+ * folder, HTTP), let the QA read in flight be decided, stop access control, let the job in
+ * flight end, close the engraver link, stop the registry link with the offline status, flush and
+ * close the stores, stop the other simulators, and leave the logger to the caller, which closes
+ * it last.
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { Auth } from './api/auth/index.js';
+import { uiPlugin } from './api/ui/index.js';
 import { parseKey } from './codes/index.js';
 import { recipeFor } from './config/recipes.js';
 import type { Config } from './config/schema.js';
@@ -20,6 +24,7 @@ import { CodeAllocator } from './line/allocator.js';
 import { Line } from './line/line.js';
 import { LineRepository } from './line/repository.js';
 import type { Logger } from './logger.js';
+import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
 import { DocumentStore } from './store/documents.js';
@@ -37,12 +42,15 @@ export class Daemon {
   engraver?: Engraver;
   reporter?: RegistryReporter;
   line?: Line;
+  qa?: QaService;
+  auth?: Auth;
   app?: FastifyInstance;
   dropFolder?: DropFolder;
   /** Where the API listens once started. */
   address?: { host: string; port: number; url: string };
   private stopping: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void>> = [];
+  private readonly feeders: Array<() => Promise<void>> = [];
   private readonly starters: Array<() => Promise<void>> = [];
 
   constructor(
@@ -54,6 +62,14 @@ export class Daemon {
   /** Registers something to stop after the line's own services (simulators, in the demo). */
   onStop(cleanup: () => Promise<void>): void {
     this.cleanups.push(cleanup);
+  }
+
+  /**
+   * Registers something to stop first, before the intake closes: a simulated station that feeds
+   * the line (the demo's test fire), which would otherwise submit to services already stopped.
+   */
+  beforeStop(stop: () => Promise<void>): void {
+    this.feeders.push(stop);
   }
 
   /** Registers something to run once the line is up (the demo's sample order). */
@@ -142,13 +158,48 @@ export class Daemon {
     await this.engraver.start();
     await this.line.start();
 
+    this.qa = new QaService({
+      line: this.line,
+      policy: c.qa.policy,
+      key: parseKey(c.issuer.key),
+      dataDir: join(dataDir, 'qa'),
+      engraverId: c.engraver.id,
+      audit: this.audit,
+      logger: log.child({ component: 'qa' }),
+    });
+    // After the line: decisions cut short by a stop are completed through it.
+    await this.qa.start();
+
+    this.auth = new Auth({
+      dataDir,
+      tokens: { erp: c.auth.erpToken, operator: c.auth.operatorToken, qa: c.auth.qaToken },
+      sessionTtlMinutes: c.auth.sessionTtlMinutes,
+      audit: this.audit,
+      logger: log.child({ component: 'auth' }),
+    });
+    await this.auth.start();
+
     this.app = buildApp({
       line: this.line,
-      tokens: { erp: c.auth.erpToken, operator: c.auth.operatorToken },
+      auth: this.auth,
       outbox: this.reporter.outbox,
+      qa: this.qa,
       audit: this.audit,
       health: () => this.health(),
       version: VERSION,
+    });
+    const line = this.line;
+    const qa = this.qa;
+    this.app.register(uiPlugin, {
+      certificates: {
+        firearm: (serial) => qa.firearm(serial),
+        order: async (id) => {
+          const { order } = await line.orderView(id);
+          return { order, firearms: await qa.records({ order: id }) };
+        },
+        issuer: { number: c.issuer.number, kind: c.issuer.kind, licence: c.issuer.licence },
+        lineId: c.line.id,
+      },
     });
     await this.app.listen({ host: c.http.host, port: c.http.port }).catch((err: NodeJS.ErrnoException) => {
       throw new StamplineError(
@@ -225,8 +276,11 @@ export class Daemon {
         log.error({ err, step: name }, 'error while stopping');
       }
     };
+    for (const stop of this.feeders.reverse()) await step('simulated station', stop);
     await step('drop folder', this.dropFolder && (() => this.dropFolder!.stop()));
     await step('http', this.app && (() => this.app!.close()));
+    await step('qa', this.qa && (() => this.qa!.stop()));
+    await step('auth', this.auth && (() => this.auth!.stop()));
     await step('line', this.line && (() => this.line!.stop()));
     await step('engraver', this.engraver && (() => this.engraver!.stop()));
     await step('registry', this.reporter && (() => this.reporter!.stop()));

@@ -7,7 +7,6 @@
  * error catalogue: bad input is 400 with one problem per field; anything unforeseen is 500
  * `INTERNAL` without its details, which go to the log.
  */
-import { timingSafeEqual } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -22,7 +21,6 @@ import {
 import { z } from 'zod';
 import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
 import type { Line } from '../line/line.js';
-import type { Identity, MachineRole } from './auth/types.js';
 import { LiveEvents } from './events.js';
 import { LineMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
@@ -42,12 +40,11 @@ export type { AuditApi, FirearmRecord, OutboxView, QaApi } from './routes/contex
 export interface ApiOptions {
   line: Line;
   /**
-   * Access control: sets `req.identity` for every request and adds the session and user routes
-   * (src/api/auth). Registered before any route.
+   * Access control (src/api/auth): sets `req.identity` for every request and adds the session and
+   * user routes. Registered before any route. Without it no request has an identity, and every
+   * guarded route answers 401.
    */
   auth?: { register(app: FastifyInstance): void };
-  /** Machine tokens, used only when no `auth` is given. */
-  tokens?: Partial<Record<MachineRole, string>>;
   outbox?: OutboxView;
   qa?: QaApi;
   audit?: AuditApi;
@@ -60,28 +57,6 @@ export interface ApiOptions {
   heartbeatMs?: number;
   /** Period at which the outbox depth is looked at for live events, when it has no events. Default 2,000 ms. */
   outboxPollMs?: number;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Identity from a configured machine token, for a line built without `auth`. */
-function tokenIdentities(tokens: Partial<Record<MachineRole, string>>) {
-  return async (req: FastifyRequest) => {
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!token) return;
-    for (const [role, expected] of Object.entries(tokens)) {
-      if (expected && sameSecret(token, expected)) {
-        req.identity = { kind: 'token', name: role, role: role as MachineRole } satisfies Identity;
-        return;
-      }
-    }
-    throw new StamplineError('AUTH_FORBIDDEN', 'this bearer token is not one the line knows');
-  };
 }
 
 const where = { body: 'body', querystring: 'query', params: 'path', headers: 'headers' } as const;
@@ -194,8 +169,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
   // runs in the root context, so its hooks reach the routes of every later plugin.
   app.register(
     inRootContext(async (root: FastifyInstance) => {
-      if (opts.auth) opts.auth.register(root);
-      else if (opts.tokens) root.addHook('onRequest', tokenIdentities(opts.tokens));
+      opts.auth?.register(root);
     }),
   );
 

@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { type Harness, makeDir, removeDir, startLine, until } from '../line/harness.js';
-import { appFor, as, type Caller } from './support.js';
+import { apiFor, type Caller, type TestApi } from './support.js';
 
 let h: Harness;
+let api: TestApi;
 let app: FastifyInstance;
 let dir: string;
 let device: EngraverDevice;
@@ -13,11 +15,12 @@ beforeEach(async () => {
   dir = await makeDir();
   device = new EngraverDevice({ markingTimeMs: 0 });
   h = await startLine(dir, device);
-  app = appFor(h.line);
+  api = await apiFor(h.line, join(dir, 'auth'));
+  app = api.app;
 });
 
 afterEach(async () => {
-  await app.close();
+  await api.close();
   await h.stop();
   device.close();
   await removeDir(dir);
@@ -30,9 +33,9 @@ const order = (id: string, serials: string[]) => ({
   firearms: serials.map((serial) => ({ serial })),
 });
 const post = (url: string, body: unknown, who?: Caller) =>
-  app.inject({ method: 'POST', url, payload: body as object, headers: who ? as(who) : {} });
+  app.inject({ method: 'POST', url, payload: body as object, headers: who ? api.as(who) : {} });
 const get = (url: string, who: Caller = 'user operator') =>
-  app.inject({ method: 'GET', url, headers: as(who) });
+  app.inject({ method: 'GET', url, headers: api.as(who) });
 
 describe('POST /api/v1/orders', () => {
   it('stores a valid order and answers 201 with the order as stored', async () => {
@@ -75,7 +78,7 @@ describe('POST /api/v1/orders', () => {
       method: 'POST',
       url: '/api/v1/orders',
       payload: '{"id": "x", ',
-      headers: { ...as('token erp'), 'content-type': 'application/json' },
+      headers: { ...api.as('token erp'), 'content-type': 'application/json' },
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('INVALID_INPUT');

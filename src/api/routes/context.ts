@@ -6,18 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { QaPolicy } from '../../config/schema.js';
 import { StamplineError } from '../../errors.js';
 import type { AuditSink, Line } from '../../line/line.js';
-import type { Firearm, OrderHeader } from '../../line/model.js';
-import type {
-  CaseReadInput,
-  StatsDimension,
-  StatsRow,
-  StoredRead,
-  SubmitResult,
-  Verdict,
-} from '../../qa/types.js';
+import type { QaPolicy } from '../../qa/index.js';
+import type { CaseReadInput, FirearmRecord, StatsDimension, StatsRow, SubmitResult } from '../../qa/types.js';
 import type { OutboxEvents } from '../../registry/outbox.js';
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '../../store/audit.js';
 
@@ -43,12 +35,7 @@ export interface OutboxView {
   off?<K extends keyof OutboxEvents>(event: K, listener: (...args: OutboxEvents[K]) => void): unknown;
 }
 
-export interface FirearmRecord {
-  order: OrderHeader;
-  firearm: Firearm;
-  reads: StoredRead[];
-  verdict: Verdict | null;
-}
+export type { FirearmRecord };
 
 export type QaReadEvent = SubmitResult & { serial: string };
 

@@ -1,9 +1,10 @@
 /** The QA station: reads of test-fired cases, the policy that judges them, and a firearm's verification. */
 
+import { caseReadInputSchema } from '../../qa/index.js';
 import type { SubmitResult } from '../../qa/types.js';
 import { actorOf, requires } from '../auth/guard.js';
 import { answers, errorResponses, GUARDED_ERRORS, SECURED, serialParams } from '../schemas/common.js';
-import { caseReadInputSchema, firearmRecordSchema, policySchema, submitResultSchema } from '../schemas/qa.js';
+import { firearmRecordSchema, policySchema, submitResultSchema } from '../schemas/qa.js';
 import { type Api, type FirearmRecord, missing, type RouteDeps } from './context.js';
 
 export function qaRoutes(app: Api, { qa }: RouteDeps): void {

@@ -51,8 +51,9 @@ export const orderIdParams = z.strictObject({
 export const serialParams = z.strictObject({
   serial: z
     .string()
-    .regex(/^[A-Z0-9-]{1,32}$/, { error: 'must be 1..32 characters of A-Z, 0-9 and -' })
-    .describe('the firearm serial'),
+    .regex(/^[A-Za-z0-9-]{1,32}$/, { error: 'must be 1..32 characters of A-Z, 0-9 and -' })
+    .toUpperCase()
+    .describe('the firearm serial (either case)'),
 });
 
 export interface Problem {

@@ -85,38 +85,3 @@ export const statsRowSchema = z.looseObject({
 export const policySchema = z
   .looseObject({ kind: z.enum(['every-case', 'ca-4075', 'pooled']) })
   .describe('The configured QA policy and its parameters.');
-
-/**
- * What the QA station sends for one case (CaseReadInput). The QA service checks it again with
- * its own rules (the firearm, the code, the rounds); this is the shape and the field limits.
- */
-export const caseReadInputSchema = z
-  .strictObject({
-    serial: z
-      .string()
-      .regex(/^[A-Z0-9-]{1,32}$/, { error: 'must be 1..32 characters of A-Z, 0-9 and -' })
-      .optional(),
-    code: z.string().min(1).max(32).optional().describe('the code as scanned or typed'),
-    text: z
-      .string()
-      .max(32)
-      .optional()
-      .describe('the characters read, ? for an illegible one (codes.md, Reads)'),
-    gear: z
-      .string()
-      .max(88)
-      .optional()
-      .describe('88 teeth of 0, 1 and ? at any rotation; empty when not read'),
-    ammo: z.strictObject({
-      brand: z.string().trim().min(1).max(64),
-      lacquered: z.boolean(),
-    }),
-    round: z.number().int().min(1).max(10_000).optional(),
-    station: z.string().max(64).optional(),
-  })
-  .superRefine((r, ctx) => {
-    if (r.serial === undefined && r.code === undefined)
-      ctx.addIssue({ code: 'custom', path: ['serial'], message: 'give the serial or the code' });
-    if (r.text === undefined && r.gear === undefined)
-      ctx.addIssue({ code: 'custom', path: ['text'], message: 'give the text read, the gear read, or both' });
-  });
