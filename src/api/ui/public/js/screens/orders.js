@@ -8,6 +8,7 @@ import { busy, chip, errorSlot, facts, field, pinFigures } from '../ui.js';
 
 const STATES = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
 const PAGE = 50;
+const LIST_LIMIT = 200;
 
 export function mount(root, ctx) {
   return ctx.params[0] ? mountDetail(root, ctx, ctx.params[0]) : mountList(root, ctx);
@@ -49,12 +50,21 @@ function mountList(root, ctx) {
     const text = filter.value.trim().toLowerCase();
     const wanted = stateSel.value;
     const counts = new Map(data.active.map((o) => [o.id, o.counts]));
-    const rows = [...data.all]
+    const matching = [...data.all]
       .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
       .filter((o) => !wanted || o.state === wanted)
       .filter((o) => !text || `${o.id} ${o.make} ${o.model}`.toLowerCase().includes(text));
+    // Years of orders would make a page nobody reads: the newest, and the filter for the rest.
+    const rows = matching.slice(0, LIST_LIMIT);
     replace(
       body,
+      matching.length > LIST_LIMIT
+        ? h(
+            'p',
+            { class: 'hint', 'data-test': 'orders-limited' },
+            `The newest ${LIST_LIMIT} of ${matching.length} orders; use Find or State for the others.`,
+          )
+        : null,
       rows.length === 0
         ? h(
             'p',

@@ -12,6 +12,7 @@ const KINDS = [
 ];
 const VERDICT_WORDS = { pending: 'pending', pass: 'pass', fail: 'fail' };
 const GEAR_TEETH = 88;
+const RESULT_LIMIT = 500;
 
 export function mount(root, ctx) {
   return ctx.params[0] ? mountRecord(root, ctx, ctx.params[0]) : mountSearch(root, ctx);
@@ -107,10 +108,15 @@ function mountSearch(root, ctx) {
         found.length === 0
           ? h('p', { class: 'empty', 'data-test': 'records-none' }, 'Nothing found.')
           : [
-              h('p', null, plural(found.length, 'firearm')),
+              h(
+                'p',
+                null,
+                plural(found.length, 'firearm'),
+                found.length > RESULT_LIMIT ? `; the first ${RESULT_LIMIT} are listed` : '',
+              ),
               table(
                 ['Serial', 'Order', 'Make and model', 'State', 'Code', 'Voided', 'Verdict'],
-                found.map((r) =>
+                found.slice(0, RESULT_LIMIT).map((r) =>
                   h(
                     'tr',
                     { 'data-test': 'record-row', 'data-serial': r.firearm.serial },
