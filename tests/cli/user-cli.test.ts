@@ -2,10 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Auth } from '../../src/api/auth/index.js';
 import { verifyPassword } from '../../src/api/auth/passwords.js';
 import { UsersFile } from '../../src/api/auth/users-file.js';
+import { register } from '../../src/cli/user.js';
+import { isStamplineError } from '../../src/errors.js';
 import { AuditTrail } from '../../src/store/audit.js';
 import { buildTestApp, FAST_HASH, login, TOKENS, tempDataDir } from '../api/auth-support.js';
 import { requireCommands } from '../support/tools.js';
@@ -109,10 +112,6 @@ describe('stampline user', () => {
     ],
     ['no password at all', ['add', 'bob', '--role', 'qa', '--password-stdin'], '', 'at least 12 characters'],
     ['no terminal and no --password-stdin', ['add', 'bob', '--role', 'qa'], '', '--password-stdin'],
-    ['a bad name', ['add', 'Bob!', '--role', 'qa', '--password-stdin'], `${PW}\n`, 'a-z 0-9'],
-    ['a reserved name', ['add', 'system', '--role', 'qa', '--password-stdin'], `${PW}\n`, 'reserved'],
-    ['an unknown role', ['add', 'bob', '--role', 'boss', '--password-stdin'], `${PW}\n`, 'boss'],
-    ['no role', ['add', 'bob', '--password-stdin'], `${PW}\n`, '--role'],
   ])(
     'add refuses %s with exit code 2 and changes nothing',
     async (_what, args, input, message) => {
@@ -124,6 +123,28 @@ describe('stampline user', () => {
     },
     60_000,
   );
+
+  // Refused before any password is read, so they run in this process (commander as the CLI builds it).
+  it.each([
+    ['a bad name', ['add', 'Bob!', '--role', 'qa'], 'a-z 0-9'],
+    ['a reserved name', ['add', 'system', '--role', 'qa'], 'reserved'],
+    ['an unknown role', ['add', 'bob', '--role', 'boss'], 'boss'],
+    ['no role', ['add', 'bob'], '--role'],
+    ['a bad name to disable', ['disable', '../etc'], 'a-z 0-9'],
+  ])('refuses %s as an input error before asking for anything', async (_what, args, message) => {
+    const dir = await dataDir();
+    const program = new Command('stampline')
+      .exitOverride()
+      .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    register(program);
+    const err = await program
+      .parseAsync(['node', 'stampline', ...user(dir, ...args)])
+      .catch((e: unknown) => e);
+    if (err instanceof CommanderError) expect(err.exitCode).not.toBe(0);
+    else expect(isStamplineError(err, 'INVALID_INPUT')).toBe(true);
+    expect((err as Error).message).toContain(message);
+    expect((await new UsersFile(dir).read()).doc.users).toEqual([]);
+  });
 
   it('refuses a second user of the same name', async () => {
     const dir = await dataDir();
