@@ -4,16 +4,16 @@
 import { s } from './dom.js';
 import { GRADES, pct } from './format.js';
 
-const WIDTH = 720;
-const LABEL = 200;
-const VALUE = 70;
+const WIDTH = 460;
+const LABEL = 140;
+const VALUE = 52;
 const BAR = WIDTH - LABEL - VALUE - 10;
-const ROW = 34;
-const TOP = 24;
+const ROW = 30;
+const TOP = 22;
 
 let chartCount = 0;
 
-function shortLabel(text, max = 26) {
+function shortLabel(text, max = 18) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
