@@ -281,7 +281,7 @@ function mountRecord(root, ctx, serial) {
                 h(
                   'td',
                   null,
-                  r.gear ? `${GEAR_TEETH - (illegible ?? 0)} of ${GEAR_TEETH} teeth read` : 'not read',
+                  r.gear ? `${GEAR_TEETH - (illegible ?? 0)}/${GEAR_TEETH}` : 'not read',
                 ),
                 h('td', null, r.ammo?.brand ?? '', r.ammo?.lacquered ? ', lacquered' : ''),
                 h('td', { class: 'num' }, r.round ?? ''),
