@@ -52,6 +52,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   override('STAMPLINE_HTTP_PORT', 'http.port', 'a port number', wholeNumber()),
   override('STAMPLINE_ERP_TOKEN', 'auth.erpToken', '16..256 characters', text(), true),
   override('STAMPLINE_OPERATOR_TOKEN', 'auth.operatorToken', '16..256 characters', text(), true),
+  override('STAMPLINE_QA_TOKEN', 'auth.qaToken', '16..256 characters', text(), true),
   override('STAMPLINE_ENGRAVER_URL', 'engraver.url', 'an engraver URL', text()),
   override('STAMPLINE_MQTT_URL', 'mqtt.url', 'an MQTT URL', text()),
 ];

@@ -163,6 +163,7 @@ describe('environment overrides', () => {
     ['STAMPLINE_INDEX_BLOCK', '2000:300', (c) => c.issuer.indexBlock, { start: 2000, size: 300 }],
     ['STAMPLINE_ERP_TOKEN', 'another-erp-token-123', (c) => c.auth.erpToken, 'another-erp-token-123'],
     ['STAMPLINE_OPERATOR_TOKEN', OPERATOR_TOKEN, (c) => c.auth.operatorToken, OPERATOR_TOKEN],
+    ['STAMPLINE_QA_TOKEN', 'a-qa-station-token-42', (c) => c.auth.qaToken, 'a-qa-station-token-42'],
   ];
 
   it.each(cases)('%s overrides its setting', async (variable, value, read, expected) => {

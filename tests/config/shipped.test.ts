@@ -88,6 +88,7 @@ describe('docs/configuration.md', () => {
       'STAMPLINE_INDEX_BLOCK',
       'STAMPLINE_ERP_TOKEN',
       'STAMPLINE_OPERATOR_TOKEN',
+      'STAMPLINE_QA_TOKEN',
     ]) {
       expect(doc).toMatch(new RegExp(`\\| \`${v}\` +\\|`));
     }

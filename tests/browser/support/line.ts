@@ -1,0 +1,180 @@
+/**
+ * A whole line for browser tests, run as a person would run it: `stampline user add` creates the
+ * people, then `stampline start` runs the daemon with its simulated engraver, embedded broker and
+ * simulated registry on free ports, and a headless Debian Chromium drives the web UI.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { stringify } from 'yaml';
+import { freePort, until } from '../../support/line-rig.js';
+
+const BIN = resolve(import.meta.dirname, '../../../bin/stampline.js');
+export const CHROMIUM = process.env.STAMPLINE_CHROMIUM ?? '/usr/bin/chromium';
+export const ERP_TOKEN = 'browser-erp-token-0123456789';
+
+/** Where screenshots go: docs/screens/ when asked (`npm run screens`), else a temporary folder. */
+export function screensDir(fallback: string): string {
+  return process.env.STAMPLINE_SCREENS === 'docs'
+    ? resolve(import.meta.dirname, '../../../docs/screens')
+    : join(fallback, 'screens');
+}
+
+export interface Person {
+  name: string;
+  role: 'operator' | 'qa' | 'supervisor' | 'admin';
+  password: string;
+}
+
+export const PEOPLE: Record<'admin' | 'operator' | 'qa' | 'supervisor', Person> = {
+  admin: { name: 'ada', role: 'admin', password: 'ada-long-password-1' },
+  operator: { name: 'otto', role: 'operator', password: 'otto-long-password-2' },
+  qa: { name: 'quinn', role: 'qa', password: 'quinn-long-password-3' },
+  supervisor: { name: 'sam', role: 'supervisor', password: 'sam-long-password-4' },
+};
+
+/** A JSON answer of the API, read loosely: the tests name the fields they check. */
+// biome-ignore lint/suspicious/noExplicitAny: test code reads answers field by field
+export type ApiBody = any;
+
+export interface CliResult {
+  code: number | null;
+  out: string;
+}
+
+export class BrowserLine {
+  dir = '';
+  dataDir = '';
+  configFile = '';
+  url = '';
+  browser?: Browser;
+  private daemon?: ChildProcess;
+  private daemonExit: Promise<number | null> = Promise.resolve(null);
+  private log = '';
+
+  async start(policy: Record<string, unknown>): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'stampline-browser-'));
+    this.dataDir = join(this.dir, 'data');
+    await mkdir(this.dataDir, { recursive: true });
+    const [http, engraver, broker] = [await freePort(), await freePort(), await freePort()];
+    this.url = `http://127.0.0.1:${http}`;
+    this.configFile = join(this.dir, 'line.yaml');
+    await writeFile(
+      this.configFile,
+      stringify({
+        line: { id: 'browser', name: 'Browser test line', dataDir: this.dataDir },
+        issuer: {
+          number: 42,
+          kind: 'engraver',
+          licence: 'FFL-9-99-999-07-9X-99999',
+          key: '00112233445566778899aabbccddeeff',
+          indexBlock: { start: 0, size: 100_000 },
+        },
+        http: { host: '127.0.0.1', port: http },
+        auth: { erpToken: ERP_TOKEN },
+        engraver: { url: `modbus-tcp://127.0.0.1:${engraver}?unit=1`, id: 'browser-laser' },
+        mqtt: { url: `mqtt://127.0.0.1:${broker}`, protocolVersion: 4 },
+        qa: { policy },
+        simulators: {
+          engraver: { enabled: true, transport: 'modbus-tcp', port: engraver, markingTimeMs: 150 },
+          broker: { enabled: true, port: broker },
+          registry: { enabled: true },
+        },
+        log: { level: 'info' },
+      }),
+    );
+    for (const p of Object.values(PEOPLE)) {
+      const r = await this.cli(
+        ['user', 'add', p.name, '--role', p.role, '--password-stdin'],
+        `${p.password}\n`,
+      );
+      if (r.code !== 0) throw new Error(`user add ${p.name} failed (${r.code}): ${r.out}`);
+    }
+    const child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.daemon = child;
+    child.stdout?.on('data', (b) => {
+      this.log += b;
+    });
+    child.stderr?.on('data', (b) => {
+      this.log += b;
+    });
+    this.daemonExit = new Promise((res) => child.once('exit', (code) => res(code)));
+    await until(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the daemon exited (${child.exitCode}): ${this.log}`);
+        const res = await fetch(`${this.url}/healthz`).catch(() => undefined);
+        return res?.ok ? true : undefined;
+      },
+      'the daemon to serve /healthz',
+      60_000,
+    );
+    this.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
+  }
+
+  /** Runs the `stampline` command with this line's configuration (or its data folder, for `audit`). */
+  cli(args: string[], stdin = ''): Promise<CliResult> {
+    const where = args[0] === 'audit' ? ['--data-dir', this.dataDir] : ['--config', this.configFile];
+    return new Promise((res) => {
+      const child = spawn(process.execPath, [BIN, ...args, ...where], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (b) => {
+        out += b;
+      });
+      child.stderr.on('data', (b) => {
+        out += b;
+      });
+      child.once('exit', (code) => res({ code, out }));
+      child.stdin.end(stdin);
+    });
+  }
+
+  /** Calls the API as the ERP would. */
+  async erp(method: string, path: string, body?: unknown): Promise<{ status: number; body: ApiBody }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ERP_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  daemonLog(): string {
+    return this.log;
+  }
+
+  /** Stops the daemon with SIGTERM, as a service manager does, and returns its exit code. */
+  async stopDaemon(): Promise<number | null> {
+    await this.browser?.close().catch(() => undefined);
+    this.browser = undefined;
+    if (!this.daemon) return null;
+    if (this.daemon.exitCode !== null) return this.daemon.exitCode;
+    this.daemon.kill('SIGTERM');
+    const code = await Promise.race([
+      this.daemonExit,
+      new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000)),
+    ]);
+    if (code === 'hung') {
+      this.daemon.kill('SIGKILL');
+      throw new Error(`the daemon did not stop on SIGTERM: ${this.log.slice(-2000)}`);
+    }
+    return code;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stopDaemon().catch(() => undefined);
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
