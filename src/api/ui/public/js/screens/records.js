@@ -278,11 +278,7 @@ function mountRecord(root, ctx, serial) {
                 h('td', null, r.by),
                 h('td', { class: 'mono' }, groupCode(r.code?.text), code && !code.current ? ' (voided)' : ''),
                 h('td', { class: 'mono' }, r.text ?? ''),
-                h(
-                  'td',
-                  null,
-                  r.gear ? `${GEAR_TEETH - (illegible ?? 0)}/${GEAR_TEETH}` : 'not read',
-                ),
+                h('td', null, r.gear ? `${GEAR_TEETH - (illegible ?? 0)}/${GEAR_TEETH}` : 'not read'),
                 h('td', null, r.ammo?.brand ?? '', r.ammo?.lacquered ? ', lacquered' : ''),
                 h('td', { class: 'num' }, r.round ?? ''),
                 h('td', { class: 'mono' }, r.decode?.ok ? groupCode(r.decode.text) : 'not decoded'),
