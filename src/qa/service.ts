@@ -345,6 +345,14 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     const reads = open ? open.reads.filter((r) => entry.readIds.includes(r.id)) : [];
     this.stats.addVerdict(entry.verdict.status === 'pass' ? 'pass' : 'fail', reads);
     this.open.delete(entry.code.index);
+    // The log may have moved to a new segment since the deciding read.
+    this.noteSegment(entry.serial, segment);
+  }
+
+  private noteSegment(serial: string, segment: number): void {
+    const range = this.segments.get(serial);
+    if (range) range[1] = Math.max(range[1], segment);
+    else this.segments.set(serial, [segment, segment]);
   }
 
   private takeRead(read: StoredRead, ref: FirearmRef, segment: number): void {
@@ -355,9 +363,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
       this.open.set(read.code.index, open);
     }
     open.reads.push(read);
-    const range = this.segments.get(read.serial);
-    if (range) range[1] = Math.max(range[1], segment);
-    else this.segments.set(read.serial, [segment, segment]);
+    this.noteSegment(read.serial, segment);
     this.stats.addRead(read);
   }
 

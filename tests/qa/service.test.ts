@@ -358,6 +358,18 @@ describe('the read log', () => {
     expect(now.length).toBeGreaterThan(logged.length);
   });
 
+  it('finds a decision logged in a later segment than its reads, before and after a restart', async () => {
+    // A segment of one byte: every entry starts a new one.
+    const rig = await qaRig({ kind: 'every-case', cases: 1, minGrade: 'C' }, { maxSegmentBytes: 1 });
+    const [f] = await engraved(rig, 'o1', 1);
+    await rig.qa.submit({ serial: f!.serial, ...readOf(f!.code!, 'B'), ammo: FEDERAL }, 'qa');
+    const record = await rig.qa.firearm(f!.serial);
+    expect(record.verdict).toMatchObject({ status: 'pass', grade: 'B', needed: 1 });
+    expect(record.verdict!.reason).toMatch(/each of the 1 cases identifies the firearm/);
+    await rig.restart();
+    expect(await rig.qa.firearm(f!.serial)).toEqual(record);
+  });
+
   it('completes a decision cut short before the line applied it', async () => {
     const rig = await qaRig({ kind: 'every-case', cases: 1, minGrade: 'C' });
     const [f] = await engraved(rig, 'o1', 1);
