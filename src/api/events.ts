@@ -5,6 +5,7 @@
  * only while someone listens to it.
  */
 import type { Line } from '../line/line.js';
+import type { OrderHeader } from '../line/model.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa'] as const;
@@ -29,6 +30,17 @@ export interface LiveEventsOptions {
 }
 
 type Listener = (event: LiveEvent) => void;
+
+/**
+ * The order as it stands after an `order` event. The line announces an order's end with the
+ * header as it was read before the end was written, its state still `running`; an order the
+ * line no longer holds among its active ones has ended.
+ */
+export function orderAsNow(line: Line, order: OrderHeader): OrderHeader {
+  if (order.state === 'done' || order.state === 'aborted') return order;
+  if (line.status().activeOrders.some((o) => o.id === order.id)) return order;
+  return { ...order, state: 'done' };
+}
 
 const OUTBOX_EVENTS = ['enqueued', 'acked', 'rejected', 'retried', 'dismissed'] as const;
 
@@ -76,16 +88,28 @@ export class LiveEvents {
     return { name, id: this.nextId++, data: JSON.stringify(data) };
   }
 
+  /** Called from inside the line's own work: whatever happens here must not throw into it. */
   private publish(name: LiveEventName, data: unknown): void {
     if (this.listeners.size === 0) return;
-    const event = this.make(name, data);
-    for (const l of [...this.listeners]) l(event);
+    let event: LiveEvent;
+    try {
+      event = this.make(name, data);
+    } catch {
+      return;
+    }
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch {
+        // one stream's trouble is that stream's; the others and the line go on
+      }
+    }
   }
 
   private attach(): void {
     const { line, qa, outbox } = this.o;
-    const onOrder = (e: unknown) => {
-      this.publish('order', e);
+    const onOrder = (e: { order: OrderHeader }) => {
+      this.publish('order', { ...e, order: orderAsNow(line, e.order) });
       this.lineSoon();
     };
     const onFirearm = (e: unknown) => this.publish('firearm', e);

@@ -10,6 +10,7 @@ import { faultName } from '../engraver/types.js';
 import type { Line } from '../line/line.js';
 import type { Firearm, OrderHeader, OrderState } from '../line/model.js';
 import type { OutboxEvents } from '../registry/outbox.js';
+import { orderAsNow } from './events.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export interface MetricsOptions {
@@ -21,6 +22,20 @@ export interface MetricsOptions {
 }
 
 const ORDER_STATES: readonly OrderState[] = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
+
+/**
+ * A listener that can never throw into the emitter: the line, the QA service and the outbox call
+ * their listeners in the middle of their own work, which a metric must not break.
+ */
+export function guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      fn(...args);
+    } catch {
+      // a malformed event is not counted
+    }
+  };
+}
 
 /** Codes counted lately, so a firearm sent again in another event is not counted twice. */
 class RecentSet {
@@ -164,8 +179,8 @@ export class LineMetrics {
   /** Starts following the line's, the QA service's and the outbox's events. */
   start(): void {
     const { line, qa, outbox } = this.o;
-    const onFirearm = (e: { firearm: Firearm }) => this.onFirearm(e.firearm);
-    const onOrder = (e: { order: OrderHeader }) => this.onOrder(e.order);
+    const onFirearm = guarded((e: { firearm: Firearm }) => this.onFirearm(e.firearm));
+    const onOrder = guarded((e: { order: OrderHeader }) => this.onOrder(orderAsNow(line, e.order)));
     line.on('firearm', onFirearm);
     line.on('order', onOrder);
     this.detachers.push(() => {
@@ -173,19 +188,19 @@ export class LineMetrics {
       line.off('order', onOrder);
     });
     if (qa) {
-      const onRead = (e: QaReadEvent) => {
+      const onRead = guarded((e: QaReadEvent) => {
         this.reads.inc({ grade: e.read.decode.grade });
         if (e.verdict.status !== 'pending' && e.outcome !== 'pending')
           this.verdicts.inc({ result: e.verdict.status });
-      };
+      });
       qa.on('read', onRead);
       this.detachers.push(() => qa.off('read', onRead));
     }
     if (outbox?.on && outbox.off) {
-      const onAcked = (e: OutboxEvents['acked'][0]) => {
+      const onAcked = guarded((e: OutboxEvents['acked'][0]) => {
         this.acks.inc({ status: e.status });
         if (e.latencyMs !== null) this.ackLatency.observe(e.latencyMs / 1000);
-      };
+      });
       const onRejected = () => this.acks.inc({ status: 'rejected' });
       outbox.on('acked', onAcked);
       outbox.on('rejected', onRejected);

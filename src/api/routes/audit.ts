@@ -88,7 +88,7 @@ export function auditRoutes(app: Api, { audit }: RouteDeps): void {
   app.get(
     '/api/v1/audit',
     {
-      preHandler: requires('audit.read'),
+      onRequest: requires('audit.read'),
       schema: {
         tags: ['audit'],
         summary: 'Audit entries, newest first',
@@ -112,7 +112,7 @@ export function auditRoutes(app: Api, { audit }: RouteDeps): void {
   app.get(
     '/api/v1/audit/verify',
     {
-      preHandler: requires('audit.read'),
+      onRequest: requires('audit.read'),
       schema: {
         tags: ['audit'],
         summary: 'Check every entry of the trail against its hash and the chain',

@@ -35,7 +35,7 @@ export function eventRoutes(app: Api, { hub, heartbeatMs = 15_000 }: EventRouteO
   app.get(
     '/api/v1/events',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['events'],
         summary: 'Live changes, as server-sent events',

@@ -12,7 +12,7 @@ export function lineRoutes(app: Api, { line }: RouteDeps): void {
   app.get(
     '/api/v1/line',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['line'],
         summary: 'The line: engraver link and state, the job in hand, a halt, the active orders',
@@ -26,7 +26,7 @@ export function lineRoutes(app: Api, { line }: RouteDeps): void {
   app.post(
     '/api/v1/engraver/reset',
     {
-      preHandler: requires('engraver.reset'),
+      onRequest: requires('engraver.reset'),
       schema: {
         tags: ['line'],
         summary: 'Clear an engraver fault',

@@ -28,7 +28,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
   app.post(
     '/api/v1/orders',
     {
-      preHandler: requires('orders.submit'),
+      onRequest: requires('orders.submit'),
       validatorCompiler: takeAsIs,
       schema: {
         tags: ['orders'],
@@ -57,7 +57,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
   app.get(
     '/api/v1/orders',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['orders'],
         summary: 'List orders',
@@ -73,7 +73,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
   app.get(
     '/api/v1/orders/:id',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['orders'],
         summary: 'One order with its firearms',
@@ -95,7 +95,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
     app.post(
       `/api/v1/orders/:id/${action}`,
       {
-        preHandler: requires('orders.control'),
+        onRequest: requires('orders.control'),
         schema: {
           tags: ['orders'],
           summary: `${action[0]!.toUpperCase()}${action.slice(1)} an order`,

@@ -11,7 +11,7 @@ export function outboxRoutes(app: Api, { outbox, audit }: RouteDeps): void {
   app.get(
     '/api/v1/outbox',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['outbox'],
         summary: 'Records waiting for the registry, and those it rejected',
@@ -30,7 +30,7 @@ export function outboxRoutes(app: Api, { outbox, audit }: RouteDeps): void {
   app.post(
     '/api/v1/outbox/:id/retry',
     {
-      preHandler: requires('outbox.retry'),
+      onRequest: requires('outbox.retry'),
       schema: {
         tags: ['outbox'],
         summary: 'Send a rejected record again',
@@ -56,7 +56,7 @@ export function outboxRoutes(app: Api, { outbox, audit }: RouteDeps): void {
   app.post(
     '/api/v1/outbox/:id/dismiss',
     {
-      preHandler: requires('outbox.dismiss'),
+      onRequest: requires('outbox.dismiss'),
       schema: {
         tags: ['outbox'],
         summary: 'Give up on a rejected record, saying why',

@@ -10,7 +10,7 @@ export function pinRoutes(app: Api, { line }: RouteDeps): void {
   app.get(
     '/api/v1/firearms/:serial/pin.svg',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['records'],
         summary: "SVG of a firearm's current code",

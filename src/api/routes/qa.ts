@@ -13,7 +13,7 @@ export function qaRoutes(app: Api, { qa }: RouteDeps): void {
   app.post(
     '/api/v1/qa/reads',
     {
-      preHandler: requires('qa.read'),
+      onRequest: requires('qa.read'),
       config: { invalidInput: 'QA_INVALID_READ' },
       schema: {
         tags: ['qa'],
@@ -35,7 +35,7 @@ export function qaRoutes(app: Api, { qa }: RouteDeps): void {
   app.get(
     '/api/v1/qa/policy',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['qa'],
         summary: 'The configured QA policy',
@@ -49,7 +49,7 @@ export function qaRoutes(app: Api, { qa }: RouteDeps): void {
   app.get(
     '/api/v1/qa/firearms/:serial',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['qa'],
         summary: "A firearm's verification: its order, the firearm, the verdict and every read",

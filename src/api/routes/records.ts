@@ -29,7 +29,7 @@ export function recordRoutes(app: Api, { qa }: RouteDeps): void {
   app.get(
     '/api/v1/records',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['records'],
         summary: 'Find firearm records by serial, code (voided codes too) or order',
@@ -48,7 +48,7 @@ export function recordRoutes(app: Api, { qa }: RouteDeps): void {
   app.get(
     '/api/v1/records/:serial',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['records'],
         summary: "A firearm's record: order, codes (voided too), history, recipe, reads and verdict",

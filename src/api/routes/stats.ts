@@ -12,7 +12,7 @@ export function statsRoutes(app: Api, { qa }: RouteDeps): void {
   app.get(
     '/api/v1/stats',
     {
-      preHandler: requires('view'),
+      onRequest: requires('view'),
       schema: {
         tags: ['stats'],
         summary: 'Legibility, grades and verdicts of the reads, grouped by one dimension',
