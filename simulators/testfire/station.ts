@@ -48,7 +48,7 @@ export class TestFireStation {
   /** codes already fired or scheduled, by index */
   private readonly fired = new Set<number>();
   private stopped = true;
-  private readonly onFirearm = ({ firearm }: LineEvents['firearm'][0]) => this.consider(firearm);
+  private readonly onFirearm = ({ firearm }: LineEvents['firearm'][0]) => this.consider(firearm, false);
 
   constructor(private readonly o: TestFireOptions) {
     this.models = fireModels(o.degradation ?? DEFAULT_DEGRADATION);
@@ -63,7 +63,7 @@ export class TestFireStation {
     this.o.line.on('firearm', this.onFirearm);
     for (const order of this.o.line.status().activeOrders) {
       const view = await this.o.line.orderView(order.id).catch(() => undefined);
-      for (const f of view?.firearms ?? []) this.consider(f);
+      for (const f of view?.firearms ?? []) this.consider(f, true);
     }
   }
 
@@ -76,13 +76,14 @@ export class TestFireStation {
     await Promise.allSettled([...this.running]);
   }
 
-  private consider(f: Firearm): void {
+  /** `earlier`: the firearm was engraved before the station listened, and may have reads already. */
+  private consider(f: Firearm, earlier: boolean): void {
     if (this.stopped || f.state !== 'engraved' || !f.code || f.qa || this.fired.has(f.code.index)) return;
     const code = f.code;
     this.fired.add(code.index);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      const run = this.fire(f.serial, code).catch((err) => {
+      const run = this.fire(f.serial, code, earlier).catch((err) => {
         if (!this.stopped)
           this.logger.warn({ err, serial: f.serial, code: code.text }, 'test fire: a read was refused');
       });
@@ -93,15 +94,20 @@ export class TestFireStation {
   }
 
   /**
-   * Fires the cases the policy still needs for this code and enters their reads, one at a time,
-   * until the verdict is decided. Resolves with the answers of the QA service.
+   * Fires the cases the policy needs for this code (with `resume`, less those read already) and
+   * enters their reads, one at a time, until the verdict is decided. Resolves with the answers
+   * of the QA service.
    */
-  async fire(serial: string, code: { index: number; text: string; gear: string }): Promise<SubmitResult[]> {
+  async fire(
+    serial: string,
+    code: { index: number; text: string; gear: string },
+    resume = false,
+  ): Promise<SubmitResult[]> {
     const rng = new Random(this.o.seed, code.index);
     const lacquered = rng.next() < this.o.lacqueredShare;
     const ammo = { brand: this.brands[rng.below(this.brands.length)]!, lacquered };
     const model = lacquered ? this.models.lacquered : this.models.plain;
-    const rounds = await this.roundsToFire(serial, code.index);
+    const rounds = await this.roundsToFire(serial, code.index, resume);
     const results: SubmitResult[] = [];
     for (const round of rounds) {
       const marks = fireCase(code, model, rng);
@@ -125,12 +131,13 @@ export class TestFireStation {
   }
 
   /** The rounds to fire: the examined ones for `ca-4075`, else the first N; less those already read. */
-  private async roundsToFire(serial: string, codeIndex: number): Promise<number[]> {
+  private async roundsToFire(serial: string, codeIndex: number, resume: boolean): Promise<number[]> {
     const policy = this.o.qa.policy;
     const all =
       policy.kind === 'ca-4075'
         ? examinedRounds(policy.rounds)
         : Array.from({ length: policy.cases }, (_, i) => i + 1);
+    if (!resume) return all;
     let read: Array<number | undefined> = [];
     try {
       const record = await this.o.qa.firearm(serial);

@@ -201,6 +201,40 @@ describe('the test-fire station', () => {
     expect(new Set(marked).size).toBe(marked.length);
   });
 
+  it('on start, fires the rounds still missing for firearms engraved before it listened', async () => {
+    const rig = await qaRig({ kind: 'ca-4075', rounds: 50 }, { markingTimeMs: 100 });
+    await rig.h.line.submitOrder(order('o1', 3), 'http', 'erp');
+    await rig.h.line.startOrder('o1', 'operator');
+    await until(
+      async () => (await rig.h.line.orderView('o1')).firearms[0]!.state === 'engraved',
+      'first engraved',
+    );
+    const first = (await rig.h.line.orderView('o1')).firearms[0]!;
+    const cw = first.code!;
+    await rig.qa.submit(
+      {
+        serial: first.serial,
+        text: cw.text,
+        gear: cw.gear,
+        ammo: { brand: 'Bench', lacquered: false },
+        round: 50,
+      },
+      'alice',
+    );
+    await station(rig, PERFECT).start();
+    await until(
+      async () => (await rig.h.line.orderView('o1')).firearms.every((f) => f.qa?.result === 'pass'),
+      'all verified',
+    );
+    const reads = (await rig.qa.firearm(first.serial)).reads;
+    expect(reads.map((r) => [r.round, r.by])).toEqual([
+      [50, 'alice'],
+      [1, 'testfire'],
+      [2, 'testfire'],
+      [49, 'testfire'],
+    ]);
+  });
+
   it('is started by the embedded demo after the daemon is up, with the daemon’s QA service', async () => {
     const rig = await qaRig({ kind: 'every-case', cases: 2, minGrade: 'C' });
     const hooks: Array<() => Promise<void>> = [];
