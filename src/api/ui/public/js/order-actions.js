@@ -1,8 +1,9 @@
 // Start, pause, resume and abort an order: the buttons an order's state allows, for those whose
-// role allows them, with a reason asked for a pause (optional) and an abort (required).
+// role allows them, with a reason asked for a pause (optional) and an abort (required). Start and
+// resume act at once: a pause undoes them, whereas an abort cannot be undone.
 import { enc, post } from './api.js';
 import { h } from './dom.js';
-import { askReason, busy, confirmDialog, notify } from './ui.js';
+import { askReason, busy, notify } from './ui.js';
 
 const ACTIONS = [
   { action: 'start', label: 'Start', from: ['queued'], kind: 'primary' },
@@ -28,14 +29,6 @@ async function ask(action, order) {
       confirm: 'Abort the order',
       danger: true,
     });
-  }
-  if (action === 'start' && order.size > 0) {
-    const ok = await confirmDialog({
-      title: `Start order ${order.id}`,
-      message: `${order.size} firearm(s) of ${order.make} ${order.model}. Check that the first pin is in the fixture.`,
-      confirm: 'Start',
-    });
-    return ok ? '' : null;
   }
   return '';
 }
