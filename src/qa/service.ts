@@ -146,7 +146,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     if (firearm.qa) {
       throw new StamplineError(
         'QA_ALREADY_DECIDED',
-        `code ${code.text} of firearm ${firearm.serial} already ${firearm.qa.result === 'pass' ? 'passed' : 'failed'} QA (${firearm.qa.policy}, grade ${firearm.qa.grade}, ${firearm.qa.at} by ${firearm.qa.by}); no more reads are taken for it`,
+        `code ${dashed(code.text)} of firearm ${firearm.serial} already ${firearm.qa.result === 'pass' ? 'passed' : 'failed'} QA (${firearm.qa.policy}, grade ${firearm.qa.grade}, ${firearm.qa.at} by ${firearm.qa.by}); no more reads are taken for it`,
         { serial: firearm.serial, code: code.text, qa: firearm.qa },
       );
     }
@@ -166,7 +166,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
         await this.decide(open, verdict);
         throw new StamplineError(
           'QA_ALREADY_DECIDED',
-          `code ${code.text} of firearm ${firearm.serial} already ${verdict.status === 'pass' ? 'passed' : 'failed'} QA: ${verdict.reason}`,
+          `code ${dashed(code.text)} of firearm ${firearm.serial} already ${verdict.status === 'pass' ? 'passed' : 'failed'} QA: ${verdict.reason}`,
           { serial: firearm.serial, code: code.text, verdict },
         );
       }
