@@ -15,7 +15,7 @@
  */
 import { GEAR_LENGTH, SYNC_BITS, SYNC_LENGTH, TEXT_LENGTH } from './codeword.js';
 import { oddsOfRows, otherRotationsBound, preparedOwnWeight, prepareRow, rowOdds } from './confidence.js';
-import { alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth } from './evidence.js';
+import { buildEvidence, EVIDENCE_SIZE } from './evidence.js';
 import { uecOf } from './grade.js';
 import type { Weights } from './model.js';
 import { GearObservation, type TextObservation } from './reads.js';
@@ -105,9 +105,31 @@ function tablesFor(weights: Weights): RowTables {
   return tables;
 }
 
+/**
+ * The rotation at which every legible tooth of `gear` agrees with `symbols`, as `alignGear`
+ * would find it (its best-fitting sync first, then every rotation whose legible sync teeth all
+ * agree, in order), or -1 when there is none. Teeth are compared five at a time, by window.
+ */
+function explainingRotation(gear: GearObservation): number {
+  const best = gear.bestSyncRotation;
+  if (explainsAt(gear, best)) return best;
+  for (let r = 0; r < GEAR_LENGTH; r++) if (r !== best && explainsAt(gear, r)) return r;
+  return -1;
+}
+
+function explainsAt(gear: GearObservation, r: number): boolean {
+  if (gear.syncMismatch(r) !== 0) return false;
+  const window = gear.window;
+  for (let i = 0; i < N; i++) {
+    // a window is (legible << 5) | teeth: no legible tooth may differ from the symbol's bit
+    const w = window[r + SYNC_LENGTH + 5 * i]!;
+    if (((w ^ symbols[i]!) & (w >> 5)) !== 0) return false;
+  }
+  return true;
+}
+
 const FULL_MASK = 31;
 const symbols = new Uint8Array(N);
-const TEETH = new Int8Array(GEAR_LENGTH);
 const T = new Float64Array(N);
 const ROW = new Int16Array(N);
 const outcome: CleanDecode = { symbols, erasures: 0, risk: 0, rotation: -1 };
@@ -156,9 +178,8 @@ export function decodeClean(
     outcome.rotation = -1;
     return outcome;
   }
-  gearTeeth(symbols, TEETH);
-  const { rotation, mismatches } = alignGear(gear, TEETH);
-  if (mismatches !== 0) return null;
+  const rotation = explainingRotation(gear);
+  if (rotation < 0) return null;
   let touched = 0;
   let erasures = 0;
   for (let i = 0; i < N; i++) {

@@ -91,17 +91,31 @@ export function unpackIndex(symbols: ArrayLike<number>, ctx: KeyContext): number
   return unpermuteIndex(unpackPermuted(symbols), ctx);
 }
 
+const CHAR_CODE = Uint8Array.from(ALPHABET, (ch) => ch.charCodeAt(0));
+
 export function symbolsToText(symbols: ArrayLike<number>): string {
-  let s = '';
-  for (let i = 0; i < TEXT_LENGTH; i++) s += ALPHABET[symbols[i]!];
-  return s;
+  const c = CHAR_CODE;
+  const s = symbols;
+  return String.fromCharCode(
+    c[s[0]!]!,
+    c[s[1]!]!,
+    c[s[2]!]!,
+    c[s[3]!]!,
+    c[s[4]!]!,
+    c[s[5]!]!,
+    c[s[6]!]!,
+    c[s[7]!]!,
+    c[s[8]!]!,
+    c[s[9]!]!,
+  );
 }
 
-const FIVE_BITS = Array.from({ length: 32 }, (_, v) => v.toString(2).padStart(5, '0'));
+/** The teeth of two symbols, 10 characters, by (first << 5) | second. */
+const TEN_TEETH = Array.from({ length: 1024 }, (_, v) => v.toString(2).padStart(10, '0'));
 
 export function symbolsToGear(symbols: ArrayLike<number>): string {
   let s = SYNC;
-  for (let i = 0; i < N; i++) s += FIVE_BITS[symbols[i]!];
+  for (let i = 0; i < N; i += 2) s += TEN_TEETH[(symbols[i]! << 5) | symbols[i + 1]!];
   return s;
 }
 

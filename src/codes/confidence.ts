@@ -83,9 +83,24 @@ export function rowOdds(w: Float64Array, i: number, c: number): number {
  * have t_i = 1. Rows are taken in order, so equal inputs give bit-identical odds.
  */
 export function oddsOfRows(t: ArrayLike<number>, touched: number): number {
-  // u_i = 1 everywhere, so Π (1 + t_i z), untouched rows contributing (1 + z)^m at the end
-  E.fill(0);
-  E[0] = 1;
+  // u_i = 1 everywhere, so E(z) = Π (1 + t_i z) over touched rows, untouched rows contributing
+  // (1 + z)^m at the end. E_k += E_(k−1)·t_i for k from the degree down, in locals (E_0 = 1).
+  let e1 = 0;
+  let e2 = 0;
+  let e3 = 0;
+  let e4 = 0;
+  let e5 = 0;
+  let e6 = 0;
+  let e7 = 0;
+  let e8 = 0;
+  let e9 = 0;
+  let e10 = 0;
+  let e11 = 0;
+  let e12 = 0;
+  let e13 = 0;
+  let e14 = 0;
+  let e15 = 0;
+  let e16 = 0;
   let degree = 0;
   let untouched = 0;
   for (let i = 0; i < N; i++) {
@@ -95,8 +110,40 @@ export function oddsOfRows(t: ArrayLike<number>, touched: number): number {
     }
     const ti = t[i]!;
     degree++;
-    for (let k = degree; k >= 1; k--) E[k] = E[k]! + E[k - 1]! * ti;
+    if (degree >= 16) e16 = e16 + e15 * ti;
+    if (degree >= 15) e15 = e15 + e14 * ti;
+    if (degree >= 14) e14 = e14 + e13 * ti;
+    if (degree >= 13) e13 = e13 + e12 * ti;
+    if (degree >= 12) e12 = e12 + e11 * ti;
+    if (degree >= 11) e11 = e11 + e10 * ti;
+    if (degree >= 10) e10 = e10 + e9 * ti;
+    if (degree >= 9) e9 = e9 + e8 * ti;
+    if (degree >= 8) e8 = e8 + e7 * ti;
+    if (degree >= 7) e7 = e7 + e6 * ti;
+    if (degree >= 6) e6 = e6 + e5 * ti;
+    if (degree >= 5) e5 = e5 + e4 * ti;
+    if (degree >= 4) e4 = e4 + e3 * ti;
+    if (degree >= 3) e3 = e3 + e2 * ti;
+    if (degree >= 2) e2 = e2 + e1 * ti;
+    e1 = e1 + ti;
   }
+  E[0] = 1;
+  E[1] = e1;
+  E[2] = e2;
+  E[3] = e3;
+  E[4] = e4;
+  E[5] = e5;
+  E[6] = e6;
+  E[7] = e7;
+  E[8] = e8;
+  E[9] = e9;
+  E[10] = e10;
+  E[11] = e11;
+  E[12] = e12;
+  E[13] = e13;
+  E[14] = e14;
+  E[15] = e15;
+  E[16] = e16;
   let odds = 0;
   for (let k = DISTANCE; k <= N; k++) {
     // coefficient of z^k in E(z)·(1 + z)^untouched
@@ -301,10 +348,12 @@ export function otherRotationsBound(
   prodD: number,
   prodMaxT: number,
 ): number {
-  const syncHere = g.syncMatch[rotation]!;
+  const syncMatch = g.syncMatch;
+  const kt = weights.ktSigned;
+  const offset = 8 - syncMatch[rotation]!;
   const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;
   let syncSum = 0;
-  for (let r = 0; r < 88; r++) if (r !== rotation) syncSum += syncFactor(weights, g.syncMatch[r]! - syncHere);
+  for (let r = 0; r < 88; r++) if (r !== rotation) syncSum += kt[syncMatch[r]! + offset]!;
   return syncSum * rotationBound;
 }
 

@@ -1,5 +1,6 @@
 /** `decodeReads`: the public entry to decoding, with input checks. */
 import { StamplineError } from '../errors.js';
+import { TEXT_LENGTH } from './codeword.js';
 import { type DecodeResult, decodeObservations, searchObservations } from './decode.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
@@ -7,6 +8,7 @@ import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObse
 
 /** Observations reused from call to call (decoding keeps none of them). */
 const gearPool: GearObservation[] = [];
+const textPool: Int8Array[] = [];
 
 export interface DecodeOptions {
   /** the read model to weigh evidence with; defaults to DEFAULT_READ_MODEL */
@@ -51,24 +53,35 @@ function decodeWith(
     });
   }
   if (reads.length === 0) throw new StamplineError('CODE_BAD_READ', 'no reads were given', {});
+  // fresh lists: emptying an array by its length is a call into the runtime, a new one is not
   const texts: TextObservation[] = [];
   const gears: GearObservation[] = [];
   const gearOfRead: number[] = [];
-  reads.forEach((read, n) => {
+  for (let n = 0; n < reads.length; n++) {
+    if (!(n in reads)) continue; // a hole in a sparse list is no read
+    const read = reads[n];
     const which = `read ${n + 1}`;
     if (typeof read !== 'object' || read === null || Array.isArray(read)) {
       throw new StamplineError('CODE_BAD_READ', `${which} must be an object with text and/or gear`, {
         read: which,
       });
     }
-    const t = parseTextRead(read.text, which);
+    if (textPool.length === texts.length) textPool.push(new Int8Array(TEXT_LENGTH));
+    const t = parseTextRead(read.text, which, textPool[texts.length]);
     if (gearPool.length === gears.length) gearPool.push(new GearObservation());
     const g = parseGearRead(read.gear, which, gearPool[gears.length]);
     if (t) texts.push(t);
     gearOfRead.push(g ? gears.length : -1);
     if (g) gears.push(g);
-  });
+  }
   const { result, rotations } = decode(texts, gears, ctx, weights);
-  if (result.ok) result.gearRotations = gearOfRead.map((k) => (k >= 0 ? rotations[k]! : null));
+  if (result.ok) {
+    const gearRotations = new Array<number | null>(gearOfRead.length);
+    for (let n = 0; n < gearOfRead.length; n++) {
+      const k = gearOfRead[n]!;
+      gearRotations[n] = k >= 0 ? rotations[k]! : null;
+    }
+    result.gearRotations = gearRotations;
+  }
   return result;
 }

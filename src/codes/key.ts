@@ -72,12 +72,18 @@ export class KeyContext {
 const CACHE_LIMIT = 32;
 const cache = new Map<string, KeyContext>();
 let lastHex = '';
+/** the string the last context was asked for, as given (before lower-casing) */
+let lastKey = '';
 let lastContext: KeyContext | undefined;
 
 /** The context of a key, validated; repeated calls with the same key are a string compare. */
 export function keyContext(key: Buffer | Uint8Array | string): KeyContext {
+  if (key === lastKey && lastContext) return lastContext;
   const hex = typeof key === 'string' ? key.toLowerCase() : '';
-  if (hex !== '' && hex === lastHex && lastContext) return lastContext;
+  if (hex !== '' && hex === lastHex && lastContext) {
+    lastKey = key as string;
+    return lastContext;
+  }
   const bytes = keyBytes(key);
   const id = hex !== '' ? hex : Buffer.from(bytes).toString('hex');
   let ctx = cache.get(id);
@@ -90,6 +96,7 @@ export function keyContext(key: Buffer | Uint8Array | string): KeyContext {
   cache.set(id, ctx);
   if (hex !== '') {
     lastHex = hex;
+    lastKey = key as string;
     lastContext = ctx;
   }
   return ctx;

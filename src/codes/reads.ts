@@ -22,7 +22,7 @@ const SPACE = 0x20;
  * Normalises a text read. `which` names the read in errors ("read 2").
  * Returns null when nothing at all was read.
  */
-export function parseTextRead(text: unknown, which: string): TextObservation | null {
+export function parseTextRead(text: unknown, which: string, into?: Int8Array): TextObservation | null {
   if (text === undefined || text === null) return null;
   if (typeof text !== 'string') {
     throw new StamplineError(
@@ -33,11 +33,13 @@ export function parseTextRead(text: unknown, which: string): TextObservation | n
       },
     );
   }
-  const obs = new Int8Array(TEXT_LENGTH).fill(-1);
+  const obs = into ?? new Int8Array(TEXT_LENGTH);
+  obs.fill(-1);
   let n = 0;
   let legible = 0;
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
+  // By code point, as a person counts characters: a surrogate pair is one (illegible) character.
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
     if (code === DASH || code === SPACE) continue;
     if (n === TEXT_LENGTH) {
       const symbols = [...text].filter((c) => c !== '-' && c !== ' ').length;
@@ -46,6 +48,10 @@ export function parseTextRead(text: unknown, which: string): TextObservation | n
         `${which}: the text read ${JSON.stringify(text)} has ${symbols} symbols after removing dashes and spaces; a text read has at most ${TEXT_LENGTH}`,
         { read: which, text, symbols },
       );
+    }
+    if (code >= 0xd800 && code < 0xdc00 && k + 1 < text.length) {
+      const next = text.charCodeAt(k + 1);
+      if (next >= 0xdc00 && next < 0xe000) k++;
     }
     // Anything outside the alphabet, '?' included, is an illegible character (an erasure).
     const value = code < 128 ? CHAR_VALUE[code]! : -1;
@@ -61,6 +67,16 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, x) => {
   return n;
 });
 const ORDER_SCRATCH = new Uint32Array(GEAR_LENGTH);
+
+/** 1 for a legible tooth (0 or 1), 0 for an illegible one (-1). */
+function legibleBit(t: number): number {
+  return (t >> 1) + 1;
+}
+
+/** 1 for a tooth read as 1, else 0. */
+function valueBit(t: number): number {
+  return t & 1 & ~(t >> 1);
+}
 
 function orderKey(disagree: number, agree: number, rotation: number): number {
   return (disagree << 12) | ((SYNC_LENGTH - agree) << 8) | rotation;
@@ -94,47 +110,55 @@ export class GearObservation {
    * the length of one call, and fresh buffers of this size are costly to allocate.
    */
   load(teeth: ArrayLike<number>): this {
-    this.orderValid = false;
     const bits = this.bits;
-    const window = this.window;
     let legible = 0;
     for (let i = 0; i < GEAR_LENGTH; i++) {
       const t = teeth[i]!;
       bits[i] = t;
-      bits[i + GEAR_LENGTH] = t;
       if (t >= 0) legible++;
     }
+    return this.prepare(legible);
+  }
+
+  /**
+   * Derives everything else from `bits[0..87]` (1, 0 or -1) holding `legible` legible teeth:
+   * the second copy of the teeth, the windows and the fit of the sync at every rotation.
+   */
+  prepare(legible: number): this {
+    this.orderValid = false;
     this.legible = legible;
+    const bits = this.bits;
+    const window = this.window;
+    const syncLegible = this.syncLegible;
+    const syncMatch = this.syncMatch;
+    bits.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
     // Running 5- and 8-tooth windows of legibility and values; agreement with the sync is a
-    // popcount of the window.
+    // popcount of the window. Legibility and value are computed without branches: the teeth
+    // of a read are as unpredictable as the code, and a mispredicted branch per tooth costs
+    // more than the rest of the loop.
     let mask = 0;
     let value = 0;
     for (let b = 0; b < SYNC_LENGTH - 1; b++) {
       const t = bits[b]!;
-      mask = (mask << 1) | (t >= 0 ? 1 : 0);
-      value = (value << 1) | (t > 0 ? 1 : 0);
+      mask = (mask << 1) | legibleBit(t);
+      value = (value << 1) | valueBit(t);
     }
-    let best = 0;
-    let bestKey = Number.POSITIVE_INFINITY;
+    let bestKey = 0x7fffffff;
     for (let o = 0; o < GEAR_LENGTH; o++) {
       const t = bits[o + SYNC_LENGTH - 1]!;
-      mask = ((mask << 1) | (t >= 0 ? 1 : 0)) & 0xff;
-      value = ((value << 1) | (t > 0 ? 1 : 0)) & 0xff;
+      mask = ((mask << 1) | legibleBit(t)) & 0xff;
+      value = ((value << 1) | valueBit(t)) & 0xff;
       // the 5-tooth window starting at o is the top five of the 8-tooth one
-      const w5 = ((mask >> 3) << 5) | (value >> 3);
-      window[o] = w5;
-      window[o + GEAR_LENGTH] = w5;
+      window[o] = ((mask >> 3) << 5) | (value >> 3);
       const seen = POPCOUNT[mask]!;
       const agree = POPCOUNT[~(value ^ SYNC_BITS) & mask & 0xff]!;
-      this.syncLegible[o] = seen;
-      this.syncMatch[o] = agree;
+      syncLegible[o] = seen;
+      syncMatch[o] = agree;
       const key = orderKey(seen - agree, agree, o);
-      if (key < bestKey) {
-        bestKey = key;
-        best = o;
-      }
+      bestKey = Math.min(key, bestKey);
     }
-    this.bestSyncRotation = best;
+    window.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
+    this.bestSyncRotation = bestKey & 0xff;
     return this;
   }
 
@@ -161,7 +185,12 @@ export class GearObservation {
   }
 }
 
-const TEETH_SCRATCH = new Int8Array(GEAR_LENGTH);
+const NOT_A_TOOTH = -2;
+/** Each ASCII character as a tooth: 1, 0, -1 for `?`, NOT_A_TOOTH for anything else. */
+const TOOTH = new Int8Array(128).fill(NOT_A_TOOTH);
+TOOTH[0x30] = 0;
+TOOTH[0x31] = 1;
+TOOTH[0x3f] = -1;
 
 /**
  * Parses a gear read: exactly 88 of `0`, `1`, `?`, starting at any tooth. Surrounding
@@ -181,23 +210,27 @@ export function parseGearRead(gear: unknown, which: string, into?: GearObservati
   }
   const s = gear.trim();
   if (s.length === 0) return null;
-  const teeth = TEETH_SCRATCH;
+  const obs = into ?? new GearObservation();
+  const teeth = obs.bits;
+  const n = Math.min(s.length, GEAR_LENGTH);
   let legible = 0;
-  for (let i = 0; i < s.length && i < GEAR_LENGTH; i++) {
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
     const code = s.charCodeAt(i);
-    if (code === 0x30 || code === 0x31) {
-      teeth[i] = code - 0x30;
-      legible++;
-    } else if (code === 0x3f) {
-      teeth[i] = -1;
-    } else {
-      const ch = String.fromCodePoint(s.codePointAt(i)!);
-      throw new StamplineError(
-        'CODE_BAD_READ',
-        `${which}: the gear read has ${JSON.stringify(ch)} at tooth ${i + 1}; a gear read is made of 0, 1 and ?`,
-        { read: which, position: i + 1, character: ch },
-      );
-    }
+    const t = code < 128 ? TOOTH[code]! : NOT_A_TOOTH;
+    teeth[i] = t;
+    legible += legibleBit(t); // 0 for NOT_A_TOOTH too
+    bad |= ~t & (t >> 1); // odd only for NOT_A_TOOTH (-2)
+  }
+  if (bad & 1) {
+    let i = 0;
+    while (s.charCodeAt(i) < 128 && TOOTH[s.charCodeAt(i)] !== NOT_A_TOOTH) i++;
+    const ch = String.fromCodePoint(s.codePointAt(i)!);
+    throw new StamplineError(
+      'CODE_BAD_READ',
+      `${which}: the gear read has ${JSON.stringify(ch)} at tooth ${i + 1}; a gear read is made of 0, 1 and ?`,
+      { read: which, position: i + 1, character: ch },
+    );
   }
   if (s.length !== GEAR_LENGTH) {
     throw new StamplineError(
@@ -207,5 +240,5 @@ export function parseGearRead(gear: unknown, which: string, into?: GearObservati
     );
   }
   if (legible === 0) return null;
-  return (into ?? new GearObservation()).load(teeth);
+  return obs.prepare(legible);
 }

@@ -30,7 +30,17 @@ export const GENERATOR: readonly number[] = (() => {
   return g;
 })();
 
-const G1 = GENERATOR.slice(1);
+// g1..g8 unpacked once: destructuring them on every call shows in the decoder's profile
+const [g1, g2, g3, g4, g5, g6, g7, g8] = GENERATOR.slice(1) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 /** Writes the 8 parity symbols of `data[0..7]` into `out[outOffset..outOffset+7]`. */
 export function computeParity(data: ArrayLike<number>, out: Uint8Array | number[], outOffset = K): void {
@@ -42,16 +52,6 @@ export function computeParity(data: ArrayLike<number>, out: Uint8Array | number[
   let p5 = 0;
   let p6 = 0;
   let p7 = 0;
-  const [g1, g2, g3, g4, g5, g6, g7, g8] = G1 as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
   for (let i = 0; i < K; i++) {
     const fb = (data[i]! ^ p0) << 5;
     p0 = p1 ^ MUL[fb | g1]!;
