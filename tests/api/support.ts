@@ -54,6 +54,7 @@ export async function apiFor(line: Line, dataDir: string, extra: Partial<ApiOpti
     sessionTtlMinutes: 60,
     hashParams: FAST_HASH,
     pollMs: 60_000,
+    ...(extra.audit ? { audit: extra.audit } : {}),
   });
   await auth.start();
   for (const id of Object.values(CALLERS)) {
@@ -137,8 +138,17 @@ export async function startStation(
   };
 }
 
+export interface Engraved {
+  text: string;
+  gear: string;
+}
+
 /** Submits an order of `serials` and runs it to done; answers the codes by serial. */
-export async function engrave(s: Station, orderId: string, serials: string[]): Promise<Map<string, string>> {
+export async function engrave(
+  s: Station,
+  orderId: string,
+  serials: string[],
+): Promise<Map<string, Engraved>> {
   const { app, as } = s.api;
   const created = await app.inject({
     method: 'POST',
@@ -156,6 +166,6 @@ export async function engrave(s: Station, orderId: string, serials: string[]): P
   const view = () =>
     app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: as('token erp') });
   await until(async () => (await view()).json().order.state === 'done', `order ${orderId} done`);
-  const firearms = (await view()).json().firearms as Array<{ serial: string; code: { text: string } }>;
-  return new Map(firearms.map((f) => [f.serial, f.code.text]));
+  const firearms = (await view()).json().firearms as Array<{ serial: string; code: Engraved }>;
+  return new Map(firearms.map((f) => [f.serial, { text: f.code.text, gear: f.code.gear }]));
 }

@@ -1,0 +1,60 @@
+/** The line's status and the operator's engraver reset after a fault. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { FAULT } from '../../src/engraver/types.js';
+import { makeDir, removeDir, until } from '../line/harness.js';
+import { type Station, startStation } from './support.js';
+
+let dir: string;
+let device: EngraverDevice;
+let s: Station;
+
+beforeEach(async () => {
+  dir = await makeDir();
+  device = new EngraverDevice({ markingTimeMs: 20 });
+  s = await startStation(dir, device);
+});
+
+afterEach(async () => {
+  await s.stop();
+  device.close();
+  await removeDir(dir);
+});
+
+describe('an engraver fault', () => {
+  it('shows on the line, and a reset by an operator lets the order finish; the trail names the operator', async () => {
+    const { app, as } = s.api;
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: as('token erp'),
+      payload: { id: 'A-1', make: 'Acme', model: 'P1', firearms: [{ serial: 'S1' }, { serial: 'S2' }] },
+    });
+    device.faultNextJob(FAULT.INTERLOCK_OPEN);
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/orders/A-1/start',
+      headers: as('user operator'),
+      payload: {},
+    });
+    const line = async () =>
+      (await app.inject({ method: 'GET', url: '/api/v1/line', headers: as('token erp') })).json();
+    await until(async () => (await line()).activeOrders[0]?.state === 'faulted', 'the order faulted');
+    expect((await line()).halted).toMatchObject({
+      fault: FAULT.INTERLOCK_OPEN,
+      reason: expect.stringContaining('interlock'),
+    });
+
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/api/v1/engraver/reset',
+      headers: as('user operator'),
+      payload: {},
+    });
+    expect(reset.statusCode).toBe(200);
+    expect(reset.json()).toMatchObject({ state: 'READY', fault: 0 });
+    await until(async () => (await line()).activeOrders.length === 0, 'the order done');
+    expect((await line()).halted).toBeUndefined();
+    expect(s.h.audit.filter((e) => e.action === 'engraver.reset').map((e) => e.actor)).toEqual(['olga']);
+  });
+});
