@@ -10,11 +10,12 @@ function simulatorsWanted(config: Config): boolean {
 }
 
 /** Runs the daemon until SIGTERM or SIGINT, then stops it in order. */
-async function runDaemon(file: string | undefined): Promise<void> {
+async function runDaemon(file: string | undefined, demo = false): Promise<void> {
   const { config, file: used, variables, warnings } = await readConfig(file ? { file } : {});
   const logger = createLogger(config.log);
   logger.info({ config: used, overriddenBy: variables }, 'stampline starting');
   for (const w of warnings) logger.warn(w);
+  const people = demo ? await demoPeople(config) : [];
   const daemon = new Daemon(
     config,
     logger,
@@ -48,6 +49,13 @@ async function runDaemon(file: string | undefined): Promise<void> {
     throw err;
   }
   logger.info({ url: daemon.address?.url }, 'line running');
+  if (people.length > 0) {
+    // Printed, not logged: the passwords are for the person at the terminal, not for log files.
+    const lines = people.map((p) => `  ${p.name.padEnd(16)} ${p.role.padEnd(11)} ${p.password}`);
+    process.stdout.write(
+      `\nDemo: open ${daemon.address?.url}/ and log in as one of (new passwords at every start):\n${lines.join('\n')}\n\n`,
+    );
+  }
   await stopped;
   logger.flush();
 }
@@ -66,5 +74,10 @@ export function registerDaemonCommands(program: Command): void {
       'run the line with its simulators: engraver, broker, registry and a sample order (config/demo.yaml)',
     )
     .option('-c, --config <file>', 'configuration file', 'config/demo.yaml')
-    .action(async (opts: { config: string }) => runDaemon(opts.config));
+    .action(async (opts: { config: string }) => runDaemon(opts.config, true));
+}
+
+async function demoPeople(config: Config) {
+  const { prepareDemoUsers } = await import('../../simulators/demo-users.js');
+  return prepareDemoUsers(config.line.dataDir);
 }
