@@ -57,6 +57,11 @@ export interface ApiOptions {
   heartbeatMs?: number;
   /** Period at which the outbox depth is looked at for live events, when it has no events. Default 2,000 ms. */
   outboxPollMs?: number;
+  /**
+   * How long closing waits for connections still open before cutting them. Default 2,000 ms: the
+   * requests in hand finish, but a client's idle spare connection cannot hold the daemon up.
+   */
+  closeGraceMs?: number;
 }
 
 const where = { body: 'body', querystring: 'query', params: 'path', headers: 'headers' } as const;
@@ -172,6 +177,13 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
       opts.auth?.register(root);
     }),
   );
+
+  let cutConnections: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    cutConnections = setTimeout(() => fastify.server.closeAllConnections(), opts.closeGraceMs ?? 2_000);
+    cutConnections.unref();
+  });
+  app.addHook('onClose', async () => clearTimeout(cutConnections));
 
   const deps: RouteDeps = { line: opts.line, outbox: opts.outbox, qa: opts.qa, audit: opts.audit };
   const metrics = new LineMetrics({ ...deps, processMetrics: opts.processMetrics });

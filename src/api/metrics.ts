@@ -159,7 +159,7 @@ export class LineMetrics {
     if (qa) {
       new Gauge({
         name: 'stampline_qa_pass_rate',
-        help: 'Share of decided verifications that passed, over every verdict the line keeps (0..1); absent before the first',
+        help: 'Share of decided verifications that passed, over every verdict the line keeps (0..1); NaN before the first',
         registers: [this.registry],
         collect() {
           let pass = 0;
@@ -168,8 +168,7 @@ export class LineMetrics {
             pass += row.verdicts.pass;
             fail += row.verdicts.fail;
           }
-          this.reset();
-          if (pass + fail > 0) this.set(pass / (pass + fail));
+          this.set(pass + fail > 0 ? pass / (pass + fail) : Number.NaN);
         },
       });
     }
@@ -224,17 +223,17 @@ export class LineMetrics {
   }
 
   /**
-   * A job ends in `engraved`, or in a voided code that sent the firearm back to the queue (or to
-   * `cancelled`). Codes voided by QA are no job outcome; neither is a firearm sent again unchanged.
+   * A job ends in `engraved`, or in a voided code that sends the firearm back to the queue (or to
+   * `cancelled`): the event of that step is the one whose firearm is queued or cancelled with a
+   * voided code. Codes voided by QA are no job outcome; a firearm announced again is counted once.
    */
   private onFirearm(f: Firearm): void {
-    const last = f.history.at(-1);
     if (f.state === 'engraved' && f.code) {
       if (this.counted.add(`done:${f.code.index}`)) this.jobs.inc({ result: 'done' });
       return;
     }
     const voided = f.voided.at(-1);
-    if (!voided || !last || last.at !== voided.voidedAt) return;
+    if (!voided || (f.state !== 'queued' && f.state !== 'cancelled')) return;
     if (voided.reason.startsWith('failed QA') || voided.reason === 'order aborted') return;
     if (!this.counted.add(`void:${voided.index}`)) return;
     const result =

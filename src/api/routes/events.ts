@@ -54,7 +54,9 @@ export function eventRoutes(app: Api, { hub, heartbeatMs = 15_000 }: EventRouteO
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
+        // A stream is its connection's whole life: when it ends, the socket goes too, rather
+        // than waiting idle in a client's pool and holding up the server's close.
+        connection: 'close',
         // nginx and its kind would otherwise hold events back
         'x-accel-buffering': 'no',
       });
