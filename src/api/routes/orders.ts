@@ -10,6 +10,7 @@ import {
   orderIdParams,
   reasonBodySchema,
   SECURED,
+  serializeUnchecked,
 } from '../schemas/common.js';
 import { orderHeaderSchema, orderListSchema, orderViewSchema } from '../schemas/line.js';
 import type { Api, RouteDeps } from './context.js';
@@ -74,6 +75,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
     '/api/v1/orders/:id',
     {
       onRequest: requires('view'),
+      serializerCompiler: serializeUnchecked,
       schema: {
         tags: ['orders'],
         summary: 'One order with its firearms',

@@ -1,7 +1,14 @@
 /** Records: find firearms by serial, code or order, and a firearm's full history. */
 import { z } from 'zod';
 import { requires } from '../auth/guard.js';
-import { answers, errorResponses, GUARDED_ERRORS, SECURED, serialParams } from '../schemas/common.js';
+import {
+  answers,
+  errorResponses,
+  GUARDED_ERRORS,
+  SECURED,
+  serializeUnchecked,
+  serialParams,
+} from '../schemas/common.js';
 import { firearmRecordSchema } from '../schemas/qa.js';
 import { type Api, type FirearmRecord, missing, type RouteDeps } from './context.js';
 
@@ -30,6 +37,7 @@ export function recordRoutes(app: Api, { qa }: RouteDeps): void {
     '/api/v1/records',
     {
       onRequest: requires('view'),
+      serializerCompiler: serializeUnchecked,
       schema: {
         tags: ['records'],
         summary: 'Find firearm records by serial, code (voided codes too) or order',
