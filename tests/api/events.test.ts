@@ -9,7 +9,7 @@ import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { engravedRecord } from '../../simulators/registry/sample.js';
 import { Outbox } from '../../src/registry/outbox.js';
 import { makeDir, removeDir, until } from '../line/harness.js';
-import { type Caller, engrave, type Station, startStation } from './support.js';
+import { apiFor, type Caller, engrave, type Station, startStation } from './support.js';
 
 let dir: string;
 let device: EngraverDevice;
@@ -110,6 +110,26 @@ describe('GET /api/v1/events', () => {
 
     const ids = sub.frames().flatMap((f) => (f.id ? [Number(f.id)] : []));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    sub.close();
+  });
+
+  it('follows an outbox without events of its own by looking at its depth', async () => {
+    let depth = 0;
+    await s.api.close();
+    s.api = await apiFor(s.h.line, join(dir, 'auth-2'), {
+      outbox: {
+        depth: () => depth,
+        pending: () => [],
+        rejected: () => [],
+        retry: async () => {},
+        dismiss: async () => {},
+      },
+      outboxPollMs: 20,
+    });
+    const sub = await subscribe();
+    await until(() => sub.events('outbox').length > 0, 'the first outbox event');
+    depth = 3;
+    await until(() => sub.events('outbox').some((f) => f.data.depth === 3), 'the new depth');
     sub.close();
   });
 

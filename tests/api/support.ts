@@ -123,19 +123,20 @@ export async function startStation(
     audit,
   });
   await qa.start();
-  const api = await apiFor(h.line, join(dir, 'auth'), { qa, audit, ...options.api });
-  return {
+  const station: Station = {
     h,
     qa,
     audit,
-    api,
+    api: await apiFor(h.line, join(dir, 'auth'), { qa, audit, ...options.api }),
     async stop() {
-      await api.close();
+      // The API a test put in place of the first one, if it did.
+      await station.api.close();
       await qa.stop();
       await h.stop();
       await audit.stop();
     },
   };
+  return station;
 }
 
 export interface Engraved {
