@@ -18,7 +18,7 @@ import { oddsOfRows, otherRotationsBound, preparedOwnWeight, prepareRow, rowOdds
 import { buildEvidence, EVIDENCE_SIZE } from './evidence.js';
 import { uecOf } from './grade.js';
 import type { Weights } from './model.js';
-import { GearObservation, type TextObservation } from './reads.js';
+import { GearObservation, scanLegibleRing, type TextObservation } from './reads.js';
 import { computeParity, K, N } from './rs.js';
 import { SoftDecoder } from './soft.js';
 
@@ -132,7 +132,33 @@ const FULL_MASK = 31;
 const symbols = new Uint8Array(N);
 const T = new Float64Array(N);
 const ROW = new Int16Array(N);
+const MASKS = new Uint8Array(N);
+const FULL_MASKS = new Uint8Array(N).fill(FULL_MASK);
+const RING_SYNC = new Int8Array(GEAR_LENGTH);
+const RING_WINDOW = new Uint8Array(2 * GEAR_LENGTH);
 const outcome: CleanDecode = { symbols, erasures: 0, risk: 0, rotation: -1 };
+
+/**
+ * Puts the codeword that the text's data characters give into `symbols` and returns the
+ * positions the text read (one bit each), or -1 when a data character is illegible or a
+ * legible parity character disagrees.
+ */
+function codewordOfText(text: TextObservation): number {
+  for (let j = 0; j < K; j++) {
+    const v = text[j]!;
+    if (v < 0) return -1;
+    symbols[j] = v;
+  }
+  computeParity(symbols, symbols);
+  let textRead = 0;
+  for (let j = 0; j < TEXT_LENGTH; j++) {
+    const v = text[j]!;
+    if (v < 0) continue;
+    if (v !== symbols[j]) return -1;
+    textRead |= 1 << j;
+  }
+  return textRead;
+}
 
 /**
  * The decode of one case by the shortcut, or null when the read is not clean or the full
@@ -146,44 +172,82 @@ export function decodeClean(
   weights: Weights,
   maxRisk: number,
 ): CleanDecode | null {
-  for (let j = 0; j < K; j++) {
-    const v = text[j]!;
-    if (v < 0) return null;
-    symbols[j] = v;
-  }
-  computeParity(symbols, symbols);
-  let textRead = 0;
-  for (let j = 0; j < TEXT_LENGTH; j++) {
-    const v = text[j]!;
-    if (v < 0) continue;
-    if (v !== symbols[j]) return null;
-    textRead |= 1 << j;
-  }
-  const tab = tablesFor(weights);
-  if (!gear) {
-    // Text rows agree with the codeword; every other row holds no evidence.
-    let erasures = 0;
-    for (let i = 0; i < N; i++) {
-      if (textRead & (1 << i)) {
-        const value = symbols[i]!;
-        if (!tab.ready[(FULL_MASK << 5) | value]) tab.fill(FULL_MASK, value);
-        T[i] = tab.textOnlyOdds[value]!;
-        erasures += tab.textOnlyErased[value]!;
-      } else {
-        erasures++;
-      }
-    }
-    outcome.erasures = erasures;
-    outcome.risk = oddsOfRows(T, textRead);
-    outcome.rotation = -1;
-    return outcome;
-  }
+  const textRead = codewordOfText(text);
+  if (textRead < 0) return null;
+  if (!gear) return textOnly(textRead, weights);
   const rotation = explainingRotation(gear);
   if (rotation < 0) return null;
+  for (let i = 0; i < N; i++) MASKS[i] = gear.window[rotation + SYNC_LENGTH + 5 * i]! >> 5;
+  return withRing(textRead, MASKS, gear.syncMatch, rotation, weights, maxRisk);
+}
+
+/**
+ * As `decodeClean`, for a case whose gear read `ring` (trimmed, not yet parsed) may be the
+ * codeword's 88 teeth, every one legible, at some rotation: then it needs no parsing, and its
+ * sync fits follow from the codeword. Null when it is not, or as `decodeClean`.
+ */
+export function decodeCleanRing(
+  text: TextObservation,
+  ring: string,
+  weights: Weights,
+  maxRisk: number,
+): CleanDecode | null {
+  const textRead = codewordOfText(text);
+  if (textRead < 0 || !scanLegibleRing(ring, RING_WINDOW, RING_SYNC)) return null;
+  // Every tooth legible: `alignGear` would align the parsed read at the lowest rotation where
+  // all 88 teeth agree (an exact fit has a perfect sync, and rotations with one come first,
+  // the lowest first).
+  let rotation = -1;
+  for (let r = 0; r < GEAR_LENGTH && rotation < 0; r++) {
+    if (RING_SYNC[r] === SYNC_LENGTH && symbolsAt(r)) rotation = r;
+  }
+  if (rotation < 0) return null;
+  return withRing(textRead, FULL_MASKS, RING_SYNC, rotation, weights, maxRisk);
+}
+
+/** The ring read by scanLegibleRing shows `symbols` after a sync starting at tooth r. */
+function symbolsAt(r: number): boolean {
+  for (let i = 0; i < N; i++) if (RING_WINDOW[r + SYNC_LENGTH + 5 * i] !== symbols[i]) return false;
+  return true;
+}
+
+function textOnly(textRead: number, weights: Weights): CleanDecode {
+  // Text rows agree with the codeword; every other row holds no evidence.
+  const tab = tablesFor(weights);
+  let erasures = 0;
+  for (let i = 0; i < N; i++) {
+    if (textRead & (1 << i)) {
+      const value = symbols[i]!;
+      if (!tab.ready[(FULL_MASK << 5) | value]) tab.fill(FULL_MASK, value);
+      T[i] = tab.textOnlyOdds[value]!;
+      erasures += tab.textOnlyErased[value]!;
+    } else {
+      erasures++;
+    }
+  }
+  outcome.erasures = erasures;
+  outcome.risk = oddsOfRows(T, textRead);
+  outcome.rotation = -1;
+  return outcome;
+}
+
+/**
+ * The text read plus a gear read at `rotation`, where `masks[i]` are the legible teeth of
+ * symbol i (each agreeing with it) and `syncMatch` the read's sync fit at every rotation.
+ */
+function withRing(
+  textRead: number,
+  masks: Uint8Array,
+  syncMatch: Int8Array,
+  rotation: number,
+  weights: Weights,
+  maxRisk: number,
+): CleanDecode | null {
+  const tab = tablesFor(weights);
   let touched = 0;
   let erasures = 0;
   for (let i = 0; i < N; i++) {
-    const mask = gear.window[rotation + SYNC_LENGTH + 5 * i]! >> 5;
+    const mask = masks[i]!;
     const value = symbols[i]!;
     const hasText = (textRead >> i) & 1;
     if (!tab.ready[(mask << 5) | value]) tab.fill(mask, value);
@@ -205,7 +269,7 @@ export function decodeClean(
       prodD *= tab.ownWeight[ROW[i]!]!;
       prodMaxT *= tab.maxOther[ROW[i]!]!;
     }
-    const bound = otherRotationsBound(gear, rotation, weights, prodD, prodMaxT);
+    const bound = otherRotationsBound(syncMatch, rotation, weights, prodD, prodMaxT);
     if (!(bound <= (maxRisk - risk) * 1e-3)) return null;
     risk += bound;
   }

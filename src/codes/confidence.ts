@@ -202,7 +202,7 @@ export function otherRotationOdds(
   }
   const syncHere = g.syncMatch[rotation]!;
   const negligible = (limit * 1e-3) / 88;
-  const bound = otherRotationsBound(g, rotation, weights, prodD, prodMaxT);
+  const bound = otherRotationsBound(g.syncMatch, rotation, weights, prodD, prodMaxT);
   if (bound <= limit * 1e-3) return bound;
   const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;
   let odds = 0;
@@ -337,18 +337,17 @@ export function preparedOwnWeight(i: number): number {
 }
 
 /**
- * A bound on the odds of every rotation of `g` other than `rotation` together, from the
- * products over rows of D_i and of prepareRow's results: each rotation's odds are at most its
- * sync factor times 31^-8 · Π maxT_i / Π D_i.
+ * A bound on the odds of every rotation of a gear read other than `rotation` together, from
+ * the read's sync fit at every rotation and the products over rows of D_i and of prepareRow's
+ * results: each rotation's odds are at most its sync factor times 31^-8 · Π maxT_i / Π D_i.
  */
 export function otherRotationsBound(
-  g: GearObservation,
+  syncMatch: Int8Array,
   rotation: number,
   weights: Weights,
   prodD: number,
   prodMaxT: number,
 ): number {
-  const syncMatch = g.syncMatch;
   const kt = weights.ktSigned;
   const offset = 8 - syncMatch[rotation]!;
   const rotationBound = (INV_31_POW_8 * prodMaxT) / prodD;

@@ -1,7 +1,13 @@
 /** `decodeReads`: the public entry to decoding, with input checks. */
 import { StamplineError } from '../errors.js';
 import { TEXT_LENGTH } from './codeword.js';
-import { type DecodeResult, decodeObservations, searchObservations } from './decode.js';
+import {
+  type DecodeResult,
+  decodeCleanCase,
+  decodeObservations,
+  type Outcome,
+  searchObservations,
+} from './decode.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
 import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObservation } from './reads.js';
@@ -24,7 +30,7 @@ export function decodeReads(
   key: Buffer | Uint8Array | string,
   options: DecodeOptions = {},
 ): DecodeResult {
-  return decodeWith(reads, key, options, decodeObservations);
+  return decodeWith(reads, key, options, true);
 }
 
 /**
@@ -36,14 +42,14 @@ export function decodeReadsReference(
   key: Buffer | Uint8Array | string,
   options: DecodeOptions = {},
 ): DecodeResult {
-  return decodeWith(reads, key, options, searchObservations);
+  return decodeWith(reads, key, options, false);
 }
 
 function decodeWith(
   reads: readonly Read[],
   key: Buffer | Uint8Array | string,
   options: DecodeOptions,
-  decode: typeof decodeObservations,
+  shortcuts: boolean,
 ): DecodeResult {
   const ctx = keyContext(key);
   const weights = weightsFor(options.model);
@@ -68,13 +74,23 @@ function decodeWith(
     }
     if (textPool.length === texts.length) textPool.push(new Int8Array(TEXT_LENGTH));
     const t = parseTextRead(read.text, which, textPool[texts.length]);
+    if (shortcuts && reads.length === 1 && t && typeof read.gear === 'string') {
+      // one clean case with a fully legible ring needs neither the ring parsed nor a search
+      const clean = decodeCleanCase(t, read.gear.trim(), ctx, weights);
+      if (clean) return withRotations(clean, [0]);
+    }
     if (gearPool.length === gears.length) gearPool.push(new GearObservation());
     const g = parseGearRead(read.gear, which, gearPool[gears.length]);
     if (t) texts.push(t);
     gearOfRead.push(g ? gears.length : -1);
     if (g) gears.push(g);
   }
-  const { result, rotations } = decode(texts, gears, ctx, weights);
+  const decode = shortcuts ? decodeObservations : searchObservations;
+  return withRotations(decode(texts, gears, ctx, weights), gearOfRead);
+}
+
+/** The result, with each read's gear rotation: `gearOfRead[n]` is read n's gear observation or -1. */
+function withRotations({ result, rotations }: Outcome, gearOfRead: readonly number[]): DecodeResult {
   if (result.ok) {
     const gearRotations = new Array<number | null>(gearOfRead.length);
     for (let n = 0; n < gearOfRead.length; n++) {

@@ -19,7 +19,7 @@
  * MAX_MISCORRECTION_RISK.
  */
 
-import { decodeClean } from './clean.js';
+import { type CleanDecode, decodeClean, decodeCleanRing } from './clean.js';
 import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
 import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
 import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth, textMatches } from './evidence.js';
@@ -370,14 +370,30 @@ export function decodeObservations(
 ): Outcome {
   if (texts.length === 1 && gears.length <= 1) {
     const clean = decodeClean(texts[0]!, gears[0], weights, MAX_MISCORRECTION_RISK);
-    if (clean) {
-      const result = success(clean.symbols, 0, clean.erasures, clean.risk, ctx);
-      if (gears.length === 0) return { result, rotations: NO_ROTATIONS };
-      CLEAN_ROTATION[0] = clean.rotation;
-      return { result, rotations: CLEAN_ROTATION };
-    }
+    if (clean) return cleanOutcome(clean, ctx);
   }
   return searchObservations(texts, gears, ctx, weights);
+}
+
+/**
+ * The outcome of one case whose gear read `ring` (trimmed, unparsed) may be the codeword's
+ * teeth in full, by the shortcut alone; null when the full path must decode it.
+ */
+export function decodeCleanCase(
+  text: TextObservation,
+  ring: string,
+  ctx: KeyContext,
+  weights: Weights,
+): Outcome | null {
+  const clean = decodeCleanRing(text, ring, weights, MAX_MISCORRECTION_RISK);
+  return clean ? cleanOutcome(clean, ctx) : null;
+}
+
+function cleanOutcome(clean: CleanDecode, ctx: KeyContext): Outcome {
+  const result = success(clean.symbols, 0, clean.erasures, clean.risk, ctx);
+  if (clean.rotation < 0) return { result, rotations: NO_ROTATIONS };
+  CLEAN_ROTATION[0] = clean.rotation;
+  return { result, rotations: CLEAN_ROTATION };
 }
 
 const CLEAN_ROTATION = new Int16Array(1);

@@ -78,6 +78,29 @@ function valueBit(t: number): number {
   return t & 1 & ~(t >> 1);
 }
 
+/**
+ * Records the window and the fit of the sync at rotation o, from the legibility and values of
+ * the 8 teeth from o on, and returns the rotation's order key. Legibility and value are kept
+ * without branches by the callers: the teeth of a read are as unpredictable as the code, and a
+ * mispredicted branch per tooth costs more than the rest of the loop.
+ */
+function recordWindow(
+  window: Uint16Array,
+  syncLegible: Int8Array,
+  syncMatch: Int8Array,
+  o: number,
+  mask: number,
+  value: number,
+): number {
+  // the 5-tooth window starting at o is the top five of the 8-tooth one
+  window[o] = ((mask >> 3) << 5) | (value >> 3);
+  const seen = POPCOUNT[mask]!;
+  const agree = POPCOUNT[~(value ^ SYNC_BITS) & mask & 0xff]!;
+  syncLegible[o] = seen;
+  syncMatch[o] = agree;
+  return orderKey(seen - agree, agree, o);
+}
+
 function orderKey(disagree: number, agree: number, rotation: number): number {
   return (disagree << 12) | ((SYNC_LENGTH - agree) << 8) | rotation;
 }
@@ -110,56 +133,83 @@ export class GearObservation {
    * the length of one call, and fresh buffers of this size are costly to allocate.
    */
   load(teeth: ArrayLike<number>): this {
-    const bits = this.bits;
+    const { bits, window, syncLegible, syncMatch } = this;
     let legible = 0;
     for (let i = 0; i < GEAR_LENGTH; i++) {
       const t = teeth[i]!;
       bits[i] = t;
-      if (t >= 0) legible++;
+      legible += legibleBit(t);
     }
-    return this.prepare(legible);
-  }
-
-  /**
-   * Derives everything else from `bits[0..87]` (1, 0 or -1) holding `legible` legible teeth:
-   * the second copy of the teeth, the windows and the fit of the sync at every rotation.
-   */
-  prepare(legible: number): this {
-    this.orderValid = false;
-    this.legible = legible;
-    const bits = this.bits;
-    const window = this.window;
-    const syncLegible = this.syncLegible;
-    const syncMatch = this.syncMatch;
-    bits.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
-    // Running 5- and 8-tooth windows of legibility and values; agreement with the sync is a
-    // popcount of the window. Legibility and value are computed without branches: the teeth
-    // of a read are as unpredictable as the code, and a mispredicted branch per tooth costs
-    // more than the rest of the loop.
     let mask = 0;
     let value = 0;
-    for (let b = 0; b < SYNC_LENGTH - 1; b++) {
-      const t = bits[b]!;
+    for (let i = 0; i < SYNC_LENGTH - 1; i++) {
+      const t = bits[i]!;
       mask = (mask << 1) | legibleBit(t);
       value = (value << 1) | valueBit(t);
     }
     let bestKey = 0x7fffffff;
     for (let o = 0; o < GEAR_LENGTH; o++) {
-      const t = bits[o + SYNC_LENGTH - 1]!;
+      const t = bits[(o + SYNC_LENGTH - 1) % GEAR_LENGTH]!;
       mask = ((mask << 1) | legibleBit(t)) & 0xff;
       value = ((value << 1) | valueBit(t)) & 0xff;
-      // the 5-tooth window starting at o is the top five of the 8-tooth one
-      window[o] = ((mask >> 3) << 5) | (value >> 3);
-      const seen = POPCOUNT[mask]!;
-      const agree = POPCOUNT[~(value ^ SYNC_BITS) & mask & 0xff]!;
-      syncLegible[o] = seen;
-      syncMatch[o] = agree;
-      const key = orderKey(seen - agree, agree, o);
-      bestKey = Math.min(key, bestKey);
+      bestKey = Math.min(recordWindow(window, syncLegible, syncMatch, o, mask, value), bestKey);
     }
-    window.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
-    this.bestSyncRotation = bestKey & 0xff;
+    this.finish(legible, bestKey);
     return this;
+  }
+
+  /**
+   * Takes in the 88 characters of a gear read (`0`, `1`, `?`) from `text`, which must have at
+   * least 88, reading each character once. Returns false, leaving the observation unusable,
+   * when one is another character.
+   */
+  loadText(text: string): boolean {
+    const { bits, window, syncLegible, syncMatch } = this;
+    let legible = 0;
+    let bad = 0;
+    let mask = 0;
+    let value = 0;
+    for (let i = 0; i < SYNC_LENGTH - 1; i++) {
+      const code = text.charCodeAt(i);
+      const t = code < 128 ? TOOTH[code]! : NOT_A_TOOTH;
+      bits[i] = t;
+      legible += legibleBit(t); // 0 for NOT_A_TOOTH too
+      bad |= ~t & (t >> 1); // odd only for NOT_A_TOOTH (-2)
+      mask = (mask << 1) | legibleBit(t);
+      value = (value << 1) | valueBit(t);
+    }
+    let bestKey = 0x7fffffff;
+    // tooth i completes the 8-tooth window that starts at o = i − 7
+    for (let i = SYNC_LENGTH - 1; i < GEAR_LENGTH; i++) {
+      const code = text.charCodeAt(i);
+      const t = code < 128 ? TOOTH[code]! : NOT_A_TOOTH;
+      bits[i] = t;
+      legible += legibleBit(t);
+      bad |= ~t & (t >> 1);
+      mask = ((mask << 1) | legibleBit(t)) & 0xff;
+      value = ((value << 1) | valueBit(t)) & 0xff;
+      bestKey = Math.min(
+        recordWindow(window, syncLegible, syncMatch, i - (SYNC_LENGTH - 1), mask, value),
+        bestKey,
+      );
+    }
+    // the last seven windows wrap round to the first teeth
+    for (let o = GEAR_LENGTH - (SYNC_LENGTH - 1); o < GEAR_LENGTH; o++) {
+      const t = bits[o + SYNC_LENGTH - 1 - GEAR_LENGTH]!;
+      mask = ((mask << 1) | legibleBit(t)) & 0xff;
+      value = ((value << 1) | valueBit(t)) & 0xff;
+      bestKey = Math.min(recordWindow(window, syncLegible, syncMatch, o, mask, value), bestKey);
+    }
+    this.finish(legible, bestKey);
+    return (bad & 1) === 0;
+  }
+
+  private finish(legible: number, bestKey: number): void {
+    this.bits.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
+    this.window.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
+    this.legible = legible;
+    this.bestSyncRotation = bestKey & 0xff;
+    this.orderValid = false;
   }
 
   /** Every rotation, most plausible sync first: fewest disagreeing, then most agreeing teeth. */
@@ -183,6 +233,42 @@ export class GearObservation {
   windowOf(i: number, rotation: number): number {
     return this.window[rotation + SYNC_LENGTH + 5 * i]!;
   }
+}
+
+/**
+ * For a gear read that may have every tooth legible: the value of the 5 teeth from each tooth
+ * on into `window[0..175]` (twice over, like a GearObservation's windows without the
+ * legibility mask), and the agreement of the sync at every rotation into `syncMatch`, as
+ * `loadText` computes it for such a read. Returns false, leaving both unusable, when `ring`
+ * is not 88 characters of `0` and `1`.
+ */
+export function scanLegibleRing(ring: string, window: Uint8Array, syncMatch: Int8Array): boolean {
+  if (ring.length !== GEAR_LENGTH) return false;
+  let other = 0;
+  let value = 0;
+  // tooth i completes the 5-tooth window from i − 4 and the 8-tooth one from i − 7
+  for (let i = 0; i < SYNC_LENGTH - 1; i++) {
+    const code = ring.charCodeAt(i);
+    other |= code ^ 0x30; // anything but 0x30 and 0x31 sets a bit above the lowest
+    value = (value << 1) | (code & 1);
+    if (i >= 4) window[i - 4] = value & 31;
+  }
+  for (let i = SYNC_LENGTH - 1; i < GEAR_LENGTH; i++) {
+    const code = ring.charCodeAt(i);
+    other |= code ^ 0x30;
+    value = ((value << 1) | (code & 1)) & 0xff;
+    window[i - 4] = value & 31;
+    syncMatch[i - (SYNC_LENGTH - 1)] = POPCOUNT[~(value ^ SYNC_BITS) & 0xff]!;
+  }
+  if ((other & ~1) !== 0) return false;
+  // the last windows wrap round to the first teeth, whose values the first windows hold
+  for (let k = 0; k < SYNC_LENGTH - 1; k++) {
+    value = ((value << 1) | (window[k]! >> 4)) & 0xff;
+    if (k < 4) window[GEAR_LENGTH - 4 + k] = value & 31;
+    syncMatch[GEAR_LENGTH - (SYNC_LENGTH - 1) + k] = POPCOUNT[~(value ^ SYNC_BITS) & 0xff]!;
+  }
+  window.copyWithin(GEAR_LENGTH, 0, GEAR_LENGTH);
+  return true;
 }
 
 const NOT_A_TOOTH = -2;
@@ -211,26 +297,19 @@ export function parseGearRead(gear: unknown, which: string, into?: GearObservati
   const s = gear.trim();
   if (s.length === 0) return null;
   const obs = into ?? new GearObservation();
-  const teeth = obs.bits;
-  const n = Math.min(s.length, GEAR_LENGTH);
-  let legible = 0;
-  let bad = 0;
-  for (let i = 0; i < n; i++) {
-    const code = s.charCodeAt(i);
-    const t = code < 128 ? TOOTH[code]! : NOT_A_TOOTH;
-    teeth[i] = t;
-    legible += legibleBit(t); // 0 for NOT_A_TOOTH too
-    bad |= ~t & (t >> 1); // odd only for NOT_A_TOOTH (-2)
-  }
-  if (bad & 1) {
+  if (s.length < GEAR_LENGTH || !obs.loadText(s)) {
+    // the first character that is not a tooth, if any, is the error; else the length
     let i = 0;
-    while (s.charCodeAt(i) < 128 && TOOTH[s.charCodeAt(i)] !== NOT_A_TOOTH) i++;
-    const ch = String.fromCodePoint(s.codePointAt(i)!);
-    throw new StamplineError(
-      'CODE_BAD_READ',
-      `${which}: the gear read has ${JSON.stringify(ch)} at tooth ${i + 1}; a gear read is made of 0, 1 and ?`,
-      { read: which, position: i + 1, character: ch },
-    );
+    while (i < s.length && i < GEAR_LENGTH && s.charCodeAt(i) < 128 && TOOTH[s.charCodeAt(i)] !== NOT_A_TOOTH)
+      i++;
+    if (i < s.length && i < GEAR_LENGTH) {
+      const ch = String.fromCodePoint(s.codePointAt(i)!);
+      throw new StamplineError(
+        'CODE_BAD_READ',
+        `${which}: the gear read has ${JSON.stringify(ch)} at tooth ${i + 1}; a gear read is made of 0, 1 and ?`,
+        { read: which, position: i + 1, character: ch },
+      );
+    }
   }
   if (s.length !== GEAR_LENGTH) {
     throw new StamplineError(
@@ -239,6 +318,5 @@ export function parseGearRead(gear: unknown, which: string, into?: GearObservati
       { read: which, length: [...s].length },
     );
   }
-  if (legible === 0) return null;
-  return obs.prepare(legible);
+  return obs.legible === 0 ? null : obs;
 }
