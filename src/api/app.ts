@@ -96,6 +96,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
       });
     }
     if (err instanceof StamplineError) {
+      if (err.status >= 500) req.log.error({ err }, err.message);
       const body: Record<string, unknown> = { error: err.toJSON() };
       if (Array.isArray(err.context.problems)) body.problems = err.context.problems;
       return sendError(reply, err.status, body);
