@@ -162,7 +162,7 @@ export class Daemon {
       line: this.line,
       policy: c.qa.policy,
       key: parseKey(c.issuer.key),
-      dataDir: join(dataDir, 'qa'),
+      dataDir,
       engraverId: c.engraver.id,
       audit: this.audit,
       logger: log.child({ component: 'qa' }),

@@ -31,17 +31,6 @@ export interface LiveEventsOptions {
 
 type Listener = (event: LiveEvent) => void;
 
-/**
- * The order as it stands after an `order` event. The line announces an order's end with the
- * header as it was read before the end was written, its state still `running`; an order the
- * line no longer holds among its active ones has ended.
- */
-export function orderAsNow(line: Line, order: OrderHeader): OrderHeader {
-  if (order.state === 'done' || order.state === 'aborted') return order;
-  if (line.status().activeOrders.some((o) => o.id === order.id)) return order;
-  return { ...order, state: 'done' };
-}
-
 const OUTBOX_EVENTS = ['enqueued', 'acked', 'rejected', 'retried', 'dismissed'] as const;
 
 export class LiveEvents {
@@ -109,7 +98,7 @@ export class LiveEvents {
   private attach(): void {
     const { line, qa, outbox } = this.o;
     const onOrder = (e: { order: OrderHeader }) => {
-      this.publish('order', { ...e, order: orderAsNow(line, e.order) });
+      this.publish('order', e);
       this.lineSoon();
     };
     const onFirearm = (e: unknown) => this.publish('firearm', e);

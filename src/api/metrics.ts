@@ -10,7 +10,6 @@ import { faultName } from '../engraver/types.js';
 import type { Line } from '../line/line.js';
 import type { Firearm, OrderHeader, OrderState } from '../line/model.js';
 import type { OutboxEvents } from '../registry/outbox.js';
-import { orderAsNow } from './events.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export interface MetricsOptions {
@@ -179,7 +178,7 @@ export class LineMetrics {
   start(): void {
     const { line, qa, outbox } = this.o;
     const onFirearm = guarded((e: { firearm: Firearm }) => this.onFirearm(e.firearm));
-    const onOrder = guarded((e: { order: OrderHeader }) => this.onOrder(orderAsNow(line, e.order)));
+    const onOrder = guarded((e: { order: OrderHeader }) => this.onOrder(e.order));
     line.on('firearm', onFirearm);
     line.on('order', onOrder);
     this.detachers.push(() => {

@@ -933,7 +933,8 @@ export class Line extends EventEmitter<LineEvents> {
     }
     await this.o.repo.retire(rt.order);
     this.runtimes.delete(h.id);
-    this.emit('order', { order: h });
+    // the header as written: `h` was read before the end was recorded
+    this.emit('order', { order: rt.order.header.data });
   }
 
   /** Mends the code index for codes whose entry a crash may have cut off (see `advance`). */
