@@ -14,7 +14,14 @@
  * declines and the full search runs.
  */
 import { GEAR_LENGTH, SYNC_BITS, SYNC_LENGTH, TEXT_LENGTH } from './codeword.js';
-import { oddsOfRows, otherRotationsBound, preparedOwnWeight, prepareRow, rowOdds } from './confidence.js';
+import {
+  oddsOfRows,
+  otherRotationOdds,
+  otherRotationsBound,
+  preparedOwnWeight,
+  prepareRow,
+  rowOdds,
+} from './confidence.js';
 import { buildEvidence, EVIDENCE_SIZE } from './evidence.js';
 import { uecOf } from './grade.js';
 import type { Weights } from './model.js';
@@ -136,6 +143,9 @@ const MASKS = new Uint8Array(N);
 const FULL_MASKS = new Uint8Array(N).fill(FULL_MASK);
 const RING_SYNC = new Int8Array(GEAR_LENGTH);
 const RING_WINDOW = new Uint8Array(2 * GEAR_LENGTH);
+const W_TEXT = new Float64Array(EVIDENCE_SIZE);
+const NO_GEARS: GearObservation[] = [];
+const NO_ROTATIONS = new Int16Array(0);
 const outcome: CleanDecode = { symbols, erasures: 0, risk: 0, rotation: -1 };
 
 /**
@@ -178,7 +188,7 @@ export function decodeClean(
   const rotation = explainingRotation(gear);
   if (rotation < 0) return null;
   for (let i = 0; i < N; i++) MASKS[i] = gear.window[rotation + SYNC_LENGTH + 5 * i]! >> 5;
-  return withRing(textRead, MASKS, gear.syncMatch, rotation, weights, maxRisk);
+  return withRing(textRead, MASKS, gear.syncMatch, rotation, weights, maxRisk, text, gear);
 }
 
 /**
@@ -234,6 +244,9 @@ function textOnly(textRead: number, weights: Weights): CleanDecode {
 /**
  * The text read plus a gear read at `rotation`, where `masks[i]` are the legible teeth of
  * symbol i (each agreeing with it) and `syncMatch` the read's sync fit at every rotation.
+ * When the bound on the ring's other rotations is not negligible, they are weighed one by one
+ * as the full search weighs them, if `text` and the parsed `gear` are given; else the
+ * shortcut declines.
  */
 function withRing(
   textRead: number,
@@ -242,6 +255,8 @@ function withRing(
   rotation: number,
   weights: Weights,
   maxRisk: number,
+  text?: TextObservation,
+  gear?: GearObservation,
 ): CleanDecode | null {
   const tab = tablesFor(weights);
   let touched = 0;
@@ -270,8 +285,14 @@ function withRing(
       prodMaxT *= tab.maxOther[ROW[i]!]!;
     }
     const bound = otherRotationsBound(syncMatch, rotation, weights, prodD, prodMaxT);
-    if (!(bound <= (maxRisk - risk) * 1e-3)) return null;
-    risk += bound;
+    if (bound <= (maxRisk - risk) * 1e-3) {
+      risk += bound;
+    } else {
+      if (!text || !gear) return null;
+      // the evidence of the text alone, as the full search builds it for this sum
+      const textTouched = buildEvidence(W_TEXT, [text], NO_GEARS, NO_ROTATIONS, weights);
+      risk += otherRotationOdds(W_TEXT, symbols, gear, rotation, weights, maxRisk - risk, textTouched);
+    }
   }
   outcome.erasures = erasures;
   outcome.risk = risk;

@@ -66,21 +66,21 @@ function decodeWith(
   for (let n = 0; n < reads.length; n++) {
     if (!(n in reads)) continue; // a hole in a sparse list is no read
     const read = reads[n];
-    const which = `read ${n + 1}`;
     if (typeof read !== 'object' || read === null || Array.isArray(read)) {
+      const which = `read ${n + 1}`;
       throw new StamplineError('CODE_BAD_READ', `${which} must be an object with text and/or gear`, {
         read: which,
       });
     }
     if (textPool.length === texts.length) textPool.push(new Int8Array(TEXT_LENGTH));
-    const t = parseTextRead(read.text, which, textPool[texts.length]);
+    const t = parseTextRead(read.text, n + 1, textPool[texts.length]);
     if (shortcuts && reads.length === 1 && t && typeof read.gear === 'string') {
       // one clean case with a fully legible ring needs neither the ring parsed nor a search
       const clean = decodeCleanCase(t, read.gear.trim(), ctx, weights);
       if (clean) return withRotations(clean, [0]);
     }
     if (gearPool.length === gears.length) gearPool.push(new GearObservation());
-    const g = parseGearRead(read.gear, which, gearPool[gears.length]);
+    const g = parseGearRead(read.gear, n + 1, gearPool[gears.length]);
     if (t) texts.push(t);
     gearOfRead.push(g ? gears.length : -1);
     if (g) gears.push(g);

@@ -15,16 +15,22 @@ export interface Read {
 /** A text read: the value of each of c0..c9, or -1 where illegible or not read. */
 export type TextObservation = Int8Array;
 
+/** How errors name the read'th read (from 1). */
+function readName(read: number): string {
+  return `read ${read}`;
+}
+
 const DASH = 0x2d;
 const SPACE = 0x20;
 
 /**
- * Normalises a text read. `which` names the read in errors ("read 2").
+ * Normalises a text read. `read` (from 1) names it in errors ("read 2").
  * Returns null when nothing at all was read.
  */
-export function parseTextRead(text: unknown, which: string, into?: Int8Array): TextObservation | null {
+export function parseTextRead(text: unknown, read: number, into?: Int8Array): TextObservation | null {
   if (text === undefined || text === null) return null;
   if (typeof text !== 'string') {
+    const which = readName(read);
     throw new StamplineError(
       'CODE_BAD_READ',
       `${which}: the text read must be a string, got ${typeof text}`,
@@ -42,6 +48,7 @@ export function parseTextRead(text: unknown, which: string, into?: Int8Array): T
     const code = text.charCodeAt(k);
     if (code === DASH || code === SPACE) continue;
     if (n === TEXT_LENGTH) {
+      const which = readName(read);
       const symbols = [...text].filter((c) => c !== '-' && c !== ' ').length;
       throw new StamplineError(
         'CODE_BAD_READ',
@@ -283,9 +290,10 @@ TOOTH[0x3f] = -1;
  * whitespace is ignored; an empty read means the ring was not read (null). The observation
  * is loaded into `into` when given.
  */
-export function parseGearRead(gear: unknown, which: string, into?: GearObservation): GearObservation | null {
+export function parseGearRead(gear: unknown, read: number, into?: GearObservation): GearObservation | null {
   if (gear === undefined || gear === null) return null;
   if (typeof gear !== 'string') {
+    const which = readName(read);
     throw new StamplineError(
       'CODE_BAD_READ',
       `${which}: the gear read must be a string, got ${typeof gear}`,
@@ -303,6 +311,7 @@ export function parseGearRead(gear: unknown, which: string, into?: GearObservati
     while (i < s.length && i < GEAR_LENGTH && s.charCodeAt(i) < 128 && TOOTH[s.charCodeAt(i)] !== NOT_A_TOOTH)
       i++;
     if (i < s.length && i < GEAR_LENGTH) {
+      const which = readName(read);
       const ch = String.fromCodePoint(s.codePointAt(i)!);
       throw new StamplineError(
         'CODE_BAD_READ',
@@ -312,6 +321,7 @@ export function parseGearRead(gear: unknown, which: string, into?: GearObservati
     }
   }
   if (s.length !== GEAR_LENGTH) {
+    const which = readName(read);
     throw new StamplineError(
       'CODE_BAD_READ',
       `${which}: the gear read has ${[...s].length} teeth; a gear read has exactly ${GEAR_LENGTH} (use ? for illegible teeth)`,
