@@ -22,7 +22,7 @@
 import { type CleanDecode, decodeClean, decodeCleanRing } from './clean.js';
 import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
 import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
-import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, gearTeeth, textMatches } from './evidence.js';
+import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, textMatches } from './evidence.js';
 import { type Grade, gradeFromUec, uecOf } from './grade.js';
 import type { KeyContext } from './key.js';
 import type { Weights } from './model.js';
@@ -100,7 +100,6 @@ const wText = new Float64Array(EVIDENCE_SIZE);
 const wWork = new Float64Array(EVIDENCE_SIZE);
 const wOthers = new Float64Array(EVIDENCE_SIZE);
 const NO_ROTATIONS = new Int16Array(0);
-const TEETH = new Int8Array(GEAR_LENGTH);
 
 export interface Outcome {
   result: DecodeResult;
@@ -176,10 +175,9 @@ class Search {
 
   align(seed: Seed): void {
     let score = textMatches(this.texts, seed.symbols) * this.weights.logKc;
-    if (this.gears.length > 0) gearTeeth(seed.symbols, TEETH);
     for (let k = 0; k < this.gears.length; k++) {
       const g = this.gears[k]!;
-      const { rotation, mismatches } = alignGear(g, TEETH);
+      const { rotation, mismatches } = alignGear(g, seed.symbols);
       seed.rotations[k] = rotation;
       seed.mismatches[k] = mismatches;
       score += (g.legible - mismatches) * this.weights.logKt;

@@ -4,7 +4,7 @@
  * read against a known codeword, and the score of a codeword against all reads.
  */
 import { GEAR_LENGTH, SYNC_BITS, SYNC_LENGTH, TEXT_LENGTH } from './codeword.js';
-import type { Weights } from './model.js';
+import { popcount5, type Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
 import { N } from './rs.js';
 
@@ -115,19 +115,22 @@ export function gearTeeth(symbols: ArrayLike<number>, out: Int8Array): Int8Array
 }
 
 /**
- * The rotation at which a gear read agrees best with a codeword's teeth, and how many legible
- * teeth disagree there. The best-fitting sync is tried first, so that each wrong rotation can
- * be given up early; a rotation with no disagreement ends the search.
+ * The rotation at which a gear read agrees best with a codeword, and how many legible teeth
+ * disagree there. The best-fitting sync is tried first, then the rotations whose legible sync
+ * teeth all agree, then the rest, each in order and each given up as soon as it cannot do
+ * better than the best so far; a rotation with no disagreement ends the search. Of the
+ * rotations with the fewest disagreements, the first in that order is the answer.
  */
-export function alignGear(g: GearObservation, teeth: Int8Array): { rotation: number; mismatches: number } {
-  const bits = g.bits;
+export function alignGear(
+  g: GearObservation,
+  symbols: ArrayLike<number>,
+): { rotation: number; mismatches: number } {
   let bestRotation = g.bestSyncRotation;
-  let bestMismatches = mismatchesAt(bits, bestRotation, teeth, GEAR_LENGTH + 1);
-  // rotations whose sync fits first, then the rest, each given up once it cannot win
+  let bestMismatches = mismatchesAt(g, bestRotation, symbols, GEAR_LENGTH + 1);
   for (let pass = 0; pass < 2 && bestMismatches > 0; pass++) {
     for (let r = 0; r < GEAR_LENGTH && bestMismatches > 0; r++) {
       if (r === g.bestSyncRotation || (g.syncMismatch(r) === 0) !== (pass === 0)) continue;
-      const mm = mismatchesAt(bits, r, teeth, bestMismatches);
+      const mm = mismatchesAt(g, r, symbols, bestMismatches);
       if (mm < bestMismatches) {
         bestMismatches = mm;
         bestRotation = r;
@@ -137,12 +140,19 @@ export function alignGear(g: GearObservation, teeth: Int8Array): { rotation: num
   return { rotation: bestRotation, mismatches: bestMismatches };
 }
 
-/** Legible teeth at rotation r that disagree with `teeth`, counting no further than `stop`. */
-function mismatchesAt(bits: Int8Array, r: number, teeth: Int8Array, stop: number): number {
-  let mm = 0;
-  for (let b = 0; b < GEAR_LENGTH; b++) {
-    const t = bits[r + b]!;
-    if (t >= 0 && t !== teeth[b] && ++mm >= stop) break;
+const POPCOUNT5 = Uint8Array.from({ length: 32 }, (_, x) => popcount5(x));
+
+/**
+ * Legible teeth of `g` at rotation r that disagree with the codeword `symbols`: its sync teeth,
+ * then five teeth at a time from the read's windows. Exact below `stop`; at or above it, the
+ * count is only known to be at least `stop`.
+ */
+function mismatchesAt(g: GearObservation, r: number, symbols: ArrayLike<number>, stop: number): number {
+  let mm = g.syncMismatch(r);
+  const window = g.window;
+  for (let i = 0; i < N && mm < stop; i++) {
+    const w = window[r + SYNC_LENGTH + 5 * i]!;
+    mm += POPCOUNT5[(w ^ symbols[i]!) & (w >> 5)]!;
   }
   return mm;
 }
