@@ -5,6 +5,7 @@
  * Run: npm run bench:codes
  */
 import { cpus } from 'node:os';
+import { decodeReadsReference } from '../src/codes/decode-reads.js';
 import { decodeReads, encode, type Read } from '../src/codes/index.js';
 import { decodeErrata } from '../src/codes/rs.js';
 import { Random } from '../src/codes/sim/random.js';
@@ -116,6 +117,23 @@ const rows: Array<{ name: string; make: (i: number) => Work }> = [
   {
     name: 'clean text+gear read',
     make: (i) => mustDecode([{ text: codes[i]!.text, gear: rotate(codes[i]!.gear, rng.below(88)) }], true),
+  },
+  {
+    name: 'clean text+gear read by the full search (decodeReadsReference, no shortcut)',
+    make: (i) => {
+      const reads = [{ text: codes[i]!.text, gear: rotate(codes[i]!.gear, rng.below(88)) }];
+      mustDecode(reads, true);
+      return () => {
+        decodeReadsReference(reads, KEY);
+      };
+    },
+  },
+  {
+    name: 'text+gear read, every mark right, 5 % of teeth illegible',
+    make: (i) => {
+      const gear = [...codes[i]!.gear].map((t) => (rng.next() < 0.05 ? '?' : t)).join('');
+      return mustDecode([{ text: codes[i]!.text, gear: rotate(gear, rng.below(88)) }], true);
+    },
   },
   {
     name: 'text+gear read at the correction limit (2 errors, 4 erasures)',
