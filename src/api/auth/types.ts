@@ -9,8 +9,19 @@ export type UserRole = (typeof USER_ROLES)[number];
 export const MACHINE_ROLES = ['erp', 'operator', 'qa'] as const;
 export type MachineRole = (typeof MACHINE_ROLES)[number];
 
-/** User names that would be confused with a machine actor in the audit trail. */
-export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set(['erp', 'operator', 'qa', 'system', 'cli']);
+/**
+ * User names that would be confused with a machine actor in the audit trail: the token roles,
+ * the line itself, the command line, the test-fire station and the demo's order source.
+ */
+export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set([
+  'erp',
+  'operator',
+  'qa',
+  'system',
+  'cli',
+  'testfire',
+  'demo',
+]);
 
 export type Permission =
   /** read the line, orders, records, statistics, outbox, certificates */
