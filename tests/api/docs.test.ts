@@ -2,31 +2,18 @@
  * The OpenAPI document at /docs/json lists every route with its schemas and who may call it, and
  * the explorer at /docs works without the internet: everything it loads comes from the line.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
-import { makeDir, removeDir } from '../line/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from './route-table.js';
-import { type Station, startStation } from './support.js';
+import { useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let s: Station;
+const s = useStation({ per: 'file', markingTimeMs: 0 });
 // biome-ignore lint/suspicious/noExplicitAny: the test reads the OpenAPI document as JSON
 let doc: any;
 
 beforeAll(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  s = await startStation(dir, device);
   const res = await s.api.app.inject({ method: 'GET', url: '/docs/json' });
   expect(res.statusCode).toBe(200);
   doc = res.json();
-});
-
-afterAll(async () => {
-  await s.stop();
-  device.close();
-  await removeDir(dir);
 });
 
 const openApiPath = (route: string) => route.replace(/:(\w+)/g, '{$1}');

@@ -1,25 +1,10 @@
 /** The line's status and the operator's engraver reset after a fault. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import { FAULT } from '../../src/engraver/types.js';
-import { makeDir, removeDir, until } from '../line/harness.js';
-import { type Station, startStation } from './support.js';
+import { until } from '../line/harness.js';
+import { useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let s: Station;
-
-beforeEach(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 20 });
-  s = await startStation(dir, device);
-});
-
-afterEach(async () => {
-  await s.stop();
-  device.close();
-  await removeDir(dir);
-});
+const s = useStation({ per: 'test', markingTimeMs: 20 });
 
 describe('an engraver fault', () => {
   it('shows on the line, and a reset by an operator lets the order finish; the trail names the operator', async () => {
@@ -30,7 +15,7 @@ describe('an engraver fault', () => {
       headers: as('token erp'),
       payload: { id: 'A-1', make: 'Acme', model: 'P1', firearms: [{ serial: 'S1' }, { serial: 'S2' }] },
     });
-    device.faultNextJob(FAULT.INTERLOCK_OPEN);
+    s.device.faultNextJob(FAULT.INTERLOCK_OPEN);
     await app.inject({
       method: 'POST',
       url: '/api/v1/orders/A-1/start',

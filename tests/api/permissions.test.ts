@@ -2,12 +2,10 @@
  * Who may do what, route by route: every caller (a user of each role, each machine token, and
  * nobody) against every guarded route of the API.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import type { Permission } from '../../src/api/auth/types.js';
-import { makeDir, removeDir } from '../line/harness.js';
 import { GUARDED, type RouteCase } from './route-table.js';
-import { CALLERS, type Caller, type Station, startStation } from './support.js';
+import { CALLERS, type Caller, useStation } from './support.js';
 
 /** The permission matrix of issue 5, written out. */
 const HOLDERS: Record<Exclude<Permission, 'users.manage'>, Caller[]> = {
@@ -21,21 +19,7 @@ const HOLDERS: Record<Exclude<Permission, 'users.manage'>, Caller[]> = {
   'audit.read': ['user supervisor', 'user admin'],
 };
 
-let dir: string;
-let device: EngraverDevice;
-let s: Station;
-
-beforeAll(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  s = await startStation(dir, device);
-});
-
-afterAll(async () => {
-  await s.stop();
-  device.close();
-  await removeDir(dir);
-});
+const s = useStation({ per: 'file', markingTimeMs: 0 });
 
 async function send(r: RouteCase, headers: Record<string, string>) {
   const stream = r.route === '/api/v1/events';

@@ -1,25 +1,9 @@
 /** The drawing of a firearm's current code: the pin as engraved (mirrored), and the case impression. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import { renderPinSvg } from '../../src/codes/index.js';
-import { makeDir, removeDir } from '../line/harness.js';
-import { engrave, type Station, startStation } from './support.js';
+import { engrave, useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let s: Station;
-
-beforeEach(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  s = await startStation(dir, device);
-});
-
-afterEach(async () => {
-  await s.stop();
-  device.close();
-  await removeDir(dir);
-});
+const s = useStation({ per: 'test', markingTimeMs: 0 });
 
 const svg = (url: string) => s.api.app.inject({ method: 'GET', url, headers: s.api.as('user operator') });
 

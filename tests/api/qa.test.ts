@@ -2,26 +2,11 @@
  * The QA station over HTTP: reads that pass, a read that fails and sends the firearm to rework,
  * the refusals of the QA service, and the records and statistics that follow.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
-import { makeDir, removeDir, until } from '../line/harness.js';
-import { type Caller, engrave, type Station, startStation } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../line/harness.js';
+import { type Caller, engrave, useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let s: Station;
-
-beforeEach(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  s = await startStation(dir, device);
-});
-
-afterEach(async () => {
-  await s.stop();
-  device.close();
-  await removeDir(dir);
-});
+const s = useStation({ per: 'test', markingTimeMs: 0 });
 
 const federal = { brand: 'Federal HST', lacquered: false };
 

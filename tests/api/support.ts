@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { EngraverDevice } from '../../simulators/engraver/device.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { type ApiOptions, buildApp } from '../../src/api/app.js';
 import { Auth } from '../../src/api/auth/index.js';
 import type { Identity } from '../../src/api/auth/types.js';
@@ -12,7 +13,7 @@ import { parseKey } from '../../src/codes/index.js';
 import type { Line } from '../../src/line/line.js';
 import { type QaPolicy, QaService } from '../../src/qa/index.js';
 import { AuditTrail } from '../../src/store/audit.js';
-import { type Harness, KEY, startLine, until } from '../line/harness.js';
+import { type Harness, KEY, makeDir, removeDir, startLine, until } from '../line/harness.js';
 
 export const CALLERS = {
   'user operator': { kind: 'user', name: 'olga', role: 'operator' },
@@ -139,6 +140,61 @@ export async function startStation(
   return station;
 }
 
+/** The station a file's tests share, as the current test sees it. */
+export interface StationInUse extends Omit<Station, 'stop'> {
+  readonly dir: string;
+  readonly device: EngraverDevice;
+}
+
+/**
+ * Registers the hooks that start a station over a fresh folder and simulated engraver, once for
+ * the file or afresh for each test, and stop it and remove the folder after. The fields answer
+ * the station of the test that reads them.
+ */
+export function useStation(options: { per: 'file' | 'test'; markingTimeMs: number }): StationInUse {
+  let dir: string | undefined;
+  let device: EngraverDevice | undefined;
+  let station: Station | undefined;
+  const [before, after] = options.per === 'file' ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
+    dir = await makeDir();
+    device = new EngraverDevice({ markingTimeMs: options.markingTimeMs });
+    station = await startStation(dir, device);
+  });
+  after(async () => {
+    await station?.stop();
+    device?.close();
+    if (dir) await removeDir(dir);
+    station = undefined;
+    device = undefined;
+    dir = undefined;
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the station is read outside its tests');
+    return value;
+  };
+  return {
+    get dir() {
+      return started(dir);
+    },
+    get device() {
+      return started(device);
+    },
+    get h() {
+      return started(station).h;
+    },
+    get qa() {
+      return started(station).qa;
+    },
+    get audit() {
+      return started(station).audit;
+    },
+    get api() {
+      return started(station).api;
+    },
+  };
+}
+
 export interface Engraved {
   text: string;
   gear: string;
@@ -146,7 +202,7 @@ export interface Engraved {
 
 /** Submits an order of `serials` and runs it to done; answers the codes by serial. */
 export async function engrave(
-  s: Station,
+  s: Pick<Station, 'api'>,
   orderId: string,
   serials: string[],
 ): Promise<Map<string, Engraved>> {

@@ -2,27 +2,11 @@
  * Bad input on every route is refused with 400 and a problem naming the field, in the one error
  * shape of the API; so are fastify's own refusals, and nothing unforeseen leaks its details.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
-import { makeDir, removeDir } from '../line/harness.js';
+import { describe, expect, it } from 'vitest';
 import { ROUTES } from './route-table.js';
-import { type Station, startStation } from './support.js';
+import { useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let s: Station;
-
-beforeAll(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  s = await startStation(dir, device);
-});
-
-afterAll(async () => {
-  await s.stop();
-  device.close();
-  await removeDir(dir);
-});
+const s = useStation({ per: 'file', markingTimeMs: 0 });
 
 /** Routes whose refusal of bad input has a code of its own (spec and issue 5). */
 const CODE: Record<string, string> = {
