@@ -40,6 +40,11 @@ export interface IndexEntry {
 
 export class ShardedIndex {
   private readonly shards = new Map<number, Promise<Shard>>();
+  /**
+   * The last append queued on each shard. Appends to one shard run one at a time: one that cut a
+   * torn line off while another was appending would cut that append off too.
+   */
+  private readonly writing = new Map<number, Promise<unknown>>();
 
   /** `what` names the index in errors ("serial index"). */
   constructor(
@@ -114,29 +119,49 @@ export class ShardedIndex {
     }
     let created = false;
     for (const [n, all] of groupByShard(entries, (e) => e.key)) {
-      const shard = await this.shard(n);
-      const list = all.filter((e) => shard.map.get(e.key)?.at(-1) !== e.value);
-      if (list.length === 0) continue;
-      const text = list.map((e) => `${e.key}\t${e.value}\n`).join('');
-      const handle = await open(this.file(n), 'a+');
-      try {
-        created ||= (await handle.stat()).size === 0;
-        if (shard.torn) await handle.truncate(shard.cleanBytes);
-        await handle.appendFile(text);
-        await handle.datasync();
-      } catch (err) {
-        throw new StamplineError(
-          'STORE_UNAVAILABLE',
-          `cannot write ${this.file(n)}: ${(err as Error).message}`,
-        );
-      } finally {
-        await handle.close();
-      }
-      shard.torn = false;
-      shard.cleanBytes += Buffer.byteLength(text);
-      for (const e of list) push(shard.map, e.key, e.value);
+      created = (await this.queued(n, () => this.append(n, all))) || created;
     }
     if (created) await fsyncDir(this.dir);
+  }
+
+  private queued<T>(n: number, fn: () => Promise<T>): Promise<T> {
+    const run = (this.writing.get(n) ?? Promise.resolve()).then(fn);
+    const settled = run.catch(() => {});
+    this.writing.set(n, settled);
+    // the map holds only shards with an append still queued
+    void settled.then(() => {
+      if (this.writing.get(n) === settled) this.writing.delete(n);
+    });
+    return run;
+  }
+
+  /** Appends to one shard; true when the shard's file was created by it. */
+  private async append(n: number, all: IndexEntry[]): Promise<boolean> {
+    const shard = await this.shard(n);
+    const list = all.filter((e) => shard.map.get(e.key)?.at(-1) !== e.value);
+    if (list.length === 0) return false;
+    const text = list.map((e) => `${e.key}\t${e.value}\n`).join('');
+    let created = false;
+    const handle = await open(this.file(n), 'a+');
+    try {
+      created = (await handle.stat()).size === 0;
+      if (shard.torn) await handle.truncate(shard.cleanBytes);
+      await handle.appendFile(text);
+      await handle.datasync();
+    } catch (err) {
+      // part of the text may be on disk: the next append cuts it off
+      shard.torn = true;
+      throw new StamplineError(
+        'STORE_UNAVAILABLE',
+        `cannot write ${this.file(n)}: ${(err as Error).message}`,
+      );
+    } finally {
+      await handle.close();
+    }
+    shard.torn = false;
+    shard.cleanBytes += Buffer.byteLength(text);
+    for (const e of list) push(shard.map, e.key, e.value);
+    return created;
   }
 }
 
