@@ -159,10 +159,20 @@ export class LiveEvents {
     this.outboxTimer.unref();
   }
 
+  /** Runs from a timer: like every event, it goes through `publish`, which nothing escapes. */
   private sendOutboxIfChanged(): void {
-    const snap = this.outboxSnapshot();
-    if (!snap || snap.data === this.lastOutbox || this.listeners.size === 0) return;
-    this.lastOutbox = snap.data;
-    for (const l of [...this.listeners]) l(snap);
+    const ob = this.o.outbox;
+    if (!ob || this.listeners.size === 0) return;
+    let data: { depth: number; rejected: number };
+    let text: string;
+    try {
+      data = { depth: ob.depth(), rejected: ob.rejected().length };
+      text = JSON.stringify(data);
+    } catch {
+      return;
+    }
+    if (text === this.lastOutbox) return;
+    this.lastOutbox = text;
+    this.publish('outbox', data);
   }
 }
