@@ -72,12 +72,12 @@ function isJson(contentType: string | undefined): boolean {
   return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
-/** A new password, as opposed to the same one hashed again with stronger parameters. */
+/**
+ * A new password, as opposed to the same one hashed again with stronger parameters: every
+ * change of password moves `passwordChangedAt` (strictly, see users.ts), a rehash never does.
+ */
 function passwordChanged(before: UserRecord, now: UserRecord): boolean {
-  if (now.passwordChangedAt !== before.passwordChangedAt) return true;
-  const a = before.password;
-  const b = now.password;
-  return a.hash !== b.hash && a.N === b.N && a.r === b.r && a.p === b.p;
+  return now.passwordChangedAt !== before.passwordChangedAt;
 }
 
 export class Auth implements AuthRoutesHost {
@@ -100,6 +100,8 @@ export class Auth implements AuthRoutesHost {
   private flushRetryAt = 0;
   private refreshing: Promise<void> | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Stronger hashes being stored after a login; `stop` waits for them. */
+  private readonly rehashing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(opts: AuthOptions) {
@@ -135,6 +137,7 @@ export class Auth implements AuthRoutesHost {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.refreshing;
+    await Promise.all([...this.rehashing]);
     await this.flushing;
     this.sessions.clear();
   }
@@ -252,7 +255,7 @@ export class Auth implements AuthRoutesHost {
       subject: `user:${user.name}`,
       after: { address: input.address },
     });
-    if (needsRehash(user.password, this.hashParams)) this.rehash(user.name, input.password);
+    if (needsRehash(user.password, this.hashParams)) this.rehash(user.name, input.password, user.password);
     return { id, user: { name: user.name, role: user.role }, expiresAt: session.expiresAt };
   }
 
@@ -304,17 +307,22 @@ export class Auth implements AuthRoutesHost {
   }
 
   /** Makes the hash of a password stored with weaker parameters again with the current ones. */
-  private rehash(name: string, password: string): void {
-    hashPassword(password, this.hashParams)
+  private rehash(name: string, password: string, verified: PasswordHash): void {
+    const run = hashPassword(password, this.hashParams)
       .then((hash) =>
         this.file.update((doc) => {
           const u = doc.users.find((x) => x.name === name);
-          // Only if the password is still the one just checked.
-          if (u && needsRehash(u.password, this.hashParams)) u.password = hash;
+          // Only over the very hash just checked: a password changed meanwhile (even one also
+          // made with weak parameters) is not replaced by a hash of the old one.
+          if (u && u.password.salt === verified.salt && u.password.hash === verified.hash) {
+            u.password = hash;
+          }
         }),
       )
       .then(({ snapshot }) => this.apply(snapshot))
-      .catch((err) => this.log.warn({ err, user: name }, 'cannot store a stronger hash of the password'));
+      .catch((err) => this.log.warn({ err, user: name }, 'cannot store a stronger hash of the password'))
+      .finally(() => this.rehashing.delete(run));
+    this.rehashing.add(run);
   }
 
   // --- the users ---

@@ -137,7 +137,10 @@ export function changeUser(
     // Never the hash, old or new: the trail is read by people who must not get it.
     note(doc, now, actor, 'user.password', name);
     user.password = change.password;
-    user.passwordChangedAt = now.toISOString();
+    // Strictly later than before, even within one millisecond or after the clock stepped back:
+    // the daemon tells a new password from a rehash of the old one by this time alone.
+    const previous = Date.parse(user.passwordChangedAt);
+    user.passwordChangedAt = new Date(Math.max(now.getTime(), previous + 1)).toISOString();
     outcome.passwordChanged = true;
   }
   return outcome;
