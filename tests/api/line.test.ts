@@ -2,19 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { FAULT } from '../../src/engraver/types.js';
 import { until } from '../line/harness.js';
-import { useStation } from './support.js';
+import { submitOrder, useStation } from './support.js';
 
 const s = useStation({ per: 'test', markingTimeMs: 20 });
 
 describe('an engraver fault', () => {
   it('shows on the line, and a reset by an operator lets the order finish; the trail names the operator', async () => {
     const { app, as } = s.api;
-    await app.inject({
-      method: 'POST',
-      url: '/api/v1/orders',
-      headers: as('token erp'),
-      payload: { id: 'A-1', make: 'Acme', model: 'P1', firearms: [{ serial: 'S1' }, { serial: 'S2' }] },
-    });
+    await submitOrder(s, 'A-1', ['S1', 'S2']);
     s.device.faultNextJob(FAULT.INTERLOCK_OPEN);
     await app.inject({
       method: 'POST',

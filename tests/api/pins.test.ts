@@ -1,7 +1,7 @@
 /** The drawing of a firearm's current code: the pin as engraved (mirrored), and the case impression. */
 import { describe, expect, it } from 'vitest';
 import { renderPinSvg } from '../../src/codes/index.js';
-import { engrave, useStation } from './support.js';
+import { engrave, submitOrder, useStation } from './support.js';
 
 const s = useStation({ per: 'test', markingTimeMs: 0 });
 
@@ -26,12 +26,7 @@ describe('GET /api/v1/firearms/:serial/pin.svg', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('QA_UNKNOWN_FIREARM');
 
-    await s.api.app.inject({
-      method: 'POST',
-      url: '/api/v1/orders',
-      headers: s.api.as('token erp'),
-      payload: { id: 'B-1', make: 'Acme', model: 'P1', firearms: [{ serial: 'Q1' }] },
-    });
+    await submitOrder(s, 'B-1', ['Q1']);
     const queued = await svg('/api/v1/firearms/Q1/pin.svg');
     expect(queued.statusCode).toBe(409);
     expect(queued.json().error).toMatchObject({

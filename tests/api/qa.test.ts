@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { until } from '../line/harness.js';
-import { type Caller, engrave, useStation } from './support.js';
+import { type Caller, engrave, submitOrder, useStation } from './support.js';
 
 const s = useStation({ per: 'test', markingTimeMs: 0 });
 
@@ -90,12 +90,7 @@ describe('POST /api/v1/qa/reads', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('QA_UNKNOWN_FIREARM');
 
-    await s.api.app.inject({
-      method: 'POST',
-      url: '/api/v1/orders',
-      headers: s.api.as('token erp'),
-      payload: { id: 'B-1', make: 'Acme', model: 'P1', firearms: [{ serial: 'Q1' }] },
-    });
+    await submitOrder(s, 'B-1', ['Q1']);
     const notEngraved = await read({ serial: 'Q1', text: '0123456789', ammo: federal });
     expect(notEngraved.statusCode).toBe(409);
     expect(notEngraved.json().error.code).toBe('QA_NOT_ENGRAVED');

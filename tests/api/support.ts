@@ -200,6 +200,21 @@ export interface Engraved {
   gear: string;
 }
 
+/** Submits an order of `serials` as the ERP does, and leaves it queued. */
+export async function submitOrder(
+  s: Pick<Station, 'api'>,
+  orderId: string,
+  serials: string[],
+): Promise<void> {
+  const created = await s.api.app.inject({
+    method: 'POST',
+    url: '/api/v1/orders',
+    headers: s.api.as('token erp'),
+    payload: { id: orderId, make: 'Acme', model: 'P1', firearms: serials.map((serial) => ({ serial })) },
+  });
+  if (created.statusCode !== 201) throw new Error(`order refused: ${created.body}`);
+}
+
 /** Submits an order of `serials` and runs it to done; answers the codes by serial. */
 export async function engrave(
   s: Pick<Station, 'api'>,
@@ -207,13 +222,7 @@ export async function engrave(
   serials: string[],
 ): Promise<Map<string, Engraved>> {
   const { app, as } = s.api;
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/orders',
-    headers: as('token erp'),
-    payload: { id: orderId, make: 'Acme', model: 'P1', firearms: serials.map((serial) => ({ serial })) },
-  });
-  if (created.statusCode !== 201) throw new Error(`order refused: ${created.body}`);
+  await submitOrder(s, orderId, serials);
   await app.inject({
     method: 'POST',
     url: `/api/v1/orders/${orderId}/start`,
