@@ -1,6 +1,8 @@
 /**
  * Encodes and decodes per second on one core, each decode rate beside the encode rate measured
  * in the same run (the baseline: machines here are shared, so only same-run ratios compare).
+ * Every row is timed in several rounds taken in turn with the baseline's, per second of the
+ * process's own CPU time (what a core of its own would do) and of wall-clock time.
  *
  * Run: npm run bench:codes
  */
@@ -12,8 +14,8 @@ import { Random } from '../src/codes/sim/random.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
 const POOL = 4096;
-const ROUNDS = 5;
-const ROUND_MS = 400;
+const ROUNDS = 7;
+const ROUND_MS = 250;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const rng = new Random(2024);
 
@@ -63,24 +65,39 @@ const fused = codes.map((c) => [typicalCase(c), typicalCase(c), typicalCase(c)])
 
 type Work = () => void;
 
-/** Operations per second of `make(i)` over the pool: the median of several timed rounds. */
-function rate(make: (i: number) => Work): number {
+/** The work of one row over the pool, run once each as warm-up (and for the key's round table). */
+function prepare(make: (i: number) => Work): Work[] {
   const work = Array.from({ length: POOL }, (_, i) => make(i));
-  for (let i = 0; i < POOL; i++) work[i]!(); // warm-up, and the key's round-function table
-  const rates: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    let n = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    while (elapsed < ROUND_MS) {
-      for (let k = 0; k < 256; k++) work[(n + k) % POOL]!();
-      n += 256;
-      elapsed = performance.now() - start;
-    }
-    rates.push((n * 1000) / elapsed);
+  for (let i = 0; i < POOL; i++) work[i]!();
+  return work;
+}
+
+/** CPU time this process has used, in milliseconds. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * One timed round over the pool: operations per second of this process's CPU time (what one
+ * core of its own would do) and of wall-clock time (lower whenever others share the core).
+ */
+function round(work: Work[]): { cpu: number; wall: number } {
+  let n = 0;
+  const start = performance.now();
+  const startCpu = cpuMs();
+  let elapsed = 0;
+  while (elapsed < ROUND_MS) {
+    for (let k = 0; k < 256; k++) work[(n + k) % POOL]!();
+    n += 256;
+    elapsed = cpuMs() - startCpu;
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(ROUNDS / 2)]!;
+  return { cpu: (n * 1000) / elapsed, wall: (n * 1000) / (performance.now() - start) };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function mustDecode(reads: Read[], confident: boolean, uec?: number): Work {
@@ -147,29 +164,45 @@ const rows: Array<{ name: string; make: (i: number) => Work }> = [
   },
 ];
 
-const encodeRate = rate((i) => {
+const encodeWork = prepare((i) => {
   const { issuer, index } = codes[i]!;
   return () => {
     encode(issuer, index, KEY);
   };
 });
+const works = rows.map((row) => prepare(row.make));
 
-const lines = [
-  '| operation | per second | × encode rate |',
-  '|---|---:|---:|',
-  `| encode (baseline) | ${Math.round(encodeRate).toLocaleString('en')} | 1.00 |`,
-];
-for (const row of rows) {
-  const r = rate(row.make);
-  lines.push(
-    `| decode: ${row.name} | ${Math.round(r).toLocaleString('en')} | ${(r / encodeRate).toFixed(2)} |`,
-  );
+// Rounds of every row in turn, so that a change in the machine's load falls on all of them
+// alike; a row's ratio is the median of its ratios to the encode round just before it.
+const encodeRates: Array<{ cpu: number; wall: number }> = [];
+const rates: Array<Array<{ cpu: number; wall: number }>> = rows.map(() => []);
+const ratios: number[][] = rows.map(() => []);
+for (let r = 0; r < ROUNDS; r++) {
+  const baseline = round(encodeWork);
+  encodeRates.push(baseline);
+  works.forEach((work, k) => {
+    const rate = round(work);
+    rates[k]!.push(rate);
+    ratios[k]!.push(rate.cpu / baseline.cpu);
+  });
 }
+
+const show = (x: number) => Math.round(x).toLocaleString('en');
+const cell = (rs: Array<{ cpu: number; wall: number }>) =>
+  `${show(median(rs.map((r) => r.cpu)))} | ${show(median(rs.map((r) => r.wall)))}`;
+const lines = [
+  '| operation | per second of CPU time | per second of wall-clock time | × encode rate |',
+  '|---|---:|---:|---:|',
+  `| encode (baseline) | ${cell(encodeRates)} | 1.00 |`,
+];
+rows.forEach((row, k) => {
+  lines.push(`| decode: ${row.name} | ${cell(rates[k]!)} | ${median(ratios[k]!).toFixed(3)} |`);
+});
 const confident = fused.filter((reads) => decodeReads(reads, KEY).confident).length;
 
 console.log(lines.join('\n'));
 console.log();
 console.log(
-  `${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} · Node ${process.version} · one core, median of ${ROUNDS} rounds of ${ROUND_MS} ms over ${POOL} distinct codes`,
+  `${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} · Node ${process.version} · one core, median of ${ROUNDS} rounds of ${ROUND_MS} ms per row, rows taken in turn, over ${POOL} distinct codes`,
 );
 console.log(`three typical cases fused: ${((100 * confident) / POOL).toFixed(1)} % identified`);
