@@ -584,28 +584,33 @@ export class Line extends EventEmitter<LineEvents> {
   }
 
   /**
-   * Makes sure the order of a firearm sent to rework will engrave it: an unfinished order takes
-   * it back into its queue in whatever state it is; a finished one is brought back, `done` as
-   * `running` and `aborted` as `paused` (an operator resumes it).
+   * Makes sure the order of a firearm sent to rework will engrave it: `done` goes back to
+   * `running`, `aborted` to `paused` (an operator resumes it), and any other state is kept; the
+   * firearm joins the order's queue. The same whether the line still holds the order (an aborted
+   * order whose last job was still marking) or brings it back from disk.
    */
   private async reopenFor(ref: FirearmRef, d: QaDecision): Promise<OrderHeader> {
-    const held = this.runtimes.get(ref.orderId);
-    if (held) {
-      if (!held.retry.includes(ref.seq)) held.retry.push(ref.seq);
-      return held.order.header.data;
-    }
-    const order = await this.o.repo.reactivate(ref.orderId);
+    let rt = this.runtimes.get(ref.orderId);
+    const held = rt !== undefined;
+    const order = rt?.order ?? (await this.o.repo.reactivate(ref.orderId));
     const before = order.header.data.state;
     const serial = firearmAt(order, ref.seq)?.serial ?? String(ref.seq);
     const reason = `rework: firearm ${serial} failed QA`;
     const to: OrderState = before === 'aborted' ? 'paused' : before === 'done' ? 'running' : before;
-    await this.o.repo.updateHeader(order, (h) => {
-      h.state = to;
-      delete h.finishedAt;
-      if (to === 'paused') h.reason = reason;
-      else if (to === 'running') delete h.reason;
-    });
-    this.runtimes.set(ref.orderId, makeRuntime(order));
+    if (to !== before) {
+      await this.o.repo.updateHeader(order, (h) => {
+        h.state = to;
+        delete h.finishedAt;
+        if (to === 'paused') h.reason = reason;
+        else if (to === 'running') delete h.reason;
+      });
+    }
+    if (rt) {
+      if (!rt.retry.includes(ref.seq)) rt.retry.push(ref.seq);
+    } else {
+      rt = makeRuntime(order);
+      this.runtimes.set(ref.orderId, rt);
+    }
     if (to !== before) {
       await this.o.audit.record({
         actor: d.by,
@@ -616,7 +621,7 @@ export class Line extends EventEmitter<LineEvents> {
         reason,
       });
     }
-    this.emit('order', { order: order.header.data });
+    if (to !== before || !held) this.emit('order', { order: order.header.data });
     return order.header.data;
   }
 
