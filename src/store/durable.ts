@@ -3,6 +3,7 @@
  * the disk (file and directory entry) before the promise resolves, so a power cut after it
  * cannot undo it.
  */
+import type { Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StamplineError } from '../errors.js';
@@ -56,24 +57,40 @@ async function removeFileDurable(path: string): Promise<boolean> {
 
 let tmpCounter = 0;
 
+export interface DurableWriteOptions {
+  /** Permissions of the new file from its creation on (the umask still applies); default 0o666. */
+  mode?: number;
+  /** Owner given to the new file before it takes the target's place (needs the right to chown). */
+  owner?: { uid: number; gid: number };
+}
+
 /**
  * Replaces a file atomically and durably: write a temporary file beside it, fsync it, rename it
  * over the target, fsync the directory. A reader sees the old content or the new, never a mix.
+ * Resolves with the status of the file written (its inode is the target's from now on).
  */
-export async function writeFileDurable(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileDurable(
+  path: string,
+  data: string | Uint8Array,
+  options: DurableWriteOptions = {},
+): Promise<Stats> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
   try {
     await mkdirDurable(dir);
-    const handle = await open(tmp, 'w');
+    const handle = await open(tmp, 'w', options.mode ?? 0o666);
+    let written: Stats;
     try {
       await handle.writeFile(data);
+      if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
       await handle.sync();
+      written = await handle.stat();
     } finally {
       await handle.close();
     }
     await rename(tmp, path);
     await fsyncDir(dir);
+    return written;
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw new StamplineError(

@@ -13,11 +13,11 @@
  * naming the file and the problem, so a person can repair or restore it without losing a user.
  */
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chown, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { StamplineError } from '../../errors.js';
-import { fsyncDir, mkdirDurable } from '../../store/durable.js';
+import { fsyncDir, mkdirDurable, writeFileDurable } from '../../store/durable.js';
 import { withFileLock } from './lock.js';
 import { SCRYPT_LIMITS } from './passwords.js';
 import { RESERVED_USER_NAMES, USER_ROLES, type UserRole } from './types.js';
@@ -147,8 +147,6 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return `${shown.join('; ')}${more}`;
 }
 
-let tmpCounter = 0;
-
 export class UsersFile {
   readonly dir: string;
   readonly path: string;
@@ -246,7 +244,8 @@ export class UsersFile {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
         throw err;
       }
-      await this.giveToDataDirOwner(this.dir);
+      const owner = await this.dataDirOwner();
+      if (owner) await chown(this.dir, owner.uid, owner.gid);
       await fsyncDir(this.dataDir);
     } catch (err) {
       throw this.unavailable('create', err);
@@ -255,37 +254,20 @@ export class UsersFile {
 
   /**
    * `sudo stampline user add` runs as root, but the daemon runs as the owner of the data
-   * folder and must still read what root wrote.
+   * folder and must still read what root wrote. Undefined: leave the owner as it is.
    */
-  private async giveToDataDirOwner(
-    path: string,
-    handle?: { chown(uid: number, gid: number): Promise<void> },
-  ) {
-    if (process.getuid?.() !== 0) return;
+  private async dataDirOwner(): Promise<{ uid: number; gid: number } | undefined> {
+    if (process.getuid?.() !== 0) return undefined;
     const owner = await stat(this.dataDir);
-    if (owner.uid === 0) return;
-    if (handle) await handle.chown(owner.uid, owner.gid);
-    else await chown(path, owner.uid, owner.gid);
+    return owner.uid === 0 ? undefined : { uid: owner.uid, gid: owner.gid };
   }
 
-  /** Temporary file, fsync, rename, fsync of the folder; owner-only permissions throughout. */
+  /** Replaces the file durably, readable by its owner only from the moment it is created. */
   private async replace(text: string): Promise<FileVersion> {
-    const tmp = join(this.dir, `.users.json.${process.pid}.${++tmpCounter}.tmp`);
     try {
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await handle.writeFile(text);
-        await this.giveToDataDirOwner(tmp, handle);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      const written = versionOf(await stat(tmp));
-      await rename(tmp, this.path);
-      await fsyncDir(this.dir);
-      return written;
+      const owner = await this.dataDirOwner();
+      return versionOf(await writeFileDurable(this.path, text, { mode: 0o600, owner }));
     } catch (err) {
-      await unlink(tmp).catch(() => {});
       throw this.unavailable('write', err);
     }
   }
