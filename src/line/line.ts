@@ -142,12 +142,18 @@ export class Line extends EventEmitter<LineEvents> {
   private halted: { reason: string; fault?: number } | undefined;
   /** Order retirement and QA reopening exclude each other, so an order never ends under a rework. */
   private orderGate: Promise<unknown> = Promise.resolve();
+  /**
+   * The header of every order the line has held, as last written: the order list is asked for
+   * after every event, and must not read the whole history from disk each time.
+   */
+  private headers: Map<string, OrderHeader> | undefined;
 
   constructor(private readonly o: LineOptions) {
     super();
   }
 
   async start(): Promise<void> {
+    this.headers = new Map((await this.o.repo.listOrders()).map((h) => [h.id, h]));
     for (const order of this.o.repo.activeOrders()) {
       this.runtimes.set(order.header.data.id, makeRuntime(order));
     }
@@ -279,6 +285,7 @@ export class Line extends EventEmitter<LineEvents> {
       history: [{ at: now, state: 'queued' }],
     }));
     const order = await this.o.repo.createOrder(header, firearms);
+    this.headers?.set(header.id, order.header.data);
     this.runtimes.set(header.id, makeRuntime(order));
     await this.o.audit.record({
       actor,
@@ -364,7 +371,7 @@ export class Line extends EventEmitter<LineEvents> {
         { orderId: id, state: before },
       );
     }
-    await this.o.repo.updateHeader(rt.order, (h) => {
+    await this.writeHeader(rt.order, (h) => {
       h.state = to;
       if (to === 'running' && !h.startedAt) h.startedAt = now();
       if (to === 'aborted') h.finishedAt = now();
@@ -419,8 +426,10 @@ export class Line extends EventEmitter<LineEvents> {
     return { order: order.header.data, counts: countFirearms(order), firearms: [...firearmsOf(order)] };
   }
 
-  listOrders(): Promise<OrderHeader[]> {
-    return this.o.repo.listOrders();
+  /** Headers of every order, active or finished, newest first; from memory once started. */
+  async listOrders(): Promise<OrderHeader[]> {
+    if (!this.headers) return this.o.repo.listOrders();
+    return [...this.headers.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   status() {
@@ -598,7 +607,7 @@ export class Line extends EventEmitter<LineEvents> {
     const reason = `rework: firearm ${serial} failed QA`;
     const to: OrderState = before === 'aborted' ? 'paused' : before === 'done' ? 'running' : before;
     if (to !== before) {
-      await this.o.repo.updateHeader(order, (h) => {
+      await this.writeHeader(order, (h) => {
         h.state = to;
         delete h.finishedAt;
         if (to === 'paused') h.reason = reason;
@@ -894,7 +903,7 @@ export class Line extends EventEmitter<LineEvents> {
     this.halted = { reason, fault };
     const h = rt.order.header.data;
     if (h.state === 'running') {
-      await this.o.repo.updateHeader(rt.order, (x) => {
+      await this.writeHeader(rt.order, (x) => {
         x.state = 'faulted';
         x.reason = reason;
       });
@@ -915,12 +924,18 @@ export class Line extends EventEmitter<LineEvents> {
     const reason = err instanceof Error ? err.message : String(err);
     this.o.logger.error({ err, order: rt.order.header.data.id }, 'order halted by an error');
     if (rt.order.header.data.state === 'running') {
-      await this.o.repo.updateHeader(rt.order, (x) => {
+      await this.writeHeader(rt.order, (x) => {
         x.state = 'paused';
         x.reason = reason;
       });
       this.emit('order', { order: rt.order.header.data });
     }
+  }
+
+  /** Every change of an order's header goes through here, so the order list follows it. */
+  private async writeHeader(order: LoadedOrder, change: (h: OrderHeader) => void): Promise<void> {
+    await this.o.repo.updateHeader(order, change);
+    this.headers?.set(order.header.data.id, order.header.data);
   }
 
   private retireIfFinished(rt: Runtime): Promise<void> {
@@ -931,7 +946,7 @@ export class Line extends EventEmitter<LineEvents> {
     const h = rt.order.header.data;
     if (this.runtimes.get(h.id) !== rt || !allFinished(rt.order)) return;
     if (h.state !== 'aborted') {
-      await this.o.repo.updateHeader(rt.order, (x) => {
+      await this.writeHeader(rt.order, (x) => {
         x.state = 'done';
         x.finishedAt = now();
       });
