@@ -134,6 +134,45 @@ export async function buildTestApp(auth: Auth): Promise<FastifyInstance> {
   return app;
 }
 
+export interface AuthApp {
+  auth: Auth;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** A started Auth over `dataDir` with the test tokens and cheap hashes, and the test app over it. */
+export async function startAuthApp(dataDir: string, opts: Partial<AuthOptions> = {}): Promise<AuthApp> {
+  const auth = new Auth({
+    dataDir,
+    tokens: TOKENS,
+    sessionTtlMinutes: 30,
+    hashParams: FAST_HASH,
+    ...opts,
+  });
+  await auth.start();
+  const app = await buildTestApp(auth);
+  return {
+    auth,
+    app,
+    async close() {
+      await app.close();
+      await auth.stop();
+    },
+  };
+}
+
+/** A logger that keeps the messages of the errors logged to it, for a test to read. */
+export function errorCollector(): { logger: NonNullable<AuthOptions['logger']>; errors: string[] } {
+  const errors: string[] = [];
+  const logger = {
+    info() {},
+    debug() {},
+    warn() {},
+    error: (_o: object, m?: string) => errors.push(m ?? ''),
+  };
+  return { logger, errors };
+}
+
 export interface Rig {
   auth: Auth;
   app: FastifyInstance;
@@ -151,17 +190,7 @@ export async function rig(
   if (users.length > 0) await seedUsers(data.dir, users);
   const clock = new FakeClock();
   const audit = new RecordingAudit();
-  const auth = new Auth({
-    dataDir: data.dir,
-    tokens: TOKENS,
-    sessionTtlMinutes: 30,
-    audit,
-    now: clock.now,
-    hashParams: FAST_HASH,
-    ...opts,
-  });
-  await auth.start();
-  const app = await buildTestApp(auth);
+  const { auth, app, close } = await startAuthApp(data.dir, { audit, now: clock.now, ...opts });
   return {
     auth,
     app,
@@ -169,8 +198,7 @@ export async function rig(
     audit,
     dataDir: data.dir,
     async close() {
-      await app.close();
-      await auth.stop();
+      await close();
       await data.remove();
     },
   };

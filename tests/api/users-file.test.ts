@@ -8,12 +8,14 @@ import { UsersFile } from '../../src/api/auth/users-file.js';
 import { isStamplineError } from '../../src/errors.js';
 import {
   errorBody,
+  errorCollector,
   FAST_HASH,
   login,
   PASSWORD,
   type Rig,
   rig,
   seedUsers,
+  startAuthApp,
   tempDataDir,
 } from './auth-support.js';
 
@@ -29,13 +31,7 @@ async function dataDir(): Promise<string> {
 }
 
 async function started(users: Parameters<typeof rig>[0] = []): Promise<Rig & { errors: string[] }> {
-  const errors: string[] = [];
-  const logger = {
-    info() {},
-    debug() {},
-    warn() {},
-    error: (_o: object, m?: string) => errors.push(m ?? ''),
-  };
+  const { logger, errors } = errorCollector();
   const r = await rig(users, { logger });
   cleanups.push(r.close);
   return Object.assign(r, { errors });
@@ -149,28 +145,9 @@ describe('the users file', () => {
 });
 
 async function startedIn(dir: string) {
-  const errors: string[] = [];
-  const logger = {
-    info() {},
-    debug() {},
-    warn() {},
-    error: (_o: object, m?: string) => errors.push(m ?? ''),
-  };
-  const { Auth } = await import('../../src/api/auth/index.js');
-  const { buildTestApp, TOKENS } = await import('./auth-support.js');
-  const auth = new Auth({
-    dataDir: dir,
-    tokens: TOKENS,
-    sessionTtlMinutes: 5,
-    logger,
-    hashParams: FAST_HASH,
-  });
-  await auth.start();
-  const app = await buildTestApp(auth);
-  cleanups.push(async () => {
-    await app.close();
-    await auth.stop();
-  });
+  const { logger, errors } = errorCollector();
+  const { app, close } = await startAuthApp(dir, { logger });
+  cleanups.push(close);
   return { app, errors };
 }
 

@@ -4,13 +4,12 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Auth } from '../../src/api/auth/index.js';
 import { verifyPassword } from '../../src/api/auth/passwords.js';
 import { UsersFile } from '../../src/api/auth/users-file.js';
 import { register } from '../../src/cli/user.js';
 import { isStamplineError } from '../../src/errors.js';
 import { AuditTrail } from '../../src/store/audit.js';
-import { buildTestApp, FAST_HASH, login, TOKENS, tempDataDir } from '../api/auth-support.js';
+import { login, startAuthApp, tempDataDir } from '../api/auth-support.js';
 import { requireCommands } from '../support/tools.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -71,20 +70,9 @@ async function addAdmin(dir: string, name = 'ada'): Promise<void> {
 }
 
 async function runningAuth(dir: string, audit?: AuditTrail) {
-  const auth = new Auth({
-    dataDir: dir,
-    tokens: TOKENS,
-    sessionTtlMinutes: 30,
-    audit,
-    hashParams: FAST_HASH,
-  });
-  await auth.start();
-  const app = await buildTestApp(auth);
-  cleanups.push(async () => {
-    await app.close();
-    await auth.stop();
-  });
-  return { auth, app };
+  const running = await startAuthApp(dir, { audit });
+  cleanups.push(running.close);
+  return running;
 }
 
 describe('stampline user', () => {
