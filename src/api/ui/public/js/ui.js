@@ -1,7 +1,9 @@
 // Pieces every screen uses: the error box that shows what the line said, state chips, labelled
-// fields, fact lists, the reason and confirmation dialogs, and short notices.
+// fields, fact lists, a firearm's pins and history, the reason and confirmation dialogs, and short
+// notices.
 import { enc } from './api.js';
 import { append, h, replace } from './dom.js';
+import { FIREARM_STATE_WORDS, when } from './format.js';
 
 let fieldCount = 0;
 
@@ -137,6 +139,24 @@ export function pinFigures(serial) {
         'data-test': 'pin-case',
       }),
       h('figcaption', null, 'Case impression (as it reads)'),
+    ),
+  );
+}
+
+/** A firearm's history, oldest first: when, the state it came to, and the note if any. */
+export function firearmHistory(history, attrs = {}) {
+  return h(
+    'ol',
+    { class: 'history', ...attrs },
+    (history ?? []).map((e) =>
+      h(
+        'li',
+        null,
+        h('time', { datetime: e.at }, when(e.at)),
+        ' ',
+        FIREARM_STATE_WORDS[e.state] ?? e.state,
+        e.note ? ` · ${e.note}` : '',
+      ),
     ),
   );
 }

@@ -4,7 +4,7 @@ import { enc, get, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
-import { busy, chip, errorSlot, facts, field, pinFigures } from '../ui.js';
+import { busy, chip, errorSlot, facts, field, firearmHistory, pinFigures } from '../ui.js';
 
 const STATES = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
 const PAGE = 50;
@@ -205,20 +205,7 @@ function firearmDetail(f, ctx) {
           ]
         : null,
       h('h4', null, 'History'),
-      h(
-        'ol',
-        { class: 'history' },
-        (f.history ?? []).map((e) =>
-          h(
-            'li',
-            null,
-            h('time', { datetime: e.at }, when(e.at)),
-            ' ',
-            FIREARM_STATE_WORDS[e.state] ?? e.state,
-            e.note ? ` · ${e.note}` : '',
-          ),
-        ),
-      ),
+      firearmHistory(f.history),
       h(
         'p',
         { class: 'links' },

@@ -3,7 +3,7 @@
 import { enc, get, query } from '../api.js';
 import { h, replace } from '../dom.js';
 import { asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
-import { chip, errorSlot, facts, field, pinFigures } from '../ui.js';
+import { chip, errorSlot, facts, field, firearmHistory, pinFigures } from '../ui.js';
 
 const KINDS = [
   ['serial', 'Serial'],
@@ -289,20 +289,7 @@ function mountRecord(root, ctx, serial) {
             { 'data-test': 'record-reads' },
           ),
       h('h2', null, 'History'),
-      h(
-        'ol',
-        { class: 'history', 'data-test': 'record-history' },
-        (f.history ?? []).map((e) =>
-          h(
-            'li',
-            null,
-            h('time', { datetime: e.at }, when(e.at)),
-            ' ',
-            FIREARM_STATE_WORDS[e.state] ?? e.state,
-            e.note ? ` · ${e.note}` : '',
-          ),
-        ),
-      ),
+      firearmHistory(f.history, { 'data-test': 'record-history' }),
     );
   }
 
