@@ -143,6 +143,17 @@ export function pinFigures(serial) {
   );
 }
 
+/**
+ * The heading of one item's screen: the crumbs back to its list (`test` names that link), and the
+ * title naming the item, which takes focus when the screen opens.
+ */
+export function itemHeading({ listHref, listLabel, test, kind, name }) {
+  return [
+    h('p', { class: 'crumbs' }, h('a', { href: listHref, 'data-test': test }, listLabel), ' / ', name),
+    h('h1', { tabindex: -1 }, `${kind} `, h('span', { class: 'mono' }, name)),
+  ];
+}
+
 /** A firearm's history, oldest first: when, the state it came to, and the note if any. */
 export function firearmHistory(history, attrs = {}) {
   return h(

@@ -4,7 +4,7 @@ import { enc, get, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
-import { busy, chip, errorSlot, facts, field, firearmHistory, pinFigures } from '../ui.js';
+import { busy, chip, errorSlot, facts, field, firearmHistory, itemHeading, pinFigures } from '../ui.js';
 
 const STATES = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
 const PAGE = 50;
@@ -247,14 +247,13 @@ function mountDetail(root, ctx, id) {
   const table = h('div', { class: 'table-wrap' });
   const pager = h('div', { class: 'pager' });
   root.append(
-    h(
-      'p',
-      { class: 'crumbs' },
-      h('a', { href: '#/orders', 'data-test': 'back-to-orders' }, 'Orders'),
-      ' / ',
-      id,
-    ),
-    h('h1', { tabindex: -1 }, 'Order ', h('span', { class: 'mono' }, id)),
+    ...itemHeading({
+      listHref: '#/orders',
+      listLabel: 'Orders',
+      test: 'back-to-orders',
+      kind: 'Order',
+      name: id,
+    }),
     errors.el,
     head,
     h('h2', null, 'Firearms'),

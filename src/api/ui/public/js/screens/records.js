@@ -3,7 +3,7 @@
 import { enc, get, query } from '../api.js';
 import { h, replace } from '../dom.js';
 import { asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
-import { chip, errorSlot, facts, field, firearmHistory, pinFigures } from '../ui.js';
+import { chip, errorSlot, facts, field, firearmHistory, itemHeading, pinFigures } from '../ui.js';
 
 const KINDS = [
   ['serial', 'Serial'],
@@ -168,14 +168,13 @@ function mountRecord(root, ctx, serial) {
   const errors = errorSlot();
   const body = h('div');
   root.append(
-    h(
-      'p',
-      { class: 'crumbs' },
-      h('a', { href: '#/records', 'data-test': 'back-to-records' }, 'Records'),
-      ' / ',
-      serial,
-    ),
-    h('h1', { tabindex: -1 }, 'Firearm ', h('span', { class: 'mono' }, serial)),
+    ...itemHeading({
+      listHref: '#/records',
+      listLabel: 'Records',
+      test: 'back-to-records',
+      kind: 'Firearm',
+      name: serial,
+    }),
     errors.el,
     body,
   );
