@@ -18,7 +18,7 @@ import { recipeFor } from './config/recipes.js';
 import type { Config } from './config/schema.js';
 import { createEngraver } from './engraver/index.js';
 import type { Engraver } from './engraver/types.js';
-import { DropFolder } from './erp/drop-folder.js';
+import { DropFolder, type IntakeProblem } from './erp/drop-folder.js';
 import { StamplineError } from './errors.js';
 import { CodeAllocator } from './line/allocator.js';
 import { Line } from './line/line.js';
@@ -228,17 +228,8 @@ export class Daemon {
             await line.submitOrders(orders, 'drop-folder', 'erp', { replay: intake.replay });
             return { ok: true };
           } catch (err) {
-            if (err instanceof StamplineError && err.status === 409) {
-              const conflicts =
-                (err.context.conflicts as Array<{ serial: string; reason: string }> | undefined) ?? [];
-              return {
-                ok: false,
-                problems:
-                  conflicts.length > 0
-                    ? conflicts.map((c) => ({ serial: c.serial, reason: c.reason }))
-                    : [{ reason: err.message }],
-              };
-            }
+            const problems = refusalProblems(err);
+            if (problems) return { ok: false, problems };
             throw err;
           }
         },
@@ -290,4 +281,27 @@ export class Daemon {
     for (const cleanup of this.cleanups.reverse()) await step('simulator', cleanup);
     log.info('stopped');
   }
+}
+
+/**
+ * The line's refusal of a drop-folder file as the problems its report lists: an order or a serial
+ * the line already holds (409), or an order the line cannot take as it is configured (400, such
+ * as a licensed installer's order without a destination). Anything else is no answer about the
+ * file, and is left to the drop folder to retry.
+ */
+function refusalProblems(err: unknown): IntakeProblem[] | undefined {
+  if (!(err instanceof StamplineError) || (err.status !== 409 && err.status !== 400)) return undefined;
+  const ctx = err.context;
+  const conflicts = (ctx.conflicts as Array<{ serial: string; reason: string }> | undefined) ?? [];
+  if (conflicts.length > 0) return conflicts.map((c) => ({ serial: c.serial, reason: c.reason }));
+  const problems = (ctx.problems as Array<{ path?: string; reason: string }> | undefined) ?? [];
+  const orderIds = (ctx.orderIds as string[] | undefined) ?? [];
+  if (problems.length > 0 && orderIds.length > 0) {
+    return orderIds.flatMap((orderId) =>
+      problems.map((p) => ({ orderId, ...(p.path ? { path: p.path } : {}), reason: p.reason })),
+    );
+  }
+  if (problems.length > 0)
+    return problems.map((p) => ({ ...(p.path ? { path: p.path } : {}), reason: p.reason }));
+  return [{ ...(typeof ctx.orderId === 'string' ? { orderId: ctx.orderId } : {}), reason: err.message }];
 }

@@ -217,10 +217,29 @@ export class Line extends EventEmitter<LineEvents> {
       }
       fresh.push(input);
     }
+    this.checkDestinations(fresh);
     await this.checkSerials(fresh);
     const created: OrderHeader[] = [];
     for (const input of fresh) created.push(await this.createOrder(input, source, actor));
     return [...held, ...created];
+  }
+
+  /**
+   * A line that engraves as a licensed installer (issuer kind `engraver`) marks firearms a
+   * manufacturer made, for a dealer: each of its records names the dealer's licence, so an order
+   * without one cannot be engraved. Orders already stored are not checked again.
+   */
+  private checkDestinations(inputs: NewOrder[]): void {
+    if (this.o.records.certifiedBy.kind !== 'engraver') return;
+    const missing = inputs.filter((i) => !i.destination).map((i) => i.id);
+    if (missing.length === 0) return;
+    const reason =
+      "required: this line engraves as a licensed installer (issuer kind engraver), and a licensed installer's records need the dealer licence the firearms go to";
+    throw new StamplineError(
+      'ORDER_INVALID',
+      `${missing.length === 1 ? `order ${missing[0]} has` : `${missing.length} orders have`} no destination: a licensed installer's records need the dealer licence`,
+      { problems: [{ path: 'destination', reason }], total: 1, orderIds: missing.slice(0, 100) },
+    );
   }
 
   private async checkSerials(inputs: NewOrder[]): Promise<void> {
