@@ -1,7 +1,8 @@
 /**
  * `/api/v1/session` (log in, who am I, log out) and `/api/v1/users` (manage the users). Input
  * is declared in zod and validated by the app's type provider, so a bad field is refused with
- * its name before a handler runs.
+ * its name before a handler runs. The guards run on request, as on the other routes: a caller
+ * without the right is refused (401/403) before the body is read, let alone judged (400).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -77,6 +78,12 @@ const changeBody = z
     error: 'nothing to change: give role, disabled or password',
   });
 
+/**
+ * A login or a user is a few hundred bytes; the app's limit is made for orders of thousands of
+ * firearms. Nobody, logged in or not, gets to make the daemon read more than this here.
+ */
+export const AUTH_BODY_LIMIT = 16 * 1024;
+
 const SESSION = ['session'];
 const USERS = ['users'];
 
@@ -106,6 +113,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
   app.post(
     '/api/v1/session',
     {
+      bodyLimit: AUTH_BODY_LIMIT,
       schema: {
         tags: SESSION,
         summary: 'Log in: starts a session and sets the stampline_session cookie',
@@ -141,7 +149,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
   app.get(
     '/api/v1/session',
     {
-      preValidation: requiresIdentity,
+      onRequest: requiresIdentity,
       schema: {
         tags: SESSION,
         summary: 'Who is asking: the identity of the session or token',
@@ -174,7 +182,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
   app.get(
     '/api/v1/users',
     {
-      preValidation: requires('users.manage'),
+      onRequest: requires('users.manage'),
       schema: {
         tags: USERS,
         summary: 'The users of the line',
@@ -187,7 +195,8 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
   app.post(
     '/api/v1/users',
     {
-      preValidation: requires('users.manage'),
+      onRequest: requires('users.manage'),
+      bodyLimit: AUTH_BODY_LIMIT,
       schema: {
         tags: USERS,
         summary: 'Add a user',
@@ -204,7 +213,8 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
   app.patch(
     '/api/v1/users/:name',
     {
-      preValidation: requires('users.manage'),
+      onRequest: requires('users.manage'),
+      bodyLimit: AUTH_BODY_LIMIT,
       schema: {
         tags: USERS,
         summary:
