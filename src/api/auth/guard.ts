@@ -9,6 +9,13 @@ declare module 'fastify' {
     identity?: Identity;
     /** why the credentials the request carried gave no identity (an expired session, an unknown token) */
     identityProblem?: string;
+    /**
+     * Whether the identity is still good: for a session, that it was not ended (logout, the user
+     * disabled, a new password), has not expired, and its user is still enabled; a bearer token
+     * is always good. Cheap, and does not move the session's expiry: for long-lived answers such
+     * as event streams, which ask again now and then. Set with the identity.
+     */
+    identityLive?: () => boolean;
   }
 }
 

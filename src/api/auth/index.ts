@@ -161,8 +161,10 @@ export class Auth implements AuthRoutesHost {
         return;
       }
       const identity = this.tokens.identify(m[1]!);
-      if (identity) req.identity = identity;
-      else req.identityProblem = 'the bearer token is not one this line knows';
+      if (identity) {
+        req.identity = identity;
+        req.identityLive = () => this.isLive(req);
+      } else req.identityProblem = 'the bearer token is not one this line knows';
       return;
     }
     const id = cookieValue(req.headers.cookie);
@@ -183,6 +185,7 @@ export class Auth implements AuthRoutesHost {
       return;
     }
     req.identity = { kind: 'user', name: user.name, role: user.role };
+    req.identityLive = () => this.isLive(req);
     this.sessionOfRequest.set(req, id);
     // A browser sends cookies with a form posted from any page; a page of another site cannot
     // send JSON here without the browser asking first (CORS), so a change must come as JSON.
@@ -193,6 +196,21 @@ export class Auth implements AuthRoutesHost {
         { method: req.method, contentType: req.headers['content-type'] ?? null },
       );
     }
+  }
+
+  /**
+   * Whether the identity of `req` still holds: a token always; a session while it is known (not
+   * logged out, not ended by a disabling or a new password), not expired, and its user enabled.
+   * Does not move the expiry, and reads nothing: the users are those of the last poll of the file.
+   */
+  isLive(req: FastifyRequest): boolean {
+    const identity = req.identity;
+    if (!identity) return false;
+    if (identity.kind === 'token') return true;
+    const id = this.sessionOfRequest.get(req);
+    if (id === undefined || !this.sessions.isLive(id)) return false;
+    const user = this.users.get(identity.name);
+    return user !== undefined && !user.disabled;
   }
 
   sessionIdOf(req: FastifyRequest): string | undefined {

@@ -64,6 +64,13 @@ export class SessionTable {
     return { kind: 'ok', session };
   }
 
+  /** Whether a session is known and not expired, without moving its expiry. */
+  isLive(id: string): boolean {
+    if (!ID_PATTERN.test(id)) return false;
+    const session = this.byKey.get(keyOf(id));
+    return session !== undefined && this.now() < session.expiresAt;
+  }
+
   /** Ends one session; returns what it was. */
   end(id: string): Session | undefined {
     if (!ID_PATTERN.test(id)) return undefined;

@@ -1,8 +1,10 @@
 /**
  * `GET /api/v1/events`: server-sent events. A client gets the line's status at once, then every
  * change; a comment every 15 s keeps proxies from closing a quiet stream. Streams end when the
- * client goes, when the app closes (so they never hold the daemon up), and when a client reads
- * so slowly that more than a megabyte waits for it: it reconnects and starts from a snapshot.
+ * client goes, when the app closes (so they never hold the daemon up), when a client reads
+ * so slowly that more than a megabyte waits for it (it reconnects and starts from a snapshot),
+ * and when the caller's identity no longer holds (looked at before each send, heartbeats
+ * included): the client's reconnection then gets 401.
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -62,6 +64,9 @@ export function eventRoutes(app: Api, { hub, heartbeatMs = 15_000 }: EventRouteO
       });
       open.add(res);
       let unsubscribe: (() => void) | undefined;
+      // The identity was checked when the stream opened; a logout, a disabled user, an expired
+      // session or a new password must also end a stream that is already open.
+      const live = req.identityLive;
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
       heartbeat.unref();
       const close = () => {
@@ -73,6 +78,10 @@ export function eventRoutes(app: Api, { hub, heartbeatMs = 15_000 }: EventRouteO
       };
       const send = (text: string) => {
         if (res.writableEnded || res.destroyed) return close();
+        if (live && !live()) {
+          res.write(': session ended; log in again\n\n');
+          return close();
+        }
         if (res.writableLength > MAX_BACKLOG_BYTES) {
           req.log.warn('event stream client too slow; closing its stream');
           return close();
