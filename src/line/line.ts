@@ -36,15 +36,22 @@ export interface RecordSink {
   report(records: RegistryRecord[]): Promise<void>;
 }
 
+export interface AuditEntryInput {
+  actor: string;
+  action: string;
+  subject: string;
+  before?: unknown;
+  after?: unknown;
+  reason?: string;
+}
+
 export interface AuditSink {
-  record(entry: {
-    actor: string;
-    action: string;
-    subject: string;
-    before?: unknown;
-    after?: unknown;
-    reason?: string;
-  }): Promise<unknown>;
+  record(entry: AuditEntryInput): Promise<unknown>;
+  /**
+   * Entries of a subject and action, newest first (the audit trail has it). Used only when a QA
+   * decision is applied again, to write the entries a crash cut off and no others.
+   */
+  query?(q: { subject?: string; action?: string; limit?: number }): Promise<Array<{ after: unknown }>>;
 }
 
 export interface LineLogger {
@@ -113,6 +120,12 @@ export interface QaDecision {
   at: string;
   /** who entered the read that decided it */
   by: string;
+  /**
+   * The ids of the reads the decision was taken on. Its audit entries carry them (`after.reads`),
+   * so an entry written twice (a crash between writing it and logging the decision) is
+   * recognisable, and one already written is not written again on a replay.
+   */
+  reads?: number[];
 }
 
 export interface AppliedDecision {
@@ -499,8 +512,9 @@ export class Line extends EventEmitter<LineEvents> {
     ref: FirearmRef,
     code: { index: number; text: string },
     decision: QaDecision,
+    options: { replay?: boolean } = {},
   ): Promise<AppliedDecision> {
-    const applied = await this.exclusive(() => this.applyNow(ref, code, decision));
+    const applied = await this.exclusive(() => this.applyNow(ref, code, decision, options.replay === true));
     this.wake.notify();
     return applied;
   }
@@ -509,6 +523,7 @@ export class Line extends EventEmitter<LineEvents> {
     ref: FirearmRef,
     codeRef: { index: number; text: string },
     d: QaDecision,
+    replay: boolean,
   ): Promise<AppliedDecision> {
     const stored = await this.o.repo.firearm(ref);
     if (!stored) {
@@ -576,32 +591,45 @@ export class Line extends EventEmitter<LineEvents> {
     await this.o.sink.report(records);
 
     let order = header;
-    if (d.result === 'fail' && firearm.state === 'queued') order = await this.reopenFor(ref, d);
-    if (!done) {
-      const after = {
-        code: code.text,
-        result: d.result,
-        policy: d.policy,
-        grade: d.grade,
-        casings: d.casings,
-      };
-      await this.o.audit.record({
-        actor: d.by,
-        action: d.result === 'pass' ? 'qa.pass' : 'qa.fail',
-        subject: `firearm:${firearm.serial}`,
-        after,
-        reason: d.reason,
-      });
-      if (d.result === 'fail') {
-        await this.o.audit.record({
+    if (d.result === 'fail' && firearm.state === 'queued') order = await this.reopenFor(ref, d, replay);
+    // Applied before (done): its entries were written then, unless a crash cut them off, which
+    // only a replay of the decision has to look for.
+    if (!done || replay) {
+      const tag = d.reads ? { reads: d.reads } : {};
+      await this.auditDecision(
+        {
           actor: d.by,
-          action: 'code.void',
+          action: d.result === 'pass' ? 'qa.pass' : 'qa.fail',
           subject: `firearm:${firearm.serial}`,
-          before: { code: code.text, state: 'engraved' },
-          after: { state: firearm.state, pinScrapped: true },
-          reason: `failed QA: ${d.reason}`,
-        });
+          after: {
+            code: code.text,
+            result: d.result,
+            policy: d.policy,
+            grade: d.grade,
+            casings: d.casings,
+            ...tag,
+          },
+          reason: d.reason,
+        },
+        done,
+        d,
+      );
+      if (d.result === 'fail') {
+        await this.auditDecision(
+          {
+            actor: d.by,
+            action: 'code.void',
+            subject: `firearm:${firearm.serial}`,
+            before: { code: code.text, state: 'engraved' },
+            after: { state: 'queued', pinScrapped: true, ...tag },
+            reason: `failed QA: ${d.reason}`,
+          },
+          done,
+          d,
+        );
       }
+    }
+    if (!done) {
       this.o.logger.info(
         { order: order.id, serial: firearm.serial, code: code.text, result: d.result, grade: d.grade },
         d.result === 'pass' ? 'verified' : 'failed QA; code voided, firearm queued for a new pin',
@@ -617,7 +645,7 @@ export class Line extends EventEmitter<LineEvents> {
    * firearm joins the order's queue. The same whether the line still holds the order (an aborted
    * order whose last job was still marking) or brings it back from disk.
    */
-  private async reopenFor(ref: FirearmRef, d: QaDecision): Promise<OrderHeader> {
+  private async reopenFor(ref: FirearmRef, d: QaDecision, replay: boolean): Promise<OrderHeader> {
     let rt = this.runtimes.get(ref.orderId);
     const held = rt !== undefined;
     const order = rt?.order ?? (await this.o.repo.reactivate(ref.orderId));
@@ -626,6 +654,20 @@ export class Line extends EventEmitter<LineEvents> {
     const reason = `rework: firearm ${serial} failed QA`;
     const to: OrderState = before === 'aborted' ? 'paused' : before === 'done' ? 'running' : before;
     if (to !== before) {
+      // The entry goes first: a crash before the header is written leaves the entry, which the
+      // replay that completes the reopening finds, and never a reopened order without its entry.
+      await this.auditDecision(
+        {
+          actor: d.by,
+          action: 'order.reopen',
+          subject: `order:${ref.orderId}`,
+          before: { state: before },
+          after: { state: to, ...(d.reads ? { reads: d.reads } : {}) },
+          reason,
+        },
+        replay,
+        d,
+      );
       await this.writeHeader(order, (h) => {
         h.state = to;
         delete h.finishedAt;
@@ -639,18 +681,23 @@ export class Line extends EventEmitter<LineEvents> {
       rt = makeRuntime(order);
       this.runtimes.set(ref.orderId, rt);
     }
-    if (to !== before) {
-      await this.o.audit.record({
-        actor: d.by,
-        action: 'order.reopen',
-        subject: `order:${ref.orderId}`,
-        before: { state: before },
-        after: { state: to },
-        reason,
-      });
-    }
     if (to !== before || !held) this.emit('order', { order: order.header.data });
     return order.header.data;
+  }
+
+  /**
+   * Writes one audit entry of a QA decision. When the decision may have been applied before
+   * (`again`), an entry it already has (the same action on the same subject, tagged with the same
+   * reads) is not written twice; without the tag, or a trail that cannot be searched, it is.
+   */
+  private async auditDecision(entry: AuditEntryInput, again: boolean, d: QaDecision): Promise<void> {
+    if (again && d.reads && this.o.audit.query) {
+      const reads = JSON.stringify(d.reads);
+      const earlier = await this.o.audit.query({ subject: entry.subject, action: entry.action, limit: 1000 });
+      if (earlier.some((e) => JSON.stringify((e.after as { reads?: unknown } | null)?.reads) === reads))
+        return;
+    }
+    await this.o.audit.record(entry);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -12,12 +12,20 @@ export {
   type QaPolicy,
 } from './policy.js';
 export type { DecisionEntry, QaLogEntry, ReadEntry } from './read-log.js';
-export { type QaLine, QaService, type QaServiceOptions } from './service.js';
+export {
+  type QaDecisions,
+  type QaLine,
+  QaService,
+  type QaServiceEvents,
+  type QaServiceOptions,
+  qaDecisions,
+} from './service.js';
 export { ReadStatistics, STATS_DIMENSIONS } from './stats.js';
 export type {
   Ammunition,
   CaseReadInput,
   FirearmRecord,
+  QaDecisionEvent,
   ReadDecode,
   StatsDimension,
   StatsRow,

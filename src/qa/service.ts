@@ -24,6 +24,7 @@ import { ReadStatistics } from './stats.js';
 import type {
   CaseReadInput,
   FirearmRecord,
+  QaDecisionEvent,
   StatsDimension,
   StatsRow,
   StoredRead,
@@ -57,7 +58,33 @@ interface OpenCode {
 
 const quiet: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
-export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: string }] }> {
+export interface QaServiceEvents {
+  /** every accepted read, with the verdict and what it did (a decision it took included) */
+  read: [SubmitResult & { serial: string }];
+  /** a decision applied without a read of its own (see QaDecisionEvent) */
+  decision: [QaDecisionEvent];
+}
+
+/**
+ * The `decision` side of the QA service, for code that knows the service through a narrower
+ * view (the API's): its events, and the decisions completed at start-up, before anyone could
+ * listen.
+ */
+export interface QaDecisions {
+  on(event: 'decision', listener: (e: QaDecisionEvent) => void): unknown;
+  off(event: 'decision', listener: (e: QaDecisionEvent) => void): unknown;
+  decidedAtStart(): readonly QaDecisionEvent[];
+}
+
+/** The decision side of a QA service, when it has one (a test's stand-in may not). */
+export function qaDecisions(qa: object): QaDecisions | undefined {
+  const q = qa as Partial<QaDecisions>;
+  return typeof q.decidedAtStart === 'function' && typeof q.on === 'function' && typeof q.off === 'function'
+    ? (qa as QaDecisions)
+    : undefined;
+}
+
+export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisions {
   readonly policy: QaPolicy;
   private readonly log: ReadLog;
   private readonly logger: LineLogger;
@@ -69,6 +96,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
   private lastReadId = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private started = false;
+  private completedAtStart: QaDecisionEvent[] = [];
 
   constructor(private readonly o: QaServiceOptions) {
     super();
@@ -89,6 +117,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     this.segments.clear();
     this.stats = new ReadStatistics();
     this.lastReadId = 0;
+    this.completedAtStart = [];
     for await (const batch of this.log.replay()) {
       for (const { segment, entry } of batch) this.take(entry, segment);
     }
@@ -97,7 +126,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
       const verdict = this.verdictOf(open);
       if (verdict.status === 'pending') continue;
       try {
-        await this.decide(open, verdict);
+        await this.decide(open, verdict, 'start');
         this.logger.info({ serial: open.serial, code: open.code.text }, 'completed a QA decision cut short');
       } catch (err) {
         this.logger.error(
@@ -114,6 +143,11 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     this.started = false;
     await this.queue.catch(() => {});
     await this.log.stop();
+  }
+
+  /** The decisions cut short by a stop that `start()` completed (announced before anyone listened). */
+  decidedAtStart(): readonly QaDecisionEvent[] {
+    return this.completedAtStart;
   }
 
   // ---- Reads --------------------------------------------------------------------------------
@@ -141,6 +175,7 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
   private async submitNow(input: CheckedRead, actor: string): Promise<SubmitResult> {
     if (!this.started) throw new StamplineError('LINE_NOT_READY', 'the QA service is not started');
     const { order, firearm } = await this.locate(input);
+    await this.completeDecision(firearm);
     const code = firearm.code;
     if (firearm.state !== 'engraved' || !code) throw notEngraved(firearm);
     if (firearm.qa) {
@@ -157,19 +192,6 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
         code: code.text,
         firearms: [open.ref, ref],
       });
-    }
-    if (open) {
-      // Decided by reads already stored, but not applied (the line refused or failed): apply it
-      // now rather than take a read the decision no longer needs.
-      const verdict = this.verdictOf(open);
-      if (verdict.status !== 'pending') {
-        await this.decide(open, verdict);
-        throw new StamplineError(
-          'QA_ALREADY_DECIDED',
-          `code ${dashed(code.text)} of firearm ${firearm.serial} already ${verdict.status === 'pass' ? 'passed' : 'failed'} QA: ${verdict.reason}`,
-          { serial: firearm.serial, code: code.text, verdict },
-        );
-      }
     }
     this.checkRound(input, open, firearm.serial);
 
@@ -230,6 +252,28 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     const result: SubmitResult = { read: stored, verdict, outcome };
     this.emit('read', { ...result, serial: firearm.serial });
     return result;
+  }
+
+  /**
+   * A code of this firearm decided by reads already stored, whose decision the line has not been
+   * seen to apply (it refused or failed, perhaps part-way: the firearm may already carry the
+   * pass, or be back in the queue after the void): it is applied now, rather than a read taken
+   * that the decision no longer needs, and the read is refused as for any decided code.
+   */
+  private async completeDecision(firearm: Firearm): Promise<void> {
+    const indexes = [firearm.code?.index, firearm.voided.at(-1)?.index];
+    for (const index of indexes) {
+      const open = index === undefined ? undefined : this.open.get(index);
+      if (!open || open.ref.orderId !== firearm.orderId || open.ref.seq !== firearm.seq) continue;
+      const verdict = this.verdictOf(open);
+      if (verdict.status === 'pending') continue;
+      await this.decide(open, verdict, 'retry');
+      throw new StamplineError(
+        'QA_ALREADY_DECIDED',
+        `code ${dashed(open.code.text)} of firearm ${firearm.serial} already ${verdict.status === 'pass' ? 'passed' : 'failed'} QA: ${verdict.reason}`,
+        { serial: firearm.serial, code: open.code.text, verdict },
+      );
+    }
   }
 
   /** The firearm a read names, by serial or by code; both must agree when both are given. */
@@ -305,8 +349,13 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     return evaluate(this.policy, open.reads, { expected: open.code.text, key: this.o.key });
   }
 
-  /** Has the line apply a decided verdict, then logs the decision. */
-  private async decide(open: OpenCode, verdict: Verdict) {
+  /**
+   * Has the line apply a decided verdict, then logs the decision. Applied again (`retry`,
+   * `start`: the log has no decision entry, so a crash may have cut the first application short),
+   * the line also writes the audit entries that are missing, and the decision is announced by a
+   * `decision` event, there being no read event to carry it.
+   */
+  private async decide(open: OpenCode, verdict: Verdict, again?: 'retry' | 'start') {
     const last = open.reads.at(-1)!;
     const result = verdict.status === 'pass' ? 'pass' : 'fail';
     const decision: QaDecision = {
@@ -317,8 +366,11 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
       reason: verdict.reason,
       at: last.at,
       by: last.by,
+      reads: open.reads.map((r) => r.id),
     };
-    const applied = await this.o.line.applyVerdict(open.ref, open.code, decision);
+    const applied = await this.o.line.applyVerdict(open.ref, open.code, decision, {
+      replay: again !== undefined,
+    });
     const entry: DecisionEntry = {
       type: 'decision',
       at: decision.at,
@@ -332,6 +384,18 @@ export class QaService extends EventEmitter<{ read: [SubmitResult & { serial: st
     };
     const segment = await this.log.append(entry);
     this.take(entry, segment);
+    if (again) {
+      const event: QaDecisionEvent = {
+        serial: open.serial,
+        orderId: open.ref.orderId,
+        code: open.code,
+        verdict,
+        outcome: applied.outcome,
+        when: again,
+      };
+      if (again === 'start') this.completedAtStart.push(event);
+      this.emit('decision', event);
+    }
     return applied;
   }
 

@@ -96,6 +96,20 @@ export interface SubmitResult {
   outcome: 'pending' | 'verified' | 'rework';
 }
 
+/**
+ * A decision applied without a read of its own: one the line could not apply when its deciding
+ * read arrived, completed at the next read of the firearm (`retry`) or at start-up (`start`). A
+ * decision applied at its read is told by that read's event, never by this one.
+ */
+export interface QaDecisionEvent {
+  serial: string;
+  orderId: string;
+  code: { index: number; text: string };
+  verdict: Verdict;
+  outcome: 'verified' | 'rework';
+  when: 'retry' | 'start';
+}
+
 export type StatsDimension = 'ammo' | 'lacquer' | 'engraver' | 'recipe' | 'model';
 
 export interface StatsRow {
