@@ -210,16 +210,17 @@ describe('stampline user', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('the daemon records it');
 
+    // The daemon writes the trail first and empties the pending list just after: wait for both.
     await vi.waitFor(
       async () => {
         const entries = await trail.query({ action: 'user.create' });
         expect(entries).toHaveLength(1);
+        expect((await new UsersFile(dir).read()).doc.pending).toEqual([]);
       },
       { timeout: 20_000, interval: 100 },
     );
     const [entry] = await trail.query({ action: 'user.create' });
     expect(entry).toMatchObject({ actor: ME, subject: 'user:ada', after: { role: 'admin' } });
-    expect((await new UsersFile(dir).read()).doc.pending).toEqual([]);
     expect((await trail.verify()).ok).toBe(true);
   }, 60_000);
 
