@@ -117,6 +117,10 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.fill(sel('qa-firearm'), 'B1-0001');
     await page.press(sel('qa-firearm'), 'Enter');
     await page.waitForSelector(sel('qa-read-form'));
+    // A letter the code never uses is kept as typed and counts as illegible (codes.md, Reads).
+    await page.fill(sel('qa-text'), 'u-o');
+    expect(await page.inputValue(sel('qa-text'))).toBe('UO');
+    expect(await page.textContent(sel('qa-text-hint'))).toContain('counts as illegible');
     await page.fill(sel('qa-text'), good.text);
     await page.fill(sel('qa-gear'), good.gear);
     await page.fill(sel('qa-ammo'), 'Federal 115 gr FMJ');

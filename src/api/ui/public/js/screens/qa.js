@@ -23,18 +23,20 @@ const KEY = {
 const VERDICT_WORDS = { pending: 'pending', pass: 'pass', fail: 'fail' };
 
 /**
- * What the reader typed, as the station accepts it: upper case, O read as 0 and I, L as 1
- * (codes.md, Reads), `?` for illegible, anything else refused.
+ * What the reader typed, kept as typed (reads are stored as entered; the decoder applies the
+ * spec's normalisations): upper case, spaces and dashes dropped. Letters the code never uses
+ * stay too, since codes.md counts them as illegible rather than refusing them; `outside` lists
+ * them so the reader is told. `O`, `I` and `L` are not outside: the decoder reads them as 0, 1, 1.
  */
 export function cleanText(value) {
   let text = '';
-  const refused = [];
+  const outside = [];
   for (const ch of String(value).toUpperCase()) {
-    const c = ch === 'O' ? '0' : ch === 'I' || ch === 'L' ? '1' : ch;
-    if (c === '?' || ALPHABET.includes(c)) text += c;
-    else if (c !== ' ' && c !== '-') refused.push(ch);
+    if (ch === ' ' || ch === '-' || /\s/.test(ch)) continue;
+    text += ch;
+    if (ch !== '?' && !ALPHABET.includes(ch) && !'OIL'.includes(ch)) outside.push(ch);
   }
-  return { text: text.slice(0, TEXT_LENGTH), refused, tooLong: text.length > TEXT_LENGTH };
+  return { text: text.slice(0, TEXT_LENGTH), outside, tooLong: text.length > TEXT_LENGTH };
 }
 
 export function cleanGear(value) {
@@ -267,8 +269,8 @@ export function mount(root, ctx) {
     (r) => r.text,
     (r) => {
       textCount.textContent = `${r.text.length} of ${TEXT_LENGTH}`;
-      if (r.refused.length > 0)
-        textHint.textContent = `Refused ${[...new Set(r.refused)].join(' ')}: not a code character. Type ? if you cannot read it.`;
+      if (r.outside.length > 0)
+        textHint.textContent = `${[...new Set(r.outside)].join(' ')}: not a code character, so it counts as illegible, like ?.`;
       else if (r.tooLong) textHint.textContent = 'A code has 10 characters.';
       else textHint.textContent = '';
       if (lastDecoded && r.text.length > 0) {
