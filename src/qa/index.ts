@@ -18,6 +18,7 @@ export {
   QaService,
   type QaServiceEvents,
   type QaServiceOptions,
+  type QaStartInfo,
   qaDecisions,
 } from './service.js';
 export { ReadStatistics, STATS_DIMENSIONS } from './stats.js';

@@ -69,9 +69,14 @@ export class ReadLog {
     return this.log.currentSegment;
   }
 
-  /** Every entry, in order, in batches: for rebuilding the indexes at start-up. */
-  async *replay(): AsyncIterable<LoggedEntry[]> {
-    for await (const batch of this.log.readBatches())
+  /** The segment appends go to. */
+  get currentSegment(): number {
+    return this.log.currentSegment;
+  }
+
+  /** Every entry from a segment on (default: all), in order, in batches: for rebuilding at start-up. */
+  async *replay(fromSegment?: number): AsyncIterable<LoggedEntry[]> {
+    for await (const batch of this.log.readBatches(fromSegment !== undefined ? { fromSegment } : undefined))
       yield batch.map((r) => ({ segment: r.segment, entry: r.entry }));
   }
 

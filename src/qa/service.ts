@@ -8,18 +8,22 @@
  * line and then written to the log; one cut short by a crash is completed at start-up, because
  * the verdict is a pure function of the reads, which are all in the log.
  *
- * In memory: the reads of codes not yet decided, the log segments holding each serial's reads,
- * and the statistics; all rebuilt from the log at start-up.
+ * In memory: the reads of codes not yet decided, the statistics, and the log segments holding
+ * each serial's reads since the last checkpoint. When the log moves to a new segment, all of that
+ * up to the closed segment is written to a checkpoint (and the serials' segments to an on-disk
+ * index), so start-up reads the checkpoint and the segments after it, not the whole log.
  */
 import { EventEmitter } from 'node:events';
 import { StamplineError } from '../errors.js';
 import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { decodeCase } from './decode.js';
 import { type CheckedRead, checkRead, invalid, normaliseCode } from './input.js';
 import { evaluate, examinedRounds, type QaPolicy } from './policy.js';
 import { type DecisionEntry, type QaLogEntry, ReadLog } from './read-log.js';
+import { SerialSegments } from './serial-segments.js';
 import { ReadStatistics } from './stats.js';
 import type {
   CaseReadInput,
@@ -56,6 +60,16 @@ interface OpenCode {
   reads: StoredRead[];
 }
 
+/** How the last start() rebuilt its state. */
+export interface QaStartInfo {
+  /** the segment the checkpoint covered, or null when the whole log was replayed */
+  checkpoint: number | null;
+  /** why the checkpoint was not used, when it was not */
+  fallback?: string;
+  /** log entries read after the checkpoint (all of them without one) */
+  replayedEntries: number;
+}
+
 const quiet: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 export interface QaServiceEvents {
@@ -90,8 +104,19 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   private readonly logger: LineLogger;
   /** reads of codes without a decision, by code index (unique for the issuer) */
   private readonly open = new Map<number, OpenCode>();
-  /** the first and last log segment holding a read of each serial */
-  private readonly segments = new Map<string, [number, number]>();
+  /** the log segments after the last checkpoint holding entries of each serial */
+  private segments = new Map<string, number[]>();
+  /** segment lists handed to a checkpoint whose index write is not yet durable */
+  private readonly flushing = new Set<Map<string, number[]>>();
+  private readonly serialIndex: SerialSegments;
+  /** the segment up to which the last checkpoint taken folds the log in */
+  private covered = 0;
+  /** the segment of the last entry folded in */
+  private tailSegment = 0;
+  /** an append failed: the log may hold an entry the memory lacks, so no checkpoint until restart */
+  private checkpointsOff = false;
+  private checkpointing: Promise<void> = Promise.resolve();
+  private startInfo: QaStartInfo = { checkpoint: null, replayedEntries: 0 };
   private stats = new ReadStatistics();
   private lastReadId = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -107,6 +132,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       ...(o.maxSegmentBytes !== undefined ? { maxSegmentBytes: o.maxSegmentBytes } : {}),
       onRepair: (note) => this.logger.warn({ note }, 'QA read log: cut off a torn last entry'),
     });
+    this.serialIndex = new SerialSegments(o.dataDir);
   }
 
   /** Opens the read log, rebuilds the indexes and statistics, and completes decisions cut short. */
@@ -114,13 +140,55 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     if (this.started) return;
     await this.log.start();
     this.open.clear();
-    this.segments.clear();
+    this.segments = new Map();
+    this.flushing.clear();
     this.stats = new ReadStatistics();
     this.lastReadId = 0;
+    this.covered = 0;
+    this.tailSegment = 0;
+    this.checkpointsOff = false;
     this.completedAtStart = [];
-    for await (const batch of this.log.replay()) {
-      for (const { segment, entry } of batch) this.take(entry, segment);
+    const current = this.log.currentSegment;
+    const loaded = await readCheckpoint(this.o.dataDir);
+    let fallback: string | undefined;
+    if ('checkpoint' in loaded) {
+      const c = loaded.checkpoint;
+      if (c.segment >= current) {
+        fallback = `it covers segment ${c.segment} but the log ends at segment ${current}`;
+      } else {
+        this.stats = ReadStatistics.fromSnapshot(c.stats);
+        for (const o of c.open) this.open.set(o.code.index, { ...o, reads: [...o.reads] });
+        this.lastReadId = c.lastReadId;
+        this.covered = c.segment;
+        this.tailSegment = c.segment;
+      }
+    } else if ('unusable' in loaded) {
+      fallback = loaded.unusable;
+    } else if (current > 1) {
+      fallback = 'there is none';
     }
+    if (fallback !== undefined) {
+      this.logger.warn({ reason: fallback }, 'QA checkpoint not used: replaying the whole read log');
+    }
+    let replayed = 0;
+    for await (const batch of this.log.replay(this.covered + 1)) {
+      for (const { segment, entry } of batch) {
+        // One checkpoint at most while replaying: just before the segment being written.
+        if (segment !== this.tailSegment && segment === current) this.enterSegment(segment);
+        this.tailSegment = segment;
+        this.take(entry, segment);
+      }
+      replayed += batch.length;
+    }
+    if (this.tailSegment < current && current - 1 > this.covered) this.checkpoint(current - 1);
+    this.startInfo = {
+      checkpoint:
+        fallback === undefined && this.covered > 0 && 'checkpoint' in loaded
+          ? loaded.checkpoint.segment
+          : null,
+      ...(fallback !== undefined ? { fallback } : {}),
+      replayedEntries: replayed,
+    };
     this.started = true;
     for (const open of [...this.open.values()]) {
       const verdict = this.verdictOf(open);
@@ -142,7 +210,13 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     if (!this.started) return;
     this.started = false;
     await this.queue.catch(() => {});
+    await this.checkpointing;
     await this.log.stop();
+  }
+
+  /** How the last start() rebuilt its state: from which checkpoint, and how much log it read. */
+  lastStart(): QaStartInfo {
+    return { ...this.startInfo };
   }
 
   /** The decisions cut short by a stop that `start()` completed (announced before anyone listened). */
@@ -215,7 +289,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       recipe: recipe ? `${recipe.power}/${recipe.frequency}/${recipe.speed}/${recipe.passes}` : 'unknown',
       decode,
     };
-    const segment = await this.log.append({ type: 'read', seq: firearm.seq, read: stored });
+    const segment = await this.append({ type: 'read', seq: firearm.seq, read: stored });
     this.takeRead(stored, ref, segment);
     open ??= this.open.get(code.index)!;
     await this.o.audit?.record({
@@ -382,7 +456,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       verdict,
       readIds: open.reads.map((r) => r.id),
     };
-    const segment = await this.log.append(entry);
+    const segment = await this.append(entry);
     this.take(entry, segment);
     if (again) {
       const event: QaDecisionEvent = {
@@ -397,6 +471,67 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       this.emit('decision', event);
     }
     return applied;
+  }
+
+  /** Appends an entry and, when it opened a new segment, checkpoints what came before it. */
+  private async append(entry: QaLogEntry): Promise<number> {
+    let segment: number;
+    try {
+      segment = await this.log.append(entry);
+    } catch (err) {
+      this.checkpointsOff = true;
+      throw err;
+    }
+    this.enterSegment(segment);
+    return segment;
+  }
+
+  /** Called before the first entry of a segment is folded in: the state then covers exactly the segments before it. */
+  private enterSegment(segment: number): void {
+    if (segment > this.tailSegment && segment - 1 > this.covered) this.checkpoint(segment - 1);
+    this.tailSegment = Math.max(this.tailSegment, segment);
+  }
+
+  /**
+   * Takes a checkpoint of the state now, said to cover the log up to `segment`, and writes it in
+   * the background: first the serials' segments since the last one to the on-disk index, then
+   * the checkpoint. Until the index is durable its lines stay in memory for lookups; a failure
+   * leaves them there for the next checkpoint and keeps the previous checkpoint.
+   */
+  private checkpoint(segment: number): void {
+    if (this.checkpointsOff) return;
+    const text = serialiseCheckpoint({
+      version: CHECKPOINT_VERSION,
+      segment,
+      lastReadId: this.lastReadId,
+      stats: this.stats.snapshot(),
+      open: [...this.open.values()].map((o) => ({
+        ref: o.ref,
+        serial: o.serial,
+        code: o.code,
+        reads: o.reads,
+      })),
+    });
+    const flushed = this.segments;
+    this.segments = new Map();
+    this.flushing.add(flushed);
+    this.covered = segment;
+    this.checkpointing = this.checkpointing.then(async () => {
+      try {
+        await this.serialIndex.add(flushed);
+      } catch (err) {
+        for (const [serial, list] of flushed) for (const n of list) this.noteSegment(serial, n);
+        this.flushing.delete(flushed);
+        this.logger.warn({ err, segment }, 'cannot write the QA serial index; no checkpoint written');
+        return;
+      }
+      this.flushing.delete(flushed);
+      try {
+        await writeCheckpoint(this.o.dataDir, text);
+      } catch (err) {
+        this.logger.warn({ err, segment }, 'cannot write the QA checkpoint; the previous one stays');
+      }
+    });
   }
 
   /** Folds one log entry into the indexes and statistics. */
@@ -414,9 +549,9 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   }
 
   private noteSegment(serial: string, segment: number): void {
-    const range = this.segments.get(serial);
-    if (range) range[1] = Math.max(range[1], segment);
-    else this.segments.set(serial, [segment, segment]);
+    const list = this.segments.get(serial);
+    if (!list) this.segments.set(serial, [segment]);
+    else if (!list.includes(segment)) list.push(segment);
   }
 
   private takeRead(read: StoredRead, ref: FirearmRef, segment: number): void {
@@ -491,11 +626,12 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   private async recordsOf(firearms: StoredFirearm[]): Promise<FirearmRecord[]> {
     if (firearms.length === 0) return [];
     const serials = new Set(firearms.map((f) => f.firearm.serial));
+    // Memory first, then the disk: a list leaves memory only once it is durable in the index.
     const wanted = new Set<number>();
     for (const s of serials) {
-      const range = this.segments.get(s);
-      if (range) for (let n = range[0]; n <= range[1]; n++) wanted.add(n);
+      for (const map of [this.segments, ...this.flushing]) for (const n of map.get(s) ?? []) wanted.add(n);
     }
+    for (const s of serials) for (const n of await this.serialIndex.lookup(s)) wanted.add(n);
     const entries = await this.log.scan(wanted, (e) =>
       serials.has(e.type === 'read' ? e.read.serial : e.serial),
     );

@@ -28,7 +28,7 @@ export function keyOf(read: StoredRead, by: StatsDimension): string {
   }
 }
 
-interface Tally {
+export interface Tally {
   reads: number;
   textReads: number;
   legibleChars: number;
@@ -52,10 +52,31 @@ function emptyTally(): Tally {
   };
 }
 
+/** The tallies as plain data, for the QA checkpoint. */
+export type StatsSnapshot = Record<StatsDimension, [string, Tally][]>;
+
 export class ReadStatistics {
   private readonly tallies = new Map<StatsDimension, Map<string, Tally>>(
     STATS_DIMENSIONS.map((d) => [d, new Map()]),
   );
+
+  snapshot(): StatsSnapshot {
+    const out = {} as StatsSnapshot;
+    for (const by of STATS_DIMENSIONS) {
+      out[by] = [...this.tallies.get(by)!].map(([k, t]) => [k, { ...t, grades: { ...t.grades } }]);
+    }
+    return out;
+  }
+
+  static fromSnapshot(s: StatsSnapshot): ReadStatistics {
+    const stats = new ReadStatistics();
+    for (const by of STATS_DIMENSIONS) {
+      const map = stats.tallies.get(by)!;
+      for (const [k, t] of s[by] ?? [])
+        map.set(k, { ...emptyTally(), ...t, grades: { ...emptyTally().grades, ...t.grades } });
+    }
+    return stats;
+  }
 
   private tally(by: StatsDimension, key: string): Tally {
     const map = this.tallies.get(by)!;

@@ -1,0 +1,80 @@
+/**
+ * Which read-log segments hold entries of a serial, for the segments a checkpoint covers: an
+ * on-disk multimap `serial<TAB>segment` spread over SHARDS append-only text files by a hash of
+ * the serial (as the line's indexes), read one shard at a time when a firearm's reads are asked
+ * for and not kept, so memory does not grow with the history.
+ *
+ * Lines are added in bulk before the checkpoint that covers their segments is written; a crash
+ * in between adds them again at the next checkpoint, so a serial may be listed twice for a
+ * segment (harmless: lookups give each segment once). Every append starts with a newline, so a
+ * torn last line never joins the next one; a line that does not parse is skipped.
+ */
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { shardOf } from '../line/sharded-index.js';
+import { mkdirDurable } from '../store/durable.js';
+
+export class SerialSegments {
+  private readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'qa', 'serials');
+  }
+
+  private file(shard: number): string {
+    return join(this.dir, `${shard.toString(16).padStart(2, '0')}.tsv`);
+  }
+
+  /** Appends and fsyncs every pair; durable when it resolves. */
+  async add(pairs: Iterable<[string, Iterable<number>]>): Promise<void> {
+    const byShard = new Map<number, string[]>();
+    for (const [serial, segments] of pairs) {
+      const shard = shardOf(serial);
+      let lines = byShard.get(shard);
+      if (!lines) {
+        lines = [];
+        byShard.set(shard, lines);
+      }
+      for (const s of segments) lines.push(`${serial}\t${s}`);
+    }
+    if (byShard.size === 0) return;
+    await mkdirDurable(this.dir);
+    await Promise.all(
+      [...byShard].map(async ([shard, lines]) => {
+        const handle = await open(this.file(shard), 'a');
+        try {
+          await handle.write(`\n${lines.join('\n')}\n`);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+    // A new shard's directory entry must be durable too.
+    const dir = await open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** The segments listed for a serial. */
+  async lookup(serial: string): Promise<Set<number>> {
+    const found = new Set<number>();
+    let text: string;
+    try {
+      text = await readFile(this.file(shardOf(serial)), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return found;
+      throw err;
+    }
+    const prefix = `${serial}\t`;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(prefix)) continue;
+      const segment = Number(line.slice(prefix.length));
+      if (Number.isInteger(segment) && segment > 0) found.add(segment);
+    }
+    return found;
+  }
+}
