@@ -6,7 +6,7 @@
  */
 import type { Line } from '../line/line.js';
 import type { OrderHeader } from '../line/model.js';
-import { type QaDecisionEvent, qaDecisions } from '../qa/index.js';
+import type { QaDecisionEvent } from '../qa/index.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa'] as const;
@@ -120,12 +120,9 @@ export class LiveEvents {
       qa.on('read', onRead);
       this.detachers.push(() => qa.off('read', onRead));
       // A decision applied without a read of its own has no read event to carry it.
-      const decisions = qaDecisions(qa);
-      if (decisions) {
-        const onDecision = (e: QaDecisionEvent) => this.publish('qa', { decision: e, serial: e.serial });
-        decisions.on('decision', onDecision);
-        this.detachers.push(() => decisions.off('decision', onDecision));
-      }
+      const onDecision = (e: QaDecisionEvent) => this.publish('qa', { decision: e, serial: e.serial });
+      qa.on('decision', onDecision);
+      this.detachers.push(() => qa.off('decision', onDecision));
     }
     if (outbox) {
       this.lastOutbox = this.outboxSnapshot()?.data ?? '';

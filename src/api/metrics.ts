@@ -9,7 +9,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { faultName } from '../engraver/types.js';
 import type { Line } from '../line/line.js';
 import type { Firearm, OrderHeader, OrderState } from '../line/model.js';
-import { type QaDecisionEvent, qaDecisions } from '../qa/index.js';
+import type { QaDecisionEvent } from '../qa/index.js';
 import type { OutboxEvents } from '../registry/outbox.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
@@ -196,13 +196,10 @@ export class LineMetrics {
       this.detachers.push(() => qa.off('read', onRead));
       // Decisions applied without a read of their own: by a later read's retry, or at start-up
       // (before these metrics could listen). Each is told once, by one of the two.
-      const decisions = qaDecisions(qa);
-      if (decisions) {
-        const count = guarded((e: QaDecisionEvent) => this.verdicts.inc({ result: e.verdict.status }));
-        for (const e of decisions.decidedAtStart()) count(e);
-        decisions.on('decision', count);
-        this.detachers.push(() => decisions.off('decision', count));
-      }
+      const count = guarded((e: QaDecisionEvent) => this.verdicts.inc({ result: e.verdict.status }));
+      for (const e of qa.decidedAtStart()) count(e);
+      qa.on('decision', count);
+      this.detachers.push(() => qa.off('decision', count));
     }
     if (outbox?.on && outbox.off) {
       const onAcked = guarded((e: OutboxEvents['acked'][0]) => {

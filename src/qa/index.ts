@@ -19,7 +19,6 @@ export {
   type QaServiceEvents,
   type QaServiceOptions,
   type QaStartInfo,
-  qaDecisions,
 } from './service.js';
 export { ReadStatistics, STATS_DIMENSIONS } from './stats.js';
 export type {

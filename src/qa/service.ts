@@ -90,14 +90,6 @@ export interface QaDecisions {
   decidedAtStart(): readonly QaDecisionEvent[];
 }
 
-/** The decision side of a QA service, when it has one (a test's stand-in may not). */
-export function qaDecisions(qa: object): QaDecisions | undefined {
-  const q = qa as Partial<QaDecisions>;
-  return typeof q.decidedAtStart === 'function' && typeof q.on === 'function' && typeof q.off === 'function'
-    ? (qa as QaDecisions)
-    : undefined;
-}
-
 export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisions {
   readonly policy: QaPolicy;
   private readonly log: ReadLog;

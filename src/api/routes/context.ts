@@ -8,7 +8,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fasti
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StamplineError } from '../../errors.js';
 import type { AuditSink, Line } from '../../line/line.js';
-import type { QaPolicy } from '../../qa/index.js';
+import type { QaDecisionEvent, QaPolicy } from '../../qa/index.js';
 import type { CaseReadInput, FirearmRecord, StatsDimension, StatsRow, SubmitResult } from '../../qa/types.js';
 import type { OutboxEvents } from '../../registry/outbox.js';
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '../../store/audit.js';
@@ -46,8 +46,13 @@ export interface QaApi {
   firearm(serial: string): Promise<FirearmRecord>;
   records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]>;
   statistics(by: StatsDimension): StatsRow[];
+  /** `read`: every accepted read; `decision`: one applied without a read of its own */
   on(event: 'read', listener: (event: QaReadEvent) => void): unknown;
+  on(event: 'decision', listener: (event: QaDecisionEvent) => void): unknown;
   off(event: 'read', listener: (event: QaReadEvent) => void): unknown;
+  off(event: 'decision', listener: (event: QaDecisionEvent) => void): unknown;
+  /** decisions completed at start-up, before anyone could listen */
+  decidedAtStart(): readonly QaDecisionEvent[];
 }
 
 /** The audit trail: written by the routes that change things, read by supervisors. */
