@@ -4,31 +4,16 @@
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import { engravedRecord } from '../../simulators/registry/sample.js';
-import { Outbox } from '../../src/registry/outbox.js';
-import { makeDir, removeDir, until } from '../line/harness.js';
-import { apiFor, type Caller, engrave, type Station, startStation } from './support.js';
+import { until } from '../line/harness.js';
+import { apiFor, type Caller, engrave, useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let outbox: Outbox;
-let s: Station;
-
-beforeEach(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  outbox = new Outbox({ dir: join(dir, 'outbox') });
-  await outbox.start();
-  s = await startStation(dir, device, { api: { outbox, heartbeatMs: 50, closeGraceMs: 200 } });
-});
-
-afterEach(async () => {
-  await s.stop();
-  await outbox.stop();
-  device.close();
-  await removeDir(dir);
+const s = useStation({
+  per: 'test',
+  markingTimeMs: 0,
+  outbox: true,
+  api: { heartbeatMs: 50, closeGraceMs: 200 },
 });
 
 interface Frame {
@@ -105,7 +90,7 @@ describe('GET /api/v1/events', () => {
     expect(sub.events('order').map((f) => f.data.order.state)).toEqual(['queued', 'running', 'done']);
     await until(() => sub.events('line').length > 1, 'a snapshot after the change');
 
-    await outbox.enqueue([engravedRecord()]);
+    await s.outbox.enqueue([engravedRecord()]);
     await until(() => sub.events('outbox').some((f) => f.data.depth === 1), 'the outbox event');
 
     const ids = sub.frames().flatMap((f) => (f.id ? [Number(f.id)] : []));
@@ -116,7 +101,7 @@ describe('GET /api/v1/events', () => {
   it('follows an outbox without events of its own by looking at its depth', async () => {
     let depth = 0;
     await s.api.close();
-    s.api = await apiFor(s.h.line, join(dir, 'auth-2'), {
+    s.api = await apiFor(s.h.line, join(s.dir, 'auth-2'), {
       outbox: {
         depth: () => depth,
         pending: () => [],

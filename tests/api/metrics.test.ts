@@ -1,35 +1,14 @@
 /** Prometheus metrics of one line: jobs, faults, states, the outbox, registry acks and QA. */
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import { engravedRecord } from '../../simulators/registry/sample.js';
 import { buildApp } from '../../src/api/app.js';
 import { FAULT } from '../../src/engraver/types.js';
 import type { Line } from '../../src/line/line.js';
-import { Outbox } from '../../src/registry/outbox.js';
-import { makeDir, removeDir, until } from '../line/harness.js';
-import { engrave, type Station, startStation } from './support.js';
+import { until } from '../line/harness.js';
+import { engrave, useStation } from './support.js';
 
-let dir: string;
-let device: EngraverDevice;
-let outbox: Outbox;
-let s: Station;
-
-beforeEach(async () => {
-  dir = await makeDir();
-  device = new EngraverDevice({ markingTimeMs: 0 });
-  outbox = new Outbox({ dir: join(dir, 'outbox') });
-  await outbox.start();
-  s = await startStation(dir, device, { api: { outbox } });
-});
-
-afterEach(async () => {
-  await s.stop();
-  await outbox.stop();
-  device.close();
-  await removeDir(dir);
-});
+const s = useStation({ per: 'test', markingTimeMs: 0, outbox: true });
 
 async function scrape(app = s.api.app): Promise<string> {
   const res = await app.inject({ method: 'GET', url: '/metrics' });
@@ -74,7 +53,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts a job that faulted, and the fault by its code', async () => {
-    device.faultNextJob(FAULT.INTERLOCK_OPEN);
+    s.device.faultNextJob(FAULT.INTERLOCK_OPEN);
     await s.api.app.inject({
       method: 'POST',
       url: '/api/v1/orders',
@@ -117,10 +96,10 @@ describe('GET /metrics', () => {
 
   it('shows the outbox depth and the latency of registry acks', async () => {
     const record = engravedRecord();
-    await outbox.enqueue([record]);
+    await s.outbox.enqueue([record]);
     expect(value(await scrape(), 'stampline_outbox_depth')).toBe(1);
-    const [sent] = outbox.takeToSend(10);
-    outbox.acknowledge({ recordId: sent!.recordId, status: 'accepted' }, Date.now() + 1500);
+    const [sent] = s.outbox.takeToSend(10);
+    s.outbox.acknowledge({ recordId: sent!.recordId, status: 'accepted' }, Date.now() + 1500);
     const text = await scrape();
     expect(value(text, 'stampline_outbox_depth')).toBe(0);
     expect(value(text, 'stampline_registry_acks_total', { status: 'accepted' })).toBe(1);

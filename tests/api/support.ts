@@ -12,6 +12,7 @@ import type { Identity } from '../../src/api/auth/types.js';
 import { parseKey } from '../../src/codes/index.js';
 import type { Line } from '../../src/line/line.js';
 import { type QaPolicy, QaService } from '../../src/qa/index.js';
+import { Outbox } from '../../src/registry/outbox.js';
 import { AuditTrail } from '../../src/store/audit.js';
 import { type Harness, KEY, makeDir, removeDir, startLine, until } from '../line/harness.js';
 
@@ -144,6 +145,8 @@ export async function startStation(
 export interface StationInUse extends Omit<Station, 'stop'> {
   readonly dir: string;
   readonly device: EngraverDevice;
+  /** the registry outbox given to the API, when asked for */
+  readonly outbox: Outbox;
 }
 
 /**
@@ -151,21 +154,36 @@ export interface StationInUse extends Omit<Station, 'stop'> {
  * the file or afresh for each test, and stop it and remove the folder after. The fields answer
  * the station of the test that reads them.
  */
-export function useStation(options: { per: 'file' | 'test'; markingTimeMs: number }): StationInUse {
+export function useStation(options: {
+  per: 'file' | 'test';
+  markingTimeMs: number;
+  /** give the API a real outbox under the station's folder */
+  outbox?: boolean;
+  api?: Partial<ApiOptions>;
+}): StationInUse {
   let dir: string | undefined;
   let device: EngraverDevice | undefined;
+  let outbox: Outbox | undefined;
   let station: Station | undefined;
   const [before, after] = options.per === 'file' ? [beforeAll, afterAll] : [beforeEach, afterEach];
   before(async () => {
     dir = await makeDir();
     device = new EngraverDevice({ markingTimeMs: options.markingTimeMs });
-    station = await startStation(dir, device);
+    if (options.outbox) {
+      outbox = new Outbox({ dir: join(dir, 'outbox') });
+      await outbox.start();
+    }
+    station = await startStation(dir, device, {
+      api: { ...(outbox ? { outbox } : {}), ...options.api },
+    });
   });
   after(async () => {
     await station?.stop();
+    await outbox?.stop();
     device?.close();
     if (dir) await removeDir(dir);
     station = undefined;
+    outbox = undefined;
     device = undefined;
     dir = undefined;
   });
@@ -180,6 +198,9 @@ export function useStation(options: { per: 'file' | 'test'; markingTimeMs: numbe
     get device() {
       return started(device);
     },
+    get outbox() {
+      return started(outbox);
+    },
     get h() {
       return started(station).h;
     },
@@ -191,6 +212,10 @@ export function useStation(options: { per: 'file' | 'test'; markingTimeMs: numbe
     },
     get api() {
       return started(station).api;
+    },
+    /** a test may put another API in place of the first; the station closes it */
+    set api(api: TestApi) {
+      started(station).api = api;
     },
   };
 }
