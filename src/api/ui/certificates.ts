@@ -100,11 +100,8 @@ function pinFigure(code: { text: string; gear: string }, mirror: boolean, captio
   return html`<figure class="pin">${raw(svg)}<figcaption>${caption}</figcaption></figure>`;
 }
 
-function page(ctx: PageContext, title: string, backHref: string, body: Html): string {
-  const paperLink = (p: Paper, label: string) =>
-    p === ctx.paper
-      ? html`<span class="current" aria-current="true">${label}</span>`
-      : html`<a href="?paper=${p}" data-test="cert-paper-${p}">${label}</a>`;
+/** The start of every page here, up to its body: the sheet's style and what `extra` adds. */
+function documentHead(title: string, extra: Html): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -112,9 +109,20 @@ function page(ctx: PageContext, title: string, backHref: string, body: Html): st
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="stylesheet" href="/ui/css/certificate.css">
-<link rel="stylesheet" href="/ui/css/paper-${ctx.paper}.css">
-<script type="module" src="/ui/js/certificate.js"></script>
-</head>
+${extra}
+</head>`;
+}
+
+function page(ctx: PageContext, title: string, backHref: string, body: Html): string {
+  const paperLink = (p: Paper, label: string) =>
+    p === ctx.paper
+      ? html`<span class="current" aria-current="true">${label}</span>`
+      : html`<a href="?paper=${p}" data-test="cert-paper-${p}">${label}</a>`;
+  return html`${documentHead(
+    title,
+    html`<link rel="stylesheet" href="/ui/css/paper-${ctx.paper}.css">
+<script type="module" src="/ui/js/certificate.js"></script>`,
+  )}
 <body>
 <nav class="toolbar no-print" aria-label="Certificate tools">
 <button type="button" id="print" data-test="cert-print">Print</button>
@@ -301,14 +309,7 @@ ${complete ? html`<p class="signature">Signature <span class="line"></span> Date
 /** A refusal or a missing record, for a person who opened a certificate link in a browser. */
 export function errorPage(status: number, code: string, message: string, next: string): string {
   const login = status === 401;
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${code}</title>
-<link rel="stylesheet" href="/ui/css/certificate.css">
-</head>
+  return html`${documentHead(code, html``)}
 <body>
 <main class="sheet">
 <h1>${login ? 'Log in to see this certificate' : 'No certificate here'}</h1>
