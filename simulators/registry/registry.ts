@@ -12,7 +12,7 @@ import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { StamplineError } from '../../src/errors.js';
-import { noDelay } from '../../src/registry/link.js';
+import { holdWrites, mqttLog, noDelay } from '../../src/registry/link.js';
 import { type RegistryLogger, silentLogger } from '../../src/registry/logger.js';
 import {
   type Ack,
@@ -106,6 +106,8 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
       reconnectPeriod: 500,
       connectTimeout: 10_000,
     };
+    const log = mqttLog();
+    if (log) options.log = log;
     if (options.protocolVersion === 5) options.properties = { sessionExpiryInterval: 24 * 3600 };
     if (m.username !== undefined) options.username = m.username;
     if (m.password !== undefined) options.password = m.password;
@@ -293,6 +295,7 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
         await this.file.datasync();
       }
       const client = this.client;
+      if (client) holdWrites(client);
       for (const o of batch) {
         const status = o.ack.status;
         if (status === 'accepted') this.counters.accepted++;
@@ -307,10 +310,11 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
   }
 }
 
-/** The logs of arrivals and answers keep the most recent ones, so a long hand-run stays small. */
+/** The logs of arrivals and answers keep the most recent ones (at least this many), so a long hand-run stays small. */
 const MEMORY = 200_000;
 
+/** Trims in steps of a quarter, so that a long run does not move the whole list on every message. */
 function remember<T>(list: T[], item: T): void {
   list.push(item);
-  if (list.length > MEMORY) list.splice(0, list.length - MEMORY);
+  if (list.length > MEMORY + MEMORY / 4) list.splice(0, list.length - MEMORY);
 }

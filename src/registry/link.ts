@@ -195,6 +195,8 @@ export class RegistryLink extends EventEmitter<LinkEvents> {
       will: { topic: this.opts.topics.status, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
       rejectUnauthorized: settings.rejectUnauthorized ?? true,
     };
+    const log = mqttLog();
+    if (log) options.log = log;
     if (protocolVersion === 5) {
       options.properties = { sessionExpiryInterval: settings.sessionExpirySec ?? DEFAULT_SESSION_EXPIRY_SEC };
     }
@@ -283,6 +285,7 @@ export class RegistryLink extends EventEmitter<LinkEvents> {
     const client = this.client;
     if (!client || this.state !== 'up') return;
     const generation = this.generation;
+    holdWrites(client);
     while (this.awaitingPuback < this.pubackLimit && this.backlogHead < this.backlog.length) {
       const payload = this.backlog[this.backlogHead++]!;
       this.awaitingPuback++;
@@ -408,28 +411,40 @@ export function noDelay(client: MqttClient): void {
 }
 
 const coalescing = new WeakSet<object>();
+const holding = new WeakSet<object>();
+
+type CorkableStream = NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroyed?: boolean };
 
 /**
- * MQTT.js handles each incoming packet in its own tick and writes each answer (a PUBACK) at once,
- * so a burst of 100 acks costs 100 socket writes. Holding writes back while one chunk of input is
- * handled sends the answers to the whole chunk in one write; they wait one turn of the event loop.
+ * Holds the client's socket writes until the event loop's next turn, so that the packets written
+ * meanwhile leave in one write. MQTT.js writes each packet (and each answer to an incoming one) on
+ * its own, and on a busy flow those system calls are most of the cost of a message.
  */
+export function holdWrites(client: MqttClient): void {
+  const stream = client.stream as CorkableStream | undefined;
+  if (!stream?.cork || !stream.uncork || holding.has(stream)) return;
+  holding.add(stream);
+  stream.cork();
+  setImmediate(() => {
+    holding.delete(stream);
+    if (!stream.destroyed) stream.uncork!();
+  });
+}
+
+/** Holds writes while each chunk of input is handled, so the answers to the whole chunk go in one write. */
 function coalesceWrites(client: MqttClient): void {
-  const stream = client.stream as
-    | (NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroyed?: boolean })
-    | undefined;
+  const stream = client.stream as CorkableStream | undefined;
   if (!stream?.cork || !stream.uncork || coalescing.has(stream)) return;
   coalescing.add(stream);
-  let held = false;
-  stream.on('data', () => {
-    if (held) return;
-    held = true;
-    stream.cork!();
-    setImmediate(() => {
-      held = false;
-      if (!stream.destroyed) stream.uncork!();
-    });
-  });
+  stream.on('data', () => holdWrites(client));
+}
+
+/**
+ * MQTT.js logs through the `debug` package, whose every call costs a check even when nothing is
+ * shown: a measurable share of a busy flow. Its log stays available with `DEBUG=mqttjs*`.
+ */
+export function mqttLog(): IClientOptions['log'] {
+  return /mqttjs/.test(process.env.DEBUG ?? '') ? undefined : () => {};
 }
 
 /**
