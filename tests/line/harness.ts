@@ -5,10 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngraverDevice } from '../../simulators/engraver/device.js';
+import { afterEach } from 'vitest';
+import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { parseKey } from '../../src/codes/index.js';
 import { CodeAllocator } from '../../src/line/allocator.js';
-import { Line, type NewOrder } from '../../src/line/line.js';
+import { type AuditSink, Line, type NewOrder, type RecordSink } from '../../src/line/line.js';
 import { LineRepository } from '../../src/line/repository.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
 import { DocumentStore } from '../../src/store/documents.js';
@@ -39,10 +40,23 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+export interface LineStartOptions {
+  block?: { start: number; size: number };
+  jobTimeoutMs?: number;
+  autoStart?: boolean;
+  /**
+   * Takes each batch of records before `Harness.records` does; when it throws, the line sees the
+   * batch refused, as when the outbox cannot be written, and `records` does not get it.
+   */
+  sink?: RecordSink;
+  /** Takes every audit entry before `Harness.audit` does: a real audit trail, for a test that queries it. */
+  audit?: AuditSink;
+}
+
 export async function startLine(
   dir: string,
   device: EngraverDevice,
-  options: { block?: { start: number; size: number }; jobTimeoutMs?: number; autoStart?: boolean } = {},
+  options: LineStartOptions = {},
 ): Promise<Harness> {
   const store = new DocumentStore({ dir: join(dir, 'docs') });
   await store.start();
@@ -58,19 +72,24 @@ export async function startLine(
   const engraver = new DeviceEngraver(device);
   const records: RegistryRecord[] = [];
   const audit: Harness['audit'] = [];
+  const { sink, audit: trail } = options;
   const line = new Line({
     repo,
     allocator,
     engraver,
     sink: {
       async report(r) {
+        await sink?.report(r);
         records.push(...r);
       },
     },
     audit: {
       async record(e) {
+        await trail?.record(e);
         audit.push(e);
       },
+      // A QA decision applied again asks the trail which of its entries were already written.
+      query: trail?.query?.bind(trail),
     },
     recipeFor: () => ({ power: 500, frequency: 30, speed: 200, passes: 2 }),
     records: {
@@ -100,6 +119,69 @@ export async function startLine(
       await engraver.stop();
       await repo.stop();
       await store.stop();
+    },
+  };
+}
+
+/** What `useLines` starts: a line, or a line with more built on it, on a folder and a simulated engraver. */
+export interface OnFolder {
+  dir: string;
+  device: EngraverDevice;
+  /** Stops what was started (not the device), like a clean daemon stop. */
+  stop(): Promise<void>;
+}
+
+export type Starter<T extends OnFolder, O extends object> = (
+  dir: string,
+  device: EngraverDevice,
+  options?: O,
+) => Promise<T>;
+
+export interface Lines<T extends OnFolder, O extends object> {
+  /**
+   * Starts on a fresh folder with a fresh simulated engraver; its marks take `markingTimeMs`
+   * (0 unless given: each job ends on the next turn of the event loop).
+   */
+  start(options?: O & { markingTimeMs?: number }): Promise<T>;
+  /** Stops `running` and starts again on its folder and engraver, as a daemon restart does. */
+  restart(running: T, options?: O): Promise<T>;
+}
+
+/**
+ * Registers an afterEach that stops whatever the test started through the answer and is still
+ * running, closes the engravers and removes the folders. By default it starts lines
+ * (`startLine`); a test that builds more on a line passes its own starter.
+ */
+export function useLines(): Lines<Harness, LineStartOptions>;
+export function useLines<T extends OnFolder, O extends object>(start: Starter<T, O>): Lines<T, O>;
+export function useLines(start: Starter<OnFolder, object> = startLine): Lines<OnFolder, object> {
+  const running: OnFolder[] = [];
+  const devices: EngraverDevice[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    // A test that failed half-way may leave a line that cannot stop cleanly; the folder goes anyway.
+    for (const r of running.splice(0)) await r.stop().catch(() => {});
+    for (const d of devices.splice(0)) d.close();
+    for (const d of dirs.splice(0)) await removeDir(d);
+  });
+  const kept = async (started: Promise<OnFolder>): Promise<OnFolder> => {
+    const r = await started;
+    running.push(r);
+    return r;
+  };
+  return {
+    async start({ markingTimeMs = 0, ...options } = {}) {
+      const dir = await makeDir();
+      dirs.push(dir);
+      const device = new EngraverDevice({ markingTimeMs });
+      devices.push(device);
+      return kept(start(dir, device, options));
+    },
+    async restart(r, options) {
+      await r.stop();
+      const at = running.indexOf(r);
+      if (at >= 0) running.splice(at, 1);
+      return kept(start(r.dir, r.device, options));
     },
   };
 }

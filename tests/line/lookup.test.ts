@@ -1,33 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import { CodeIndex } from '../../src/line/code-index.js';
-import { type Harness, makeDir, order, removeDir, startLine, until } from './harness.js';
+import { order, until, useLines } from './harness.js';
 
-let h: Harness | undefined;
-const dirs: string[] = [];
-const devices: EngraverDevice[] = [];
-
-afterEach(async () => {
-  await h?.stop().catch(() => {});
-  h = undefined;
-  for (const d of devices.splice(0)) d.close();
-  for (const d of dirs.splice(0)) await removeDir(d);
-});
-
-async function fresh(markingTimeMs = 0): Promise<Harness> {
-  const dir = await makeDir();
-  dirs.push(dir);
-  const device = new EngraverDevice({ markingTimeMs });
-  devices.push(device);
-  h = await startLine(dir, device);
-  return h;
-}
+const lines = useLines();
 
 describe('finding a firearm', () => {
   it('by serial and by code, current or voided, after a restart', async () => {
-    const first = await fresh(20);
+    const first = await lines.start({ markingTimeMs: 20 });
     await first.line.submitOrder(order('o1', 3), 'http', 'erp');
     first.device.faultNextJob(3, 0.5);
     await first.line.startOrder('o1', 'operator');
@@ -35,10 +16,9 @@ describe('finding a firearm', () => {
     await first.line.resetEngraver('operator');
     await until(async () => (await first.line.orderView('o1')).order.state === 'done', 'order done');
     const view = await first.line.orderView('o1');
-    await first.stop();
 
     // A fresh line on the same folder: nothing of the order is in memory.
-    h = await startLine(first.dir, first.device);
+    const h = await lines.restart(first);
     for (const f of view.firearms) {
       const bySerial = await h.line.findFirearms({ serial: f.serial });
       expect(bySerial.map((s) => [s.order.id, s.firearm.serial, s.firearm.code?.text])).toEqual([
@@ -58,7 +38,7 @@ describe('finding a firearm', () => {
   });
 
   it('finds every order that held a serial, oldest first', async () => {
-    const { line } = await fresh();
+    const { line } = await lines.start();
     await line.submitOrder(order('o1', 1), 'http', 'erp');
     await line.startOrder('o1', 'operator');
     await until(async () => (await line.orderView('o1')).order.state === 'done', 'first order');
@@ -75,7 +55,7 @@ describe('finding a firearm', () => {
   });
 
   it('passes over a code index entry whose firearm never got the code (a crash between the writes)', async () => {
-    const { line, dir } = await fresh();
+    const { line, dir } = await lines.start();
     await line.submitOrder(order('o1', 1), 'http', 'erp');
     const idx = new CodeIndex(join(dir, 'codes'));
     idx.start();

@@ -1,17 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
-import { type Harness, makeDir, order, removeDir, startLine, until } from './harness.js';
+import { order, until, useLines } from './harness.js';
 
-let h: Harness | undefined;
-const dirs: string[] = [];
-const devices: EngraverDevice[] = [];
+const lines = useLines();
 
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await h?.stop().catch(() => {});
-  h = undefined;
-  for (const d of devices.splice(0)) d.close();
-  for (const d of dirs.splice(0)) await removeDir(d);
 });
 
 /** Orders are listed by creation time: each is created in a millisecond of its own. */
@@ -22,22 +15,17 @@ async function nextMillisecond(): Promise<void> {
 
 describe('the list of orders', () => {
   it('answers from memory, newest first, following every change of state, and the same after a restart', async () => {
-    const dir = await makeDir();
-    dirs.push(dir);
-    const device = new EngraverDevice({ markingTimeMs: 0 });
-    devices.push(device);
-    h = await startLine(dir, device);
+    let h = await lines.start();
     await h.line.submitOrder(order('o1', 2), 'http', 'erp');
     await h.line.startOrder('o1', 'operator');
-    await until(async () => (await h!.line.orderView('o1')).order.state === 'done', 'o1 done');
+    await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'o1 done');
     await nextMillisecond();
     await h.line.submitOrder(order('o2', 1), 'http', 'erp');
     await nextMillisecond();
     await h.line.submitOrder(order('o3', 1), 'drop-folder', 'erp');
     await h.line.abortOrder('o3', 'operator', 'wrong model');
-    await h.stop();
 
-    h = await startLine(dir, device);
+    h = await lines.restart(h);
     await h.line.startOrder('o2', 'operator');
     await h.line.pauseOrder('o2', 'operator', 'lunch');
 

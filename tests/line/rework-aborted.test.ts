@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
+import type { EngraverDevice } from '../../simulators/engraver/device.js';
 import type { QaDecision } from '../../src/line/line.js';
 import type { OrderHeader } from '../../src/line/model.js';
-import { type Harness, makeDir, order, removeDir, startLine, until } from './harness.js';
+import { order, until, useLines } from './harness.js';
 
-let h: Harness | undefined;
-const dirs: string[] = [];
-const devices: EngraverDevice[] = [];
-
-afterEach(async () => {
-  for (const d of devices.splice(0)) d.close();
-  await h?.stop().catch(() => {});
-  h = undefined;
-  for (const d of dirs.splice(0)) await removeDir(d);
-});
+const lines = useLines();
 
 const fail: QaDecision = {
   result: 'fail',
@@ -32,11 +23,8 @@ function endMarking(device: EngraverDevice): void {
 
 describe('a QA failure in an aborted order that still has a job marking', () => {
   it('pauses the order with the reason, audits and announces the reopening, and the firearm gets a new pin once resumed, also after a restart', async () => {
-    const dir = await makeDir();
-    dirs.push(dir);
-    const device = new EngraverDevice({ markingTimeMs: 0 });
-    devices.push(device);
-    h = await startLine(dir, device);
+    let h = await lines.start();
+    const { device } = h;
     await h.line.submitOrder(order('o1', 2), 'http', 'erp');
     // The second job marks until the test ends it.
     const slow = device.on((e) => {
@@ -47,7 +35,7 @@ describe('a QA failure in an aborted order that still has a job marking', () => 
     });
     await h.line.startOrder('o1', 'operator');
     await until(
-      async () => (await h!.line.orderView('o1')).firearms[1]!.state === 'marking',
+      async () => (await h.line.orderView('o1')).firearms[1]!.state === 'marking',
       'the second firearm marking',
     );
     await h.line.abortOrder('o1', 'operator', 'customer cancelled');
@@ -75,17 +63,16 @@ describe('a QA failure in an aborted order that still has a job marking', () => 
     device.markingTimeMs = 0;
     endMarking(device);
     await until(
-      async () => (await h!.line.orderView('o1')).firearms[1]!.state === 'engraved',
+      async () => (await h.line.orderView('o1')).firearms[1]!.state === 'engraved',
       'the second job recorded',
     );
-    await h.stop();
-    h = await startLine(dir, device);
+    h = await lines.restart(h);
     const view = await h.line.orderView('o1');
     expect(view.order.state).toBe('paused');
     expect(h.line.status().activeOrders.map((o) => o.id)).toEqual(['o1']);
 
     await h.line.resumeOrder('o1', 'operator');
-    await until(async () => (await h!.line.orderView('o1')).order.state === 'done', 'the order done again');
+    await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'the order done again');
     const reworked = (await h.line.orderView('o1')).firearms[0]!;
     expect(reworked.state).toBe('engraved');
     expect(reworked.code!.text).not.toBe(first.code!.text);

@@ -1,29 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { EngraverDevice } from '../../simulators/engraver/device.js';
+import { describe, expect, it } from 'vitest';
 import { isStamplineError } from '../../src/errors.js';
 import type { QaDecision } from '../../src/line/line.js';
-import { type Harness, makeDir, order, removeDir, startLine, until } from './harness.js';
+import { type Harness, order, until, useLines } from './harness.js';
 
-let h: Harness | undefined;
-const dirs: string[] = [];
-const devices: EngraverDevice[] = [];
-
-afterEach(async () => {
-  await h?.stop().catch(() => {});
-  h = undefined;
-  for (const d of devices.splice(0)) d.close();
-  for (const d of dirs.splice(0)) await removeDir(d);
-});
+const lines = useLines();
 
 async function doneOrder(count: number): Promise<Harness> {
-  const dir = await makeDir();
-  dirs.push(dir);
-  const device = new EngraverDevice({ markingTimeMs: 0 });
-  devices.push(device);
-  h = await startLine(dir, device);
+  const h = await lines.start();
   await h.line.submitOrder(order('o1', count), 'http', 'erp');
   await h.line.startOrder('o1', 'operator');
-  await until(async () => (await h!.line.orderView('o1')).order.state === 'done', 'order done');
+  await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'order done');
   return h;
 }
 
@@ -76,15 +62,14 @@ describe('a QA decision applied by the line', () => {
   it('on a failure, reopens a finished order even after a restart, engraves one new pin, and a replay engraves nothing more', async () => {
     const first = await doneOrder(2);
     const f = (await first.line.orderView('o1')).firearms[1]!;
-    await first.stop();
     // A fresh line: the finished order is on disk only.
-    h = await startLine(first.dir, first.device);
+    const h = await lines.restart(first);
     const d = decision('fail');
     const applied = await h.line.applyVerdict({ orderId: 'o1', seq: 1 }, f.code!, d);
     expect(applied.outcome).toBe('rework');
     expect(applied.order.state).toBe('running');
     await until(
-      async () => (await h!.line.orderView('o1')).order.state === 'done' && doneMarks(h!).length === 3,
+      async () => (await h.line.orderView('o1')).order.state === 'done' && doneMarks(h).length === 3,
       'new pin',
     );
     const after = (await h.line.orderView('o1')).firearms[1]!;
