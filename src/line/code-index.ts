@@ -7,7 +7,7 @@
  * (a crash between the entry and the firearm's own write): lookups check the firearm.
  */
 import { StamplineError } from '../errors.js';
-import { ShardedIndex } from './sharded-index.js';
+import { ShardedIndex, type ShardedIndexOptions } from './sharded-index.js';
 
 export interface CodeHolder {
   orderId: string;
@@ -18,8 +18,14 @@ export interface CodeHolder {
 export class CodeIndex {
   private readonly index: ShardedIndex;
 
-  constructor(dir: string) {
-    this.index = new ShardedIndex(dir, 'code index');
+  /** `options.maxLoadedShards` bounds the shards held in memory (see `sharded-index.ts`). */
+  constructor(dir: string, options: ShardedIndexOptions = {}) {
+    this.index = new ShardedIndex(dir, 'code index', options);
+  }
+
+  /** Shards in memory or being read, for tests and metrics. */
+  loadedShards(): number {
+    return this.index.loadedShards();
   }
 
   start(): void {

@@ -8,7 +8,7 @@
  * was kept have no seq.
  */
 import { StamplineError } from '../errors.js';
-import { ShardedIndex } from './sharded-index.js';
+import { ShardedIndex, type ShardedIndexOptions } from './sharded-index.js';
 
 export { SHARDS, shardOf } from './sharded-index.js';
 
@@ -21,8 +21,14 @@ export interface SerialHolder {
 export class SerialIndex {
   private readonly index: ShardedIndex;
 
-  constructor(dir: string) {
-    this.index = new ShardedIndex(dir, 'serial index');
+  /** `options.maxLoadedShards` bounds the shards held in memory (see `sharded-index.ts`). */
+  constructor(dir: string, options: ShardedIndexOptions = {}) {
+    this.index = new ShardedIndex(dir, 'serial index', options);
+  }
+
+  /** Shards in memory or being read, for tests and metrics. */
+  loadedShards(): number {
+    return this.index.loadedShards();
   }
 
   start(): void {
