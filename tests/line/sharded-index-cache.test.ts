@@ -1,0 +1,405 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CodeIndex } from '../../src/line/code-index.js';
+import { SerialIndex } from '../../src/line/serial-index.js';
+import { DEFAULT_MAX_LOADED_SHARDS, SHARDS, ShardedIndex, shardOf } from '../../src/line/sharded-index.js';
+
+/**
+ * The index's file reads are counted per shard file, so that a test sees whether a lookup was
+ * answered from memory or read the shard again; `beforeOpen` can hold an append just before it
+ * opens its file.
+ */
+const fsWatch = vi.hoisted(() => ({
+  reads: new Map<string, number>(),
+  onRead: undefined as undefined | ((file: string) => void),
+  beforeOpen: undefined as undefined | ((file: string) => Promise<void>),
+  afterOpen: undefined as undefined | ((file: string, handle: import('node:fs/promises').FileHandle) => void),
+}));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const readFile = (async (...args: Parameters<typeof real.readFile>) => {
+    const file = basename(String(args[0]));
+    fsWatch.reads.set(file, (fsWatch.reads.get(file) ?? 0) + 1);
+    fsWatch.onRead?.(file);
+    return real.readFile(...args);
+  }) as typeof real.readFile;
+  const open = (async (...args: Parameters<typeof real.open>) => {
+    const file = basename(String(args[0]));
+    await fsWatch.beforeOpen?.(file);
+    const handle = await real.open(...args);
+    fsWatch.afterOpen?.(file, handle);
+    return handle;
+  }) as typeof real.open;
+  return { ...real, readFile, open, default: { ...real, readFile, open } };
+});
+
+const dirs: string[] = [];
+afterEach(() => {
+  fsWatch.reads.clear();
+  fsWatch.onRead = undefined;
+  fsWatch.beforeOpen = undefined;
+  fsWatch.afterOpen = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function makeDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stampline-shard-cache-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function open(dir: string, maxLoadedShards?: number): ShardedIndex {
+  const idx = new ShardedIndex(dir, 'test index', maxLoadedShards === undefined ? {} : { maxLoadedShards });
+  idx.start();
+  return idx;
+}
+
+function fileName(shard: number): string {
+  return `${shard.toString(16).padStart(2, '0')}.tsv`;
+}
+
+function readsOf(shard: number): number {
+  return fsWatch.reads.get(fileName(shard)) ?? 0;
+}
+
+/** `perShard` keys in each of the first `shards` shards, by shard. */
+function keysByShard(shards: number, perShard: number, prefix = 'K'): string[][] {
+  const byShard: string[][] = Array.from({ length: shards }, () => []);
+  let filled = 0;
+  for (let i = 0; filled < shards; i++) {
+    const key = `${prefix}-${i}`;
+    const list = byShard[shardOf(key)];
+    if (list === undefined || list.length === perShard) continue;
+    list.push(key);
+    if (list.length === perShard) filled++;
+  }
+  return byShard;
+}
+
+/** Every `key<TAB>value` line in the index's files, and whatever follows the last newline. */
+function linesOnDisk(dir: string, shards: number): { lines: string[]; torn: string[] } {
+  const lines: string[] = [];
+  const torn: string[] = [];
+  for (let n = 0; n < shards; n++) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, fileName(n)), 'utf8');
+    } catch {
+      continue;
+    }
+    const end = text.lastIndexOf('\n');
+    if (end !== text.length - 1) torn.push(text.slice(end + 1));
+    lines.push(
+      ...text
+        .slice(0, end + 1)
+        .split('\n')
+        .slice(0, -1),
+    );
+  }
+  return { lines, torn };
+}
+
+/** Resolves when `beforeOpen` is called for this shard's file, and holds the open until `release`. */
+function holdOpen(shard: number): { reached: Promise<void>; release: () => void } {
+  let reach!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((r) => {
+    reach = r;
+  });
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  fsWatch.beforeOpen = async (file) => {
+    if (file !== fileName(shard)) return;
+    fsWatch.beforeOpen = undefined;
+    reach();
+    await released;
+  };
+  return { reached, release };
+}
+
+describe('the sharded index keeps a bounded number of shards in memory', () => {
+  it('holds no more than maxLoadedShards shards after lookups and adds across every shard', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(SHARDS, 2);
+    const writer = open(dir, 4);
+    await writer.add(keys.map((list) => ({ key: list[0]!, value: 'first' })));
+    expect(writer.loadedShards()).toBeLessThanOrEqual(4);
+    fsWatch.reads.clear();
+
+    const idx = open(dir, 4);
+    let peak = 0;
+    fsWatch.onRead = () => {
+      peak = Math.max(peak, idx.loadedShards());
+    };
+    const found = await idx.lookup(keys.flat());
+    expect(found.size).toBe(SHARDS);
+    for (const list of keys) {
+      expect(found.get(list[0]!)).toEqual(['first']);
+      expect(found.has(list[1]!)).toBe(false);
+    }
+    // one lookup of keys in every shard reads each shard once and holds the cap at most
+    for (let n = 0; n < SHARDS; n++) expect(readsOf(n)).toBe(1);
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(idx.loadedShards()).toBe(4);
+
+    for (const list of keys) {
+      await idx.lookup([list[1]!]);
+      expect(idx.loadedShards()).toBeLessThanOrEqual(4);
+    }
+    peak = 0;
+    await idx.add(keys.map((list) => ({ key: list[1]!, value: 'second' })));
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(idx.loadedShards()).toBeLessThanOrEqual(4);
+  }, 60_000);
+
+  it('keeps 32 shards by default', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(SHARDS, 1).flat();
+    for (const key of keys) writeFileSync(join(dir, fileName(shardOf(key))), `${key}\tv\n`);
+    const idx = open(dir);
+    expect((await idx.lookup(keys)).size).toBe(SHARDS);
+    expect(DEFAULT_MAX_LOADED_SHARDS).toBe(32);
+    expect(idx.loadedShards()).toBe(32);
+  });
+
+  it('lets the least recently used shard go first', async () => {
+    const dir = makeDir();
+    const [a, b, c] = keysByShard(3, 1).map((list) => list[0]!);
+    const idx = open(dir, 2);
+    await idx.lookup([a!]);
+    await idx.lookup([b!]);
+    await idx.lookup([a!]); // a is now more recently used than b
+    await idx.lookup([c!]);
+    expect([readsOf(0), readsOf(1), readsOf(2)]).toEqual([1, 1, 1]);
+    await idx.lookup([a!]);
+    expect(readsOf(0)).toBe(1);
+    await idx.lookup([b!]);
+    expect(readsOf(1)).toBe(2);
+  });
+
+  it('finds every value after its shard was let go and read again, added before or while it was out', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(4, 3);
+    const [k1, k2, k3] = keys[0]!;
+    const idx = open(dir, 1);
+    await idx.add([
+      { key: k1!, value: 'o1' },
+      { key: k2!, value: 'o1' },
+    ]);
+    await idx.lookup(keys[1]!);
+    // shard 0 went: the add reads it again
+    await idx.add([
+      { key: k1!, value: 'o2' },
+      { key: k3!, value: 'o2' },
+    ]);
+    expect(readsOf(0)).toBe(2);
+    await idx.lookup(keys[2]!);
+    const found = await idx.lookup([k1!, k2!, k3!, ...keys[3]!]);
+    expect(readsOf(0)).toBe(3);
+    expect(found.get(k1!)).toEqual(['o1', 'o2']);
+    expect(found.get(k2!)).toEqual(['o1']);
+    expect(found.get(k3!)).toEqual(['o2']);
+    expect(found.size).toBe(3);
+    // a value equal to the last one recorded is still not recorded again after a reload
+    await idx.lookup(keys[1]!);
+    await idx.add([{ key: k1!, value: 'o2' }]);
+    expect(linesOnDisk(dir, 1).lines.filter((l) => l.startsWith(`${k1}\t`))).toEqual([
+      `${k1}\to1`,
+      `${k1}\to2`,
+    ]);
+  });
+
+  it('handles a torn last line written while its shard was out', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(2, 3);
+    const [k1, k2, torn] = keys[0]!;
+    const file = join(dir, fileName(0));
+    const idx = open(dir, 1);
+    await idx.add([{ key: k1!, value: 'o1' }]);
+    await idx.lookup(keys[1]!);
+    // a crash part-way through an append, as another run of the daemon would leave it
+    appendFileSync(file, `${torn}\tpart`);
+    const seen = await idx.lookup([k1!, torn!]);
+    expect(seen.get(k1!)).toEqual(['o1']);
+    expect(seen.has(torn!)).toBe(false);
+
+    await idx.lookup(keys[1]!);
+    appendFileSync(file, 'more');
+    await idx.add([{ key: k2!, value: 'o2' }]);
+    expect(readFileSync(file, 'utf8')).toBe(`${k1}\to1\n${k2}\to2\n`);
+
+    await idx.lookup(keys[1]!);
+    const found = await idx.lookup([k1!, k2!, torn!]);
+    expect(readsOf(0)).toBe(4);
+    expect(found.get(k1!)).toEqual(['o1']);
+    expect(found.get(k2!)).toEqual(['o2']);
+    expect(found.has(torn!)).toBe(false);
+  });
+
+  it('never lets go of a shard while an append to it is under way', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(4, 3);
+    const [k0, k1, k2] = keys[0]!;
+    const file = join(dir, fileName(0));
+    writeFileSync(file, `${k0}\tv0\nX\tpart`);
+    const idx = open(dir, 1);
+
+    const hold = holdOpen(0);
+    const first = idx.add([{ key: k1!, value: 'v1' }]);
+    await hold.reached;
+    // the append has read shard 0 and found its torn line; other shards come and go meanwhile
+    await idx.lookup(keys[1]!);
+    await idx.lookup(keys[2]!);
+    const during = await idx.lookup([k0!]);
+    expect(during.get(k0!)).toEqual(['v0']);
+    expect(readsOf(0)).toBe(1);
+    hold.release();
+    await first;
+
+    await idx.add([{ key: k2!, value: 'v2' }]);
+    expect(readFileSync(file, 'utf8')).toBe(`${k0}\tv0\n${k1}\tv1\n${k2}\tv2\n`);
+    await idx.lookup(keys[3]!);
+    const found = await idx.lookup([k0!, k1!, k2!]);
+    expect(readsOf(0)).toBe(2);
+    expect([found.get(k0!), found.get(k1!), found.get(k2!)]).toEqual([['v0'], ['v1'], ['v2']]);
+  });
+
+  it('keeps a shard whose append failed part-way until an append cuts the unacknowledged lines off', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(2, 3);
+    const [k0, lost, k2] = keys[0]!;
+    const file = join(dir, fileName(0));
+    const idx = open(dir, 1);
+    await idx.add([{ key: k0!, value: 'v0' }]);
+    // the line reaches the file, its sync fails: the add is refused
+    fsWatch.afterOpen = (name, handle) => {
+      if (name !== fileName(0)) return;
+      fsWatch.afterOpen = undefined;
+      handle.datasync = async () => {
+        throw new Error('EIO: i/o error');
+      };
+    };
+    await expect(idx.add([{ key: lost!, value: 'v1' }])).rejects.toThrow(/cannot write/);
+    expect(readFileSync(file, 'utf8')).toBe(`${k0}\tv0\n${lost}\tv1\n`);
+    await idx.lookup(keys[1]!);
+    await idx.lookup(keys[1]!);
+    expect((await idx.lookup([lost!])).has(lost!)).toBe(false);
+    expect(readsOf(0)).toBe(1);
+    await idx.add([{ key: k2!, value: 'v2' }]);
+    expect(readFileSync(file, 'utf8')).toBe(`${k0}\tv0\n${k2}\tv2\n`);
+    // once the append succeeded, the shard may go like any other
+    await idx.lookup(keys[1]!);
+    const found = await idx.lookup([k0!, lost!, k2!]);
+    expect(readsOf(0)).toBe(2);
+    expect([found.get(k0!), found.has(lost!), found.get(k2!)]).toEqual([['v0'], false, ['v2']]);
+  });
+
+  it('reads a shard once while it is being read, however many lookups and other shards come meanwhile', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(3, 1);
+    const [a, b, c] = keys.map((list) => list[0]!);
+    const writer = open(dir, 4);
+    await writer.add([
+      { key: a!, value: 'va' },
+      { key: b!, value: 'vb' },
+      { key: c!, value: 'vc' },
+    ]);
+    fsWatch.reads.clear();
+
+    const idx = open(dir, 1);
+    const first = idx.lookup([a!]);
+    const others = idx.lookup([b!, c!]);
+    const second = idx.lookup([a!]);
+    const [r1, r2, r3] = await Promise.all([first, others, second]);
+    expect(readsOf(0)).toBe(1);
+    expect(r1.get(a!)).toEqual(['va']);
+    expect(r3.get(a!)).toEqual(['va']);
+    expect([r2.get(b!), r2.get(c!)]).toEqual([['vb'], ['vc']]);
+    expect(idx.loadedShards()).toBe(1);
+  });
+
+  it('loses and duplicates nothing under concurrent adds and lookups on a small cap', async () => {
+    const shardCount = 48;
+    const keys = keysByShard(shardCount, 4).flat();
+    const batchKeys = keysByShard(shardCount, 2, 'B').flat();
+    const valuesOf = (key: string): string[] => (key.startsWith('B-') ? ['x0', 'x1', 'x2'] : ['a', 'b']);
+    // The operations race differently each time: a few rounds make a lost or doubled line show.
+    for (let round = 0; round < 4; round++) {
+      const dir = makeDir();
+      for (let n = 0; n < shardCount; n += 5) writeFileSync(join(dir, fileName(n)), 'Z\tpart');
+      const idx = open(dir, 2);
+
+      // each key: the same value added twice at once, then another after it
+      const life = async (key: string, i: number): Promise<void> => {
+        for (let y = 0; y < i % 3; y++) await new Promise((r) => setImmediate(r));
+        await Promise.all([idx.add([{ key, value: 'a' }]), idx.add([{ key, value: 'a' }])]);
+        expect((await idx.lookup([key])).get(key)).toEqual(['a']);
+        await idx.add([{ key, value: 'b' }]);
+        expect((await idx.lookup([key])).get(key)).toEqual(['a', 'b']);
+      };
+      // adds spanning every shard, each made twice at once
+      const batches = async (): Promise<void> => {
+        for (let s = 0; s < 3; s++) {
+          const entries = batchKeys.map((key) => ({ key, value: `x${s}` }));
+          await Promise.all([idx.add(entries), idx.add(entries)]);
+          const found = await idx.lookup(batchKeys);
+          for (const key of batchKeys) expect(found.get(key)).toEqual(valuesOf(key).slice(0, s + 1));
+        }
+      };
+      // lookups of every key, while they are being added
+      const sweeps = async (): Promise<void> => {
+        for (let s = 0; s < 6; s++) {
+          const found = await idx.lookup([...keys, ...batchKeys]);
+          for (const [key, values] of found) expect(valuesOf(key).slice(0, values.length)).toEqual(values);
+        }
+      };
+      await Promise.all([...keys.map(life), batches(), sweeps(), sweeps()]);
+
+      expect(idx.loadedShards()).toBeLessThanOrEqual(2);
+      const disk = linesOnDisk(dir, shardCount);
+      expect(disk.torn).toEqual([]);
+      const all = [...keys, ...batchKeys];
+      const expected = all.flatMap((key) => valuesOf(key).map((v) => `${key}\t${v}`));
+      expect([...disk.lines].sort()).toEqual([...expected].sort());
+      for (const key of all) {
+        expect(disk.lines.filter((l) => l.startsWith(`${key}\t`))).toEqual(
+          valuesOf(key).map((v) => `${key}\t${v}`),
+        );
+      }
+      const again = open(dir, 2);
+      const found = await again.lookup(all);
+      for (const key of all) expect(found.get(key)).toEqual(valuesOf(key));
+    }
+  }, 60_000);
+
+  it('refuses a cap below one shard', () => {
+    const dir = makeDir();
+    expect(() => new ShardedIndex(dir, 'test index', { maxLoadedShards: 0 })).toThrow(/maxLoadedShards/);
+    expect(() => new ShardedIndex(dir, 'test index', { maxLoadedShards: 1.5 })).toThrow(/maxLoadedShards/);
+  });
+});
+
+describe('the serial and code indexes pass the cap through', () => {
+  it('bounds the shards a serial index and a code index hold', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(40, 1).flat();
+    const serials = new SerialIndex(join(dir, 'serials'), { maxLoadedShards: 3 });
+    serials.start();
+    await serials.add(keys.map((serial, seq) => ({ serial, orderId: 'o1', seq })));
+    const held = await serials.locate(keys);
+    expect(held.size).toBe(keys.length);
+    expect(held.get(keys[7]!)).toEqual([{ orderId: 'o1', seq: 7 }]);
+    expect(serials.loadedShards()).toBeLessThanOrEqual(3);
+
+    const codes = new CodeIndex(join(dir, 'codes'), { maxLoadedShards: 3 });
+    codes.start();
+    await codes.add(keys.map((code, seq) => ({ code, seq, serial: `S-${seq}`, orderId: 'o1' })));
+    for (const code of keys) await codes.lookup(code);
+    expect(await codes.lookup(keys[5]!)).toEqual([{ seq: 5, serial: 'S-5', orderId: 'o1' }]);
+    expect(codes.loadedShards()).toBeLessThanOrEqual(3);
+  }, 30_000);
+});
