@@ -124,6 +124,42 @@ async function rawThroughRegistry(url: string, version: 4 | 5, payloads: Buffer[
   return elapsed;
 }
 
+/**
+ * Publishes every record at once to the registry, with no window, and counts the acks that come
+ * back until none has come for two seconds: how much of a burst reaches a subscriber at all.
+ */
+async function rawBurstThroughRegistry(
+  url: string,
+  version: 4 | 5,
+  payloads: Buffer[],
+): Promise<{ acked: number; ms: number }> {
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: version,
+    clientId: `bench-raw-burst-${version}`,
+  });
+  const records = `microstamp/v1/${ISSUER}/${RAW_LINE}/records`;
+  await client.subscribeAsync(`microstamp/v1/${ISSUER}/${RAW_LINE}/acks`, { qos: 1 });
+  let acked = 0;
+  const started = performance.now();
+  let last = started;
+  await new Promise<void>((resolve) => {
+    let quiet = setTimeout(resolve, 2_000);
+    client.on('message', () => {
+      last = performance.now();
+      if (++acked === payloads.length) {
+        clearTimeout(quiet);
+        resolve();
+        return;
+      }
+      clearTimeout(quiet);
+      quiet = setTimeout(resolve, 2_000);
+    });
+    for (const p of payloads) client.publish(records, p, { qos: 1 });
+  });
+  await client.endAsync();
+  return { acked, ms: last - started };
+}
+
 async function startRegistry(url: string, version: 4 | 5, file: string): Promise<ChildProcess> {
   const script = `
     const { SimulatedRegistry } = await import(${JSON.stringify(new URL('../simulators/registry/registry.ts', import.meta.url).href)});
@@ -195,6 +231,7 @@ async function main(): Promise<void> {
   const broker = await createMosquitto({ dir: join(dir, 'mosquitto') });
   await broker.start();
   const rows: string[] = [];
+  const verdicts: string[] = [];
   try {
     for (const version of [4, 5] as const) {
       const records = Array.from({ length: COUNT }, () => engravedRecord({ issuer: ISSUER, line: LINE }));
@@ -224,6 +261,10 @@ async function main(): Promise<void> {
         cpu = measureCpu(registry.pid, broker.pid);
         const windowed = await rawThroughRegistry(broker.url, version, rawPayloads);
         const windowedCpu = cpu();
+        const burstPayloads = Array.from({ length: COUNT }, () =>
+          Buffer.from(JSON.stringify(engravedRecord({ issuer: ISSUER, line: RAW_LINE }))),
+        );
+        const burst = await rawBurstThroughRegistry(broker.url, version, burstPayloads);
         const dataDir = join(dir, `line-v${version}`);
         await fillOutbox(dataDir, records);
         cpu = measureCpu(registry.pid, broker.pid);
@@ -234,6 +275,14 @@ async function main(): Promise<void> {
         const sequentialRate = rate(sequential);
         const row = (what: string, ms: number, used: Cpu) =>
           `| ${mqttName} | ${what} | ${(ms / 1000).toFixed(2)} s | ${Math.round(rate(ms))} /s | ${(rate(ms) / pipelinedRate).toFixed(2)} | ${(rate(ms) / sequentialRate).toFixed(2)} | ${cpuText(used)} |`;
+        const flushRate = rate(outbox.ms);
+        const loopRatio = flushRate / sequentialRate;
+        verdicts.push(
+          `MQTT ${mqttName}: a burst of ${COUNT} records published at once to the subscribed registry: ${burst.acked} answered (${COUNT - burst.acked} dropped by the broker), the last after ${(burst.ms / 1000).toFixed(2)} s`,
+        );
+        verdicts.push(
+          `MQTT ${mqttName}: outbox flush ${loopRatio.toFixed(2)}x the QoS 1 publish loop (target >= 0.5: ${loopRatio >= 0.5 ? 'met' : 'NOT met'}); ${(flushRate / pipelinedRate).toFixed(2)}x the pipelined burst; ${(flushRate / rate(windowed)).toFixed(2)}x the bare windowed client through the registry`,
+        );
         rows.push(
           row('raw publish loop, pipelined (PUBACK)', pipelined, pipelinedCpu),
           row('raw publish loop, one at a time (PUBACK)', sequential, sequentialCpu),
@@ -264,6 +313,8 @@ async function main(): Promise<void> {
   );
   console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
+  console.log('');
+  for (const verdict of verdicts) console.log(verdict);
 }
 
 await main();
