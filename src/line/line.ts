@@ -96,6 +96,11 @@ type MarkingResult =
   | { kind: 'lost' }
   /** The engraver never began this job. */
   | { kind: 'not-started' }
+  /**
+   * Another job was started after this one, and this one may have been marked before it: the
+   * `completed` count moved since the start, or was not noted.
+   */
+  | { kind: 'overtaken'; activeJob: number; completed: number; completedBefore?: number }
   /** activeJob is ours but the engraver is READY: the outcome was cleared by a reset. */
   | { kind: 'unknown' };
 
@@ -810,9 +815,13 @@ export class Line extends EventEmitter<LineEvents> {
     }
     let justStarted = false;
     if (f.state === 'allocated' || f.state === 'loaded') {
-      await this.ensureEngraverFree(rt);
+      // A `loaded` firearm is loaded again: a power cut since may have cleared the registers, and
+      // a load that has not been started marks nothing.
+      const before = await this.ensureEngraverFree(rt);
       const code = f.code!;
       await this.o.engraver.loadJob(this.jobFor(header, f, code));
+      f = await this.o.repo.updateFirearm(order, f.seq, (x) => setState(x, 'loaded'));
+      this.emit('firearm', { orderId: header.id, firearm: f });
       crashPoint('after-load');
       if (header.state === 'aborted') {
         // Aborted while the job was being loaded: it is never started.
@@ -824,13 +833,16 @@ export class Line extends EventEmitter<LineEvents> {
         await this.retireIfFinished(rt);
         return;
       }
-      f = await this.o.repo.updateFirearm(order, f.seq, (x) => setState(x, 'marking'));
+      f = await this.o.repo.updateFirearm(order, f.seq, (x) => {
+        x.completedBefore = before.completed;
+        setState(x, 'marking');
+      });
       this.emit('firearm', { orderId: header.id, firearm: f });
       await this.o.engraver.startJob(code.jobId);
       justStarted = true;
     }
     if (f.state === 'marking') {
-      const result = await this.settleMarking(f.code!, justStarted);
+      const result = await this.settleMarking(f, justStarted);
       await this.finish(rt, f, result);
     }
   }
@@ -846,14 +858,17 @@ export class Line extends EventEmitter<LineEvents> {
     };
   }
 
-  /** Waits until the engraver may take a job; a fault halts the order for an operator. */
-  private async ensureEngraverFree(rt: Runtime): Promise<void> {
+  /**
+   * Waits until the engraver may take a job, and returns the status that said so; a fault halts
+   * the order for an operator.
+   */
+  private async ensureEngraverFree(rt: Runtime): Promise<EngraverStatus> {
     const deadline = Date.now() + this.o.jobTimeoutMs;
     for (;;) {
       if (this.stopping) throw new Halt();
       const status = await this.o.engraver.readStatus();
       this.lastStatus = status;
-      if (status.state === 'READY' || status.state === 'DONE') return;
+      if (status.state === 'READY' || status.state === 'DONE') return status;
       if (status.state === 'FAULT') {
         await this.faultOrder(rt, status.fault, `engraver in fault: ${faultName(status.fault)}`);
         throw new Halt();
@@ -868,15 +883,12 @@ export class Line extends EventEmitter<LineEvents> {
   }
 
   /** Finds out how the job of a `marking` firearm ended, from the engraver itself. */
-  private async settleMarking(code: CodeRef, justStarted: boolean): Promise<MarkingResult> {
+  private async settleMarking(f: Firearm, justStarted: boolean): Promise<MarkingResult> {
+    const code = f.code!;
     if (!justStarted) {
       const status = await this.o.engraver.readStatus();
       this.lastStatus = status;
-      if (status.activeJob !== code.jobId) {
-        // Power-on clears activeJob: the job may have been cut off part-marked. Any other id
-        // means our start never took.
-        return status.activeJob === 0 ? { kind: 'lost' } : { kind: 'not-started' };
-      }
+      if (status.activeJob !== code.jobId) return this.afterAnotherJob(f, status);
       if (status.state === 'DONE') return { kind: 'done', completed: status.completed };
       if (status.state === 'FAULT') return { kind: 'fault', fault: status.fault };
       if (status.state === 'READY') return { kind: 'unknown' };
@@ -888,7 +900,7 @@ export class Line extends EventEmitter<LineEvents> {
     } catch (err) {
       // The engraver no longer holds the job (a power cut, or a reset nobody saw): what became
       // of it is read from the engraver, as after a restart.
-      if (isStamplineError(err, 'ENGRAVER_JOB_LOST')) return this.settleMarking(code, false);
+      if (isStamplineError(err, 'ENGRAVER_JOB_LOST')) return this.settleMarking(f, false);
       if (!isStamplineError(err, 'ENGRAVER_TIMEOUT')) throw err;
       // The job outlived the job timeout: stop the laser; the pin is scrapped below.
       this.o.logger.error({ jobId: code.jobId }, 'job exceeded the job timeout; aborting it');
@@ -901,6 +913,25 @@ export class Line extends EventEmitter<LineEvents> {
     return outcome.kind === 'done'
       ? { kind: 'done', completed: outcome.completed }
       : { kind: 'fault', fault: outcome.fault };
+  }
+
+  /**
+   * The engraver's last job is not this firearm's. A power cycle (activeJob 0) may have cut the
+   * marking short. Otherwise a `completed` count that has not moved since the line's start means
+   * no job ended DONE since, so this start never took; a count that moved (or none noted) means
+   * this job may have run before the other one began. The count wraps at 65536, so only its
+   * equality means anything.
+   */
+  private afterAnotherJob(f: Firearm, status: EngraverStatus): MarkingResult {
+    if (status.activeJob === 0) return { kind: 'lost' };
+    if (f.completedBefore !== undefined && status.completed === f.completedBefore)
+      return { kind: 'not-started' };
+    return {
+      kind: 'overtaken',
+      activeJob: status.activeJob,
+      completed: status.completed,
+      ...(f.completedBefore !== undefined ? { completedBefore: f.completedBefore } : {}),
+    };
   }
 
   private async finish(rt: Runtime, f: Firearm, result: MarkingResult): Promise<void> {
@@ -940,6 +971,7 @@ export class Line extends EventEmitter<LineEvents> {
         ...(fault !== undefined ? { fault } : {}),
       });
       x.code = undefined;
+      x.completedBefore = undefined;
       x.reported = undefined;
       setState(x, header.state === 'aborted' ? 'cancelled' : 'queued', `code ${code.text} voided: ${reason}`);
     });
@@ -1094,6 +1126,10 @@ function describeFailure(result: MarkingResult): string {
       return 'engraver lost power during the job';
     case 'not-started':
       return 'the engraver never started the job';
+    case 'overtaken':
+      return result.completedBefore === undefined
+        ? `the engraver started job ${result.activeJob} after this one, and no count of completed jobs was noted before this start: it may have been marked`
+        : `the engraver started job ${result.activeJob} after this one, and its completed jobs went from ${result.completedBefore} to ${result.completed}: it may have been marked`;
     case 'unknown':
       return 'the job outcome was cleared before the line could read it';
     case 'done':

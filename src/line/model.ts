@@ -11,7 +11,10 @@ export type FirearmState =
   | 'queued'
   /** A code is allocated and durable; the job may or may not have been loaded. */
   | 'allocated'
-  /** The job registers are loaded on the engraver. */
+  /**
+   * The job registers were loaded on the engraver; not yet started. The engraver may have lost
+   * them since (a power cut), so recovery loads them again before the start.
+   */
   | 'loaded'
   /** The line has durably decided to start the job; the engraver may or may not have begun. */
   | 'marking'
@@ -69,6 +72,13 @@ export interface Firearm {
   code?: CodeRef;
   voided: VoidedCode[];
   recipe?: Recipe;
+  /**
+   * The engraver's `completed` count read just before the current code's start, written with
+   * `marking`. After a restart it tells a start that never took (the count has not moved) from a
+   * job that may have run before another one (it has). Absent in stores written before it was
+   * kept: then nothing is known, and the pin is taken as marked.
+   */
+  completedBefore?: number;
   engravedAt?: string;
   /** Set once the `engraved` record is durably in the outbox. */
   reported?: boolean;

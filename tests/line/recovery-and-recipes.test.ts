@@ -1,0 +1,322 @@
+/**
+ * What a restarted line makes of a job the engraver holds, or no longer holds, and which recipe
+ * a firearm is marked with. The controller "dies" by losing its link to the simulated engraver;
+ * what happened at the engraver meanwhile is played on the device itself before the restart.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EngraverDevice } from '../../simulators/engraver/device.js';
+import { parseKey } from '../../src/codes/index.js';
+import { recipeFor } from '../../src/config/recipes.js';
+import type { Config } from '../../src/config/schema.js';
+import { StamplineError } from '../../src/errors.js';
+import { CodeAllocator } from '../../src/line/allocator.js';
+import { Line } from '../../src/line/line.js';
+import type { Firearm, FirearmState } from '../../src/line/model.js';
+import { LineRepository } from '../../src/line/repository.js';
+import type { RegistryRecord } from '../../src/registry/record.js';
+import { DocumentStore } from '../../src/store/documents.js';
+import { DeviceEngraver } from '../support/device-engraver.js';
+import { type Harness, KEY, order, until, useLines } from './harness.js';
+
+const lines = useLines();
+
+/** Ends the job the device is marking now, as if its marking time had run out. */
+function endMarking(device: EngraverDevice): void {
+  (device as unknown as { endMarking(outcome: 'done', fault: number): void }).endMarking('done', 0);
+}
+
+/** Marks a job of someone else's on the device, as `stampline engraver test-job` does, to its end. */
+async function runTestJob(device: EngraverDevice, jobId: number): Promise<void> {
+  const refused = device.loadJob({
+    jobId,
+    text: 'TEST',
+    gear: '',
+    mirror: false,
+    breechFace: false,
+    recipe: { power: 100, frequency: 30, speed: 200, passes: 1 },
+  });
+  expect(refused).toBeUndefined();
+  expect(device.go(jobId)).toBeUndefined();
+  await until(() => device.status().state === 'DONE', 'the test job done');
+}
+
+/**
+ * The controller dies as soon as firearm `seq` reaches `state` durably: its link goes dead, and
+ * the step it was in stops there (the listener runs inside the step, so what it throws ends the
+ * step as a crash would; the link error is one the line retries, never settles).
+ */
+function dieAt(h: Harness, seq: number, state: FirearmState): Promise<Firearm> {
+  return new Promise((resolve) => {
+    const listener = ({ firearm }: { firearm: Firearm }) => {
+      if (firearm.seq !== seq || firearm.state !== state) return;
+      h.line.off('firearm', listener);
+      h.engraver.down('controller died');
+      resolve(structuredClone(firearm));
+      throw new StamplineError('ENGRAVER_LINK_DOWN', 'controller died');
+    };
+    h.line.on('firearm', listener);
+  });
+}
+
+async function orderDone(h: Harness, id: string): Promise<void> {
+  await until(async () => (await h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+}
+
+const states = (f: Firearm) => f.history.map((e) => e.state);
+
+describe('the loaded state', () => {
+  it('is written, and announced, between allocated and marking for every firearm', async () => {
+    const h = await lines.start();
+    const announced: Array<[string, FirearmState]> = [];
+    h.line.on('firearm', ({ firearm }) => announced.push([firearm.serial, firearm.state]));
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    await orderDone(h, 'o1');
+
+    for (const f of (await h.line.orderView('o1')).firearms) {
+      expect(states(f)).toEqual(['queued', 'allocated', 'loaded', 'marking', 'engraved']);
+      expect(announced.filter(([serial]) => serial === f.serial).map(([, s]) => s)).toEqual([
+        'allocated',
+        'loaded',
+        'marking',
+        'engraved',
+      ]);
+    }
+  });
+
+  it('after a restart, loads the job again when a power cut cleared it, and engraves the firearm with its code', async () => {
+    let h = await lines.start();
+    const died = dieAt(h, 1, 'loaded');
+    await h.line.submitOrder(order('o1', 3), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    const loaded = await died;
+    h.device.powerCycle();
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+
+    const f = (await h.line.orderView('o1')).firearms[1]!;
+    expect(f.state).toBe('engraved');
+    expect(f.voided).toEqual([]);
+    expect(f.code).toEqual(loaded.code);
+    expect(states(f)).toEqual(['queued', 'allocated', 'loaded', 'loaded', 'marking', 'engraved']);
+    const marks = h.device.marks;
+    expect(marks.map((m) => m.outcome)).toEqual(['done', 'done', 'done']);
+    expect(marks.filter((m) => m.text === loaded.code!.text)).toHaveLength(1);
+  });
+});
+
+describe('a marking firearm whose job is not the engraver’s last', () => {
+  it('keeps the pin when the start never took, and engraves the firearm with a new code', async () => {
+    let h = await lines.start();
+    // `marking` is durable, then the controller dies before it sends the start.
+    const died = dieAt(h, 1, 'marking');
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    const marking = await died;
+    expect(marking.completedBefore).toBe(1);
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+
+    const f = (await h.line.orderView('o1')).firearms[1]!;
+    expect(f.state).toBe('engraved');
+    expect(f.voided).toEqual([
+      expect.objectContaining({
+        text: marking.code!.text,
+        pinScrapped: false,
+        reason: 'the engraver never started the job',
+      }),
+    ]);
+    expect(f.code!.text).not.toBe(marking.code!.text);
+    // Nothing of the voided code was marked, so the registry is not told of it.
+    expect(h.device.marks.map((m) => m.text)).not.toContain(marking.code!.text);
+    expect(h.records.filter((r) => r.event === 'voided')).toEqual([]);
+  });
+
+  it('scraps the pin when the job ran and another job was marked after it while the line was down', async () => {
+    let h = await lines.start();
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    // The second job marks until the test ends it.
+    const slow = h.device.on((e) => {
+      if (e.kind === 'done') {
+        h.device.markingTimeMs = 600_000;
+        slow();
+      }
+    });
+    await h.line.startOrder('o1', 'operator');
+    await until(() => h.device.marks.length === 2, 'the second job marking');
+    const marking = (await h.line.orderView('o1')).firearms[1]!;
+    expect(marking).toMatchObject({ state: 'marking', completedBefore: 1 });
+    h.engraver.down('controller died');
+    const { device } = h;
+    endMarking(device);
+    device.markingTimeMs = 0;
+    await runTestJob(device, 4_000_000);
+    expect(device.status()).toMatchObject({ activeJob: 4_000_000, completed: 3 });
+
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+    const f = (await h.line.orderView('o1')).firearms[1]!;
+    const code = marking.code!.text;
+    const reason =
+      'the engraver started job 4000000 after this one, and its completed jobs went from 1 to 3: it may have been marked';
+    expect(f.state).toBe('engraved');
+    expect(f.voided).toEqual([expect.objectContaining({ text: code, pinScrapped: true, reason })]);
+    expect(f.code!.text).not.toBe(code);
+    expect(h.records.filter((r) => r.event === 'voided')).toEqual([
+      expect.objectContaining({ code, reason }),
+    ]);
+    expect(h.audit).toContainEqual(
+      expect.objectContaining({ action: 'code.void', subject: `firearm:${f.serial}`, reason }),
+    );
+    // The voided code is never marked again; the firearm's new code is marked once.
+    expect(device.marks.filter((m) => m.text === code)).toHaveLength(1);
+    expect(device.marks.filter((m) => m.text === f.code!.text)).toHaveLength(1);
+  });
+
+  it('scraps the pin when a store written before the count was kept cannot tell', async () => {
+    let h = await lines.start();
+    const died = dieAt(h, 1, 'marking');
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    const marking = await died;
+    // As an older line left it: `marking`, without the count.
+    await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
+      delete x.completedBefore;
+    });
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+
+    const [first, f] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
+    const code = marking.code!.text;
+    expect(f.voided).toEqual([
+      expect.objectContaining({
+        text: code,
+        pinScrapped: true,
+        reason: `the engraver started job ${first.code!.jobId} after this one, and no count of completed jobs was noted before this start: it may have been marked`,
+      }),
+    ]);
+    expect(h.records.filter((r) => r.event === 'voided').map((r) => r.code)).toEqual([code]);
+  });
+
+  it('takes a count that reads lower than the one noted as moved on: it wraps at 65536', async () => {
+    let h = await lines.start();
+    const died = dieAt(h, 1, 'marking');
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    const marking = await died;
+    // Noted as 65535, the count reads 2 after another job's DONE: lower, yet moved on, past the wrap.
+    await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
+      x.completedBefore = 65_535;
+    });
+    await runTestJob(h.device, 4_000_001);
+    expect(h.device.status().completed).toBe(2);
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+
+    const f = (await h.line.orderView('o1')).firearms[1]!;
+    expect(f.voided).toEqual([
+      expect.objectContaining({
+        text: marking.code!.text,
+        pinScrapped: true,
+        reason:
+          'the engraver started job 4000001 after this one, and its completed jobs went from 65535 to 2: it may have been marked',
+      }),
+    ]);
+  });
+});
+
+interface RecipeLine {
+  dir: string;
+  device: EngraverDevice;
+  line: Line;
+  records: RegistryRecord[];
+  stop(): Promise<void>;
+}
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** The recipes section of a configuration, read by the configuration's own matcher. */
+const recipes: Config['recipes'] = {
+  default: { power: 700, frequency: 40, speed: 150, passes: 2 },
+  models: [
+    { make: 'Acme Arms', model: 'P19', recipe: { power: 900, passes: 4 } },
+    { make: 'Acme Arms', recipe: { speed: 120 } },
+  ],
+};
+
+/** A line as the harness builds it, but marking with the recipe configured for each make and model. */
+async function startWithRecipes(dir: string, device: EngraverDevice): Promise<RecipeLine> {
+  const store = new DocumentStore({ dir: join(dir, 'docs') });
+  await store.start();
+  const repo = new LineRepository(store, join(dir, 'serials'));
+  await repo.start();
+  const allocator = new CodeAllocator(store, 1, parseKey(KEY), { start: 1000, size: 100_000 });
+  await allocator.start();
+  const engraver = new DeviceEngraver(device);
+  const records: RegistryRecord[] = [];
+  const line = new Line({
+    repo,
+    allocator,
+    engraver,
+    sink: {
+      async report(r) {
+        records.push(...r);
+      },
+    },
+    audit: { async record() {} },
+    recipeFor: (make, model) => recipeFor(recipes, make, model),
+    records: {
+      issuer: 1,
+      line: 'line-1',
+      certifiedBy: { kind: 'manufacturer', licence: 'FFL-1-23-456-07-8A-90123' },
+      engraverId: 'eng-1',
+    },
+    logger: quiet,
+    mirror: true,
+    jobTimeoutMs: 10_000,
+  });
+  await engraver.start();
+  await line.start();
+  return {
+    dir,
+    device,
+    line,
+    records,
+    async stop() {
+      await line.stop();
+      await engraver.stop();
+      await repo.stop();
+      await store.stop();
+    },
+  };
+}
+
+const recipeLines = useLines(startWithRecipes);
+
+describe('recipes per make and model', () => {
+  it('marks each model with its own recipe, and stores and reports the recipe it marked with', async () => {
+    const h = await recipeLines.start();
+    await h.line.submitOrder(order('p19', 2, { make: 'Acme Arms', model: 'P19' }), 'http', 'erp');
+    await h.line.submitOrder(order('p10', 2, { make: 'ACME arms', model: 'P10' }), 'http', 'erp');
+    await h.line.submitOrder(order('g1', 1, { make: 'Gamma', model: 'G1' }), 'http', 'erp');
+    const expected = {
+      p19: { power: 900, frequency: 40, speed: 150, passes: 4 },
+      p10: { power: 700, frequency: 40, speed: 120, passes: 2 },
+      g1: { power: 700, frequency: 40, speed: 150, passes: 2 },
+    };
+    for (const id of Object.keys(expected)) await h.line.startOrder(id, 'operator');
+    for (const id of Object.keys(expected))
+      await until(async () => (await h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+
+    for (const [id, recipe] of Object.entries(expected)) {
+      for (const f of (await h.line.orderView(id)).firearms) {
+        const code = f.code!.text;
+        expect(f.recipe).toEqual(recipe);
+        expect(h.device.marks.filter((m) => m.text === code).map((m) => m.recipe)).toEqual([recipe]);
+        const engraved = h.records.filter((r) => r.event === 'engraved' && r.code === code);
+        expect(engraved.map((r) => r.event === 'engraved' && r.engraver.recipe)).toEqual([recipe]);
+      }
+    }
+  });
+});
