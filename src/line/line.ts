@@ -3,9 +3,9 @@
  *
  * Every firearm moves through the state machine of docs/architecture.md. The rule that keeps a
  * code off two pins: a code is sent a start at most once. The rule that keeps every engraved pin
- * recorded: the line writes `marking` before it starts a job, and after any restart it settles
- * each `marking` firearm from the engraver's own `state`, `activeJob` and `fault` before it
- * loads anything else.
+ * recorded: the line writes `marking` (with the engraver's `completed` count) before it starts a
+ * job, and after any restart it settles each `marking` firearm from the engraver's own `state`,
+ * `fault`, `activeJob` and `completed` before it loads anything else.
  */
 import { EventEmitter } from 'node:events';
 import type { Grade } from '../codes/index.js';
