@@ -4,8 +4,10 @@
  *     engraver with zero marking time, durable outbox) vs the fewest raw modbus-serial calls
  *     that run the same job cycle;
  *  3. the time of one firearm's durable write, and the daemon's start-up time and memory, with
- *     10,000, 100,000 and 1,000,000 firearms already in the store (vs a raw durable write of the
- *     same bytes, and vs `stampline --version` for start-up);
+ *     10,000, 100,000 and 1,000,000 firearms already in the store, in finished orders of 100,000
+ *     and in finished orders of 10 (100,000 orders at 1,000,000 firearms), with the order
+ *     catalogue and without it (rebuilt from every header file), vs a raw durable write of the
+ *     same bytes, and vs `stampline --version` for start-up;
  *  4. taking a 100,000-firearm CSV order through the line: time and peak memory (vs parsing and
  *     validating the file alone).
  * Part 2 (the outbox flushing to Mosquitto) is `npm run bench:outbox`.
@@ -26,7 +28,7 @@ import { parseOrdersCsv } from '../src/erp/csv.js';
 import { CodeAllocator } from '../src/line/allocator.js';
 import { Line, type RecordSink } from '../src/line/line.js';
 import type { Firearm, OrderHeader } from '../src/line/model.js';
-import { CHUNK_SIZE, LineRepository } from '../src/line/repository.js';
+import { CHUNK_SIZE, LineRepository, orderCatalogueSegment } from '../src/line/repository.js';
 import { SHARDS, shardOf } from '../src/line/serial-index.js';
 import { Outbox } from '../src/registry/outbox.js';
 import { DocumentStore } from '../src/store/documents.js';
@@ -188,12 +190,17 @@ async function lineThroughput(n: number): Promise<{ line: number; raw: number }>
 
 // ---- 3. history ------------------------------------------------------------------------------
 
-/** Writes a store holding `total` engraved firearms in finished orders of 100,000, quickly (no fsync). */
-async function buildHistory(dir: string, total: number): Promise<void> {
+/**
+ * Writes a store holding `total` engraved firearms in finished orders of `perOrder`, quickly (no
+ * fsync), with the order catalogue the line writes as it retires them.
+ */
+async function buildHistory(dir: string, total: number, perOrder: number): Promise<void> {
   const docs = join(dir, 'docs');
-  const perOrder = 100_000;
   const shards: string[][] = Array.from({ length: SHARDS }, () => []);
-  for (let o = 0; o * perOrder < total; o++) {
+  const orders = Math.ceil(total / perOrder);
+  const catalogue: string[] = new Array(orders);
+  const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+  const writeOrder = async (o: number) => {
     const id = `HIST-${o}`;
     const size = Math.min(perOrder, total - o * perOrder);
     const base = join(docs, 'orders', safeName(id));
@@ -214,13 +221,21 @@ async function buildHistory(dir: string, total: number): Promise<void> {
       id,
       make: 'Acme',
       model: 'P1',
+      caliber: '9mm',
       target: 'firing-pin',
       state: 'done',
-      createdAt: '2026-01-01T00:00:00.000Z',
+      createdAt: new Date(t0 + o * 60_000).toISOString(),
+      startedAt: new Date(t0 + o * 60_000 + 1_000).toISOString(),
+      finishedAt: new Date(t0 + o * 60_000 + 50_000).toISOString(),
       size,
       source: 'http',
     };
     await writeFile(join(base, 'header.json'), JSON.stringify(header));
+    catalogue[o] = `${JSON.stringify(header)}\n`;
+  };
+  // Many small orders are written a group at a time: one file after another would take minutes.
+  for (let o = 0; o < orders; o += 64) {
+    await Promise.all(Array.from({ length: Math.min(64, orders - o) }, (_, k) => writeOrder(o + k)));
   }
   await mkdir(join(dir, 'serials'), { recursive: true });
   for (let n = 0; n < SHARDS; n++) {
@@ -228,6 +243,7 @@ async function buildHistory(dir: string, total: number): Promise<void> {
   }
   await mkdir(join(docs, 'line'), { recursive: true });
   await writeFile(join(docs, 'line', 'allocator.json'), JSON.stringify({ reserved: [[0, total]] }));
+  await writeFile(orderCatalogueSegment(docs), catalogue.join(''));
 }
 
 async function firearmWriteTime(dir: string): Promise<{ line: number; raw: number }> {
@@ -388,30 +404,41 @@ if (mode === 'csv-line' || mode === 'csv-parse') {
   const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
   const rows: Array<Array<string | number>> = [];
   const version = median([versionTime(), versionTime(), versionTime()]);
-  for (const size of sizes) {
-    const dir = await mkdtemp(join(tmpdir(), 'stampline-bench-hist-'));
-    await buildHistory(dir, size);
-    const write = await firearmWriteTime(dir);
-    const startup = await startupOf(dir);
-    rows.push([
-      size.toLocaleString('en'),
-      write.line.toFixed(2),
-      write.raw.toFixed(2),
-      startup.ms.toFixed(0),
-      version.toFixed(0),
-      startup.rssMb.toFixed(0),
-    ]);
-    await rm(dir, { recursive: true, force: true });
+  for (const perOrder of [100_000, 10]) {
+    for (const size of sizes) {
+      const dir = await mkdtemp(join(tmpdir(), 'stampline-bench-hist-'));
+      await buildHistory(dir, size, perOrder);
+      const write = await firearmWriteTime(dir);
+      const startup = await startupOf(dir);
+      // As after an upgrade from a store without a catalogue: every header file is read once.
+      await rm(orderCatalogueSegment(join(dir, 'docs')));
+      const rebuild = await startupOf(dir);
+      rows.push([
+        size.toLocaleString('en'),
+        Math.ceil(size / perOrder).toLocaleString('en'),
+        write.line.toFixed(2),
+        write.raw.toFixed(2),
+        startup.ms.toFixed(0),
+        version.toFixed(0),
+        startup.rssMb.toFixed(0),
+        rebuild.ms.toFixed(0),
+        rebuild.rssMb.toFixed(0),
+      ]);
+      await rm(dir, { recursive: true, force: true });
+    }
   }
   console.log(
     table(
       [
         'firearms stored',
+        'finished orders',
         'firearm write, median ms',
         'raw durable write of the chunk, ms',
         'start-up to /healthz, ms',
         '`stampline --version`, ms',
         'start-up peak RSS, MB',
+        'start-up rebuilding the catalogue, ms',
+        'its peak RSS, MB',
       ],
       rows,
     ),

@@ -240,7 +240,7 @@ export class LineRepository {
     const headers: OrderHeader[] = [];
     for (const h of this.catalogue.headers()) if (!this.active.has(h.id)) headers.push(h);
     for (const order of this.active.values()) headers.push(order.header.data);
-    // ISO timestamps of one format sort as plain strings; a collator would cost seconds at 100,000.
+    // ISO timestamps of one format sort as plain strings, without a collator.
     return headers.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   }
 
