@@ -3,7 +3,8 @@
  * the daemon's process before the line connects, and stopped after it. A real line enables none
  * of them; `config/demo.yaml` enables them all.
  */
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Daemon } from '../src/daemon.js';
 import { StamplineError } from '../src/errors.js';
 import type { QaService } from '../src/qa/index.js';
@@ -55,6 +56,9 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
   }
 
   if (s.engraver.enabled) {
+    // The journal's folder need not be the data folder (STAMPLINE_DATA_DIR moves only that one),
+    // and the device appends to it while marking, where a missing folder would fault every job.
+    if (s.engraver.journal) await mkdir(dirname(s.engraver.journal), { recursive: true });
     const device = new EngraverDevice({
       markingTimeMs: s.engraver.markingTimeMs,
       ...(s.engraver.journal ? { journalFile: s.engraver.journal } : {}),
