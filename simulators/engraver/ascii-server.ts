@@ -27,6 +27,7 @@ import {
 import { type Logger, silentLogger } from '../../src/engraver/options.js';
 import type { DeviceEvent, EngraverDevice } from './device.js';
 import { createLinkFaults, type LinkFaults, nextReplyFate, type SimulatedLink } from './link-faults.js';
+import { createLinkStats, InFlight, type LinkStats } from './link-stats.js';
 
 const DEFAULT_DROP_MS = 3000;
 
@@ -50,12 +51,13 @@ export interface AsciiEngraverServerOptions {
 
 export class AsciiEngraverServer implements SimulatedLink {
   readonly faults: LinkFaults;
-  /** Command lines answered, bytes read and written: for the benchmark and for tests. */
-  readonly stats = { requests: 0, bytesIn: 0, bytesOut: 0 };
+  /** Command lines answered, bytes read and written, most commands awaiting a reply at once. */
+  readonly stats: LinkStats = createLinkStats();
   private readonly log: Logger;
   private port: AsciiPort | undefined;
   private running = false;
   private decoder = new FrameDecoder();
+  private inFlight = new InFlight(this.stats);
   private offDevice: (() => void) | undefined;
   private lastEvent: Incoming | undefined;
   private readonly injected: string[][] = [];
@@ -122,6 +124,7 @@ export class AsciiEngraverServer implements SimulatedLink {
       return;
     }
     this.decoder = new FrameDecoder();
+    this.inFlight = new InFlight(this.stats);
     port.on('data', (chunk) => {
       if (this.port === port) this.onData(chunk);
     });
@@ -159,32 +162,32 @@ export class AsciiEngraverServer implements SimulatedLink {
 
   private onData(chunk: Buffer): void {
     this.stats.bytesIn += chunk.length;
-    for (const frame of this.decoder.push(chunk)) {
-      if (frame.kind === 'line') this.onCommand(frame.fields);
-      else this.onDiscard(frame);
+    const frames = this.decoder.push(chunk);
+    // Lines that came in one read were all received before any of them was answered.
+    const inFlight = this.inFlight;
+    inFlight.received(frames.filter(isAnswered).length);
+    for (const frame of frames) {
+      if (frame.kind === 'line') this.onCommand(frame.fields, inFlight);
+      else this.onDiscard(frame, inFlight);
     }
   }
 
-  private onDiscard(frame: Frame): void {
+  private onDiscard(frame: Frame, inFlight?: InFlight): void {
     if (frame.kind !== 'discarded') return;
     this.log.warn(
       { reason: frame.reason, length: frame.length, bytes: describeBytes(frame.bytes) },
       `discarded ${frame.length} bytes: ${frame.detail}`,
     );
-    // A line that came whole but cannot be verified gets the spec's answer; an over-long line,
-    // noise, or a line cut off by the port closing gets none.
-    if (frame.reason === 'bad-checksum' || frame.reason === 'malformed') {
-      this.reply({ kind: 'NAK', jobId: 0, reason: 'CHECKSUM' });
-    }
+    if (isAnswered(frame)) this.reply({ kind: 'NAK', jobId: 0, reason: 'CHECKSUM' }, inFlight);
   }
 
-  private onCommand(fields: string[]): void {
+  private onCommand(fields: string[], inFlight: InFlight): void {
     this.stats.requests++;
     const { device } = this.options;
     const parsed = parseCommand(fields);
     if (!parsed.ok) {
       this.log.warn({ line: fields.join(','), problem: parsed.problem }, 'command refused');
-      this.reply({ kind: 'NAK', jobId: parsed.jobId, reason: 'BADJOB' });
+      this.reply({ kind: 'NAK', jobId: parsed.jobId, reason: 'BADJOB' }, inFlight);
       return;
     }
     const command = parsed.value;
@@ -201,6 +204,7 @@ export class AsciiEngraverServer implements SimulatedLink {
         });
         this.reply(
           refusal ? { kind: 'NAK', jobId: job.jobId, reason: refusal } : { kind: 'ACK', jobId: job.jobId },
+          inFlight,
         );
         return;
       }
@@ -210,24 +214,26 @@ export class AsciiEngraverServer implements SimulatedLink {
           refusal
             ? { kind: 'NAK', jobId: command.jobId, reason: refusal }
             : { kind: 'ACK', jobId: command.jobId },
+          inFlight,
         );
         return;
       }
       case 'STAT':
-        this.reply({ kind: 'STAT', status: device.status() });
+        this.reply({ kind: 'STAT', status: device.status() }, inFlight);
         return;
       case 'ABORT':
         device.abort();
-        this.reply({ kind: 'ACK', jobId: 0 });
+        this.reply({ kind: 'ACK', jobId: 0 }, inFlight);
         return;
       case 'RESET':
         device.reset();
-        this.reply({ kind: 'ACK', jobId: 0 });
+        this.reply({ kind: 'ACK', jobId: 0 }, inFlight);
         return;
     }
   }
 
-  private reply(message: Incoming): void {
+  /** `inFlight` is where the request was counted; a reply for no counted request passes none. */
+  private reply(message: Incoming, inFlight?: InFlight): void {
     const event = this.injected.shift();
     if (event) this.write(encodeFrame(event), 'injected event');
     else if (this.options.interleaveEvents && this.lastEvent)
@@ -236,6 +242,7 @@ export class AsciiEngraverServer implements SimulatedLink {
     const fate = nextReplyFate(this.faults);
     if (fate === 'withhold') {
       this.log.info({ message }, 'fault injection: reply withheld');
+      inFlight?.answered();
       return;
     }
     let line = encodeIncoming(message);
@@ -247,9 +254,11 @@ export class AsciiEngraverServer implements SimulatedLink {
     if (delay > 0) {
       const port = this.port;
       this.later(() => {
+        inFlight?.answered();
         if (this.port === port) this.write(line, 'reply');
       }, delay);
     } else {
+      inFlight?.answered();
       this.write(line, 'reply');
     }
   }
@@ -282,4 +291,12 @@ export class AsciiEngraverServer implements SimulatedLink {
     }, ms);
     this.timers.add(timer);
   }
+}
+
+/**
+ * A command line gets a reply; so does a line that came whole but cannot be verified (the spec's
+ * `NAK,0,CHECKSUM`). An over-long line, noise, or a line cut off by the port closing gets none.
+ */
+function isAnswered(frame: Frame): boolean {
+  return frame.kind === 'line' || frame.reason === 'bad-checksum' || frame.reason === 'malformed';
 }

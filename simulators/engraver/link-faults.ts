@@ -3,6 +3,7 @@
  * ASCII serial). Device-level faults (a job that faults, interlock, no part, power cycle) live on
  * `EngraverDevice`; these act on the wire.
  */
+import type { LinkStats } from './link-stats.js';
 
 export interface LinkFaults {
   /** Every reply is sent this long after its request. */
@@ -19,6 +20,7 @@ export interface SimulatedLink {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly faults: LinkFaults;
+  readonly stats: LinkStats;
 }
 
 /** A fresh set of faults whose `dropLink` calls `drop`. */

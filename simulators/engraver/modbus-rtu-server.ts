@@ -9,8 +9,8 @@ import { type Logger, silentLogger } from '../../src/engraver/options.js';
 import type { Parity } from '../../src/engraver/url.js';
 import type { EngraverDevice } from './device.js';
 import { createLinkFaults, type LinkFaults, nextReplyFate, type SimulatedLink } from './link-faults.js';
+import { createLinkStats, InFlight, type LinkStats } from './link-stats.js';
 import { handlePdu, rtuRequestLength } from './modbus-pdu.js';
-import type { LinkStats } from './modbus-tcp-server.js';
 
 export interface ModbusRtuServerOptions {
   device: EngraverDevice;
@@ -26,10 +26,11 @@ export interface ModbusRtuServerOptions {
 
 export class ModbusRtuServer implements SimulatedLink {
   readonly faults: LinkFaults;
-  readonly stats: LinkStats = { requests: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: LinkStats = createLinkStats();
   private port: SerialPort | undefined;
   private running = false;
   private buffer = Buffer.alloc(0);
+  private inFlight = new InFlight(this.stats);
   private lastByteAt = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly gapMs: number;
@@ -76,6 +77,7 @@ export class ModbusRtuServer implements SimulatedLink {
     port.on('error', (err) => this.log.warn({ err: err.message }, 'serial port error'));
     this.port = port;
     this.buffer = Buffer.alloc(0);
+    this.inFlight = new InFlight(this.stats);
   }
 
   private async close(): Promise<void> {
@@ -104,35 +106,47 @@ export class ModbusRtuServer implements SimulatedLink {
     if (now - this.lastByteAt > this.gapMs) this.buffer = Buffer.alloc(0);
     this.lastByteAt = now;
     this.buffer = Buffer.concat([this.buffer, chunk]);
+    const frames: Buffer[] = [];
     for (;;) {
-      if (this.buffer.length < 2) return;
+      if (this.buffer.length < 2) break;
       const length = rtuRequestLength(this.buffer);
-      if (length === undefined) return;
+      if (length === undefined) break;
       if (length === 'unknown-function' || length > 256) {
         this.buffer = this.buffer.subarray(1);
         continue;
       }
-      if (this.buffer.length < length) return;
+      if (this.buffer.length < length) break;
       const frame = this.buffer.subarray(0, length);
       if (!crcOk(frame)) {
         this.buffer = this.buffer.subarray(1);
         continue;
       }
       this.buffer = this.buffer.subarray(length);
-      this.answer(frame);
+      // Another unit's frame is someone else's business on the bus.
+      if (frame[0] === (this.options.unitId ?? 1) || frame[0] === 0) frames.push(frame);
+    }
+    // Requests that came in one read were all received before any of them was answered.
+    const inFlight = this.inFlight;
+    inFlight.received(frames.filter((frame) => frame[0] !== 0).length);
+    for (const frame of frames) {
+      if (frame[0] === 0)
+        this.act(frame); // broadcast: acted on, never answered
+      else this.answer(frame, inFlight);
     }
   }
 
-  private answer(frame: Buffer): void {
-    const unit = frame[0]!;
-    const wanted = this.options.unitId ?? 1;
-    if (unit !== wanted && unit !== 0) return;
+  private act(frame: Buffer): Buffer {
     this.stats.requests++;
-    const pdu = handlePdu(this.options.device, frame.subarray(1, frame.length - 2));
-    if (unit === 0) return; // broadcast: acted on, never answered
+    return handlePdu(this.options.device, frame.subarray(1, frame.length - 2));
+  }
+
+  private answer(frame: Buffer, inFlight: InFlight): void {
+    const unit = frame[0]!;
+    const pdu = this.act(frame);
     const fate = nextReplyFate(this.faults);
     if (fate === 'withhold') {
       this.log.info('fault injection: reply withheld');
+      inFlight.answered();
       return;
     }
     const reply = withCrc(Buffer.concat([Buffer.from([unit]), pdu]));
@@ -142,6 +156,7 @@ export class ModbusRtuServer implements SimulatedLink {
     }
     const port = this.port;
     const send = () => {
+      inFlight.answered();
       if (!port?.isOpen || port !== this.port) return;
       this.stats.bytesOut += reply.length;
       port.write(reply);

@@ -9,7 +9,10 @@ import type { Logger } from '../../src/engraver/options.js';
 import { silentLogger } from '../../src/engraver/options.js';
 import type { EngraverDevice } from './device.js';
 import { createLinkFaults, type LinkFaults, nextReplyFate, type SimulatedLink } from './link-faults.js';
+import { createLinkStats, InFlight, type LinkStats } from './link-stats.js';
 import { handlePdu } from './modbus-pdu.js';
+
+export type { LinkStats } from './link-stats.js';
 
 export interface ModbusTcpServerOptions {
   device: EngraverDevice;
@@ -21,18 +24,11 @@ export interface ModbusTcpServerOptions {
   logger?: Logger;
 }
 
-/** Traffic seen by a server, for benchmarks and tests. */
-export interface LinkStats {
-  requests: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
 const MBAP = 7;
 
 export class ModbusTcpServer implements SimulatedLink {
   readonly faults: LinkFaults;
-  readonly stats: LinkStats = { requests: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: LinkStats = createLinkStats();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -40,7 +36,10 @@ export class ModbusTcpServer implements SimulatedLink {
   private readonly log: Logger;
 
   constructor(private readonly options: ModbusTcpServerOptions) {
-    this.faults = createLinkFaults(() => this.dropConnections());
+    this.faults = createLinkFaults(() => {
+      this.log.info({ connections: this.sockets.size }, 'fault injection: link dropped');
+      this.dropConnections();
+    });
     this.log = options.logger ?? silentLogger;
   }
 
@@ -87,29 +86,37 @@ export class ModbusTcpServer implements SimulatedLink {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     this.log.debug({ peer: socket.remoteAddress }, 'client connected');
+    const inFlight = new InFlight(this.stats);
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
       buffer = Buffer.concat([buffer, chunk]);
+      const frames: Buffer[] = [];
+      let malformed = false;
       while (buffer.length >= MBAP) {
         const length = buffer.readUInt16BE(4);
         if (buffer.readUInt16BE(2) !== 0 || length < 2 || length > 254) {
-          // Not Modbus: nothing after this can be framed, so hang up as a real server would.
-          this.log.warn({ peer: socket.remoteAddress }, 'malformed MBAP header; closing the connection');
-          socket.destroy();
-          return;
+          malformed = true;
+          break;
         }
         if (buffer.length < 6 + length) break;
-        const frame = buffer.subarray(0, 6 + length);
+        frames.push(buffer.subarray(0, 6 + length));
         buffer = buffer.subarray(6 + length);
-        this.answer(socket, frame);
+      }
+      // Requests that came in one read were all received before any of them was answered.
+      inFlight.received(frames.length);
+      for (const frame of frames) this.answer(socket, frame, inFlight);
+      if (malformed) {
+        // Not Modbus: nothing after this can be framed, so hang up as a real server would.
+        this.log.warn({ peer: socket.remoteAddress }, 'malformed MBAP header; closing the connection');
+        socket.destroy();
       }
     });
     socket.on('error', () => {});
     socket.on('close', () => this.sockets.delete(socket));
   }
 
-  private answer(socket: Socket, frame: Buffer): void {
+  private answer(socket: Socket, frame: Buffer, inFlight: InFlight): void {
     this.stats.requests++;
     const transactionId = frame.readUInt16BE(0);
     const unit = frame[6]!;
@@ -123,6 +130,7 @@ export class ModbusTcpServer implements SimulatedLink {
     const fate = nextReplyFate(this.faults);
     if (fate === 'withhold') {
       this.log.info({ transactionId }, 'fault injection: reply withheld');
+      inFlight.answered();
       return;
     }
     if (fate === 'corrupt') {
@@ -137,6 +145,7 @@ export class ModbusTcpServer implements SimulatedLink {
     reply[6] = unit;
     pdu.copy(reply, MBAP);
     const send = () => {
+      inFlight.answered();
       if (socket.destroyed) return;
       this.stats.bytesOut += reply.length;
       socket.write(reply);

@@ -125,17 +125,18 @@ describe.each(TRANSPORTS)('engraver over %s', (transport) => {
   });
 
   it.runIf(runnable)('carries requests made at once one after the other, never overlapped', async () => {
-    const { engraver } = await open({ markingTimeMs: 0 });
-    const job = sampleJob();
-    const results = await Promise.all([
-      engraver.readStatus(),
-      engraver.loadJob(job),
-      engraver.readStatus(),
-      engraver.readInterfaceVersion(),
-      engraver.readStatus(),
-    ]);
-    expect(results[0]).toMatchObject({ state: 'READY' });
-    expect(results[4]).toMatchObject({ state: 'READY' });
+    const { engraver, link } = await open({ markingTimeMs: 0 });
+    // Each reply held back a little gives a host that does not wait for it the time to send its
+    // next request, which the simulator then counts as a second request in flight.
+    link.faults.delayRepliesMs = 25;
+    const requestsBefore = link.stats.requests;
+    const reads: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) reads.push(engraver.readStatus(), engraver.readInterfaceVersion());
+    const [statuses] = await Promise.all([Promise.all(reads), engraver.loadJob(sampleJob())]);
+
+    for (let i = 0; i < statuses.length; i += 2) expect(statuses[i]).toMatchObject({ state: 'READY' });
+    expect(link.stats.requests - requestsBefore).toBeGreaterThan(10);
+    expect(link.stats.maxInFlight).toBe(1);
   });
 
   it.runIf(runnable)(
