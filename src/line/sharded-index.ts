@@ -2,15 +2,19 @@
  * A durable multimap from a key to the values recorded for it, oldest first, cheap to append to
  * and read only where a lookup needs it: the serial index and the code index are built on it.
  *
- * Keys are spread over SHARDS append-only text files by a hash of the key; a shard is read the
- * first time a lookup or an append needs it and kept while it is among the `maxLoadedShards`
- * most recently used, so that memory stays bounded however long the line's history. Lines are
+ * Keys are spread over SHARDS append-only text files by a hash of the key. Lines are
  * `key<TAB>value`; a value may itself hold tabs, never a newline. Appends are fsynced before
- * `add` resolves. A crash can leave a torn last line, which has no newline: it is ignored when
- * read, and the next append starts on a fresh line.
+ * `add` resolves, and never read the shard: what an append costs does not grow with how long the
+ * line has run. A shard is read only when a lookup needs it, and kept while it is among the
+ * `maxLoadedShards` most recently used, so that memory stays bounded however long the history.
+ *
+ * A value equal to the last one recorded for its key is not recorded again: an append skips it
+ * when its shard is in memory, and the read of a shard collapses the ones appended while it was
+ * not. A crash can leave a torn last line, which has no newline: it is ignored when read, and the
+ * next append cuts it off, finding it from the file's last bytes when the shard is not in memory.
  */
 import { mkdirSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
 import { fsyncDir } from '../store/durable.js';
@@ -29,15 +33,6 @@ export function shardOf(key: string): number {
 
 interface Shard {
   map: Map<string, string[]>;
-  /** Bytes up to the end of the last whole line; more than that on disk is a torn line. */
-  cleanBytes: number;
-  torn: boolean;
-  /**
-   * An append failed part-way: whole lines of it may be on disk past `cleanBytes`, never
-   * acknowledged. Only this object knows to cut them off (a reload would keep them), so the
-   * shard stays loaded until an append succeeds.
-   */
-  failedWrite: boolean;
 }
 
 /** A shard in the cache: `shard` is set once it is read. */
@@ -55,13 +50,17 @@ export interface IndexEntry {
  * At 1,000,000 firearms a shard of the serial index holds about 3,900 serials (a file of about
  * 125 kB) and takes about 0.8 MB of heap once read (measured with `serial<TAB>order<TAB>seq`
  * lines), so the whole index would be about 210 MB, and one big order intake (which checks every
- * serial) reads every shard. 32 shards keep an index near 27 MB. A lookup or an add of many keys
- * is grouped by shard and takes the shards one at a time, so however many keys, it holds no more
- * than the cap. The price is reading a shard again after it went: a 100,000-serial intake checks
- * its serials (every shard) and then records them (every shard again), so with a long history it
- * reads most of the index twice, one small file at a time.
+ * serial) reads every shard. 32 shards keep an index near 27 MB. A lookup of many keys is grouped
+ * by shard and takes the shards one at a time, so however many keys, it holds no more than the
+ * cap. The price is reading a shard again after it went, and only lookups pay it: a QA scan of a
+ * code, or an intake checking its serials (a 100,000-serial intake reads most of the index once,
+ * one small file at a time). Appends never read a shard, so a firearm's writes (a code on a
+ * random shard of the code index for every allocation) cost the same whatever the cap.
  */
 export const DEFAULT_MAX_LOADED_SHARDS = 32;
+
+/** Bytes read at a time, backwards from the end, to find where a torn last line starts. */
+const TAIL_CHUNK = 512;
 
 export interface ShardedIndexOptions {
   /** Shards kept in memory at most, least recently used read again from disk; 1 or more. */
@@ -75,13 +74,21 @@ export class ShardedIndex {
    */
   private readonly shards = new Map<number, Slot>();
   /**
-   * The last append queued on each shard. Appends to one shard run one at a time: one that cut a
-   * torn line off while another was appending would cut that append off too. A shard with an
-   * append queued is never evicted: the append dedupes against the shard's map and cuts a torn
-   * line at its `cleanBytes`, and a copy read again mid-append could take the append's own
-   * unfinished line for a torn one and cut it off after it completed.
+   * The last read or append queued on each shard. They run one at a time: an append that cut a
+   * torn line off while another was appending would cut that append off too, and a read beside
+   * an append could not tell whether it saw the append's lines. An append to a shard in memory
+   * adds its values to it once they are durable; a shard with work queued is never evicted, so
+   * that the append keeps the copy it updates and a lookup meanwhile does not read it again.
    */
-  private readonly writing = new Map<number, Promise<unknown>>();
+  private readonly queue = new Map<number, Promise<unknown>>();
+  /**
+   * For each shard whose length is known (read, or appended to by this index), the bytes up to
+   * the end of its last acknowledged line. Anything past it on disk is a torn line or the lines
+   * of an append that failed part-way, never acknowledged: the next append cuts it off, and a
+   * read stops there. A shard not listed has its length found from the file's tail on its next
+   * append. One number per shard, whatever the history.
+   */
+  private readonly acknowledged = new Map<number, number>();
   private readonly maxLoaded: number;
 
   /** `what` names the index in errors ("serial index"). */
@@ -106,7 +113,7 @@ export class ShardedIndex {
 
   /**
    * Shards in memory or being read. It exceeds `maxLoadedShards` only while the shards over the
-   * cap are being read or appended to (or kept after a failed append).
+   * cap are being read or appended to.
    */
   loadedShards(): number {
     return this.shards.size;
@@ -123,13 +130,15 @@ export class ShardedIndex {
       this.shards.set(n, cached);
       return cached.promise;
     }
-    const slot: Slot = { promise: this.load(n) };
+    const slot: Slot = {
+      promise: this.queued(n, async () => {
+        slot.shard = await this.load(n);
+        return slot.shard;
+      }),
+    };
     this.shards.set(n, slot);
     slot.promise.then(
-      (shard) => {
-        slot.shard = shard;
-        this.evict();
-      },
+      () => this.evict(),
       () => {
         if (this.shards.get(n) === slot) this.shards.delete(n);
       },
@@ -142,35 +151,38 @@ export class ShardedIndex {
   private evict(): void {
     for (const [n, slot] of this.shards) {
       if (this.shards.size <= this.maxLoaded) return;
-      if (slot.shard === undefined || slot.shard.failedWrite || this.writing.has(n)) continue;
+      if (slot.shard === undefined || this.queue.has(n)) continue;
       this.shards.delete(n);
     }
   }
 
+  /** Reads a shard up to its acknowledged length; runs in the shard's queue. */
   private async load(n: number): Promise<Shard> {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(this.file(n), 'utf8');
+      bytes = await readFile(this.file(n));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        return { map: new Map(), cleanBytes: 0, torn: false, failedWrite: false };
-      throw new StamplineError('STORE_UNAVAILABLE', `cannot read ${this.file(n)}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new StamplineError(
+          'STORE_UNAVAILABLE',
+          `cannot read ${this.file(n)}: ${(err as Error).message}`,
+        );
+      }
+      bytes = Buffer.alloc(0);
     }
+    const limit = Math.min(bytes.length, this.acknowledged.get(n) ?? bytes.length);
+    const clean = limit === 0 ? 0 : bytes.lastIndexOf(0x0a, limit - 1) + 1;
+    if (!this.acknowledged.has(n)) this.acknowledged.set(n, clean);
+    const text = bytes.toString('utf8', 0, clean);
     const map = new Map<string, string[]>();
-    const end = text.lastIndexOf('\n');
     let at = 0;
-    while (at < end) {
+    while (at < text.length) {
       const nl = text.indexOf('\n', at);
       const tab = text.indexOf('\t', at);
       if (tab > at && tab < nl) push(map, text.slice(at, tab), text.slice(tab + 1, nl));
       at = nl + 1;
     }
-    return {
-      map,
-      cleanBytes: Buffer.byteLength(text.slice(0, end + 1)),
-      torn: end !== text.length - 1,
-      failedWrite: false,
-    };
+    return { map };
   }
 
   /** The values recorded for each of these keys, oldest first, for the keys that have any. */
@@ -207,47 +219,94 @@ export class ShardedIndex {
   }
 
   private queued<T>(n: number, fn: () => Promise<T>): Promise<T> {
-    const run = (this.writing.get(n) ?? Promise.resolve()).then(fn);
+    const run = (this.queue.get(n) ?? Promise.resolve()).then(fn);
     const settled = run.catch(() => {});
-    this.writing.set(n, settled);
-    // the map holds only shards with an append still queued
+    this.queue.set(n, settled);
+    // the map holds only shards with work still queued
     void settled.then(() => {
-      if (this.writing.get(n) !== settled) return;
-      this.writing.delete(n);
+      if (this.queue.get(n) !== settled) return;
+      this.queue.delete(n);
       this.evict();
     });
     return run;
   }
 
-  /** Appends to one shard; true when the shard's file was created by it. */
+  /**
+   * Appends to one shard without reading it; runs in the shard's queue, so the shard is in
+   * memory for the whole append or not at all. True when the file had no acknowledged line, so
+   * that its directory entry may be new.
+   */
   private async append(n: number, all: IndexEntry[]): Promise<boolean> {
-    const shard = await this.shard(n);
-    const list = all.filter((e) => shard.map.get(e.key)?.at(-1) !== e.value);
+    const loaded = this.shards.get(n)?.shard;
+    const last = new Map<string, string | undefined>();
+    const list = all.filter((e) => {
+      const before = last.has(e.key) ? last.get(e.key) : loaded?.map.get(e.key)?.at(-1);
+      last.set(e.key, e.value);
+      return before !== e.value;
+    });
     if (list.length === 0) return false;
     const text = list.map((e) => `${e.key}\t${e.value}\n`).join('');
-    let created = false;
-    const handle = await open(this.file(n), 'a+');
+    let handle: FileHandle;
     try {
-      created = (await handle.stat()).size === 0;
-      if (shard.torn) await handle.truncate(shard.cleanBytes);
+      handle = await open(this.file(n), 'a+');
+    } catch (err) {
+      throw this.cannotWrite(n, err);
+    }
+    let keep: number | undefined;
+    try {
+      const size = (await handle.stat()).size;
+      keep = this.acknowledged.get(n);
+      if (keep !== undefined && size < keep) {
+        // the file is shorter than this index wrote it: what it held of the shard is stale
+        keep = undefined;
+        if (loaded) this.shards.delete(n);
+      }
+      keep ??= await wholeLinesEnd(handle, size);
+      // until this append succeeds, whatever it writes is past the acknowledged lines: if it
+      // fails part-way, the next append cuts it off and a read stops before it
+      this.acknowledged.set(n, keep);
+      if (size > keep) await handle.truncate(keep);
       await handle.appendFile(text);
       await handle.datasync();
     } catch (err) {
-      // part of the text may be on disk: the next append cuts it off
-      shard.torn = true;
-      shard.failedWrite = true;
-      throw new StamplineError(
-        'STORE_UNAVAILABLE',
-        `cannot write ${this.file(n)}: ${(err as Error).message}`,
-      );
+      throw this.cannotWrite(n, err);
     } finally {
       await handle.close();
     }
-    shard.torn = false;
-    shard.failedWrite = false;
-    shard.cleanBytes += Buffer.byteLength(text);
-    for (const e of list) push(shard.map, e.key, e.value);
-    return created;
+    this.acknowledged.set(n, keep + Buffer.byteLength(text));
+    if (loaded) for (const e of list) push(loaded.map, e.key, e.value);
+    return keep === 0;
+  }
+
+  private cannotWrite(n: number, err: unknown): StamplineError {
+    return new StamplineError('STORE_UNAVAILABLE', `cannot write ${this.file(n)}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Where the file's last whole line ends: its size when it ends in a newline, else just past the
+ * last newline (0 when it has none), found by reading back from the end a small chunk at a time.
+ */
+async function wholeLinesEnd(handle: FileHandle, size: number): Promise<number> {
+  const buf = Buffer.alloc(TAIL_CHUNK);
+  let end = size;
+  let length = 1; // the last byte alone first: almost always a newline
+  while (end > 0) {
+    const start = Math.max(0, end - length);
+    await readFully(handle, buf, end - start, start);
+    const at = buf.subarray(0, end - start).lastIndexOf(0x0a);
+    if (at >= 0) return start + at + 1;
+    end = start;
+    length = TAIL_CHUNK;
+  }
+  return 0;
+}
+
+async function readFully(handle: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+  for (let got = 0; got < length; ) {
+    const { bytesRead } = await handle.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) throw new Error(`the file ended at ${position + got} bytes while its tail was read`);
+    got += bytesRead;
   }
 }
 
