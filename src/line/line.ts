@@ -3,9 +3,9 @@
  *
  * Every firearm moves through the state machine of docs/architecture.md. The rule that keeps a
  * code off two pins: a code is sent a start at most once. The rule that keeps every engraved pin
- * recorded: the line writes `marking` (with the engraver's `completed` count) before it starts a
- * job, and after any restart it settles each `marking` firearm from the engraver's own `state`,
- * `fault`, `activeJob` and `completed` before it loads anything else.
+ * recorded: the line writes `marking` (with the engraver's `completed` count and `activeJob`) before
+ * it starts a job, and after any restart it settles each `marking` firearm from the engraver's own
+ * `state`, `fault`, `activeJob` and `completed` before it loads anything else.
  */
 import { EventEmitter } from 'node:events';
 import type { Grade } from '../codes/index.js';
@@ -97,10 +97,17 @@ type MarkingResult =
   /** The engraver never began this job. */
   | { kind: 'not-started' }
   /**
-   * Another job was started after this one, and this one may have been marked before it: the
-   * `completed` count moved since the start, or was not noted.
+   * The engraver's last job is another one, and this one may have been marked before it: the
+   * `completed` count or the `activeJob` moved since they were read before the start, or were
+   * not noted.
    */
-  | { kind: 'overtaken'; activeJob: number; completed: number; completedBefore?: number }
+  | {
+      kind: 'overtaken';
+      activeJob: number;
+      completed: number;
+      completedBefore?: number;
+      activeJobBefore?: number;
+    }
   /** activeJob is ours but the engraver is READY: the outcome was cleared by a reset. */
   | { kind: 'unknown' };
 
@@ -835,6 +842,7 @@ export class Line extends EventEmitter<LineEvents> {
       }
       f = await this.o.repo.updateFirearm(order, f.seq, (x) => {
         x.completedBefore = before.completed;
+        x.activeJobBefore = before.activeJob;
         setState(x, 'marking');
       });
       this.emit('firearm', { orderId: header.id, firearm: f });
@@ -917,20 +925,22 @@ export class Line extends EventEmitter<LineEvents> {
 
   /**
    * The engraver's last job is not this firearm's. A power cycle (activeJob 0) may have cut the
-   * marking short. Otherwise a `completed` count that has not moved since the line's start means
-   * no job ended DONE since, so this start never took; a count that moved (or none noted) means
-   * this job may have run before the other one began. The count wraps at 65536, so only its
-   * equality means anything.
+   * marking short, whatever the count reads since. Otherwise the start never took only if nothing
+   * at all was started after the status read before it: `activeJob` is still the job it named,
+   * and `completed` has not moved. Another `activeJob` with an unmoved count may be a job started
+   * after this one had faulted part-marked and been reset; a count that moved means a job ended
+   * DONE since, perhaps this one. The count wraps at 65536, so only its equality means anything.
    */
   private afterAnotherJob(f: Firearm, status: EngraverStatus): MarkingResult {
     if (status.activeJob === 0) return { kind: 'lost' };
-    if (f.completedBefore !== undefined && status.completed === f.completedBefore)
+    if (status.activeJob === f.activeJobBefore && status.completed === f.completedBefore)
       return { kind: 'not-started' };
     return {
       kind: 'overtaken',
       activeJob: status.activeJob,
       completed: status.completed,
       ...(f.completedBefore !== undefined ? { completedBefore: f.completedBefore } : {}),
+      ...(f.activeJobBefore !== undefined ? { activeJobBefore: f.activeJobBefore } : {}),
     };
   }
 
@@ -972,6 +982,7 @@ export class Line extends EventEmitter<LineEvents> {
       });
       x.code = undefined;
       x.completedBefore = undefined;
+      x.activeJobBefore = undefined;
       x.reported = undefined;
       setState(x, header.state === 'aborted' ? 'cancelled' : 'queued', `code ${code.text} voided: ${reason}`);
     });
@@ -1127,14 +1138,24 @@ function describeFailure(result: MarkingResult): string {
     case 'not-started':
       return 'the engraver never started the job';
     case 'overtaken':
-      return result.completedBefore === undefined
-        ? `the engraver started job ${result.activeJob} after this one, and no count of completed jobs was noted before this start: it may have been marked`
-        : `the engraver started job ${result.activeJob} after this one, and its completed jobs went from ${result.completedBefore} to ${result.completed}: it may have been marked`;
+      return describeOvertaken(result);
     case 'unknown':
       return 'the job outcome was cleared before the line could read it';
     case 'done':
       return 'done';
   }
+}
+
+/** What the engraver showed of the jobs after this one's start, and what had been noted before it. */
+function describeOvertaken(r: Extract<MarkingResult, { kind: 'overtaken' }>): string {
+  const started = `the engraver started job ${r.activeJob} after this one`;
+  if (r.completedBefore === undefined)
+    return `${started}, and no count of completed jobs was noted before this start: it may have been marked`;
+  if (r.completed !== r.completedBefore)
+    return `${started}, and its completed jobs went from ${r.completedBefore} to ${r.completed}: it may have been marked`;
+  if (r.activeJobBefore === undefined)
+    return `the engraver holds job ${r.activeJob}, its completed jobs stayed at ${r.completed}, and the job it held before this start was not noted: it may have been marked`;
+  return `${started} (it held job ${r.activeJobBefore} before this start), and its completed jobs stayed at ${r.completed}: this one may have faulted part-marked and been reset before it`;
 }
 
 function now(): string {

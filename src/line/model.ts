@@ -79,6 +79,13 @@ export interface Firearm {
    * kept: then nothing is known, and the pin is taken as marked.
    */
   completedBefore?: number;
+  /**
+   * The engraver's `activeJob` read just before the current code's start, written with `marking`
+   * beside `completedBefore`. A pin whose job is not the engraver's last is kept only when both
+   * are as noted: nothing at all was started since, so this start never took. Absent in stores
+   * written before it was kept: then the pin is taken as marked.
+   */
+  activeJobBefore?: number;
   engravedAt?: string;
   /** Set once the `engraved` record is durably in the outbox. */
   reported?: boolean;

@@ -8,8 +8,15 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { parseKey } from '../../src/codes/index.js';
+import type { Engraver } from '../../src/engraver/types.js';
 import { CodeAllocator } from '../../src/line/allocator.js';
-import { type AuditSink, Line, type NewOrder, type RecordSink } from '../../src/line/line.js';
+import {
+  type AuditSink,
+  Line,
+  type LineOptions,
+  type NewOrder,
+  type RecordSink,
+} from '../../src/line/line.js';
 import { LineRepository } from '../../src/line/repository.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
 import { DocumentStore } from '../../src/store/documents.js';
@@ -19,10 +26,10 @@ export const KEY = '000102030405060708090a0b0c0d0e0f';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
-export interface Harness {
+export interface Harness<E extends Engraver = DeviceEngraver> {
   dir: string;
   device: EngraverDevice;
-  engraver: DeviceEngraver;
+  engraver: E;
   line: Line;
   store: DocumentStore;
   repo: LineRepository;
@@ -51,13 +58,28 @@ export interface LineStartOptions {
   sink?: RecordSink;
   /** Takes every audit entry before `Harness.audit` does: a real audit trail, for a test that queries it. */
   audit?: AuditSink;
+  /** The recipe for a make and model; by default one recipe for every firearm. */
+  recipeFor?: LineOptions['recipeFor'];
 }
 
-export async function startLine(
+export function startLine(
   dir: string,
   device: EngraverDevice,
   options: LineStartOptions = {},
 ): Promise<Harness> {
+  return startLineWith(new DeviceEngraver(device), dir, device, options);
+}
+
+/**
+ * A line on an engraver of the test's own, e.g. a driver on a real link to `device`'s simulator.
+ * The line starts it (a no-op if it runs already) and stops it with the rest.
+ */
+export async function startLineWith<E extends Engraver>(
+  engraver: E,
+  dir: string,
+  device: EngraverDevice,
+  options: LineStartOptions = {},
+): Promise<Harness<E>> {
   const store = new DocumentStore({ dir: join(dir, 'docs') });
   await store.start();
   const repo = new LineRepository(store, join(dir, 'serials'));
@@ -69,7 +91,6 @@ export async function startLine(
     options.block ?? { start: 1000, size: 100_000 },
   );
   await allocator.start();
-  const engraver = new DeviceEngraver(device);
   const records: RegistryRecord[] = [];
   const audit: Harness['audit'] = [];
   const { sink, audit: trail } = options;
@@ -91,7 +112,7 @@ export async function startLine(
       // A QA decision applied again asks the trail which of its entries were already written.
       query: trail?.query?.bind(trail),
     },
-    recipeFor: () => ({ power: 500, frequency: 30, speed: 200, passes: 2 }),
+    recipeFor: options.recipeFor ?? (() => ({ power: 500, frequency: 30, speed: 200, passes: 2 })),
     records: {
       issuer: 1,
       line: 'line-1',

@@ -3,21 +3,13 @@
  * a firearm is marked with. The controller "dies" by losing its link to the simulated engraver;
  * what happened at the engraver meanwhile is played on the device itself before the restart.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EngraverDevice } from '../../simulators/engraver/device.js';
-import { parseKey } from '../../src/codes/index.js';
 import { recipeFor } from '../../src/config/recipes.js';
 import type { Config } from '../../src/config/schema.js';
 import { StamplineError } from '../../src/errors.js';
-import { CodeAllocator } from '../../src/line/allocator.js';
-import { Line } from '../../src/line/line.js';
 import type { Firearm, FirearmState } from '../../src/line/model.js';
-import { LineRepository } from '../../src/line/repository.js';
-import type { RegistryRecord } from '../../src/registry/record.js';
-import { DocumentStore } from '../../src/store/documents.js';
-import { DeviceEngraver } from '../support/device-engraver.js';
-import { type Harness, KEY, order, until, useLines } from './harness.js';
+import { type Harness, order, until, useLines } from './harness.js';
 
 const lines = useLines();
 
@@ -26,8 +18,8 @@ function endMarking(device: EngraverDevice): void {
   (device as unknown as { endMarking(outcome: 'done', fault: number): void }).endMarking('done', 0);
 }
 
-/** Marks a job of someone else's on the device, as `stampline engraver test-job` does, to its end. */
-async function runTestJob(device: EngraverDevice, jobId: number): Promise<void> {
+/** Starts a job of someone else's on the device, as `stampline engraver test-job` does. */
+function startTestJob(device: EngraverDevice, jobId: number): void {
   const refused = device.loadJob({
     jobId,
     text: 'TEST',
@@ -38,7 +30,22 @@ async function runTestJob(device: EngraverDevice, jobId: number): Promise<void> 
   });
   expect(refused).toBeUndefined();
   expect(device.go(jobId)).toBeUndefined();
+}
+
+/** Marks a job of someone else's on the device to its end. */
+async function runTestJob(device: EngraverDevice, jobId: number): Promise<void> {
+  startTestJob(device, jobId);
   await until(() => device.status().state === 'DONE', 'the test job done');
+}
+
+/** Makes every job after the next DONE mark until the test ends it (`endMarking`). */
+function slowAfterFirstDone(device: EngraverDevice): void {
+  const off = device.on((e) => {
+    if (e.kind === 'done') {
+      device.markingTimeMs = 600_000;
+      off();
+    }
+  });
 }
 
 /**
@@ -114,11 +121,12 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
     await h.line.submitOrder(order('o1', 2), 'http', 'erp');
     await h.line.startOrder('o1', 'operator');
     const marking = await died;
-    expect(marking.completedBefore).toBe(1);
     h = await lines.restart(h);
     await orderDone(h, 'o1');
 
-    const f = (await h.line.orderView('o1')).firearms[1]!;
+    const [first, f] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
+    // As read before the load: the first firearm's job, ended DONE, the one job completed.
+    expect(marking).toMatchObject({ completedBefore: 1, activeJobBefore: first.code!.jobId });
     expect(f.state).toBe('engraved');
     expect(f.voided).toEqual([
       expect.objectContaining({
@@ -136,13 +144,7 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
   it('scraps the pin when the job ran and another job was marked after it while the line was down', async () => {
     let h = await lines.start();
     await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    // The second job marks until the test ends it.
-    const slow = h.device.on((e) => {
-      if (e.kind === 'done') {
-        h.device.markingTimeMs = 600_000;
-        slow();
-      }
-    });
+    slowAfterFirstDone(h.device);
     await h.line.startOrder('o1', 'operator');
     await until(() => h.device.marks.length === 2, 'the second job marking');
     const marking = (await h.line.orderView('o1')).firearms[1]!;
@@ -172,6 +174,104 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
     // The voided code is never marked again; the firearm's new code is marked once.
     expect(device.marks.filter((m) => m.text === code)).toHaveLength(1);
     expect(device.marks.filter((m) => m.text === f.code!.text)).toHaveLength(1);
+  });
+
+  it('scraps the pin when the job faulted part-marked, and after a reset another job is still marking with the count unmoved', async () => {
+    let h = await lines.start();
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    slowAfterFirstDone(h.device);
+    await h.line.startOrder('o1', 'operator');
+    await until(() => h.device.marks.length === 2, 'the second job marking');
+    const [first, marking] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
+    expect(marking).toMatchObject({
+      state: 'marking',
+      completedBefore: 1,
+      activeJobBefore: first.code!.jobId,
+    });
+    h.engraver.down('controller died');
+    const { device } = h;
+    // While the line is down the job faults part-marked; someone resets the engraver and starts
+    // a job of their own, which has not ended: the count reads as it did before the line's start.
+    device.abort();
+    expect(device.status()).toMatchObject({ state: 'FAULT', fault: 3 });
+    device.reset();
+    startTestJob(device, 4_000_002);
+    expect(device.status()).toEqual({ state: 'BUSY', fault: 0, completed: 1, activeJob: 4_000_002 });
+
+    h = await lines.restart(h);
+    const code = marking.code!.text;
+    const reason = `the engraver started job 4000002 after this one (it held job ${first.code!.jobId} before this start), and its completed jobs stayed at 1: this one may have faulted part-marked and been reset before it`;
+    await until(
+      async () => (await h.line.orderView('o1')).firearms[1]!.voided.length === 1,
+      'the code voided',
+    );
+    expect((await h.line.orderView('o1')).firearms[1]!.voided).toEqual([
+      expect.objectContaining({ text: code, pinScrapped: true, reason }),
+    ]);
+    expect(h.records.filter((r) => r.event === 'voided')).toEqual([
+      expect.objectContaining({ code, reason }),
+    ]);
+
+    // Once the other job ends, the firearm gets a new pin and a new code.
+    device.markingTimeMs = 0;
+    endMarking(device);
+    await orderDone(h, 'o1');
+    const f = (await h.line.orderView('o1')).firearms[1]!;
+    expect(f.state).toBe('engraved');
+    expect(f.code!.text).not.toBe(code);
+    expect(device.marks.filter((m) => m.text === code).map((m) => m.outcome)).toEqual(['fault']);
+    expect(device.marks.filter((m) => m.text === f.code!.text)).toHaveLength(1);
+  });
+
+  it('scraps the pin after a power cycle, even when the registers then read as they did before the start', async () => {
+    let h = await lines.start({ markingTimeMs: 600_000 });
+    await h.line.submitOrder(order('o1', 1), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    await until(() => h.device.marks.length === 1, 'the job marking');
+    const marking = (await h.line.orderView('o1')).firearms[0]!;
+    // The first job after power-on: nothing started, nothing completed.
+    expect(marking).toMatchObject({ state: 'marking', completedBefore: 0, activeJobBefore: 0 });
+    h.engraver.down('controller died');
+    const { device } = h;
+    device.powerCycle();
+    expect(device.status()).toEqual({ state: 'READY', fault: 0, completed: 0, activeJob: 0 });
+    device.markingTimeMs = 0;
+
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+    const f = (await h.line.orderView('o1')).firearms[0]!;
+    const code = marking.code!.text;
+    const reason = 'engraver lost power during the job';
+    expect(f.voided).toEqual([expect.objectContaining({ text: code, pinScrapped: true, reason })]);
+    expect(h.records.filter((r) => r.event === 'voided')).toEqual([
+      expect.objectContaining({ code, reason }),
+    ]);
+    expect(device.marks.filter((m) => m.text === code).map((m) => m.outcome)).toEqual(['power-lost']);
+  });
+
+  it('scraps the pin when a store written before the engraver’s job was kept cannot tell, though the count has not moved', async () => {
+    let h = await lines.start();
+    const died = dieAt(h, 1, 'marking');
+    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    const marking = await died;
+    // As a line that noted only the count left it.
+    await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
+      delete x.activeJobBefore;
+    });
+    h = await lines.restart(h);
+    await orderDone(h, 'o1');
+
+    const [first, f] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
+    const code = marking.code!.text;
+    expect(f.voided).toEqual([
+      expect.objectContaining({
+        text: code,
+        pinScrapped: true,
+        reason: `the engraver holds job ${first.code!.jobId}, its completed jobs stayed at 1, and the job it held before this start was not noted: it may have been marked`,
+      }),
+    ]);
+    expect(h.records.filter((r) => r.event === 'voided').map((r) => r.code)).toEqual([code]);
   });
 
   it('scraps the pin when a store written before the count was kept cannot tell', async () => {
@@ -226,16 +326,6 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
   });
 });
 
-interface RecipeLine {
-  dir: string;
-  device: EngraverDevice;
-  line: Line;
-  records: RegistryRecord[];
-  stop(): Promise<void>;
-}
-
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
-
 /** The recipes section of a configuration, read by the configuration's own matcher. */
 const recipes: Config['recipes'] = {
   default: { power: 700, frequency: 40, speed: 150, passes: 2 },
@@ -245,58 +335,9 @@ const recipes: Config['recipes'] = {
   ],
 };
 
-/** A line as the harness builds it, but marking with the recipe configured for each make and model. */
-async function startWithRecipes(dir: string, device: EngraverDevice): Promise<RecipeLine> {
-  const store = new DocumentStore({ dir: join(dir, 'docs') });
-  await store.start();
-  const repo = new LineRepository(store, join(dir, 'serials'));
-  await repo.start();
-  const allocator = new CodeAllocator(store, 1, parseKey(KEY), { start: 1000, size: 100_000 });
-  await allocator.start();
-  const engraver = new DeviceEngraver(device);
-  const records: RegistryRecord[] = [];
-  const line = new Line({
-    repo,
-    allocator,
-    engraver,
-    sink: {
-      async report(r) {
-        records.push(...r);
-      },
-    },
-    audit: { async record() {} },
-    recipeFor: (make, model) => recipeFor(recipes, make, model),
-    records: {
-      issuer: 1,
-      line: 'line-1',
-      certifiedBy: { kind: 'manufacturer', licence: 'FFL-1-23-456-07-8A-90123' },
-      engraverId: 'eng-1',
-    },
-    logger: quiet,
-    mirror: true,
-    jobTimeoutMs: 10_000,
-  });
-  await engraver.start();
-  await line.start();
-  return {
-    dir,
-    device,
-    line,
-    records,
-    async stop() {
-      await line.stop();
-      await engraver.stop();
-      await repo.stop();
-      await store.stop();
-    },
-  };
-}
-
-const recipeLines = useLines(startWithRecipes);
-
 describe('recipes per make and model', () => {
   it('marks each model with its own recipe, and stores and reports the recipe it marked with', async () => {
-    const h = await recipeLines.start();
+    const h = await lines.start({ recipeFor: (make, model) => recipeFor(recipes, make, model) });
     await h.line.submitOrder(order('p19', 2, { make: 'Acme Arms', model: 'P19' }), 'http', 'erp');
     await h.line.submitOrder(order('p10', 2, { make: 'ACME arms', model: 'P10' }), 'http', 'erp');
     await h.line.submitOrder(order('g1', 1, { make: 'Gamma', model: 'G1' }), 'http', 'erp');
