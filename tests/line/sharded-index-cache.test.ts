@@ -454,6 +454,149 @@ describe('the sharded index keeps a bounded number of shards in memory', () => {
   });
 });
 
+describe('an append does not read its shard', () => {
+  it('reads no shard file for many adds to shards not in memory, only the last byte of each file the first time', async () => {
+    const dir = makeDir();
+    const shardCount = 16;
+    const history = keysByShard(shardCount, 60, 'H');
+    const writer = open(dir, 2);
+    await writer.add(history.flat().map((key) => ({ key, value: `old\t${'x'.repeat(40)}` })));
+    fsWatch.reads.clear();
+    fsWatch.handleBytes.clear();
+
+    const idx = open(dir, 2);
+    const fresh = keysByShard(shardCount, 12, 'N');
+    for (let round = 0; round < 12; round++) {
+      await idx.add(fresh.map((list) => ({ key: list[round]!, value: `v${round}` })));
+    }
+    await Promise.all(fresh.map((list) => idx.add([{ key: list[0]!, value: 'again' }])));
+    expect(idx.loadedShards()).toBe(0);
+    for (let n = 0; n < shardCount; n++) {
+      expect(readsOf(n)).toBe(0);
+      expect(handleBytesOf(n)).toBe(1);
+    }
+
+    const found = await idx.lookup([...history.flat(), ...fresh.flat()]);
+    for (let n = 0; n < shardCount; n++) expect(readsOf(n)).toBe(1);
+    for (const key of history.flat()) expect(found.get(key)).toEqual([`old\t${'x'.repeat(40)}`]);
+    for (const list of fresh) {
+      list.forEach((key, round) => {
+        expect(found.get(key)).toEqual(round === 0 ? ['v0', 'again'] : [`v${round}`]);
+      });
+    }
+  });
+
+  it('cuts a torn last line off a shard not in memory at its last newline, reading only the end of the file', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(4, 200);
+    const wholeLines = (n: number): string =>
+      keys[n]!.slice(1)
+        .map((key) => `${key}\told-${'y'.repeat(60)}\n`)
+        .join('');
+    const torn = ['Z\tpart', `Z\t${'z'.repeat(2000)}`, `Z\t${'z'.repeat(1500)}`];
+    // a short torn line, one longer than a read of a few hundred bytes, and a file of a torn line alone
+    writeFileSync(join(dir, fileName(0)), wholeLines(0) + torn[0]);
+    writeFileSync(join(dir, fileName(1)), wholeLines(1) + torn[1]);
+    writeFileSync(join(dir, fileName(2)), torn[2]!);
+    expect(wholeLines(1).length).toBeGreaterThan(4 * torn[1]!.length);
+
+    const idx = open(dir, 1);
+    await idx.add(keys.slice(0, 3).map((list) => ({ key: list[0]!, value: 'new' })));
+    expect(readFileSync(join(dir, fileName(0)), 'utf8')).toBe(`${wholeLines(0)}${keys[0]![0]}\tnew\n`);
+    expect(readFileSync(join(dir, fileName(1)), 'utf8')).toBe(`${wholeLines(1)}${keys[1]![0]}\tnew\n`);
+    expect(readFileSync(join(dir, fileName(2)), 'utf8')).toBe(`${keys[2]![0]}\tnew\n`);
+    for (let n = 0; n < 3; n++) expect(readsOf(n)).toBe(0);
+    expect(handleBytesOf(0)).toBeLessThan(torn[0]!.length + 1024);
+    expect(handleBytesOf(1)).toBeLessThan(torn[1]!.length + 1024);
+    expect(handleBytesOf(2)).toBeLessThanOrEqual(torn[2]!.length);
+
+    // the next appends know where the last line ends
+    await idx.add(keys.slice(0, 3).map((list) => ({ key: list[1]!, value: 'newer' })));
+    expect(handleBytesOf(0)).toBeLessThan(torn[0]!.length + 1024);
+    expect(readFileSync(join(dir, fileName(2)), 'utf8')).toBe(`${keys[2]![0]}\tnew\n${keys[2]![1]}\tnewer\n`);
+
+    const again = open(dir, 1);
+    const found = await again.lookup([...keys.slice(0, 3).flat(), 'Z']);
+    expect(found.has('Z')).toBe(false);
+    for (let n = 0; n < 3; n++) {
+      expect(found.get(keys[n]![0]!)).toEqual(['new']);
+      expect(found.get(keys[n]![1]!)).toEqual(n === 2 ? ['newer'] : [`old-${'y'.repeat(60)}`, 'newer']);
+    }
+  });
+
+  it('cuts the lines of a failed append to a shard not in memory off with the next append, and never counts them in a lookup', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(2, 5);
+    const [k0, lost, k2, k3, k4] = keys[0]!;
+    const file = join(dir, fileName(0));
+    writeFileSync(file, `${k0}\tv0\n`);
+    const idx = open(dir, 1);
+
+    // the lines reach the file, their sync fails: the add is refused
+    failSyncOnce(0);
+    await expect(
+      idx.add([
+        { key: lost!, value: 'v1' },
+        { key: k3!, value: 'v1' },
+      ]),
+    ).rejects.toThrow(/cannot write/);
+    expect(readFileSync(file, 'utf8')).toBe(`${k0}\tv0\n${lost}\tv1\n${k3}\tv1\n`);
+    expect(readsOf(0)).toBe(0);
+    const seen = await idx.lookup([k0!, lost!, k3!]);
+    expect([seen.get(k0!), seen.has(lost!), seen.has(k3!)]).toEqual([['v0'], false, false]);
+
+    await idx.lookup(keys[1]!);
+    await idx.add([{ key: k2!, value: 'v2' }]);
+    expect(readFileSync(file, 'utf8')).toBe(`${k0}\tv0\n${k2}\tv2\n`);
+
+    // a second failure, the shard out of memory, followed at once by an append
+    failSyncOnce(0);
+    await expect(idx.add([{ key: lost!, value: 'v3' }])).rejects.toThrow(/cannot write/);
+    await idx.add([{ key: k4!, value: 'v4' }]);
+    expect(readFileSync(file, 'utf8')).toBe(`${k0}\tv0\n${k2}\tv2\n${k4}\tv4\n`);
+    expect(readsOf(0)).toBe(1);
+
+    const found = await open(dir, 1).lookup([k0!, lost!, k2!, k3!, k4!]);
+    expect([...found.keys()].sort()).toEqual([k0!, k2!, k4!].sort());
+  });
+
+  it('collapses a value appended again while its shard was out, one after the other for its key, when the shard is read', async () => {
+    const dir = makeDir();
+    const keys = keysByShard(2, 2);
+    const [k, other] = keys[0]!;
+    const idx = open(dir, 1);
+    await idx.add([{ key: k!, value: 'a' }]);
+    await idx.add([{ key: k!, value: 'a' }]);
+    await idx.add([
+      { key: other!, value: 'x' },
+      { key: k!, value: 'a' },
+    ]);
+    await idx.add([{ key: k!, value: 'b' }]);
+    await idx.add([{ key: k!, value: 'b' }]);
+    // equal to an earlier value, not to the last: a value of its own
+    await idx.add([{ key: k!, value: 'a' }]);
+    // twice in one add: written once
+    await idx.add([
+      { key: k!, value: 'c' },
+      { key: k!, value: 'c' },
+    ]);
+    const onDisk = (): string[] =>
+      linesOnDisk(dir, 1)
+        .lines.filter((l) => l.startsWith(`${k}\t`))
+        .map((l) => l.slice(l.indexOf('\t') + 1));
+    expect(onDisk()).toEqual(['a', 'a', 'a', 'b', 'b', 'a', 'c']);
+    expect(readsOf(0)).toBe(0);
+
+    const found = await idx.lookup([k!, other!]);
+    expect(found.get(k!)).toEqual(['a', 'b', 'a', 'c']);
+    expect(found.get(other!)).toEqual(['x']);
+    // in memory, the shard tells the append that the value is already the last one
+    await idx.add([{ key: k!, value: 'c' }]);
+    expect(onDisk()).toEqual(['a', 'a', 'a', 'b', 'b', 'a', 'c']);
+    expect((await open(dir, 1).lookup([k!])).get(k!)).toEqual(['a', 'b', 'a', 'c']);
+  });
+});
+
 describe('the serial and code indexes pass the cap through', () => {
   it('bounds the shards a serial index and a code index hold', async () => {
     const dir = makeDir();
