@@ -846,11 +846,21 @@ export class Line extends EventEmitter<LineEvents> {
         setState(x, 'marking');
       });
       this.emit('firearm', { orderId: header.id, firearm: f });
-      await this.o.engraver.startJob(code.jobId);
+      try {
+        await this.o.engraver.startJob(code.jobId);
+      } catch (err) {
+        if (!isStamplineError(err, 'ENGRAVER_REJECTED') && !isStamplineError(err, 'ENGRAVER_FAULT'))
+          throw err;
+        // The engraver refused the start (fault 4 over Modbus, a NAK over ASCII, or a fault in
+        // the way). What it did is read from its registers, as after a restart; whatever it was,
+        // the line halts for an operator, whose reset lets the order go on.
+        await this.finish(rt, f, await this.settleMarking(f, 'refused'), err.message);
+        return;
+      }
       justStarted = true;
     }
     if (f.state === 'marking') {
-      const result = await this.settleMarking(f, justStarted);
+      const result = await this.settleMarking(f, justStarted ? 'started' : 'unknown');
       await this.finish(rt, f, result);
     }
   }
@@ -890,13 +900,17 @@ export class Line extends EventEmitter<LineEvents> {
     }
   }
 
-  /** Finds out how the job of a `marking` firearm ended, from the engraver itself. */
-  private async settleMarking(f: Firearm, justStarted: boolean): Promise<MarkingResult> {
+  /**
+   * Finds out how the job of a `marking` firearm ended, from the engraver itself. `start`: what
+   * the line knows of the start, which it just sent (`started`), or which the engraver has just
+   * refused (`refused`), or nothing (`unknown`: after a restart, or a job the engraver lost).
+   */
+  private async settleMarking(f: Firearm, start: 'started' | 'refused' | 'unknown'): Promise<MarkingResult> {
     const code = f.code!;
-    if (!justStarted) {
+    if (start !== 'started') {
       const status = await this.o.engraver.readStatus();
       this.lastStatus = status;
-      if (status.activeJob !== code.jobId) return this.afterAnotherJob(f, status);
+      if (status.activeJob !== code.jobId) return this.afterAnotherJob(f, status, start === 'refused');
       if (status.state === 'DONE') return { kind: 'done', completed: status.completed };
       if (status.state === 'FAULT') return { kind: 'fault', fault: status.fault };
       if (status.state === 'READY') return { kind: 'unknown' };
@@ -908,7 +922,7 @@ export class Line extends EventEmitter<LineEvents> {
     } catch (err) {
       // The engraver no longer holds the job (a power cut, or a reset nobody saw): what became
       // of it is read from the engraver, as after a restart.
-      if (isStamplineError(err, 'ENGRAVER_JOB_LOST')) return this.settleMarking(f, false);
+      if (isStamplineError(err, 'ENGRAVER_JOB_LOST')) return this.settleMarking(f, 'unknown');
       if (!isStamplineError(err, 'ENGRAVER_TIMEOUT')) throw err;
       // The job outlived the job timeout: stop the laser; the pin is scrapped below.
       this.o.logger.error({ jobId: code.jobId }, 'job exceeded the job timeout; aborting it');
@@ -930,11 +944,14 @@ export class Line extends EventEmitter<LineEvents> {
    * and `completed` has not moved. Another `activeJob` with an unmoved count may be a job started
    * after this one had faulted part-marked and been reset; a count that moved means a job ended
    * DONE since, perhaps this one. The count wraps at 65536, so only its equality means anything.
+   *
+   * A start the engraver has just refused, with both as noted, never took even when they read 0
+   * (the first job after power-on): the refusal and the registers agree, moments after the start.
    */
-  private afterAnotherJob(f: Firearm, status: EngraverStatus): MarkingResult {
-    if (status.activeJob === 0) return { kind: 'lost' };
-    if (status.activeJob === f.activeJobBefore && status.completed === f.completedBefore)
-      return { kind: 'not-started' };
+  private afterAnotherJob(f: Firearm, status: EngraverStatus, refused: boolean): MarkingResult {
+    const asNoted = status.activeJob === f.activeJobBefore && status.completed === f.completedBefore;
+    if (status.activeJob === 0 && !(refused && asNoted)) return { kind: 'lost' };
+    if (asNoted) return { kind: 'not-started' };
     return {
       kind: 'overtaken',
       activeJob: status.activeJob,
@@ -944,7 +961,8 @@ export class Line extends EventEmitter<LineEvents> {
     };
   }
 
-  private async finish(rt: Runtime, f: Firearm, result: MarkingResult): Promise<void> {
+  /** `refused`: why the engraver refused the start, which halts the line as a fault does. */
+  private async finish(rt: Runtime, f: Firearm, result: MarkingResult, refused?: string): Promise<void> {
     const order = rt.order;
     const header = order.header.data;
     const code = f.code!;
@@ -1004,6 +1022,8 @@ export class Line extends EventEmitter<LineEvents> {
     this.emit('firearm', { orderId: header.id, firearm: requeued });
     if (fault !== undefined && fault !== 0) {
       await this.faultOrder(rt, fault, `engraver fault during job ${code.jobId}: ${faultName(fault)}`);
+    } else if (refused !== undefined) {
+      await this.faultOrder(rt, 0, `the engraver refused to start job ${code.jobId}: ${refused}`);
     }
     await this.retireIfFinished(rt);
   }
