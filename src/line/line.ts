@@ -470,10 +470,13 @@ export class Line extends EventEmitter<LineEvents> {
     return { order: order.header.data, counts: countFirearms(order), firearms: [...firearmsOf(order)] };
   }
 
-  /** Headers of every order, active or finished, newest first; from memory once started. */
+  /**
+   * Headers of every order, active or finished, newest first (orders created in the same
+   * millisecond by id, last first); from memory once started.
+   */
   async listOrders(): Promise<OrderHeader[]> {
     if (!this.headers) return this.o.repo.listOrders();
-    return [...this.headers.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return [...this.headers.values()].sort(newestFirst);
   }
 
   status() {
@@ -1133,6 +1136,16 @@ function sameAsStored(input: NewOrder, stored: LoadedOrder): boolean {
     if (!other || other.serial !== f.serial || (other.rework === true) !== f.rework) return false;
   }
   return true;
+}
+
+/**
+ * `createdAt` is an ISO time of one format, so plain string comparison orders it, at a fraction
+ * of a collator's cost (the list is sorted on every call); the id settles ties the same way
+ * whatever order the headers were gathered in.
+ */
+function newestFirst(a: OrderHeader, b: OrderHeader): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 function makeRuntime(order: LoadedOrder): Runtime {
