@@ -93,6 +93,11 @@ export class Daemon {
     await this.audit.start();
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
     await this.repo.start();
+    if (this.repo.catalogueRebuild)
+      log.warn(
+        { catalogue: this.repo.catalogueRebuild },
+        'order catalogue written afresh from the order header files',
+      );
     const allocator = new CodeAllocator(
       this.store,
       c.issuer.number,

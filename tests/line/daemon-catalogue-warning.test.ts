@@ -1,0 +1,71 @@
+/**
+ * The daemon warns when start-up had to write the order catalogue afresh from the order header
+ * files (none there, or one that could not be read), and says nothing when it read the catalogue.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../simulators/broker/mosquitto.js';
+import { parseConfig } from '../../src/config/index.js';
+import { Daemon } from '../../src/daemon.js';
+import { ORDER_CATALOGUE } from '../../src/line/repository.js';
+import { createLogger } from '../../src/logger.js';
+import { KEY, order, until, useLines } from './harness.js';
+
+const lines = useLines();
+const MESSAGE = 'order catalogue written afresh from the order header files';
+
+/** Starts and stops a daemon on the line's data folder, with its links down; answers what it logged. */
+async function runDaemon(dir: string): Promise<Array<{ level: number; msg: string; catalogue?: unknown }>> {
+  const dead = await freePort();
+  const config = parseConfig({
+    line: { id: 'catalogue-test', dataDir: dir },
+    issuer: {
+      number: 1,
+      licence: 'FFL-1-23-456-07-8A-90123',
+      key: KEY,
+      indexBlock: { start: 1000, size: 100_000 },
+    },
+    http: { host: '127.0.0.1', port: 0 },
+    auth: { erpToken: 'catalogue-test-erp-token-0001' },
+    engraver: { url: `modbus-tcp://127.0.0.1:${dead}?unit=1`, id: 'eng-1', requestTimeoutMs: 500 },
+    mqtt: { url: `mqtt://127.0.0.1:${dead}`, protocolVersion: 4, reconnectMs: 200 },
+  });
+  let text = '';
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      text += chunk;
+      done();
+    },
+  });
+  const daemon = new Daemon(config, createLogger({ level: 'info', pretty: false }, out));
+  try {
+    await daemon.start();
+  } finally {
+    await daemon.stop();
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+}
+
+describe('the daemon at start-up', () => {
+  it('warns, with how many orders and why, when the order catalogue was written afresh, and not when it was read', async () => {
+    const h = await lines.start();
+    await h.line.submitOrder(order('o1', 1), 'http', 'erp');
+    await h.line.startOrder('o1', 'operator');
+    await until(async () => (await h.line.listOrders())[0]?.state === 'done', 'o1 done');
+    await h.stop();
+    const folder = join(h.dir, 'docs', ORDER_CATALOGUE.folder);
+    for (const name of await readdir(folder))
+      if (name.startsWith(`${ORDER_CATALOGUE.name}.`)) await rm(join(folder, name));
+
+    const rebuilt = (await runDaemon(h.dir)).filter((e) => e.msg === MESSAGE);
+    expect(rebuilt).toEqual([
+      expect.objectContaining({ level: 40, catalogue: { reason: 'absent', orders: 1 } }),
+    ]);
+    expect((await runDaemon(h.dir)).filter((e) => e.msg === MESSAGE)).toEqual([]);
+  }, 60_000);
+});
