@@ -5,26 +5,47 @@
  */
 import { type EngraverDevice, REG } from './device.js';
 import type { LinkFaults } from './link-faults.js';
+import type { LinkStats } from './link-stats.js';
+import type { MarkingAction, MarkingTriggers } from './marking-triggers.js';
 
 export const CONTROL_HELP = `commands (one a line):
-  status                      state, fault, completed, activeJob, and the link faults
+  status                      state, fault, completed, activeJob, the faults in force, traffic
   fault-next CODE [FRACTION]  the next job faults with CODE (1..5) after FRACTION of its marking (default 0.5)
   interlock open|closed       an open interlock faults every start with 1
   part absent|present         an absent part faults every start with 2
   power-cycle                 back to READY with activeJob 0; a job being marked is left part-marked
   marking-ms MS               marking time of the next jobs
   drop                        drop the link now (close the connection or the port)
+  drop-at-next-marking [FRACTION|off]
+                              drop the link FRACTION (default 0.5) of the way through the next marking
+  power-cycle-at-next-marking [FRACTION|off]
+                              power-cycle FRACTION (default 0.5) of the way through the next marking
   delay MS                    hold every reply back MS milliseconds (0 to stop)
-  withhold N                  give no reply to the next N requests
-  corrupt N                   corrupt the next N replies (bad checksum or CRC; TCP: a malformed frame)
-  help                        this list`;
+  withhold N|all              give no reply to the next N requests, or to every request (0 to stop)
+  corrupt N|all               corrupt the next N replies, or every reply (0 to stop): a bad checksum
+                              (ASCII) or CRC (Modbus RTU); Modbus TCP has none, so a malformed frame
+  help                        this list
+delay, withhold and corrupt also go by delay-replies, withhold-replies and corrupt-replies.`;
+
+/** What a command may act on besides the device and the link faults. */
+export interface ControlExtras {
+  /** For drop-at-next-marking and power-cycle-at-next-marking. */
+  triggers?: MarkingTriggers;
+  /** Shown by status. */
+  stats?: LinkStats;
+}
 
 export interface ControlResult {
   ok: boolean;
   message: string;
 }
 
-export function runControlCommand(line: string, device: EngraverDevice, faults: LinkFaults): ControlResult {
+export function runControlCommand(
+  line: string,
+  device: EngraverDevice,
+  faults: LinkFaults,
+  extras: ControlExtras = {},
+): ControlResult {
   const [command, ...args] = line.trim().split(/\s+/);
   const ok = (message: string): ControlResult => ({ ok: true, message });
   const no = (message: string): ControlResult => ({ ok: false, message });
@@ -32,6 +53,23 @@ export function runControlCommand(line: string, device: EngraverDevice, faults: 
     if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) > max)
       return `${what} must be an integer 0..${max}`;
     return Number(raw);
+  };
+  const countOrAll = (raw: string | undefined): number | string => {
+    if (raw === 'all') return Number.POSITIVE_INFINITY;
+    const n = count(raw, 'count');
+    return typeof n === 'string' ? `${n}, or all` : n;
+  };
+  const atNextMarking = (action: MarkingAction, what: string): ControlResult => {
+    const { triggers } = extras;
+    if (!triggers) return no(`${command} is not available here`);
+    if (args[0] === 'off') {
+      triggers.disarm(action);
+      return ok(`will not ${what} at the next marking`);
+    }
+    const fraction = args[0] === undefined ? 0.5 : Number(args[0]);
+    if (!(fraction >= 0 && fraction <= 1)) return no('the fraction must be between 0 and 1, or off');
+    triggers.arm(action, fraction);
+    return ok(`will ${what} ${fraction * 100}% of the way through the next marking`);
   };
   switch (command) {
     case undefined:
@@ -42,10 +80,13 @@ export function runControlCommand(line: string, device: EngraverDevice, faults: 
     case 'status': {
       const s = device.status();
       const interfaceVersion = device.readHolding(REG.interface, 1)[0];
+      const { triggers, stats } = extras;
       return ok(
         `state ${s.state} fault ${s.fault} completed ${s.completed} activeJob ${s.activeJob} interface ${interfaceVersion}` +
           ` | marking ${device.markingTimeMs} ms, interlock ${device.interlockOpen ? 'open' : 'closed'}, part ${device.noPart ? 'absent' : 'present'}` +
-          ` | delay ${faults.delayRepliesMs} ms, withhold ${faults.withholdReplies}, corrupt ${faults.corruptReplies}`,
+          ` | delay ${faults.delayRepliesMs} ms, withhold ${showCount(faults.withholdReplies)}, corrupt ${showCount(faults.corruptReplies)}` +
+          (triggers ? ` | at next marking: ${triggers.describe()}` : '') +
+          (stats ? ` | requests ${stats.requests}, at most ${stats.maxInFlight} in flight` : ''),
       );
     }
     case 'fault-next': {
@@ -77,25 +118,42 @@ export function runControlCommand(line: string, device: EngraverDevice, faults: 
     case 'drop':
       faults.dropLink();
       return ok('link dropped');
-    case 'delay': {
+    case 'drop-at-next-marking':
+      return atNextMarking('drop', 'drop the link');
+    case 'power-cycle-at-next-marking':
+      return atNextMarking('power-cycle', 'power-cycle');
+    case 'delay':
+    case 'delay-replies': {
       const ms = count(args[0], 'delay');
       if (typeof ms === 'string') return no(ms);
       faults.delayRepliesMs = ms;
       return ok(`replies delayed ${ms} ms`);
     }
-    case 'withhold': {
-      const n = count(args[0], 'count');
+    case 'withhold':
+    case 'withhold-replies': {
+      const n = countOrAll(args[0]);
       if (typeof n === 'string') return no(n);
       faults.withholdReplies = n;
-      return ok(`next ${n} replies withheld`);
+      return ok(`${replies(n)} withheld`);
     }
-    case 'corrupt': {
-      const n = count(args[0], 'count');
+    case 'corrupt':
+    case 'corrupt-replies': {
+      const n = countOrAll(args[0]);
       if (typeof n === 'string') return no(n);
       faults.corruptReplies = n;
-      return ok(`next ${n} replies corrupted`);
+      return ok(`${replies(n)} corrupted`);
     }
     default:
       return no(`unknown command "${command}" (try help)`);
   }
+}
+
+function showCount(n: number): string {
+  return n === Number.POSITIVE_INFINITY ? 'all' : String(n);
+}
+
+function replies(n: number): string {
+  if (n === Number.POSITIVE_INFINITY) return 'every reply';
+  if (n === 0) return 'no reply';
+  return n === 1 ? 'next reply' : `next ${n} replies`;
 }

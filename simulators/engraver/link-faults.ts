@@ -8,9 +8,12 @@ import type { LinkStats } from './link-stats.js';
 export interface LinkFaults {
   /** Every reply is sent this long after its request. */
   delayRepliesMs: number;
-  /** The next N requests get no reply at all. */
+  /** The next N requests get no reply at all; `Infinity`: every request. */
   withholdReplies: number;
-  /** The next N replies get a bad checksum or CRC (Modbus TCP: a malformed frame). */
+  /**
+   * The next N replies get a bad checksum (ASCII) or CRC (Modbus RTU); Modbus TCP has no checksum
+   * of its own, so there the frame is malformed. `Infinity`: every reply.
+   */
   corruptReplies: number;
   /** Closes the connection or the port now; the server keeps listening (TCP) or reopens (serial). */
   dropLink(): void;

@@ -5,9 +5,10 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { AsciiEngraverServer } from '../../simulators/engraver/ascii-server.js';
-import { runControlCommand } from '../../simulators/engraver/control.js';
+import { CONTROL_HELP, type ControlExtras, runControlCommand } from '../../simulators/engraver/control.js';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import type { SimulatedLink } from '../../simulators/engraver/link-faults.js';
+import { MarkingTriggers } from '../../simulators/engraver/marking-triggers.js';
 import { ModbusRtuServer } from '../../simulators/engraver/modbus-rtu-server.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
 import { openPtyPair, type PtyPair } from '../../simulators/engraver/pty-pair.js';
@@ -80,6 +81,26 @@ export function registerEngraverCommands(program: Command, sim: Command): void {
     .option('--interlock-open', 'start with the interlock open (every start faults with 1)')
     .option('--part-absent', 'start with no part present (every start faults with 2)')
     .option('--drop-for <ms>', 'serial transports: how long a dropped link stays down', '3000')
+    .option('--delay-replies <ms>', 'hold every reply back MS milliseconds')
+    .option('--withhold-replies <n|all>', 'give no reply to the first N requests, or to every request')
+    .option(
+      '--corrupt-replies <n|all>',
+      'corrupt the first N replies, or every reply: a bad checksum (ascii-serial) or CRC (modbus-rtu); ' +
+        'modbus-tcp has no checksum of its own, so a malformed frame',
+    )
+    .option(
+      '--drop-at-next-marking [fraction]',
+      "drop the link FRACTION (default 0.5) of the way through the first job's marking",
+    )
+    .option(
+      '--power-cycle-at-next-marking [fraction]',
+      "power-cycle FRACTION (default 0.5) of the way through the first job's marking " +
+        '(add --drop-at-next-marking for a power cut that also drops the link)',
+    )
+    .addHelpText(
+      'after',
+      `\nAt run time the simulator reads ${CONTROL_HELP}\nThe flags --delay-replies to --power-cycle-at-next-marking are the commands of the same names, given at start-up.`,
+    )
     .action(async (opts: SimOptions) => {
       await runSimulator(opts);
     });
@@ -294,6 +315,53 @@ interface SimOptions {
   interlockOpen?: boolean;
   partAbsent?: boolean;
   dropFor: string;
+  delayReplies?: string;
+  withholdReplies?: string;
+  corruptReplies?: string;
+  dropAtNextMarking?: string | true;
+  powerCycleAtNextMarking?: string | true;
+}
+
+/**
+ * The link-fault flags, as the run-time commands they stand for, so that a flag and its command
+ * cannot mean different things.
+ */
+function startupFaultCommands(opts: SimOptions): { flag: string; command: string }[] {
+  const commands: { flag: string; command: string }[] = [];
+  const add = (flag: string, value: string | true | undefined) => {
+    if (value === undefined) return;
+    const name = flag.slice(2);
+    commands.push({ flag, command: value === true ? name : `${name} ${value}` });
+  };
+  add('--delay-replies', opts.delayReplies);
+  add('--withhold-replies', opts.withholdReplies);
+  add('--corrupt-replies', opts.corruptReplies);
+  add('--drop-at-next-marking', opts.dropAtNextMarking);
+  add('--power-cycle-at-next-marking', opts.powerCycleAtNextMarking);
+  return commands;
+}
+
+/** Prints what the servers report of injected faults and of trouble on the wire. */
+function simulatorLogger(say: (line: string) => void): Logger {
+  // As with pino, the message may come alone, as the first argument.
+  const text = (obj: unknown, msg: string | undefined) => msg ?? (typeof obj === 'string' ? obj : undefined);
+  const logger: Logger = {
+    debug() {},
+    info(obj, msg) {
+      const line = text(obj, msg);
+      if (line?.startsWith('fault injection')) say(line);
+    },
+    warn(obj, msg) {
+      const line = text(obj, msg);
+      if (line) say(`warning: ${line}`);
+    },
+    error(obj, msg) {
+      const line = text(obj, msg);
+      if (line) say(`error: ${line}`);
+    },
+    child: () => logger,
+  };
+  return logger;
 }
 
 async function runSimulator(opts: SimOptions): Promise<void> {
@@ -339,6 +407,7 @@ async function runSimulator(opts: SimOptions): Promise<void> {
   device.noPart = opts.partAbsent === true;
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  const logger = simulatorLogger(say);
   device.on((event) => {
     if (event.kind === 'marking') say(`marking job ${event.record.jobId} "${event.record.text}"`);
     else if (event.kind === 'done') say(`job ${event.jobId} DONE (completed ${event.completed})`);
@@ -349,6 +418,7 @@ async function runSimulator(opts: SimOptions): Promise<void> {
 
   let pair: PtyPair | undefined;
   let server: SimulatedLink;
+  let extras: Required<ControlExtras>;
   let connectWith: string;
   if (transport === 'modbus-tcp') {
     const tcp = new ModbusTcpServer({
@@ -356,8 +426,10 @@ async function runSimulator(opts: SimOptions): Promise<void> {
       port: integer(opts.port, '--port', 0, 65535),
       host: opts.host,
       unitId,
+      logger,
     });
     server = tcp;
+    extras = applyStartupFaults(opts, device, server, say);
     await tcp.start();
     connectWith = `modbus-tcp://${opts.host}:${tcp.port}?unit=${unitId}`;
   } else {
@@ -368,11 +440,17 @@ async function runSimulator(opts: SimOptions): Promise<void> {
     }
     const driverEnd = pair ? pair.b : '<the other end of the serial line>';
     if (transport === 'modbus-rtu') {
-      server = new ModbusRtuServer({ device, path, baudRate, unitId, dropForMs });
+      server = new ModbusRtuServer({ device, path, baudRate, unitId, dropForMs, logger });
       connectWith = `modbus-rtu://${driverEnd}?baud=${baudRate}&unit=${unitId}`;
     } else {
-      server = new AsciiEngraverServer({ device, path, baudRate, dropForMs });
+      server = new AsciiEngraverServer({ device, path, baudRate, dropForMs, logger });
       connectWith = `ascii-serial://${driverEnd}?baud=${baudRate}`;
+    }
+    try {
+      extras = applyStartupFaults(opts, device, server, say);
+    } catch (err) {
+      await pair?.close();
+      throw err;
     }
     try {
       await server.start();
@@ -387,7 +465,7 @@ async function runSimulator(opts: SimOptions): Promise<void> {
 
   const input = createInterface({ input: process.stdin, terminal: false });
   input.on('line', (line) => {
-    const result = runControlCommand(line, device, server.faults);
+    const result = runControlCommand(line, device, server.faults, extras);
     if (result.message) say(result.ok ? result.message : `error: ${result.message}`);
   });
 
@@ -401,8 +479,31 @@ async function runSimulator(opts: SimOptions): Promise<void> {
     process.once('SIGTERM', finish);
   });
   input.close();
+  extras.triggers.close();
   await server.stop();
   await pair?.close();
   device.close();
   process.stdin.destroy();
+}
+
+/** Sets the faults the flags ask for on a server not yet started; a bad value is a usage error. */
+function applyStartupFaults(
+  opts: SimOptions,
+  device: EngraverDevice,
+  server: SimulatedLink,
+  say: (line: string) => void,
+): Required<ControlExtras> {
+  const triggers = new MarkingTriggers(device, server.faults, ({ action, jobId }) =>
+    say(`${action}-at-next-marking: struck during the marking of job ${jobId}`),
+  );
+  const extras = { triggers, stats: server.stats };
+  for (const { flag, command } of startupFaultCommands(opts)) {
+    const result = runControlCommand(command, device, server.faults, extras);
+    if (!result.ok) {
+      triggers.close();
+      throw new StamplineError('INVALID_INPUT', `${flag}: ${result.message}`, { option: flag });
+    }
+    say(result.message);
+  }
+  return extras;
 }
