@@ -93,11 +93,10 @@ export class Daemon {
     await this.audit.start();
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
     await this.repo.start();
-    if (this.repo.catalogueRebuild)
-      log.warn(
-        { catalogue: this.repo.catalogueRebuild },
-        'order catalogue written afresh from the order header files',
-      );
+    // A new data folder has no catalogue and nothing to rebuild it from: nothing to say then.
+    const rebuilt = this.repo.catalogueRebuild;
+    if (rebuilt && (rebuilt.orders > 0 || rebuilt.reason === 'corrupt'))
+      log.warn({ catalogue: rebuilt }, 'order catalogue written afresh from the order header files');
     const allocator = new CodeAllocator(
       this.store,
       c.issuer.number,

@@ -1,8 +1,10 @@
 /**
  * The daemon warns when start-up had to write the order catalogue afresh from the order header
- * files (none there, or one that could not be read), and says nothing when it read the catalogue.
+ * files (none there, or one that could not be read), and says nothing when it read the catalogue or
+ * when the data folder is new.
  */
 import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +69,16 @@ describe('the daemon at start-up', () => {
       expect.objectContaining({ level: 40, catalogue: { reason: 'absent', orders: 1 } }),
     ]);
     expect((await runDaemon(h.dir)).filter((e) => e.msg === MESSAGE)).toEqual([]);
+  }, 60_000);
+
+  it('says nothing on a new data folder, which has no orders to rebuild the catalogue from', async () => {
+    const fresh = join(tmpdir(), `stampline-catalogue-${process.pid}-${Date.now()}`);
+    try {
+      const logged = await runDaemon(fresh);
+      expect(logged.some((e) => e.msg === 'daemon started' || e.level === 30)).toBe(true);
+      expect(logged.filter((e) => e.msg === MESSAGE)).toEqual([]);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   }, 60_000);
 });
