@@ -226,6 +226,42 @@ describe.each(TRANSPORTS)('engraver over %s', (transport) => {
     },
   );
 
+  it.runIf(runnable)(
+    'never takes a late reply from before a reconnect as the answer on the new link',
+    async () => {
+      const { engraver, device, link, events } = await open({ markingTimeMs: 0 });
+      // Every reply now comes after its request has timed out: the link must go down and stay
+      // down, however soon it is reopened and whatever late replies arrive on the new one.
+      link.faults.delayRepliesMs = 1.5 * REQUEST_TIMEOUT_MS;
+      await eventually(() => events.some((e) => e.kind === 'down'), 30_000, 'the link to go down');
+      const downAt = events.findIndex((e) => e.kind === 'down');
+      const watchUntil = Date.now() + 6 * REQUEST_TIMEOUT_MS;
+      while (Date.now() < watchUntil) {
+        expect(events.slice(downAt).filter((e) => e.kind === 'up')).toEqual([]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+
+      // Replies on time again, and the engraver has moved on from what the late replies said.
+      const job = sampleJob();
+      expect(device.loadJob({ ...job, breechFace: false }) ?? device.go(job.jobId)).toBeUndefined();
+      await eventually(() => device.status().state === 'DONE', 5000, 'the direct job to finish');
+      link.faults.delayRepliesMs = 0;
+      await eventually(
+        () => events.slice(downAt).some((e) => e.kind === 'up'),
+        30_000,
+        'the link to come back',
+      );
+      const up = events.slice(downAt).find((e) => e.kind === 'up');
+      expect(up?.kind === 'up' && up.status).toEqual({
+        state: 'DONE',
+        fault: 0,
+        completed: 1,
+        activeJob: job.jobId,
+      });
+    },
+    90_000,
+  );
+
   it.runIf(runnable)('never takes a late reply as the answer to a later request', async () => {
     const { engraver, device, link } = await open({ markingTimeMs: 0 });
     // The reply to this read carries READY/activeJob 0, and arrives well after its timeout.

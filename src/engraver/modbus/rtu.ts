@@ -9,7 +9,10 @@
  *   - accepts only a frame whose CRC is good (a bad one is passed on, to fail at once, only after
  *     the line has gone quiet for an inter-frame gap);
  *   - after a timeout or a garbled reply, sends nothing until the line has been quiet for a while
- *     (the request timeout after a timeout), then flushes the OS buffers.
+ *     (the request timeout after a timeout), then flushes the OS buffers;
+ *   - remembers that across connections on the same device: a link dropped after timeouts is
+ *     reopened within the backoff, sooner than a late reply to its last request may come, and the
+ *     first request on the new connection would otherwise take that reply as its answer.
  * A reply later than twice the request timeout cannot be told from a fresh one on RTU; that is a
  * limit of the protocol, and the reason the timeout must suit the slowest engraver on the bus.
  */
@@ -187,6 +190,9 @@ export interface RtuLinkOptions {
   logger: Logger;
 }
 
+/** When a request last timed out on each serial device, for the connection opened after it. */
+const lastTimeoutAt = new Map<string, number>();
+
 export async function openRtuConnection(o: RtuLinkOptions): Promise<ClientConnection> {
   const port = new RtuFramePort(o.path, { baudRate: o.baudRate, parity: o.parity, stopBits: o.stopBits });
   const client = new ModbusClient(port);
@@ -207,8 +213,11 @@ export async function openRtuConnection(o: RtuLinkOptions): Promise<ClientConnec
   client.setTimeout(o.requestTimeoutMs);
   client.on('error', (err) => o.logger.debug({ err: String(err) }, 'engraver serial port error'));
 
-  // After a bad exchange, wait for a quiet line before the next request (see the file comment).
-  let suspect: { quietMs: number; since: number } | undefined;
+  // After a bad exchange, wait for a quiet line before the next request (see the file comment),
+  // also when it was the last exchange of the connection before this one.
+  const troubledAt = lastTimeoutAt.get(o.path);
+  let suspect: { quietMs: number; since: number } | undefined =
+    troubledAt === undefined ? undefined : { quietMs: o.requestTimeoutMs, since: troubledAt };
   const connection = new ClientConnection({
     client,
     unitId: o.unitId,
@@ -226,8 +235,11 @@ export async function openRtuConnection(o: RtuLinkOptions): Promise<ClientConnec
         if (!quiet) o.logger.warn({ quietMs }, 'serial line did not go quiet; sending anyway');
       },
       after(outcome) {
-        if (outcome === 'timeout') suspect = { quietMs: o.requestTimeoutMs, since: Date.now() };
-        else if (outcome === 'garbled') suspect = { quietMs: port.frameGapMs * 4, since: Date.now() };
+        if (outcome === 'timeout') {
+          const now = Date.now();
+          lastTimeoutAt.set(o.path, now);
+          suspect = { quietMs: o.requestTimeoutMs, since: now };
+        } else if (outcome === 'garbled') suspect = { quietMs: port.frameGapMs * 4, since: Date.now() };
       },
     },
     destroy: () =>
