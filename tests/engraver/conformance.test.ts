@@ -229,7 +229,7 @@ describe.each(TRANSPORTS)('engraver over %s', (transport) => {
   it.runIf(runnable)(
     'never takes a late reply from before a reconnect as the answer on the new link',
     async () => {
-      const { engraver, device, link, events } = await open({ markingTimeMs: 0 });
+      const { device, link, events } = await open({ markingTimeMs: 0 });
       // Every reply now comes after its request has timed out: the link must go down and stay
       // down, however soon it is reopened and whatever late replies arrive on the new one.
       link.faults.delayRepliesMs = 1.5 * REQUEST_TIMEOUT_MS;
