@@ -93,10 +93,24 @@ export class Daemon {
     await this.audit.start();
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
     await this.repo.start();
-    // A new data folder has no catalogue and nothing to rebuild it from: nothing to say then.
-    const rebuilt = this.repo.catalogueRebuild;
-    if (rebuilt && (rebuilt.orders > 0 || rebuilt.reason === 'corrupt'))
-      log.warn({ catalogue: rebuilt }, 'order catalogue written afresh from the order header files');
+    const repo = this.repo;
+    // The finished orders load in the background; what became of the load is told once it ends.
+    repo.finishedOrdersLoaded().then(
+      () => {
+        // A new data folder has no catalogue and nothing to rebuild it from: nothing to say then.
+        const rebuilt = repo.catalogueRebuild;
+        if (rebuilt && (rebuilt.orders > 0 || rebuilt.reason === 'corrupt'))
+          log.warn({ catalogue: rebuilt }, 'order catalogue written afresh from the order header files');
+      },
+      (err: unknown) => {
+        // A stop during the load ends it early, which is no fault.
+        if (this.stopping) return;
+        log.error(
+          { err },
+          'cannot load the finished orders: listing and retiring orders fail until a restart',
+        );
+      },
+    );
     const allocator = new CodeAllocator(
       this.store,
       c.issuer.number,

@@ -172,22 +172,43 @@ export class Line extends EventEmitter<LineEvents> {
    * after every event, and must not read the whole history from disk each time.
    */
   private headers: Map<string, OrderHeader> | undefined;
+  /**
+   * Resolves once the finished orders' headers are in `headers`; rejects when the repository
+   * could not load them. They arrive after start(), which the line does not need them for.
+   */
+  private headersComplete: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: LineOptions) {
     super();
   }
 
   async start(): Promise<void> {
-    this.headers = new Map((await this.o.repo.listOrders()).map((h) => [h.id, h]));
+    const headers = new Map<string, OrderHeader>();
     for (const order of this.o.repo.activeOrders()) {
+      headers.set(order.header.data.id, order.header.data);
       this.runtimes.set(order.header.data.id, makeRuntime(order));
     }
+    this.headers = headers;
+    this.headersComplete = this.mergeFinishedHeaders(headers);
+    // Its failure is answered by listOrders(); the daemon logs it.
+    this.headersComplete.catch(() => {});
     // A stop between the last firearm's record and the order's end leaves both to finish here.
     const requeued = await this.requeueUnreported();
     if (requeued > 0)
       this.o.logger.info({ requeued }, 'queued records again that may not have reached the outbox');
     await this.indexInFlightCodes();
-    for (const rt of [...this.runtimes.values()]) await this.retireIfFinished(rt);
+    for (const rt of [...this.runtimes.values()]) {
+      try {
+        await this.retireIfFinished(rt);
+      } catch (err) {
+        // Without its catalogue the line still runs: the order is retired on a later start.
+        if (!isCatalogueFailure(err)) throw err;
+        this.o.logger.error(
+          { err, order: rt.order.header.data.id },
+          'a finished order stays held: the order catalogue is not available',
+        );
+      }
+    }
     this.unsubscribeLink = this.o.engraver.onLink((event) => {
       if (event.kind === 'up') {
         this.lastStatus = event.status;
@@ -199,6 +220,14 @@ export class Line extends EventEmitter<LineEvents> {
     });
     this.stopping = false;
     this.loopDone = this.loop();
+  }
+
+  /**
+   * Adds the finished orders' headers to `headers` once the repository has loaded them. A header
+   * already there is newer (an order created, changed or reopened since start) and is kept.
+   */
+  private async mergeFinishedHeaders(headers: Map<string, OrderHeader>): Promise<void> {
+    for (const h of await this.o.repo.orderHeaders()) if (!headers.has(h.id)) headers.set(h.id, h);
   }
 
   /** Stops taking new jobs, lets the job in flight end (bounded by the job timeout), then returns. */
@@ -472,10 +501,12 @@ export class Line extends EventEmitter<LineEvents> {
 
   /**
    * Headers of every order, active or finished, newest first (orders created in the same
-   * millisecond by id, last first); from memory once started.
+   * millisecond by id, last first); from memory once started, after the finished orders have
+   * been loaded.
    */
   async listOrders(): Promise<OrderHeader[]> {
     if (!this.headers) return this.o.repo.listOrders();
+    await this.headersComplete;
     return [...this.headers.values()].sort(newestFirst);
   }
 
@@ -1115,6 +1146,11 @@ export class Line extends EventEmitter<LineEvents> {
     }
     return n;
   }
+}
+
+/** The repository's answer while its order catalogue cannot be loaded. */
+function isCatalogueFailure(err: unknown): boolean {
+  return isStamplineError(err, 'STORE_UNAVAILABLE') && err.context.catalogue !== undefined;
 }
 
 /** True when a stored order is the one given: same fields and the same firearms in order. */

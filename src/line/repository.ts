@@ -5,8 +5,10 @@
  * ones are read from disk on demand.
  *
  * The headers of finished orders are also listed in the order catalogue, an append-only log
- * written when an order is retired, so that start-up reads every header in one go instead of one
- * file per order (100,000 files for a million firearms in orders of ten).
+ * written when an order is retired, so that every header is read in one go instead of one file
+ * per order (100,000 files for a million firearms in orders of ten). It is read in the background
+ * after start-up, which the line does not need it for: only listing orders and retiring one wait
+ * for it, so start-up does not grow with the line's history.
  *
  * Serial numbers the line has ever held are in a sharded index read on demand, because "never
  * engraved before on this line" must be checked against all of history, which start-up must not
@@ -78,6 +80,9 @@ export class LineRepository {
   private readonly serials: SerialIndex;
   private readonly codes: CodeIndex;
   private readonly catalogue: OrderCatalogue;
+  /** The background load of the catalogue; never rejects: a failure is kept in `catalogueFailure`. */
+  private catalogueLoad: Promise<void> = Promise.resolve();
+  private catalogueFailure: StamplineError | undefined;
 
   /** The code index lives beside the serial index (`<dataDir>/codes`) unless told otherwise. */
   constructor(
@@ -91,10 +96,11 @@ export class LineRepository {
   }
 
   /**
-   * Loads the unfinished orders and the catalogue of finished ones. An order both unfinished and
-   * in the catalogue (a retirement cut short after its entry, or a rework reopening it) is taken
-   * from its own header file, which is always the newer. Without a catalogue (a store written
-   * before there was one, or a catalogue deleted) every header file is read once to write it.
+   * Loads the unfinished orders, and starts loading the catalogue of finished ones without
+   * waiting for it (see `finishedOrdersLoaded`). An order both unfinished and in the catalogue (a
+   * retirement cut short after its entry, or a rework reopening it) is taken from its own header
+   * file, which is always the newer. Without a catalogue (a store written before there was one, or
+   * a catalogue deleted) every header file is read once to write it.
    */
   async start(): Promise<void> {
     this.serials.start();
@@ -112,27 +118,53 @@ export class LineRepository {
         d.orderIds = d.orderIds.filter((id) => !unborn.includes(id));
       });
     }
-    await this.catalogue.start(() => this.finishedHeadersOnDisk());
+    this.catalogueFailure = undefined;
+    this.catalogueLoad = this.catalogue
+      .start(() => this.finishedHeadersOnDisk())
+      .catch((err: unknown) => {
+        this.catalogueFailure = this.catalogue.failure(err);
+      });
   }
 
+  /**
+   * Waits for a catalogue load in progress, or stops it early where it has written nothing, so
+   * that nothing is written once this resolves; a rebuild already writing its file finishes.
+   */
   async stop(): Promise<void> {
+    this.catalogue.abandon();
+    await this.catalogueLoad;
     await this.catalogue.stop();
   }
 
-  /** Set when the last start() had to write the catalogue afresh from the header files. */
+  /**
+   * Resolves once the finished orders' headers are loaded; rejects with STORE_UNAVAILABLE, naming
+   * the catalogue, when they could not be (until a restart), or when the repository stopped first.
+   */
+  async finishedOrdersLoaded(): Promise<void> {
+    await this.catalogueLoad;
+    if (this.catalogueFailure) throw this.catalogueFailure;
+  }
+
+  /** Set once the load that start() began has had to write the catalogue afresh from the header files. */
   get catalogueRebuild(): CatalogueRebuild | undefined {
     return this.catalogue.rebuild;
   }
 
-  /** Every header file of an order not held as unfinished: read only to rebuild the catalogue. */
+  /**
+   * Every header file of an order not unfinished: read only to rebuild the catalogue, which runs
+   * beside the line. An order's id is listed as unfinished before its header is written, so an
+   * order created meanwhile is never taken for a finished one.
+   */
   private async finishedHeadersOnDisk(): Promise<OrderHeader[]> {
     const headers: OrderHeader[] = [];
     for (const folder of await this.store.folders('orders')) {
+      this.catalogue.checkNotAbandoned();
       const name = `${folder}/header`;
       if (!(await this.store.exists(name))) continue;
       const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
       this.store.close(name);
-      if (!this.active.has(doc.data.id)) headers.push(doc.data);
+      const id = doc.data.id;
+      if (!this.active.has(id) && !this.activeDoc.data.orderIds.includes(id)) headers.push(doc.data);
     }
     return headers;
   }
@@ -180,6 +212,11 @@ export class LineRepository {
     return result;
   }
 
+  /**
+   * Right before the catalogue is loaded too: every order keeps its header file, and an order
+   * exists once that file does, so the file answers for a finished order the catalogue has not
+   * listed yet.
+   */
   async orderExists(id: string): Promise<boolean> {
     return (
       this.active.has(id) ||
@@ -193,7 +230,7 @@ export class LineRepository {
    * last: an order exists once its header does, so a crash part-way leaves only unreferenced
    * chunks (overwritten by the next creation), index entries naming an order that does not exist
    * (passed over by lookups) and an unfinished id without a header (dropped by start()). An
-   * order never exists without being unfinished or in the catalogue, so start-up lists it.
+   * order never exists without being unfinished or in the catalogue, so the order list holds it.
    */
   async createOrder(header: OrderHeader, firearms: Firearm[]): Promise<LoadedOrder> {
     const base = this.orderPath(header.id);
@@ -234,14 +271,23 @@ export class LineRepository {
 
   /**
    * Headers of every order, active or finished, newest first, from memory: unfinished orders'
-   * own headers and the catalogue's for the rest. The stored objects: do not change them.
+   * own headers and the catalogue's for the rest, once it is loaded. The stored objects: do not
+   * change them.
    */
   async listOrders(): Promise<OrderHeader[]> {
+    // ISO timestamps of one format sort as plain strings, without a collator.
+    return (await this.orderHeaders()).sort((a, b) =>
+      a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0,
+    );
+  }
+
+  /** `listOrders` unsorted, for a caller that keeps its own list. */
+  async orderHeaders(): Promise<OrderHeader[]> {
+    await this.finishedOrdersLoaded();
     const headers: OrderHeader[] = [];
     for (const h of this.catalogue.headers()) if (!this.active.has(h.id)) headers.push(h);
     for (const order of this.active.values()) headers.push(order.header.data);
-    // ISO timestamps of one format sort as plain strings, without a collator.
-    return headers.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return headers;
   }
 
   /** Writes a firearm's chunk durably after `change` has been applied to it. */
@@ -373,9 +419,12 @@ export class LineRepository {
   /**
    * Takes a finished order out of memory; it stays on disk and is read on demand. Its header goes
    * into the catalogue before the order leaves the list of unfinished ones, so a crash in between
-   * leaves it in both, and start-up takes it from its header file and retires it again.
+   * leaves it in both, and start-up takes it from its header file and retires it again. It
+   * waits for the catalogue's load, so that an entry is never appended beside a rebuild, which
+   * writes a catalogue whole.
    */
   async retire(order: LoadedOrder): Promise<void> {
+    await this.finishedOrdersLoaded();
     // The chunks' last in-memory changes (such as `reported`) are written before letting go.
     for (const c of order.chunks) await c.write();
     await this.catalogue.add(order.header.data);
@@ -392,16 +441,21 @@ export class LineRepository {
 /**
  * The headers of finished orders, all in memory (about 300 bytes each: some 30 MB for 100,000
  * orders). Appends are durable before they resolve and cost the same however long the line has
- * run; start-up reads the log once, a torn last line (a retirement cut short) cut off by the log.
+ * run; the log is read once after start-up, a torn last line (a retirement cut short) cut off by
+ * the log.
  */
 class OrderCatalogue {
   private readonly dir: string;
+  /** The catalogue's files, as errors name them. */
+  readonly files: string;
   private log: AppendLog<OrderHeader> | undefined;
   private readonly byId = new Map<string, OrderHeader>();
+  private abandoned = false;
   rebuild: CatalogueRebuild | undefined;
 
   constructor(private readonly storeDir: string) {
     this.dir = join(storeDir, ORDER_CATALOGUE.folder);
+    this.files = join(this.dir, `${ORDER_CATALOGUE.name}.*.jsonl`);
   }
 
   /**
@@ -412,12 +466,14 @@ class OrderCatalogue {
   async start(onDisk: () => Promise<OrderHeader[]>): Promise<void> {
     this.byId.clear();
     this.rebuild = undefined;
+    this.abandoned = false;
     const segments = await this.segmentsPresent();
     if (segments.length > 0) {
       const log = this.newLog();
       try {
         await log.start();
         for await (const batch of log.readBatches()) {
+          this.checkNotAbandoned();
           for (const { segment, line, entry } of batch) {
             if (typeof entry?.id !== 'string' || typeof entry.createdAt !== 'string') {
               throw new StamplineError(
@@ -439,16 +495,49 @@ class OrderCatalogue {
       }
     }
     const headers = await onDisk();
+    // Past here the fresh catalogue is written, renamed into place and opened, stop or not.
+    this.checkNotAbandoned();
     const next = (segments.at(-1) ?? 0) + 1;
     const file = orderCatalogueSegment(this.storeDir, next);
     await writeFileDurable(file, headers.map((h) => `${JSON.stringify(h)}\n`).join(''));
     const log = this.newLog();
-    await log.start();
-    // The segments of a catalogue that could not be read go once the fresh one is in place.
-    await log.dropSegmentsBefore(next);
+    try {
+      await log.start();
+      // The segments of a catalogue that could not be read go once the fresh one is in place.
+      await log.dropSegmentsBefore(next);
+    } catch (err) {
+      await log.stop();
+      throw err;
+    }
     for (const h of headers) this.byId.set(h.id, h);
     this.log = log;
     this.rebuild = { ...(this.rebuild ?? { reason: 'absent' }), orders: headers.length };
+  }
+
+  /** Makes a load in progress give up at its next step that writes nothing. */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
+  checkNotAbandoned(): void {
+    if (this.abandoned) {
+      throw new StamplineError(
+        'STORE_UNAVAILABLE',
+        `the line stopped before the order catalogue ${this.files} was loaded`,
+        { catalogue: this.files, stopped: true },
+      );
+    }
+  }
+
+  /** What listing and retiring orders answer after the load failed with `err`. */
+  failure(err: unknown): StamplineError {
+    if (err instanceof StamplineError && err.context.catalogue === this.files) return err;
+    return new StamplineError(
+      'STORE_UNAVAILABLE',
+      `the order catalogue ${this.files} could not be loaded (${err instanceof Error ? err.message : String(err)}): orders cannot be listed or retired until the daemon is restarted`,
+      { catalogue: this.files },
+      { cause: err },
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * The daemon warns when start-up had to write the order catalogue afresh from the order header
- * files (none there, or one that could not be read), and says nothing when it read the catalogue or
- * when the data folder is new.
+ * The daemon warns when the load of the finished orders after start-up had to write the order
+ * catalogue afresh from the order header files (none there, or one that could not be read), and
+ * says nothing when it read the catalogue or when the data folder is new.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,9 @@ async function runDaemon(dir: string): Promise<Array<{ level: number; msg: strin
   const daemon = new Daemon(config, createLogger({ level: 'info', pretty: false }, out));
   try {
     await daemon.start();
+    // The finished orders load after start-up, and the daemon tells what became of it then.
+    await daemon.repo!.finishedOrdersLoaded();
+    await new Promise((r) => setImmediate(r));
   } finally {
     await daemon.stop();
   }

@@ -89,6 +89,7 @@ describe('the order catalogue', () => {
     const repo = new LineRepository(store, join(h.dir, 'serials'));
     try {
       await repo.start();
+      await repo.finishedOrdersLoaded();
       expect(repo.catalogueRebuild).toBeUndefined();
       expect(folders).not.toHaveBeenCalled();
       const opened = open.mock.calls.map(([name]) => name);
@@ -155,6 +156,7 @@ describe('the order catalogue', () => {
     await appendFile(file!, '{"id":"o9","make":"Ac');
 
     let x = await lines.restart(h);
+    await x.repo.finishedOrdersLoaded();
     expect(x.repo.catalogueRebuild).toBeUndefined();
     expect(byId(await x.line.listOrders())).toEqual(await headerFiles(h.dir));
     await x.line.abortOrder('o5', 'operator', 'cancelled by the customer');
@@ -170,11 +172,13 @@ describe('the order catalogue', () => {
     for (const file of await catalogueFiles(h.dir)) await rm(file);
 
     let x = await lines.restart(h);
+    await x.repo.finishedOrdersLoaded();
     expect(x.repo.catalogueRebuild).toEqual({ reason: 'absent', orders: 3 });
     expect(byId(await x.line.listOrders())).toEqual(await headerFiles(h.dir));
     expect((await catalogueIds(h.dir)).sort()).toEqual(['o1', 'o2', 'o3']);
 
     x = await lines.restart(x);
+    await x.repo.finishedOrdersLoaded();
     expect(x.repo.catalogueRebuild).toBeUndefined();
     expect(byId(await x.line.listOrders())).toEqual(await headerFiles(h.dir));
   });
@@ -187,6 +191,7 @@ describe('the order catalogue', () => {
     await writeFile(file!, `{"id":"o1",${text.slice(text.indexOf('\n'))}`);
 
     const x = await lines.restart(h);
+    await x.repo.finishedOrdersLoaded();
     expect(x.repo.catalogueRebuild).toMatchObject({ reason: 'corrupt', orders: 3 });
     expect(byId(await x.line.listOrders())).toEqual(await headerFiles(h.dir));
     expect(await catalogueFiles(h.dir)).toEqual([orderCatalogueSegment(docsOf(h.dir), 2)]);
