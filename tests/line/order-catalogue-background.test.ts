@@ -1,0 +1,442 @@
+/**
+ * The finished orders' headers are loaded after start-up, in the background: the line starts and
+ * engraves without them, intake refuses a finished order's id before they are in, listing orders
+ * and retiring one wait for them, a failed load is logged and answered with a clear error, and a
+ * stop during the load writes nothing after it.
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { freePort } from '../../simulators/broker/mosquitto.js';
+import { parseConfig } from '../../src/config/index.js';
+import { Daemon } from '../../src/daemon.js';
+import { isStamplineError, StamplineError } from '../../src/errors.js';
+import type { QaDecision } from '../../src/line/line.js';
+import type { OrderHeader } from '../../src/line/model.js';
+import { ORDER_CATALOGUE } from '../../src/line/repository.js';
+import { createLogger } from '../../src/logger.js';
+import { AppendLog, type AppendLogRecord } from '../../src/store/append-log.js';
+import { DocumentStore } from '../../src/store/documents.js';
+import { type Harness, KEY, order, until, useLines } from './harness.js';
+
+const lines = useLines();
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const catalogueFolder = (dir: string) => join(dir, 'docs', ORDER_CATALOGUE.folder);
+const byId = (headers: OrderHeader[]) => [...headers].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+/** Every order header as its own file holds it: what the list must show. */
+async function headerFiles(dir: string): Promise<OrderHeader[]> {
+  const orders = join(dir, 'docs', 'orders');
+  const headers: OrderHeader[] = [];
+  for (const folder of await readdir(orders)) {
+    headers.push(JSON.parse(await readFile(join(orders, folder, 'header.json'), 'utf8')));
+  }
+  return byId(headers);
+}
+
+/** The files of the catalogue's folder that belong to the catalogue, finished or being written. */
+async function catalogueFiles(dir: string): Promise<string[]> {
+  return (await readdir(catalogueFolder(dir))).filter((n) => n.includes(ORDER_CATALOGUE.name)).sort();
+}
+
+/** The ids in the catalogue, one per entry, in the order they were written. */
+async function catalogueIds(dir: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const name of await catalogueFiles(dir)) {
+    if (!name.endsWith('.jsonl')) continue;
+    for (const line of (await readFile(join(catalogueFolder(dir), name), 'utf8')).split('\n')) {
+      if (line) ids.push((JSON.parse(line) as OrderHeader).id);
+    }
+  }
+  return ids;
+}
+
+async function setActiveIds(dir: string, ids: string[]): Promise<void> {
+  await writeFile(join(dir, 'docs', 'line', 'active-orders.json'), JSON.stringify({ orderIds: ids }));
+}
+
+async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() === now) await new Promise((r) => setTimeout(r, 1));
+}
+
+/** Lets every callback already due run (file operations take longer: see `until`). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Whether a promise has settled, read without waiting for it. */
+function watch(p: Promise<unknown>): { settled: boolean } {
+  const state = { settled: false };
+  p.then(
+    () => {
+      state.settled = true;
+    },
+    () => {
+      state.settled = true;
+    },
+  );
+  return state;
+}
+
+/**
+ * A line holding finished orders (o1 and o2 done, o3 aborted) and unfinished ones (o4 with two
+ * firearms, o5 with one, both queued), each created in a millisecond of its own.
+ */
+async function lineWithHistory(): Promise<Harness> {
+  const h = await lines.start();
+  for (const id of ['o1', 'o2']) {
+    await h.line.submitOrder(order(id, 2), 'http', 'erp');
+    await h.line.startOrder(id, 'operator');
+    await until(async () => (await h.line.orderView(id)).order.state === 'done', `${id} done`);
+    await nextMillisecond();
+  }
+  await h.line.submitOrder(order('o3', 1), 'drop-folder', 'erp');
+  await h.line.abortOrder('o3', 'operator', 'wrong model');
+  await nextMillisecond();
+  await h.line.submitOrder(order('o4', 2), 'ui', 'operator');
+  await nextMillisecond();
+  await h.line.submitOrder(order('o5', 1), 'http', 'erp');
+  return h;
+}
+
+const fail: QaDecision = {
+  result: 'fail',
+  policy: 'every-case',
+  grade: 'F',
+  casings: 3,
+  reason: 'case 1 of 3 does not decode',
+  at: new Date().toISOString(),
+  by: 'alice',
+};
+
+/** The catalogue's log, told from the other logs a daemon keeps (audit trail, outbox). */
+function isOrderCatalogue(log: AppendLog<unknown>): boolean {
+  return (log as unknown as { opts: { name: string } }).opts.name === ORDER_CATALOGUE.name;
+}
+
+/**
+ * Holds the reading of the order catalogue until `release()`; `reached` resolves once a load
+ * has come to it, so a test knows the load is under way and held.
+ */
+function holdCatalogueRead(): { reached: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  let reach!: () => void;
+  const reached = new Promise<void>((r) => {
+    reach = r;
+  });
+  const read = AppendLog.prototype.readBatches;
+  vi.spyOn(AppendLog.prototype, 'readBatches').mockImplementation(async function* (
+    this: AppendLog<unknown>,
+    opts?: { fromSegment?: number },
+  ): AsyncGenerator<AppendLogRecord<unknown>[]> {
+    if (isOrderCatalogue(this)) {
+      reach();
+      await released;
+    }
+    yield* read.call(this, opts);
+  });
+  return { reached, release };
+}
+
+/** Holds a rebuild of the catalogue where it lists the order folders, until `release()`. */
+function holdCatalogueRebuild(): { reached: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  let reach!: () => void;
+  const reached = new Promise<void>((r) => {
+    reach = r;
+  });
+  const folders = DocumentStore.prototype.folders;
+  vi.spyOn(DocumentStore.prototype, 'folders').mockImplementation(async function (
+    this: DocumentStore,
+    prefix: string,
+  ) {
+    if (prefix === 'orders') {
+      reach();
+      await released;
+    }
+    return folders.call(this, prefix);
+  });
+  return { reached, release };
+}
+
+describe('the finished orders, loaded after start-up', () => {
+  it('do not hold up the line: it starts and engraves an unfinished order while they load', async () => {
+    const h = await lineWithHistory();
+    const hold = holdCatalogueRead();
+    try {
+      const x = await lines.restart(h);
+      await hold.reached;
+      const loaded = watch(x.repo.finishedOrdersLoaded());
+
+      await x.line.startOrder('o4', 'operator');
+      await until(
+        async () => (await x.line.orderView('o4')).firearms.every((f) => f.state === 'engraved'),
+        'both firearms of o4 engraved',
+      );
+      expect(x.records.filter((r) => r.event === 'engraved').map((r) => r.firearm.serial)).toEqual([
+        'O4-0000',
+        'O4-0001',
+      ]);
+      expect(loaded.settled).toBe(false);
+    } finally {
+      hold.release();
+    }
+  });
+
+  it('are waited for by the order list, which then holds every order as last written', async () => {
+    const h = await lineWithHistory();
+    const o1 = (await h.line.orderView('o1')).order;
+    const pin = (await h.line.orderView('o1')).firearms[1]!;
+    const hold = holdCatalogueRead();
+    const x = await lines.restart(h);
+    await hold.reached;
+
+    // While the load is held: QA reopens finished o1, whose new pin is engraved (its retirement
+    // then waits for the load), and a new order comes in.
+    await nextMillisecond();
+    await x.line.applyVerdict({ orderId: 'o1', seq: 1 }, pin.code!, fail);
+    await until(async () => (await x.line.orderView('o1')).order.state === 'done', 'o1 done again');
+    await x.line.submitOrder(order('o6', 1), 'http', 'erp');
+    const fromLine = x.line.listOrders();
+    const fromRepo = x.repo.listOrders();
+    const listed = watch(fromLine);
+    await settle();
+    expect(listed.settled).toBe(false);
+
+    hold.release();
+    const all = await fromLine;
+    expect(all.map((o) => o.id)).toEqual(['o6', 'o5', 'o4', 'o3', 'o2', 'o1']);
+    expect(byId(all)).toEqual(await headerFiles(h.dir));
+    // the header the line wrote since start, not the catalogue's older one
+    expect(all.find((o) => o.id === 'o1')!.finishedAt! > o1.finishedAt!).toBe(true);
+    expect(byId(await fromRepo)).toEqual(await headerFiles(h.dir));
+    await until(async () => x.line.status().activeOrders.every((o) => o.id !== 'o1'), 'o1 retired again');
+    expect(await catalogueIds(h.dir)).toEqual(['o1', 'o2', 'o3', 'o1']);
+  });
+
+  it('are not needed to refuse an order id or a serial that a finished order holds', async () => {
+    const h = await lineWithHistory();
+    const hold = holdCatalogueRead();
+    try {
+      const x = await lines.restart(h);
+      await hold.reached;
+      const loaded = watch(x.repo.finishedOrdersLoaded());
+
+      const again = await x.line.submitOrder(order('o1', 1), 'http', 'erp').catch((e: unknown) => e);
+      expect(isStamplineError(again, 'ORDER_EXISTS')).toBe(true);
+      expect(await x.repo.orderExists('o3')).toBe(true);
+      const serial = await x.line
+        .submitOrder({ ...order('o7', 1), firearms: [{ serial: 'O2-0001' }] }, 'http', 'erp')
+        .catch((e: unknown) => e);
+      expect(isStamplineError(serial, 'SERIAL_EXISTS')).toBe(true);
+      // a new order is taken as usual
+      await x.line.submitOrder(order('o8', 1), 'http', 'erp');
+      expect(await x.repo.orderExists('o8')).toBe(true);
+      expect(loaded.settled).toBe(false);
+    } finally {
+      hold.release();
+    }
+  });
+
+  it('are waited for by a retirement, and the catalogue then lists the finished orders and the one retired', async () => {
+    const h = await lineWithHistory();
+    const hold = holdCatalogueRead();
+    const x = await lines.restart(h);
+    await hold.reached;
+
+    await x.line.startOrder('o5', 'operator');
+    await until(
+      async () => (await x.line.orderView('o5')).firearms.every((f) => f.state === 'engraved'),
+      'the firearm of o5 engraved',
+    );
+    await settle();
+    // o5 is finished, and its retirement waits for the load
+    expect(await catalogueIds(h.dir)).toEqual(['o1', 'o2', 'o3']);
+    expect(x.line.status().activeOrders.map((o) => o.id)).toEqual(['o4', 'o5']);
+
+    hold.release();
+    await until(async () => x.line.status().activeOrders.length === 1, 'o5 retired');
+    expect(await catalogueIds(h.dir)).toEqual(['o1', 'o2', 'o3', 'o5']);
+    expect((await x.line.listOrders()).find((o) => o.id === 'o5')!.state).toBe('done');
+
+    const y = await lines.restart(x);
+    await y.repo.finishedOrdersLoaded();
+    expect(y.repo.catalogueRebuild).toBeUndefined();
+    expect(byId(await y.line.listOrders())).toEqual(await headerFiles(h.dir));
+  });
+
+  it('are waited for by a retirement beside a rebuild, which the retirement does not undo', async () => {
+    const h = await lineWithHistory();
+    await h.stop();
+    for (const name of await catalogueFiles(h.dir)) await rm(join(catalogueFolder(h.dir), name));
+    const hold = holdCatalogueRebuild();
+    const x = await lines.restart(h);
+    await hold.reached;
+
+    // Aborting finishes both orders at once; each retirement waits for the rebuild.
+    const aborting = Promise.all([
+      x.line.abortOrder('o5', 'operator', 'cancelled by the customer'),
+      x.line.abortOrder('o4', 'operator', 'cancelled by the customer'),
+    ]);
+    await settle();
+    expect((await catalogueFiles(h.dir)).filter((n) => !n.endsWith('.lock'))).toEqual([]);
+
+    hold.release();
+    await aborting;
+    await until(async () => x.line.status().activeOrders.length === 0, 'o4 and o5 retired');
+    await x.repo.finishedOrdersLoaded();
+    expect(x.repo.catalogueRebuild).toEqual({ reason: 'absent', orders: 3 });
+    expect((await catalogueIds(h.dir)).sort()).toEqual(['o1', 'o2', 'o3', 'o4', 'o5']);
+    expect(byId(await x.line.listOrders())).toEqual(await headerFiles(h.dir));
+  });
+
+  it('leave no catalogue file behind when the line stops during a rebuild, and the next start writes it', async () => {
+    const h = await lineWithHistory();
+    await h.stop();
+    for (const name of await catalogueFiles(h.dir)) await rm(join(catalogueFolder(h.dir), name));
+    const hold = holdCatalogueRebuild();
+    const x = await lines.restart(h);
+    await hold.reached;
+
+    const stopping = x.stop();
+    const stopped = watch(stopping);
+    await settle();
+    expect(stopped.settled).toBe(false);
+    hold.release();
+    await stopping;
+    expect((await catalogueFiles(h.dir)).filter((n) => !n.endsWith('.lock'))).toEqual([]);
+    const failure = await x.repo.finishedOrdersLoaded().catch((e: unknown) => e);
+    expect(isStamplineError(failure, 'STORE_UNAVAILABLE')).toBe(true);
+
+    vi.restoreAllMocks();
+    const y = await lines.restart(x);
+    await y.repo.finishedOrdersLoaded();
+    expect(y.repo.catalogueRebuild).toEqual({ reason: 'absent', orders: 3 });
+    expect((await catalogueIds(h.dir)).sort()).toEqual(['o1', 'o2', 'o3']);
+  });
+
+  it('leave the catalogue as it was when the line stops while it is read', async () => {
+    const h = await lineWithHistory();
+    await h.stop();
+    const before = await catalogueFiles(h.dir);
+    const text = await readFile(join(catalogueFolder(h.dir), before.find((n) => n.endsWith('.jsonl'))!));
+    const hold = holdCatalogueRead();
+    const x = await lines.restart(h);
+    await hold.reached;
+
+    const stopping = x.stop();
+    hold.release();
+    await stopping;
+    expect(await catalogueFiles(h.dir)).toEqual(before);
+    expect(await readFile(join(catalogueFolder(h.dir), before.find((n) => n.endsWith('.jsonl'))!))).toEqual(
+      text,
+    );
+  });
+
+  it('that cannot be loaded make the order list fail with an error naming the catalogue, and leave a finished order held', async () => {
+    const h = await lineWithHistory();
+    await h.stop();
+    await breakCatalogue(h.dir);
+    // o2 finished, but a crash came before it was retired: start-up retires it, or cannot
+    await setActiveIds(h.dir, ['o4', 'o5', 'o2']);
+
+    const x = await lines.restart(h);
+    const err = await x.line.listOrders().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StamplineError);
+    expect((err as StamplineError).code).toBe('STORE_UNAVAILABLE');
+    expect((err as StamplineError).message).toContain(join(catalogueFolder(h.dir), 'order-catalogue.'));
+    expect(x.line.status().activeOrders.map((o) => [o.id, o.state])).toEqual([
+      ['o4', 'queued'],
+      ['o5', 'queued'],
+      ['o2', 'done'],
+    ]);
+    // the line still engraves
+    await x.line.startOrder('o4', 'operator');
+    await until(
+      async () => (await x.line.orderView('o4')).firearms.every((f) => f.state === 'engraved'),
+      'both firearms of o4 engraved',
+    );
+  });
+});
+
+/** Makes the catalogue unreadable: its segment is a folder, which the log cannot open. */
+async function breakCatalogue(dir: string): Promise<void> {
+  for (const name of await catalogueFiles(dir)) {
+    if (!name.endsWith('.jsonl')) continue;
+    await rm(join(catalogueFolder(dir), name));
+    await mkdir(join(catalogueFolder(dir), name));
+  }
+}
+
+describe('the daemon, when the finished orders cannot be loaded', () => {
+  it('logs why, answers the order list with a clear error, and leaves no rejection unhandled', async () => {
+    const h = await lineWithHistory();
+    await h.stop();
+    await breakCatalogue(h.dir);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+
+    const dead = await freePort();
+    const erpToken = 'background-test-erp-token-0001';
+    const config = parseConfig({
+      line: { id: 'background-test', dataDir: h.dir },
+      issuer: {
+        number: 1,
+        licence: 'FFL-1-23-456-07-8A-90123',
+        key: KEY,
+        indexBlock: { start: 1000, size: 100_000 },
+      },
+      http: { host: '127.0.0.1', port: 0 },
+      auth: { erpToken },
+      engraver: { url: `modbus-tcp://127.0.0.1:${dead}?unit=1`, id: 'eng-1', requestTimeoutMs: 500 },
+      mqtt: { url: `mqtt://127.0.0.1:${dead}`, protocolVersion: 4, reconnectMs: 200 },
+    });
+    let text = '';
+    const out = new Writable({
+      write(chunk, _enc, done) {
+        text += chunk;
+        done();
+      },
+    });
+    const daemon = new Daemon(config, createLogger({ level: 'info', pretty: false }, out));
+    try {
+      await daemon.start();
+      await daemon.repo!.finishedOrdersLoaded().catch(() => {});
+      await settle();
+      const logged = text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as { level: number; msg: string; err?: { message: string } });
+      const errors = logged.filter((e) => e.level === 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.msg).toMatch(/cannot load the finished orders/);
+      expect(errors[0]!.err?.message).toContain(join(catalogueFolder(h.dir), 'order-catalogue.'));
+
+      const answer = await fetch(`${daemon.address!.url}/api/v1/orders`, {
+        headers: { authorization: `Bearer ${erpToken}` },
+      });
+      expect(answer.status).toBe(503);
+      const body = (await answer.json()) as { code?: string; message?: string; error?: unknown };
+      expect(JSON.stringify(body)).toContain('STORE_UNAVAILABLE');
+      expect(JSON.stringify(body)).toContain('order-catalogue');
+    } finally {
+      await daemon.stop();
+      await settle();
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  }, 60_000);
+});
