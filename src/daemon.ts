@@ -92,9 +92,10 @@ export class Daemon {
     });
     await this.audit.start();
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
-    await this.repo.start();
+    // The finished orders are loaded once the daemon serves (below), so that start-up does not
+    // share the thread with reading them; what became of the load is told once it ends.
+    await this.repo.start({ finishedOrders: 'when-asked' });
     const repo = this.repo;
-    // The finished orders load in the background; what became of the load is told once it ends.
     repo.finishedOrdersLoaded().then(
       () => {
         // A new data folder has no catalogue and nothing to rebuild it from: nothing to say then.
@@ -255,6 +256,7 @@ export class Daemon {
       await this.dropFolder.start();
     }
     for (const fn of this.starters) await fn();
+    this.repo.loadFinishedOrders();
   }
 
   health(): { ok: boolean; checks: Record<string, unknown> } {

@@ -174,7 +174,8 @@ export class Line extends EventEmitter<LineEvents> {
   private headers: Map<string, OrderHeader> | undefined;
   /**
    * Resolves once the finished orders' headers are in `headers`; rejects when the repository
-   * could not load them. They arrive after start(), which the line does not need them for.
+   * could not load them. They arrive after start(), which the line does not need them for, and
+   * waiting for them does not make the repository begin to load them.
    */
   private headersComplete: Promise<void> = Promise.resolve();
 
@@ -189,7 +190,7 @@ export class Line extends EventEmitter<LineEvents> {
       this.runtimes.set(order.header.data.id, makeRuntime(order));
     }
     this.headers = headers;
-    this.headersComplete = this.mergeFinishedHeaders(headers);
+    this.headersComplete = this.o.repo.finishedOrdersLoaded().then(() => this.mergeFinishedHeaders(headers));
     // Its failure is answered by listOrders(); the daemon logs it.
     this.headersComplete.catch(() => {});
     // A stop between the last firearm's record and the order's end leaves both to finish here.
@@ -506,6 +507,7 @@ export class Line extends EventEmitter<LineEvents> {
    */
   async listOrders(): Promise<OrderHeader[]> {
     if (!this.headers) return this.o.repo.listOrders();
+    this.o.repo.loadFinishedOrders();
     await this.headersComplete;
     return [...this.headers.values()].sort(newestFirst);
   }

@@ -83,6 +83,8 @@ export class LineRepository {
   /** The background load of the catalogue; never rejects: a failure is kept in `catalogueFailure`. */
   private catalogueLoad: Promise<void> = Promise.resolve();
   private catalogueFailure: StamplineError | undefined;
+  /** Lets the load begin; calling it again does nothing. */
+  private beginLoad: () => void = () => {};
 
   /** The code index lives beside the serial index (`<dataDir>/codes`) unless told otherwise. */
   constructor(
@@ -96,13 +98,15 @@ export class LineRepository {
   }
 
   /**
-   * Loads the unfinished orders, and starts loading the catalogue of finished ones without
-   * waiting for it (see `finishedOrdersLoaded`). An order both unfinished and in the catalogue (a
+   * Loads the unfinished orders, and the catalogue of finished ones in the background (see
+   * `finishedOrdersLoaded`): at once, or with `finishedOrders: 'when-asked'` once
+   * `loadFinishedOrders()` is called or something needs them, so that a caller still starting up
+   * does not share the thread with the read. An order both unfinished and in the catalogue (a
    * retirement cut short after its entry, or a rework reopening it) is taken from its own header
    * file, which is always the newer. Without a catalogue (a store written before there was one, or
    * a catalogue deleted) every header file is read once to write it.
    */
-  async start(): Promise<void> {
+  async start(options: { finishedOrders?: 'at-once' | 'when-asked' } = {}): Promise<void> {
     this.serials.start();
     this.codes.start();
     this.activeDoc = await this.store.open<ActiveDoc>('line/active-orders', () => ({ orderIds: [] }));
@@ -118,12 +122,22 @@ export class LineRepository {
         d.orderIds = d.orderIds.filter((id) => !unborn.includes(id));
       });
     }
+    this.catalogue.reset();
     this.catalogueFailure = undefined;
-    this.catalogueLoad = this.catalogue
-      .start(() => this.finishedHeadersOnDisk())
+    const asked = new Promise<void>((resolve) => {
+      this.beginLoad = resolve;
+    });
+    this.catalogueLoad = asked
+      .then(() => this.catalogue.start(() => this.finishedHeadersOnDisk()))
       .catch((err: unknown) => {
         this.catalogueFailure = this.catalogue.failure(err);
       });
+    if (options.finishedOrders !== 'when-asked') this.beginLoad();
+  }
+
+  /** Begins loading the finished orders' headers, if it has not begun. */
+  loadFinishedOrders(): void {
+    this.beginLoad();
   }
 
   /**
@@ -132,6 +146,8 @@ export class LineRepository {
    */
   async stop(): Promise<void> {
     this.catalogue.abandon();
+    // A load never begun ends at once, having read nothing.
+    this.beginLoad();
     await this.catalogueLoad;
     await this.catalogue.stop();
   }
@@ -139,13 +155,14 @@ export class LineRepository {
   /**
    * Resolves once the finished orders' headers are loaded; rejects with STORE_UNAVAILABLE, naming
    * the catalogue, when they could not be (until a restart), or when the repository stopped first.
+   * Waiting does not begin the load (see `loadFinishedOrders`).
    */
   async finishedOrdersLoaded(): Promise<void> {
     await this.catalogueLoad;
     if (this.catalogueFailure) throw this.catalogueFailure;
   }
 
-  /** Set once the load that start() began has had to write the catalogue afresh from the header files. */
+  /** Set once the load of the finished orders has had to write the catalogue afresh from the header files. */
   get catalogueRebuild(): CatalogueRebuild | undefined {
     return this.catalogue.rebuild;
   }
@@ -283,6 +300,7 @@ export class LineRepository {
 
   /** `listOrders` unsorted, for a caller that keeps its own list. */
   async orderHeaders(): Promise<OrderHeader[]> {
+    this.beginLoad();
     await this.finishedOrdersLoaded();
     const headers: OrderHeader[] = [];
     for (const h of this.catalogue.headers()) if (!this.active.has(h.id)) headers.push(h);
@@ -424,6 +442,7 @@ export class LineRepository {
    * writes a catalogue whole.
    */
   async retire(order: LoadedOrder): Promise<void> {
+    this.beginLoad();
     await this.finishedOrdersLoaded();
     // The chunks' last in-memory changes (such as `reported`) are written before letting go.
     for (const c of order.chunks) await c.write();
@@ -464,9 +483,7 @@ class OrderCatalogue {
    * crash during a rebuild leaves either no catalogue or a complete one.
    */
   async start(onDisk: () => Promise<OrderHeader[]>): Promise<void> {
-    this.byId.clear();
-    this.rebuild = undefined;
-    this.abandoned = false;
+    this.checkNotAbandoned();
     const segments = await this.segmentsPresent();
     if (segments.length > 0) {
       const log = this.newLog();
@@ -514,7 +531,14 @@ class OrderCatalogue {
     this.rebuild = { ...(this.rebuild ?? { reason: 'absent' }), orders: headers.length };
   }
 
-  /** Makes a load in progress give up at its next step that writes nothing. */
+  /** Forgets what the last load found, before the next. */
+  reset(): void {
+    this.byId.clear();
+    this.rebuild = undefined;
+    this.abandoned = false;
+  }
+
+  /** Makes a load in progress, or one not begun, give up at its next step that writes nothing. */
   abandon(): void {
     this.abandoned = true;
   }

@@ -14,7 +14,7 @@ import { Daemon } from '../../src/daemon.js';
 import { isStamplineError, StamplineError } from '../../src/errors.js';
 import type { QaDecision } from '../../src/line/line.js';
 import type { OrderHeader } from '../../src/line/model.js';
-import { ORDER_CATALOGUE } from '../../src/line/repository.js';
+import { LineRepository, ORDER_CATALOGUE } from '../../src/line/repository.js';
 import { createLogger } from '../../src/logger.js';
 import { AppendLog, type AppendLogRecord } from '../../src/store/append-log.js';
 import { DocumentStore } from '../../src/store/documents.js';
@@ -343,6 +343,43 @@ describe('the finished orders, loaded after start-up', () => {
     expect(await readFile(join(catalogueFolder(h.dir), before.find((n) => n.endsWith('.jsonl'))!))).toEqual(
       text,
     );
+  });
+
+  it('wait, for a caller still starting up, until it asks for them or something needs them', async () => {
+    const h = await lineWithHistory();
+    await h.stop();
+    const store = new DocumentStore({ dir: join(h.dir, 'docs') });
+    await store.start();
+    const read = vi.spyOn(AppendLog.prototype, 'readBatches');
+    const repo = new LineRepository(store, join(h.dir, 'serials'));
+    try {
+      await repo.start({ finishedOrders: 'when-asked' });
+      const loaded = watch(repo.finishedOrdersLoaded());
+      // ample for a load begun at once to have read a catalogue of three entries
+      await new Promise((r) => setTimeout(r, 300));
+      expect(read).not.toHaveBeenCalled();
+      expect(loaded.settled).toBe(false);
+      expect(await repo.orderExists('o1')).toBe(true);
+
+      expect((await repo.listOrders()).map((o) => o.id)).toEqual(['o5', 'o4', 'o3', 'o2', 'o1']);
+      expect(read).toHaveBeenCalledTimes(1);
+      await repo.finishedOrdersLoaded();
+    } finally {
+      await repo.stop();
+      await store.stop();
+    }
+
+    // stopped before anything asked: nothing is read, and waiting answers why
+    read.mockClear();
+    await store.start();
+    const idle = new LineRepository(store, join(h.dir, 'serials'));
+    await idle.start({ finishedOrders: 'when-asked' });
+    await idle.stop();
+    await store.stop();
+    expect(read).not.toHaveBeenCalled();
+    const why = await idle.finishedOrdersLoaded().catch((e: unknown) => e);
+    expect(isStamplineError(why, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((why as StamplineError).message).toMatch(/stopped before the order catalogue/);
   });
 
   it('that cannot be loaded make the order list fail with an error naming the catalogue, and leave a finished order held', async () => {
