@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { ModbusRtuServer } from '../../simulators/engraver/modbus-rtu-server.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
@@ -14,21 +14,13 @@ import { createEngraver } from '../../src/engraver/index.js';
 import type { EngraveJob, Engraver } from '../../src/engraver/types.js';
 import { isStamplineError } from '../../src/errors.js';
 import { requireCommands } from '../support/tools.js';
+import { useCleanups } from './support/rigs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/sl1_pymodbus_server.py', import.meta.url));
 /** Debian's interpreter, where python3-pymodbus lives (a PATH python3 may be another one). */
 const DEBIAN_PYTHON = '/usr/bin/python3';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const task of cleanups.splice(0).reverse()) {
-    try {
-      await task();
-    } catch {
-      // keep cleaning up
-    }
-  }
-});
+const cleanups = useCleanups();
 
 interface Run {
   code: number;

@@ -7,15 +7,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MarkRecord } from '../../simulators/engraver/device.js';
 import { createEngraver } from '../../src/engraver/index.js';
 import type { Logger } from '../../src/engraver/options.js';
-import type { Engraver, LinkEvent } from '../../src/engraver/types.js';
+import type { EngraveJob, Engraver, LinkEvent } from '../../src/engraver/types.js';
 import type { EngraverTransport } from '../../src/engraver/url.js';
 import { isStamplineError, isTransient } from '../../src/errors.js';
 import { requireCommands } from '../support/tools.js';
-import { eventually, sampleJob, TRANSPORTS } from './support/rigs.js';
+import { eventually, sampleJob, TRANSPORTS, useCleanups } from './support/rigs.js';
 import { type SimProcess, startSimProcess } from './support/sim-process.js';
 
 const REQUEST_TIMEOUT_MS = 800;
@@ -33,16 +33,7 @@ const CORRUPTED: Record<EngraverTransport, RegExp> = {
 };
 const WITHHELD = /fault injection: reply withheld/g;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const task of cleanups.splice(0).reverse()) {
-    try {
-      await task();
-    } catch {
-      // keep cleaning up
-    }
-  }
-});
+const cleanups = useCleanups();
 
 interface Driver {
   engraver: Engraver;
@@ -61,6 +52,17 @@ function driver(url: string, requestTimeoutMs = REQUEST_TIMEOUT_MS): Driver {
   engraver.onLink((event) => events.push(event));
   cleanups.push(() => engraver.stop());
   return { engraver, events };
+}
+
+/** A driver connected to the simulator at `url`, with a sample job loaded and started on it. */
+async function jobStarted(url: string): Promise<Driver & { job: EngraveJob }> {
+  const started = driver(url);
+  await started.engraver.start();
+  await started.engraver.whenConnected(30_000);
+  const job = sampleJob();
+  await started.engraver.loadJob(job);
+  await started.engraver.startJob(job.jobId);
+  return { ...started, job };
 }
 
 function occurrences(text: string, pattern: RegExp): number {
@@ -183,12 +185,7 @@ describe.each(TRANSPORTS)('stampline sim engraver --transport %s', (transport) =
         '--drop-at-next-marking',
         '0.1',
       );
-      const { engraver, events } = driver(sim.url);
-      await engraver.start();
-      await engraver.whenConnected(30_000);
-      const job = sampleJob();
-      await engraver.loadJob(job);
-      await engraver.startJob(job.jobId);
+      const { engraver, events, job } = await jobStarted(sim.url);
 
       await sim.next(new RegExp(`drop-at-next-marking: struck during the marking of job ${job.jobId}`));
       const outcome = await engraver.waitForEnd(job.jobId, { timeoutMs: 60_000 });
@@ -227,12 +224,7 @@ describe.each(TRANSPORTS)('stampline sim engraver --transport %s', (transport) =
         '--power-cycle-at-next-marking',
         '0.05',
       );
-      const { engraver, events } = driver(sim.url);
-      await engraver.start();
-      await engraver.whenConnected(30_000);
-      const job = sampleJob();
-      await engraver.loadJob(job);
-      await engraver.startJob(job.jobId);
+      const { engraver, events, job } = await jobStarted(sim.url);
       const ended = failure(engraver.waitForEnd(job.jobId, { timeoutMs: 60_000 }));
 
       await sim.next(/power cycled/);

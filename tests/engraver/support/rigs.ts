@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { AsciiEngraverServer } from '../../../simulators/engraver/ascii-server.js';
 import { EngraverDevice, type MarkRecord } from '../../../simulators/engraver/device.js';
 import type { SimulatedLink } from '../../../simulators/engraver/link-faults.js';
@@ -48,10 +49,7 @@ export async function openRig(transport: EngraverTransport, options: RigOptions)
   const dir = mkdtempSync(join(tmpdir(), 'stampline-engraver-'));
   const journalFile = join(dir, 'journal.jsonl');
   const device = new EngraverDevice({ markingTimeMs: options.markingTimeMs, journalFile });
-  const cleanups: (() => Promise<void> | void)[] = [
-    () => device.close(),
-    () => rmSync(dir, { recursive: true, force: true }),
-  ];
+  const cleanups: Cleanup[] = [() => device.close(), () => rmSync(dir, { recursive: true, force: true })];
   try {
     let link: SimulatedLink;
     let url: string;
@@ -118,7 +116,20 @@ export async function openRig(transport: EngraverTransport, options: RigOptions)
   }
 }
 
-async function runAll(tasks: (() => Promise<void> | void)[]): Promise<void> {
+/** Something a test started and must undo, however the test ends. */
+export type Cleanup = () => Promise<void> | void;
+
+/**
+ * Registers an afterEach that runs what the test pushed on the answer, last pushed first; one that
+ * fails does not keep the others from running.
+ */
+export function useCleanups(): Cleanup[] {
+  const cleanups: Cleanup[] = [];
+  afterEach(() => runAll(cleanups.splice(0).reverse()));
+  return cleanups;
+}
+
+async function runAll(tasks: Cleanup[]): Promise<void> {
   for (const task of tasks) {
     try {
       await task();

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Cleanup } from './rigs.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/stampline.js', import.meta.url));
 
@@ -22,10 +23,7 @@ export interface SimProcess {
 }
 
 /** Starts the simulator with `args` (after `sim engraver`); `cleanups` gets what kills it. */
-export async function startSimProcess(
-  args: readonly string[],
-  cleanups: (() => Promise<void> | void)[],
-): Promise<SimProcess> {
+export async function startSimProcess(args: readonly string[], cleanups: Cleanup[]): Promise<SimProcess> {
   const child = spawn(process.execPath, [BIN, 'sim', 'engraver', ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
