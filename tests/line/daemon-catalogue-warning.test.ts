@@ -6,42 +6,17 @@
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../simulators/broker/mosquitto.js';
-import { parseConfig } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon.js';
 import { ORDER_CATALOGUE } from '../../src/line/repository.js';
-import { createLogger } from '../../src/logger.js';
-import { KEY, order, until, useLines } from './harness.js';
+import { order, until, useLines } from './harness.js';
+import { type LogEntry, linksDownDaemon } from './support/daemon.js';
 
 const lines = useLines();
 const MESSAGE = 'order catalogue written afresh from the order header files';
 
 /** Starts and stops a daemon on the line's data folder, with its links down; answers what it logged. */
-async function runDaemon(dir: string): Promise<Array<{ level: number; msg: string; catalogue?: unknown }>> {
-  const dead = await freePort();
-  const config = parseConfig({
-    line: { id: 'catalogue-test', dataDir: dir },
-    issuer: {
-      number: 1,
-      licence: 'FFL-1-23-456-07-8A-90123',
-      key: KEY,
-      indexBlock: { start: 1000, size: 100_000 },
-    },
-    http: { host: '127.0.0.1', port: 0 },
-    auth: { erpToken: 'catalogue-test-erp-token-0001' },
-    engraver: { url: `modbus-tcp://127.0.0.1:${dead}?unit=1`, id: 'eng-1', requestTimeoutMs: 500 },
-    mqtt: { url: `mqtt://127.0.0.1:${dead}`, protocolVersion: 4, reconnectMs: 200 },
-  });
-  let text = '';
-  const out = new Writable({
-    write(chunk, _enc, done) {
-      text += chunk;
-      done();
-    },
-  });
-  const daemon = new Daemon(config, createLogger({ level: 'info', pretty: false }, out));
+async function runDaemon(dir: string): Promise<LogEntry[]> {
+  const { daemon, logged } = await linksDownDaemon(dir, 'catalogue-test');
   try {
     await daemon.start();
     // The finished orders load after start-up, and the daemon tells what became of it then.
@@ -50,10 +25,7 @@ async function runDaemon(dir: string): Promise<Array<{ level: number; msg: strin
   } finally {
     await daemon.stop();
   }
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l));
+  return logged();
 }
 
 describe('the daemon at start-up', () => {

@@ -15,6 +15,7 @@ import {
   Line,
   type LineOptions,
   type NewOrder,
+  type QaDecision,
   type RecordSink,
 } from '../../src/line/line.js';
 import { LineRepository } from '../../src/line/repository.js';
@@ -218,6 +219,47 @@ export function order(id: string, count: number, extra: Partial<NewOrder> = {}):
     })),
     ...extra,
   };
+}
+
+/** QA's failure of a firearm's casings, as a QA station reports it. */
+export const QA_FAIL: QaDecision = {
+  result: 'fail',
+  policy: 'every-case',
+  grade: 'F',
+  casings: 3,
+  reason: 'case 1 of 3 does not decode',
+  at: new Date().toISOString(),
+  by: 'alice',
+};
+
+/** Resolves once the clock has moved on to the next millisecond, so what comes next is newer. */
+export async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() === now) await new Promise((r) => setTimeout(r, 1));
+}
+
+/**
+ * A line holding finished orders (o1 and o2 done, o3 aborted) and unfinished ones (o4 with
+ * `o4Firearms` firearms, o5 with one, both queued), each created in a millisecond of its own.
+ */
+export async function lineWithHistory(
+  lines: Lines<Harness, LineStartOptions>,
+  o4Firearms = 1,
+): Promise<Harness> {
+  const h = await lines.start();
+  for (const id of ['o1', 'o2']) {
+    await h.line.submitOrder(order(id, 2), 'http', 'erp');
+    await h.line.startOrder(id, 'operator');
+    await until(async () => (await h.line.orderView(id)).order.state === 'done', `${id} done`);
+    await nextMillisecond();
+  }
+  await h.line.submitOrder(order('o3', 1), 'drop-folder', 'erp');
+  await h.line.abortOrder('o3', 'operator', 'wrong model');
+  await nextMillisecond();
+  await h.line.submitOrder(order('o4', o4Firearms), 'ui', 'operator');
+  await nextMillisecond();
+  await h.line.submitOrder(order('o5', 1), 'http', 'erp');
+  return h;
 }
 
 /** Resolves when `predicate` holds, polling; fails the test with `what` after timeoutMs. */

@@ -6,19 +6,22 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { freePort } from '../../simulators/broker/mosquitto.js';
-import { parseConfig } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon.js';
 import { isStamplineError, StamplineError } from '../../src/errors.js';
-import type { QaDecision } from '../../src/line/line.js';
 import type { OrderHeader } from '../../src/line/model.js';
 import { LineRepository, ORDER_CATALOGUE } from '../../src/line/repository.js';
-import { createLogger } from '../../src/logger.js';
 import { AppendLog, type AppendLogRecord } from '../../src/store/append-log.js';
 import { DocumentStore } from '../../src/store/documents.js';
-import { type Harness, KEY, order, until, useLines } from './harness.js';
+import {
+  type Harness,
+  lineWithHistory,
+  nextMillisecond,
+  order,
+  QA_FAIL,
+  until,
+  useLines,
+} from './harness.js';
+import { linksDownDaemon } from './support/daemon.js';
 
 const lines = useLines();
 
@@ -60,11 +63,6 @@ async function setActiveIds(dir: string, ids: string[]): Promise<void> {
   await writeFile(join(dir, 'docs', 'line', 'active-orders.json'), JSON.stringify({ orderIds: ids }));
 }
 
-async function nextMillisecond(): Promise<void> {
-  const now = Date.now();
-  while (Date.now() === now) await new Promise((r) => setTimeout(r, 1));
-}
-
 /** Lets every callback already due run (file operations take longer: see `until`). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -84,47 +82,19 @@ function watch(p: Promise<unknown>): { settled: boolean } {
   return state;
 }
 
-/**
- * A line holding finished orders (o1 and o2 done, o3 aborted) and unfinished ones (o4 with two
- * firearms, o5 with one, both queued), each created in a millisecond of its own.
- */
-async function lineWithHistory(): Promise<Harness> {
-  const h = await lines.start();
-  for (const id of ['o1', 'o2']) {
-    await h.line.submitOrder(order(id, 2), 'http', 'erp');
-    await h.line.startOrder(id, 'operator');
-    await until(async () => (await h.line.orderView(id)).order.state === 'done', `${id} done`);
-    await nextMillisecond();
-  }
-  await h.line.submitOrder(order('o3', 1), 'drop-folder', 'erp');
-  await h.line.abortOrder('o3', 'operator', 'wrong model');
-  await nextMillisecond();
-  await h.line.submitOrder(order('o4', 2), 'ui', 'operator');
-  await nextMillisecond();
-  await h.line.submitOrder(order('o5', 1), 'http', 'erp');
-  return h;
-}
-
-const fail: QaDecision = {
-  result: 'fail',
-  policy: 'every-case',
-  grade: 'F',
-  casings: 3,
-  reason: 'case 1 of 3 does not decode',
-  at: new Date().toISOString(),
-  by: 'alice',
-};
-
 /** The catalogue's log, told from the other logs a daemon keeps (audit trail, outbox). */
 function isOrderCatalogue(log: AppendLog<unknown>): boolean {
   return (log as unknown as { opts: { name: string } }).opts.name === ORDER_CATALOGUE.name;
 }
 
-/**
- * Holds the reading of the order catalogue until `release()`; `reached` resolves once a load
- * has come to it, so a test knows the load is under way and held.
- */
-function holdCatalogueRead(): { reached: Promise<void>; release: () => void } {
+/** Where a load is held: `reached` resolves once it comes there, and it goes on after `release()`. */
+interface Hold {
+  reached: Promise<void>;
+  release: () => void;
+}
+
+/** A hold, and what the held code awaits at the place it is held. */
+function hold(): Hold & { stay: () => Promise<void> } {
   let release!: () => void;
   const released = new Promise<void>((r) => {
     release = r;
@@ -133,51 +103,79 @@ function holdCatalogueRead(): { reached: Promise<void>; release: () => void } {
   const reached = new Promise<void>((r) => {
     reach = r;
   });
+  return {
+    reached,
+    release,
+    stay: () => {
+      reach();
+      return released;
+    },
+  };
+}
+
+/** Holds the reading of the order catalogue until `release()`. */
+function holdCatalogueRead(): Hold {
+  const { stay, ...held } = hold();
   const read = AppendLog.prototype.readBatches;
   vi.spyOn(AppendLog.prototype, 'readBatches').mockImplementation(async function* (
     this: AppendLog<unknown>,
     opts?: { fromSegment?: number },
   ): AsyncGenerator<AppendLogRecord<unknown>[]> {
-    if (isOrderCatalogue(this)) {
-      reach();
-      await released;
-    }
+    if (isOrderCatalogue(this)) await stay();
     yield* read.call(this, opts);
   });
-  return { reached, release };
+  return held;
 }
 
 /** Holds a rebuild of the catalogue where it lists the order folders, until `release()`. */
-function holdCatalogueRebuild(): { reached: Promise<void>; release: () => void } {
-  let release!: () => void;
-  const released = new Promise<void>((r) => {
-    release = r;
-  });
-  let reach!: () => void;
-  const reached = new Promise<void>((r) => {
-    reach = r;
-  });
+function holdCatalogueRebuild(): Hold {
+  const { stay, ...held } = hold();
   const folders = DocumentStore.prototype.folders;
   vi.spyOn(DocumentStore.prototype, 'folders').mockImplementation(async function (
     this: DocumentStore,
     prefix: string,
   ) {
-    if (prefix === 'orders') {
-      reach();
-      await released;
-    }
+    if (prefix === 'orders') await stay();
     return folders.call(this, prefix);
   });
-  return { reached, release };
+  return held;
+}
+
+/**
+ * A line with history, restarted with the load of its finished orders held as it reads the
+ * catalogue: answers the line as it was, the restarted line, and the hold.
+ */
+async function restartedHeldAtRead(): Promise<{ h: Harness; x: Harness; hold: Hold }> {
+  const h = await lineWithHistory(lines, 2);
+  const hold = holdCatalogueRead();
+  try {
+    const x = await lines.restart(h);
+    await hold.reached;
+    return { h, x, hold };
+  } catch (err) {
+    hold.release();
+    throw err;
+  }
+}
+
+/**
+ * A line with history, restarted after its catalogue was removed: answers the line as it was, the
+ * restarted line, and the hold its rebuild waits at.
+ */
+async function restartedHeldAtRebuild(): Promise<{ h: Harness; x: Harness; hold: Hold }> {
+  const h = await lineWithHistory(lines, 2);
+  await h.stop();
+  for (const name of await catalogueFiles(h.dir)) await rm(join(catalogueFolder(h.dir), name));
+  const hold = holdCatalogueRebuild();
+  const x = await lines.restart(h);
+  await hold.reached;
+  return { h, x, hold };
 }
 
 describe('the finished orders, loaded after start-up', () => {
   it('do not hold up the line: it starts and engraves an unfinished order while they load', async () => {
-    const h = await lineWithHistory();
-    const hold = holdCatalogueRead();
+    const { x, hold } = await restartedHeldAtRead();
     try {
-      const x = await lines.restart(h);
-      await hold.reached;
       const loaded = watch(x.repo.finishedOrdersLoaded());
 
       await x.line.startOrder('o4', 'operator');
@@ -196,7 +194,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('are waited for by the order list, which then holds every order as last written', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines, 2);
     const o1 = (await h.line.orderView('o1')).order;
     const pin = (await h.line.orderView('o1')).firearms[1]!;
     const hold = holdCatalogueRead();
@@ -206,7 +204,7 @@ describe('the finished orders, loaded after start-up', () => {
     // While the load is held: QA reopens finished o1, whose new pin is engraved (its retirement
     // then waits for the load), and a new order comes in.
     await nextMillisecond();
-    await x.line.applyVerdict({ orderId: 'o1', seq: 1 }, pin.code!, fail);
+    await x.line.applyVerdict({ orderId: 'o1', seq: 1 }, pin.code!, QA_FAIL);
     await until(async () => (await x.line.orderView('o1')).order.state === 'done', 'o1 done again');
     await x.line.submitOrder(order('o6', 1), 'http', 'erp');
     const fromLine = x.line.listOrders();
@@ -227,11 +225,8 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('are not needed to refuse an order id or a serial that a finished order holds', async () => {
-    const h = await lineWithHistory();
-    const hold = holdCatalogueRead();
+    const { x, hold } = await restartedHeldAtRead();
     try {
-      const x = await lines.restart(h);
-      await hold.reached;
       const loaded = watch(x.repo.finishedOrdersLoaded());
 
       const again = await x.line.submitOrder(order('o1', 1), 'http', 'erp').catch((e: unknown) => e);
@@ -251,10 +246,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('are waited for by a retirement, and the catalogue then lists the finished orders and the one retired', async () => {
-    const h = await lineWithHistory();
-    const hold = holdCatalogueRead();
-    const x = await lines.restart(h);
-    await hold.reached;
+    const { h, x, hold } = await restartedHeldAtRead();
 
     await x.line.startOrder('o5', 'operator');
     await until(
@@ -278,12 +270,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('are waited for by a retirement beside a rebuild, which the retirement does not undo', async () => {
-    const h = await lineWithHistory();
-    await h.stop();
-    for (const name of await catalogueFiles(h.dir)) await rm(join(catalogueFolder(h.dir), name));
-    const hold = holdCatalogueRebuild();
-    const x = await lines.restart(h);
-    await hold.reached;
+    const { h, x, hold } = await restartedHeldAtRebuild();
 
     // Aborting finishes both orders at once; each retirement waits for the rebuild.
     const aborting = Promise.all([
@@ -303,12 +290,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('leave no catalogue file behind when the line stops during a rebuild, and the next start writes it', async () => {
-    const h = await lineWithHistory();
-    await h.stop();
-    for (const name of await catalogueFiles(h.dir)) await rm(join(catalogueFolder(h.dir), name));
-    const hold = holdCatalogueRebuild();
-    const x = await lines.restart(h);
-    await hold.reached;
+    const { h, x, hold } = await restartedHeldAtRebuild();
 
     const stopping = x.stop();
     const stopped = watch(stopping);
@@ -328,7 +310,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('leave the catalogue as it was when the line stops while it is read', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines, 2);
     await h.stop();
     const before = await catalogueFiles(h.dir);
     const text = await readFile(join(catalogueFolder(h.dir), before.find((n) => n.endsWith('.jsonl'))!));
@@ -346,7 +328,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('wait, for a caller still starting up, until it asks for them or something needs them', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines, 2);
     await h.stop();
     const store = new DocumentStore({ dir: join(h.dir, 'docs') });
     await store.start();
@@ -383,7 +365,7 @@ describe('the finished orders, loaded after start-up', () => {
   });
 
   it('that cannot be loaded make the order list fail with an error naming the catalogue, and leave a finished order held', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines, 2);
     await h.stop();
     await breakCatalogue(h.dir);
     // o2 finished, but a crash came before it was retired: start-up retires it, or cannot
@@ -419,45 +401,19 @@ async function breakCatalogue(dir: string): Promise<void> {
 
 describe('the daemon, when the finished orders cannot be loaded', () => {
   it('logs why, answers the order list with a clear error, and leaves no rejection unhandled', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines, 2);
     await h.stop();
     await breakCatalogue(h.dir);
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
 
-    const dead = await freePort();
-    const erpToken = 'background-test-erp-token-0001';
-    const config = parseConfig({
-      line: { id: 'background-test', dataDir: h.dir },
-      issuer: {
-        number: 1,
-        licence: 'FFL-1-23-456-07-8A-90123',
-        key: KEY,
-        indexBlock: { start: 1000, size: 100_000 },
-      },
-      http: { host: '127.0.0.1', port: 0 },
-      auth: { erpToken },
-      engraver: { url: `modbus-tcp://127.0.0.1:${dead}?unit=1`, id: 'eng-1', requestTimeoutMs: 500 },
-      mqtt: { url: `mqtt://127.0.0.1:${dead}`, protocolVersion: 4, reconnectMs: 200 },
-    });
-    let text = '';
-    const out = new Writable({
-      write(chunk, _enc, done) {
-        text += chunk;
-        done();
-      },
-    });
-    const daemon = new Daemon(config, createLogger({ level: 'info', pretty: false }, out));
+    const { daemon, erpToken, logged } = await linksDownDaemon(h.dir, 'background-test');
     try {
       await daemon.start();
       await daemon.repo!.finishedOrdersLoaded().catch(() => {});
       await settle();
-      const logged = text
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as { level: number; msg: string; err?: { message: string } });
-      const errors = logged.filter((e) => e.level === 50);
+      const errors = logged().filter((e) => e.level === 50);
       expect(errors).toHaveLength(1);
       expect(errors[0]!.msg).toMatch(/cannot load the finished orders/);
       expect(errors[0]!.err?.message).toContain(join(catalogueFolder(h.dir), 'order-catalogue.'));

@@ -1,11 +1,10 @@
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import type { QaDecision } from '../../src/line/line.js';
 import type { OrderHeader } from '../../src/line/model.js';
 import { LineRepository, ORDER_CATALOGUE, orderCatalogueSegment } from '../../src/line/repository.js';
 import { DocumentStore } from '../../src/store/documents.js';
-import { type Harness, order, until, useLines } from './harness.js';
+import { lineWithHistory, nextMillisecond, order, QA_FAIL, until, useLines } from './harness.js';
 
 const lines = useLines();
 
@@ -50,35 +49,9 @@ async function setActiveIds(dir: string, ids: string[]): Promise<void> {
   await writeFile(join(docsOf(dir), 'line', 'active-orders.json'), JSON.stringify({ orderIds: ids }));
 }
 
-/**
- * A line holding finished orders (o1 and o2 done, o3 aborted) and unfinished ones (o4 and o5
- * queued), each created in a millisecond of its own.
- */
-async function lineWithHistory(): Promise<Harness> {
-  const h = await lines.start();
-  for (const id of ['o1', 'o2']) {
-    await h.line.submitOrder(order(id, 2), 'http', 'erp');
-    await h.line.startOrder(id, 'operator');
-    await until(async () => (await h.line.orderView(id)).order.state === 'done', `${id} done`);
-    await nextMillisecond();
-  }
-  await h.line.submitOrder(order('o3', 1), 'drop-folder', 'erp');
-  await h.line.abortOrder('o3', 'operator', 'wrong model');
-  await nextMillisecond();
-  await h.line.submitOrder(order('o4', 1), 'ui', 'operator');
-  await nextMillisecond();
-  await h.line.submitOrder(order('o5', 1), 'http', 'erp');
-  return h;
-}
-
-async function nextMillisecond(): Promise<void> {
-  const now = Date.now();
-  while (Date.now() === now) await new Promise((r) => setTimeout(r, 1));
-}
-
 describe('the order catalogue', () => {
   it('lets start-up list every order, finished and unfinished, as its file holds it, without reading the finished orders’ files', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     expect(await catalogueIds(h.dir)).toEqual(['o1', 'o2', 'o3']);
 
@@ -123,17 +96,8 @@ describe('the order catalogue', () => {
     const f = (await h.line.orderView('o1')).firearms[1]!;
     h = await lines.restart(h);
 
-    const fail: QaDecision = {
-      result: 'fail',
-      policy: 'every-case',
-      grade: 'F',
-      casings: 3,
-      reason: 'case 1 of 3 does not decode',
-      at: new Date().toISOString(),
-      by: 'alice',
-    };
     await nextMillisecond();
-    const applied = await h.line.applyVerdict({ orderId: 'o1', seq: 1 }, f.code!, fail);
+    const applied = await h.line.applyVerdict({ orderId: 'o1', seq: 1 }, f.code!, QA_FAIL);
     expect(applied.order.state).toBe('running');
     await until(
       async () => h.line.status().activeOrders.length === 0,
@@ -150,7 +114,7 @@ describe('the order catalogue', () => {
   });
 
   it('passes over a torn last entry, and the next retirement lands after it cleanly', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     const [file] = await catalogueFiles(h.dir);
     await appendFile(file!, '{"id":"o9","make":"Ac');
@@ -167,7 +131,7 @@ describe('the order catalogue', () => {
   });
 
   it('is written afresh from the header files when it is missing, and read from then on', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     for (const file of await catalogueFiles(h.dir)) await rm(file);
 
@@ -184,7 +148,7 @@ describe('the order catalogue', () => {
   });
 
   it('is written afresh from the header files when a line other than the last is damaged', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     const [file] = await catalogueFiles(h.dir);
     const text = await readFile(file!, 'utf8');
@@ -198,7 +162,7 @@ describe('the order catalogue', () => {
   });
 
   it('mends a retirement cut short between the final header and the catalogue entry', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     // On disk as a crash leaves it: o2's header says done, it is still unfinished, no entry.
     const [file] = await catalogueFiles(h.dir);
@@ -221,7 +185,7 @@ describe('the order catalogue', () => {
   });
 
   it('mends a retirement cut short between the catalogue entry and leaving the unfinished orders', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     await setActiveIds(h.dir, [...(await activeIds(h.dir)), 'o1']);
 
@@ -234,7 +198,7 @@ describe('the order catalogue', () => {
   });
 
   it('forgets an unfinished order whose creation stopped before its header was written', async () => {
-    const h = await lineWithHistory();
+    const h = await lineWithHistory(lines);
     await h.stop();
     await setActiveIds(h.dir, [...(await activeIds(h.dir)), 'o6']);
 

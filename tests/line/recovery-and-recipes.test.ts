@@ -48,6 +48,16 @@ function slowAfterFirstDone(device: EngraverDevice): void {
   });
 }
 
+/** A line engraving order o1 (two firearms), its second job marking until the test ends it. */
+async function secondJobMarking(): Promise<Harness> {
+  const h = await lines.start();
+  await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+  slowAfterFirstDone(h.device);
+  await h.line.startOrder('o1', 'operator');
+  await until(() => h.device.marks.length === 2, 'the second job marking');
+  return h;
+}
+
 /**
  * The controller dies as soon as firearm `seq` reaches `state` durably: its link goes dead, and
  * the step it was in stops there (the listener runs inside the step, so what it throws ends the
@@ -71,6 +81,40 @@ async function orderDone(h: Harness, id: string): Promise<void> {
 }
 
 const states = (f: Firearm) => f.history.map((e) => e.state);
+
+/**
+ * A line whose controller died once the second firearm of order o1 (two firearms) was durably
+ * `marking`, before it sent the start; answers the line and that firearm as it died.
+ */
+async function diedWhileMarking(): Promise<{ h: Harness; marking: Firearm }> {
+  const h = await lines.start();
+  const died = dieAt(h, 1, 'marking');
+  await h.line.submitOrder(order('o1', 2), 'http', 'erp');
+  await h.line.startOrder('o1', 'operator');
+  return { h, marking: await died };
+}
+
+/** Restarts the line and waits for o1 to be done; answers the restarted line and o1's two firearms. */
+async function restartUntilDone(h: Harness): Promise<{ h: Harness; first: Firearm; second: Firearm }> {
+  const restarted = await lines.restart(h);
+  await orderDone(restarted, 'o1');
+  const [first, second] = (await restarted.line.orderView('o1')).firearms as [Firearm, Firearm];
+  return { h: restarted, first, second };
+}
+
+/**
+ * As `diedWhileMarking`, from a store written before the line noted `field`: the dying firearm's
+ * record is left without it. Answers what `restartUntilDone` does, and the code it was marking.
+ */
+async function restartedUnnoted(
+  field: 'activeJobBefore' | 'completedBefore',
+): Promise<{ h: Harness; first: Firearm; second: Firearm; code: string }> {
+  const { h, marking } = await diedWhileMarking();
+  await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
+    delete x[field];
+  });
+  return { ...(await restartUntilDone(h)), code: marking.code!.text };
+}
 
 describe('the loaded state', () => {
   it('is written, and announced, between allocated and marking for every firearm', async () => {
@@ -115,16 +159,10 @@ describe('the loaded state', () => {
 
 describe('a marking firearm whose job is not the engraver’s last', () => {
   it('keeps the pin when the start never took, and engraves the firearm with a new code', async () => {
-    let h = await lines.start();
     // `marking` is durable, then the controller dies before it sends the start.
-    const died = dieAt(h, 1, 'marking');
-    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    await h.line.startOrder('o1', 'operator');
-    const marking = await died;
-    h = await lines.restart(h);
-    await orderDone(h, 'o1');
+    const { h: died, marking } = await diedWhileMarking();
+    const { h, first, second: f } = await restartUntilDone(died);
 
-    const [first, f] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
     // As read before the load: the first firearm's job, ended DONE, the one job completed.
     expect(marking).toMatchObject({ completedBefore: 1, activeJobBefore: first.code!.jobId });
     expect(f.state).toBe('engraved');
@@ -142,11 +180,7 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
   });
 
   it('scraps the pin when the job ran and another job was marked after it while the line was down', async () => {
-    let h = await lines.start();
-    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    slowAfterFirstDone(h.device);
-    await h.line.startOrder('o1', 'operator');
-    await until(() => h.device.marks.length === 2, 'the second job marking');
+    let h = await secondJobMarking();
     const marking = (await h.line.orderView('o1')).firearms[1]!;
     expect(marking).toMatchObject({ state: 'marking', completedBefore: 1 });
     h.engraver.down('controller died');
@@ -177,11 +211,7 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
   });
 
   it('scraps the pin when the job faulted part-marked, and after a reset another job is still marking with the count unmoved', async () => {
-    let h = await lines.start();
-    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    slowAfterFirstDone(h.device);
-    await h.line.startOrder('o1', 'operator');
-    await until(() => h.device.marks.length === 2, 'the second job marking');
+    let h = await secondJobMarking();
     const [first, marking] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
     expect(marking).toMatchObject({
       state: 'marking',
@@ -250,71 +280,31 @@ describe('a marking firearm whose job is not the engraver’s last', () => {
   });
 
   it('scraps the pin when a store written before the engraver’s job was kept cannot tell, though the count has not moved', async () => {
-    let h = await lines.start();
-    const died = dieAt(h, 1, 'marking');
-    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    await h.line.startOrder('o1', 'operator');
-    const marking = await died;
     // As a line that noted only the count left it.
-    await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
-      delete x.activeJobBefore;
-    });
-    h = await lines.restart(h);
-    await orderDone(h, 'o1');
-
-    const [first, f] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
-    const code = marking.code!.text;
-    expect(f.voided).toEqual([
-      expect.objectContaining({
-        text: code,
-        pinScrapped: true,
-        reason: `the engraver holds job ${first.code!.jobId}, its completed jobs stayed at 1, and the job it held before this start was not noted: it may have been marked`,
-      }),
-    ]);
+    const { h, first, second: f, code } = await restartedUnnoted('activeJobBefore');
+    const reason = `the engraver holds job ${first.code!.jobId}, its completed jobs stayed at 1, and the job it held before this start was not noted: it may have been marked`;
+    expect(f.voided).toEqual([expect.objectContaining({ text: code, pinScrapped: true, reason })]);
     expect(h.records.filter((r) => r.event === 'voided').map((r) => r.code)).toEqual([code]);
   });
 
   it('scraps the pin when a store written before the count was kept cannot tell', async () => {
-    let h = await lines.start();
-    const died = dieAt(h, 1, 'marking');
-    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    await h.line.startOrder('o1', 'operator');
-    const marking = await died;
     // As an older line left it: `marking`, without the count.
-    await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
-      delete x.completedBefore;
-    });
-    h = await lines.restart(h);
-    await orderDone(h, 'o1');
-
-    const [first, f] = (await h.line.orderView('o1')).firearms as [Firearm, Firearm];
-    const code = marking.code!.text;
-    expect(f.voided).toEqual([
-      expect.objectContaining({
-        text: code,
-        pinScrapped: true,
-        reason: `the engraver started job ${first.code!.jobId} after this one, and no count of completed jobs was noted before this start: it may have been marked`,
-      }),
-    ]);
+    const { h, first, second: f, code } = await restartedUnnoted('completedBefore');
+    const reason = `the engraver started job ${first.code!.jobId} after this one, and no count of completed jobs was noted before this start: it may have been marked`;
+    expect(f.voided).toEqual([expect.objectContaining({ text: code, pinScrapped: true, reason })]);
     expect(h.records.filter((r) => r.event === 'voided').map((r) => r.code)).toEqual([code]);
   });
 
   it('takes a count that reads lower than the one noted as moved on: it wraps at 65536', async () => {
-    let h = await lines.start();
-    const died = dieAt(h, 1, 'marking');
-    await h.line.submitOrder(order('o1', 2), 'http', 'erp');
-    await h.line.startOrder('o1', 'operator');
-    const marking = await died;
+    const { h: died, marking } = await diedWhileMarking();
     // Noted as 65535, the count reads 2 after another job's DONE: lower, yet moved on, past the wrap.
-    await h.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
+    await died.repo.updateStoredFirearm({ orderId: 'o1', seq: 1 }, (x) => {
       x.completedBefore = 65_535;
     });
-    await runTestJob(h.device, 4_000_001);
-    expect(h.device.status().completed).toBe(2);
-    h = await lines.restart(h);
-    await orderDone(h, 'o1');
+    await runTestJob(died.device, 4_000_001);
+    expect(died.device.status().completed).toBe(2);
+    const { second: f } = await restartUntilDone(died);
 
-    const f = (await h.line.orderView('o1')).firearms[1]!;
     expect(f.voided).toEqual([
       expect.objectContaining({
         text: marking.code!.text,

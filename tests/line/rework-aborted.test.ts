@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EngraverDevice } from '../../simulators/engraver/device.js';
-import type { QaDecision } from '../../src/line/line.js';
 import type { OrderHeader } from '../../src/line/model.js';
-import { order, until, useLines } from './harness.js';
+import { order, QA_FAIL, until, useLines } from './harness.js';
 
 const lines = useLines();
-
-const fail: QaDecision = {
-  result: 'fail',
-  policy: 'every-case',
-  grade: 'F',
-  casings: 3,
-  reason: 'case 1 of 3 does not decode',
-  at: new Date().toISOString(),
-  by: 'alice',
-};
 
 /** Ends the job the device is marking now, as if its marking time had run out. */
 function endMarking(device: EngraverDevice): void {
@@ -44,7 +33,7 @@ describe('a QA failure in an aborted order that still has a job marking', () => 
 
     const announced: OrderHeader[] = [];
     h.line.on('order', (e) => announced.push(structuredClone(e.order)));
-    const applied = await h.line.applyVerdict({ orderId: 'o1', seq: 0 }, first.code!, fail);
+    const applied = await h.line.applyVerdict({ orderId: 'o1', seq: 0 }, first.code!, QA_FAIL);
     expect(applied.outcome).toBe('rework');
     const reason = `rework: firearm ${first.serial} failed QA`;
     expect(applied.order).toMatchObject({ state: 'paused', reason });
