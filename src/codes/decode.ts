@@ -42,6 +42,13 @@ const MAX_SEEDS = 16;
 const SEEDS_PER_DECODE = 4;
 const MAX_REFINED = 3;
 const MAX_SEED_ROTATIONS = 16;
+/**
+ * Rotations whose sync shows at most this many disagreeing teeth are all tried, beyond
+ * MAX_SEED_ROTATIONS: a read with two flipped sync teeth must still decode, and about one rotation
+ * in seven of a random ring fits the sync that well, so its true rotation can rank below the
+ * sixteenth (behind rotations whose sync is as close and has no illegible tooth).
+ */
+const SYNC_FLIPS_ALWAYS_TRIED = 2;
 /** log-odds below which a candidate is not worth a thorough decode: e^-30 ≈ 1e-13 */
 const NEGLIGIBLE_LOG_ODDS = 30;
 /** a codeword explains a gear read well when at most this share (plus one) of its legible teeth differ */
@@ -251,9 +258,11 @@ class Search {
     }
     const rotations = new Int16Array(this.gears.length).fill(-1);
     let fewest = this.fewestMismatches(k);
-    for (let n = 0; n < MAX_SEED_ROTATIONS; n++) {
+    for (let n = 0; n < GEAR_LENGTH; n++) {
       const r = g.rotationOrder[n]!;
-      if (g.syncMismatch(r) >= fewest) break;
+      const mismatch = g.syncMismatch(r);
+      if (mismatch >= fewest) break;
+      if (n >= MAX_SEED_ROTATIONS && mismatch > SYNC_FLIPS_ALWAYS_TRIED) break;
       rotations[k] = r;
       this.decodeAt(rotations);
       fewest = this.fewestMismatches(k);
@@ -281,7 +290,8 @@ class Search {
     }
     keys.sort();
     const rotations = new Int16Array(gears.length);
-    for (let n = 0; n < MAX_SEED_ROTATIONS; n++) {
+    for (let n = 0; n < GEAR_LENGTH; n++) {
+      if (n >= MAX_SEED_ROTATIONS && keys[n]! >>> 20 > SYNC_FLIPS_ALWAYS_TRIED) break;
       const r = keys[n]! & 0xff;
       for (let k = 0; k < gears.length; k++) rotations[k] = (r + offsets[k]!) % GEAR_LENGTH;
       this.decodeAt(rotations);

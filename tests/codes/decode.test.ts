@@ -152,6 +152,22 @@ describe('decoding reads', () => {
     );
   });
 
+  it('decodes a gear read whose true rotation ranks below the sixteenth best sync fit', () => {
+    // Found by the property above: two flipped sync teeth and one illegible leave many rotations
+    // with a sync as close and fully legible, which rank first.
+    const key = 'bb03007184b8eb0058705bd100854a12';
+    const c = encode(78, 0, key);
+    const teeth = [...c.gear];
+    teeth[3] = teeth[3] === '1' ? '0' : '1';
+    teeth[0] = teeth[0] === '1' ? '0' : '1';
+    teeth[1] = '?';
+    teeth[73] = '?';
+    const read = teeth.join('');
+    const result = decodeReads([{ gear: read.slice(1) + read.slice(0, 1) }], key);
+    expect(result.ok && result.text).toBe(c.text);
+    expect(result.ok && result.gearRotations[0]).toBe(87);
+  });
+
   it('is never confidently wrong, however damaged the gear read', () => {
     fc.assert(
       fc.property(
