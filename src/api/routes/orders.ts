@@ -1,4 +1,5 @@
 /** Orders: the ERP (or a receiving operator) submits them; operators start, pause, resume and abort them. */
+import { z } from 'zod';
 import { orderSchema, parseOrder } from '../../erp/order.js';
 import { StamplineError } from '../../errors.js';
 import type { Firearm, OrderCounts, OrderHeader } from '../../line/model.js';
@@ -12,12 +13,121 @@ import {
   SECURED,
   serializeUnchecked,
 } from '../schemas/common.js';
-import { orderHeaderSchema, orderListSchema, orderViewSchema } from '../schemas/line.js';
+import { orderHeaderSchema, orderListSchema, orderStateSchema, orderViewSchema } from '../schemas/line.js';
 import type { Api, RouteDeps } from './context.js';
 
-type OrderList = { active: Array<OrderHeader & { counts: OrderCounts }>; all: OrderHeader[] };
+type OrderList = {
+  active: Array<OrderHeader & { counts: OrderCounts }>;
+  all: OrderHeader[];
+  next: string | null;
+};
 type OrderView = { order: OrderHeader; counts: OrderCounts; firearms: Firearm[] };
+type OrderState = OrderHeader['state'];
 
+/** Where a page ends: the last order it holds, by the keys the list is sorted on. */
+interface Position {
+  createdAt: string;
+  id: string;
+}
+
+/**
+ * The cursor carries the last order's own keys rather than an offset, so orders submitted while
+ * someone pages back (they sort first) do not shift the pages that follow.
+ */
+function encodeCursor(p: Position): string {
+  return Buffer.from(JSON.stringify([p.createdAt, p.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Position | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string')
+      return { createdAt: v[0], id: v[1] };
+  } catch {
+    // not one of ours: refused below, naming the parameter
+  }
+  return undefined;
+}
+
+const STATES = orderStateSchema.options;
+
+/** `state=done,aborted` and `state=done&state=aborted` alike. */
+const statesParam = z.union([z.string(), z.array(z.string())]).transform((given, ctx) => {
+  const states = [given]
+    .flat()
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = states.filter((s) => !(STATES as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not an order state: ${unknown.join(', ')} (one of ${STATES.join(', ')})`,
+    });
+    return z.NEVER;
+  }
+  return states as OrderState[];
+});
+
+const orderListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(200).describe('orders per page'),
+  before: z
+    .string()
+    .max(512)
+    .refine((c) => decodeCursor(c) !== undefined, { error: 'not a cursor this route gave (`next`)' })
+    .optional()
+    .describe('the `next` of the previous page: the orders after it'),
+  state: statesParam
+    .optional()
+    .describe(
+      `only orders in these states (${STATES.join(', ')}): comma-separated, or the parameter repeated`,
+    ),
+  q: z
+    .string()
+    .trim()
+    .max(200)
+    .optional()
+    .describe('text found, in any case, in the id, make, model or destination'),
+});
+
+/** The same order as `Line.listOrders`: newest `createdAt` first, then the greater id. */
+function isAfter(h: OrderHeader, p: Position): boolean {
+  return h.createdAt < p.createdAt || (h.createdAt === p.createdAt && h.id < p.id);
+}
+
+/**
+ * One page of the headers, which are in memory and sorted newest first: a binary search to the
+ * cursor, then a scan for matches until the page is full and one more match shows there is a
+ * next page.
+ */
+function pageOf(sorted: OrderHeader[], query: z.infer<typeof orderListQuery>) {
+  const from = query.before === undefined ? undefined : decodeCursor(query.before);
+  let lo = 0;
+  if (from) {
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (isAfter(sorted[mid]!, from)) hi = mid;
+      else lo = mid + 1;
+    }
+  }
+  const states = query.state?.length ? new Set(query.state) : undefined;
+  const text = query.q ? query.q.toLowerCase() : undefined;
+  const all: OrderHeader[] = [];
+  let more = false;
+  for (let i = lo; i < sorted.length; i++) {
+    const o = sorted[i]!;
+    if (states && !states.has(o.state)) continue;
+    if (text && !`${o.id} ${o.make} ${o.model} ${o.destination ?? ''}`.toLowerCase().includes(text)) continue;
+    if (all.length === query.limit) {
+      more = true;
+      break;
+    }
+    all.push(o);
+  }
+  const last = all.at(-1);
+  return { all, next: more && last ? encodeCursor(last) : null };
+}
 /**
  * The order body is described by the intake's zod schema, but checked by `parseOrder`, which
  * lists every problem at once as ORDER_INVALID (the spec's 400 "with every problem found"),
@@ -63,12 +173,13 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
         tags: ['orders'],
         summary: 'List orders',
         description:
-          '`active`: the orders the line is working on, with counts; `all`: every order, newest first.',
+          '`active`: the orders the line is working on, with counts; `all`: one page of the orders matching `state` and `q`, newest first; `next`: the `before` of the following page, null after the last.',
         security: SECURED,
+        querystring: orderListQuery,
         response: { 200: answers<OrderList>(orderListSchema), ...GUARDED_ERRORS },
       },
     },
-    async () => ({ active: line.status().activeOrders, all: await line.listOrders() }),
+    async (req) => ({ active: line.status().activeOrders, ...pageOf(await line.listOrders(), req.query) }),
   );
 
   app.get(

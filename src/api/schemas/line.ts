@@ -96,8 +96,13 @@ export const orderCountsSchema = z.looseObject({
 });
 
 export const orderListSchema = z.object({
-  active: z.array(orderHeaderSchema.extend({ counts: orderCountsSchema })),
-  all: z.array(orderHeaderSchema),
+  active: z
+    .array(orderHeaderSchema.extend({ counts: orderCountsSchema }))
+    .describe('every order the line is working on, with counts, whatever the filters and page'),
+  all: z
+    .array(orderHeaderSchema)
+    .describe('at most `limit` orders matching the filters, after the cursor, newest first'),
+  next: z.string().nullable().describe('the `before` of the following page; null when this page is the last'),
 });
 
 export const orderViewSchema = z.object({
