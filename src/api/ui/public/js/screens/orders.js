@@ -1,6 +1,6 @@
 // Orders: the list, and one order's detail with its actions and its firearms, each with its code,
 // pin face and case impression. Progress follows the line's events while the screen is open.
-import { enc, get, throttle } from '../api.js';
+import { enc, get, query, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
@@ -8,7 +8,6 @@ import { busy, chip, errorSlot, facts, field, firearmHistory, itemHeading, pinFi
 
 const STATES = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
 const PAGE = 50;
-const LIST_LIMIT = 200;
 
 export function mount(root, ctx) {
   return ctx.params[0] ? mountDetail(root, ctx, ctx.params[0]) : mountList(root, ctx);
@@ -21,7 +20,7 @@ function mountList(root, ctx) {
   const filter = h('input', {
     type: 'search',
     'data-test': 'orders-filter',
-    placeholder: 'order id, make or model',
+    placeholder: 'order id, make, model or dealer licence',
   });
   const stateSel = h(
     'select',
@@ -30,6 +29,8 @@ function mountList(root, ctx) {
     STATES.map((s) => h('option', { value: s }, s)),
   );
   const body = h('div', { class: 'table-wrap' });
+  const older = h('button', { type: 'button', 'data-test': 'orders-older' }, 'Older orders');
+  const pager = h('div', { class: 'pager' });
   root.append(
     h(
       'div',
@@ -42,34 +43,31 @@ function mountList(root, ctx) {
     errors.el,
     h('div', { class: 'filters' }, field('Find', filter), field('State', stateSel)),
     body,
+    pager,
   );
 
-  let data = { active: [], all: [] };
+  // The line sends one page of orders at a time, filtered and newest first: `first` is the page
+  // the list opens with and live events refresh; `kept` are the older pages asked for since.
+  let active = [];
+  let first = [];
+  let kept = [];
+  let next = null;
+  let loaded = false;
 
   function render() {
-    const text = filter.value.trim().toLowerCase();
-    const wanted = stateSel.value;
-    const counts = new Map(data.active.map((o) => [o.id, o.counts]));
-    const matching = [...data.all]
-      .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
-      .filter((o) => !wanted || o.state === wanted)
-      .filter((o) => !text || `${o.id} ${o.make} ${o.model}`.toLowerCase().includes(text));
-    // Years of orders would make a page nobody reads: the newest, and the filter for the rest.
-    const rows = matching.slice(0, LIST_LIMIT);
+    const counts = new Map(active.map((o) => [o.id, o.counts]));
+    const rows = [...first, ...kept];
+    const filtered = filter.value.trim() !== '' || stateSel.value !== '';
+    // the same button stays put, so it keeps the focus after a click
+    if (next === null) replace(pager);
+    else if (!pager.contains(older)) replace(pager, older);
     replace(
       body,
-      matching.length > LIST_LIMIT
-        ? h(
-            'p',
-            { class: 'hint', 'data-test': 'orders-limited' },
-            `The newest ${LIST_LIMIT} of ${matching.length} orders; use Find or State for the others.`,
-          )
-        : null,
       rows.length === 0
         ? h(
             'p',
             { class: 'empty' },
-            data.all.length === 0 ? 'The line holds no order yet.' : 'No order matches.',
+            loaded && !filtered ? 'The line holds no order yet.' : loaded ? 'No order matches.' : '',
           )
         : h(
             'table',
@@ -119,30 +117,81 @@ function mountList(root, ctx) {
     );
   }
 
+  const filters = () => ({ state: stateSel.value, q: filter.value.trim() });
+  // A newer request (another filter, an event) makes the answer of an older one stale.
+  let asked = 0;
   let stopped = false;
-  async function load() {
+
+  /** The first page again; `keep` keeps the older pages when the new first page still reaches them. */
+  async function load(keep) {
+    const mine = ++asked;
     try {
-      const fresh = await get('/api/v1/orders');
-      if (stopped) return;
-      data = { active: fresh.active ?? [], all: fresh.all ?? [] };
+      const fresh = await get(`/api/v1/orders${query(filters())}`);
+      if (stopped || mine !== asked) return;
+      const page = fresh.all ?? [];
+      const end = page.at(-1);
+      // Kept pages stay only when the new first page still reaches where the old one ended (new
+      // orders push it up), so that no order falls between the two.
+      const reaches = end && kept.length > 0 && first.length > 0 && !isAfter(first.at(-1), end);
+      const rest = keep && fresh.next !== null && reaches ? kept.filter((o) => isAfter(o, end)) : [];
+      if (rest.length > 0) {
+        kept = rest;
+      } else {
+        kept = [];
+        next = fresh.next ?? null;
+      }
+      active = fresh.active ?? [];
+      first = page;
+      loaded = true;
       errors.clear();
       render();
     } catch (err) {
-      errors.show(err, 'The orders cannot be read');
+      if (!stopped && mine === asked) errors.show(err, 'The orders cannot be read');
     }
   }
-  filter.addEventListener('input', render);
-  stateSel.addEventListener('change', render);
-  const soon = throttle(load, 1000);
+
+  async function loadOlder() {
+    if (next === null) return;
+    const mine = asked;
+    try {
+      const fresh = await get(`/api/v1/orders${query({ ...filters(), before: next })}`);
+      if (stopped || mine !== asked) return;
+      kept = [...kept, ...(fresh.all ?? [])];
+      next = fresh.next ?? null;
+      errors.clear();
+      render();
+    } catch (err) {
+      if (!stopped && mine === asked) errors.show(err, 'The older orders cannot be read');
+    }
+  }
+
+  const reload = () => load(false);
+  let typing = null;
+  filter.addEventListener('input', () => {
+    if (typing !== null) clearTimeout(typing);
+    typing = setTimeout(() => {
+      typing = null;
+      reload();
+    }, 300);
+  });
+  stateSel.addEventListener('change', reload);
+  older.addEventListener('click', () => busy(older, loadOlder));
+  const soon = throttle(() => load(true), 1000);
   const unsubscribe = ctx.live.subscribe((type) => {
     if (type === 'order' || type === 'firearm') soon();
   });
-  load();
+  reload();
   return () => {
     stopped = true;
     unsubscribe();
     soon.cancel();
+    if (typing !== null) clearTimeout(typing);
   };
+}
+
+/** Whether order `a` comes after `b` in the line's list: older, or as old with a lesser id. */
+function isAfter(a, b) {
+  return a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.id < b.id);
 }
 
 // ---- one order ---------------------------------------------------------------------------------
