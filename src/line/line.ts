@@ -13,6 +13,7 @@ import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, Recipe } from '.
 import { faultName } from '../engraver/types.js';
 import { isStamplineError, StamplineError } from '../errors.js';
 import type { RegistryRecord } from '../registry/record.js';
+import type { AuditRecordInput } from '../store/audit.js';
 import type { CodeAllocator } from './allocator.js';
 import { crashPoint } from './crash-points.js';
 import type {
@@ -36,14 +37,8 @@ export interface RecordSink {
   report(records: RegistryRecord[]): Promise<void>;
 }
 
-export interface AuditEntryInput {
-  actor: string;
-  action: string;
-  subject: string;
-  before?: unknown;
-  after?: unknown;
-  reason?: string;
-}
+/** What the line writes to the audit trail: the trail's own entry, without its time and chain. */
+export type AuditEntryInput = AuditRecordInput;
 
 export interface AuditSink {
   record(entry: AuditEntryInput): Promise<unknown>;
