@@ -25,7 +25,7 @@ import type {
   OrderState,
   QaPolicyKind,
 } from './model.js';
-import { IN_FLIGHT, isFinished } from './model.js';
+import { IN_FLIGHT, isFinished, newestFirst } from './model.js';
 import { engravedRecord, type RecordContext, verifiedRecord, voidedRecord } from './records.js';
 import type { FirearmRef, LineRepository, LoadedOrder, StoredFirearm } from './repository.js';
 import { allFinished, countFirearms, firearmAt, firearmsOf } from './repository.js';
@@ -1182,16 +1182,6 @@ function sameAsStored(input: NewOrder, stored: LoadedOrder): boolean {
     if (!other || other.serial !== f.serial || (other.rework === true) !== f.rework) return false;
   }
   return true;
-}
-
-/**
- * `createdAt` is an ISO time of one format, so plain string comparison orders it, at a fraction
- * of a collator's cost (the list is sorted on every call); the id settles ties the same way
- * whatever order the headers were gathered in.
- */
-function newestFirst(a: OrderHeader, b: OrderHeader): number {
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 function makeRuntime(order: LoadedOrder): Runtime {

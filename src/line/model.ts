@@ -127,3 +127,17 @@ export const IN_FLIGHT: ReadonlySet<FirearmState> = new Set(['allocated', 'loade
 export function isFinished(state: FirearmState): boolean {
   return state === 'engraved' || state === 'cancelled';
 }
+
+/**
+ * The order of every order list, newest first: `createdAt` is an ISO time of one format, so plain
+ * string comparison orders it without a collator, and the id settles ties the same way whatever
+ * order the headers were gathered in. A page cursor, which holds only these two keys, compares
+ * the same way.
+ */
+export function newestFirst(
+  a: Pick<OrderHeader, 'createdAt' | 'id'>,
+  b: Pick<OrderHeader, 'createdAt' | 'id'>,
+): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}

@@ -24,7 +24,7 @@ import { writeFileDurable } from '../store/durable.js';
 import { safeName } from '../store/names.js';
 import { CodeIndex } from './code-index.js';
 import type { Firearm, OrderCounts, OrderHeader } from './model.js';
-import { isFinished } from './model.js';
+import { isFinished, newestFirst } from './model.js';
 import { SerialIndex } from './serial-index.js';
 
 export const CHUNK_SIZE = 128;
@@ -292,10 +292,7 @@ export class LineRepository {
    * change them.
    */
   async listOrders(): Promise<OrderHeader[]> {
-    // ISO timestamps of one format sort as plain strings, without a collator.
-    return (await this.orderHeaders()).sort((a, b) =>
-      a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0,
-    );
+    return (await this.orderHeaders()).sort(newestFirst);
   }
 
   /** `listOrders` unsorted, for a caller that keeps its own list. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { orderSchema, parseOrder } from '../../erp/order.js';
 import { StamplineError } from '../../errors.js';
-import type { Firearm, OrderCounts, OrderHeader } from '../../line/model.js';
+import { type Firearm, newestFirst, type OrderCounts, type OrderHeader } from '../../line/model.js';
 import { actorOf, requires } from '../auth/guard.js';
 import {
   answers,
@@ -90,11 +90,6 @@ const orderListQuery = z.strictObject({
     .describe('text found, in any case, in the id, make, model or destination'),
 });
 
-/** The same order as `Line.listOrders`: newest `createdAt` first, then the greater id. */
-function isAfter(h: OrderHeader, p: Position): boolean {
-  return h.createdAt < p.createdAt || (h.createdAt === p.createdAt && h.id < p.id);
-}
-
 /**
  * One page of the headers, which are in memory and sorted newest first: a binary search to the
  * cursor, then a scan for matches until the page is full and one more match shows there is a
@@ -107,7 +102,7 @@ function pageOf(sorted: OrderHeader[], query: z.infer<typeof orderListQuery>) {
     let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (isAfter(sorted[mid]!, from)) hi = mid;
+      if (newestFirst(sorted[mid]!, from) > 0) hi = mid;
       else lo = mid + 1;
     }
   }
