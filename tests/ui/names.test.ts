@@ -10,7 +10,7 @@ function sources(): Array<{ file: string; text: string }> {
   const dir = publicDir();
   const files = readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && /\.(js|html)$/.test(e.name))
-    .map((e) => join(e.parentPath ?? e.path, e.name));
+    .map((e) => join(e.parentPath, e.name));
   files.push(join(root, 'src', 'api', 'ui', 'certificates.ts'));
   return files.map((file) => ({ file, text: readFileSync(file, 'utf8') }));
 }
