@@ -168,7 +168,7 @@ export class Daemon {
       logger: log.child({ component: 'line' }),
       mirror: c.engraver.mirror,
       jobTimeoutMs: c.engraver.jobTimeoutMs,
-      autoStart: c.simulators.sampleOrder?.enabled === true,
+      autoStart: c.simulators.sampleOrder.enabled && c.simulators.sampleOrder.autoStart,
     });
 
     // Links come up in the background: an engraver or broker that cannot be reached is shown

@@ -589,6 +589,12 @@ const configObject = z.strictObject({
             .default(false)
             .describe('Feed a sample order when the line starts with no orders.'),
           firearms: int(1, 100_000).default(10).describe('Firearms in the sample order.'),
+          autoStart: z
+            .boolean()
+            .default(true)
+            .describe(
+              'Start every order as it arrives, as the demo does; false leaves it to an operator (`stampline demo --manual`).',
+            ),
         })
         .prefault({})
         .describe('A sample order, as the ERP would send it.'),

@@ -1,8 +1,8 @@
 /**
  * The README's first command, `npm start` (`node bin/stampline.js demo`), keeps its promise: a
  * new user sees firearms engraved, verified and reported within a minute. The real process
- * runs the shipped config/demo.yaml, copied with free ports (a CI machine may hold 8080, 1502 or
- * 11883), on a fresh data folder given by STAMPLINE_DATA_DIR, and is watched through its HTTP
+ * runs the shipped config/demo.yaml on free ports given by flag (a CI machine may hold 8080, 1502
+ * or 11883), on a fresh data folder given by STAMPLINE_DATA_DIR, and is watched through its HTTP
  * API only: the sample order of 10 ends done, every firearm carries its own code and a passed
  * QA, the outbox is empty, and the simulated registry's file binds each firearm to the code the
  * API shows. It prints one login per role, and SIGTERM stops it cleanly.
@@ -14,10 +14,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { DEMO_PEOPLE } from '../../simulators/demo-users.js';
 import { ENV_OVERRIDES } from '../../src/config/env.js';
 import type { Firearm, OrderCounts, OrderHeader } from '../../src/line/model.js';
+import type { FirearmRecord } from '../../src/qa/types.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -70,38 +71,37 @@ async function freePorts(n: number): Promise<number[]> {
   }
 }
 
-/**
- * config/demo.yaml as shipped, with only its ports moved, at `<dir>/config/demo.yaml` as in the
- * repository, so that its relative paths land under `dir`. The environment cannot move the
- * ports: the simulators' ports are settings of their own, which the configuration check
- * requires to match engraver.url and mqtt.url (it refuses STAMPLINE_ENGRAVER_URL or
- * STAMPLINE_MQTT_URL naming another port).
- */
-async function demoConfigIn(dir: string): Promise<{ file: string; httpPort: number }> {
-  const config = parse(await readFile(DEMO_CONFIG, 'utf8'));
-  const [httpPort, engraverPort, brokerPort] = await freePorts(3);
-  config.http.port = httpPort;
-  const engraverUrl = new URL(config.engraver.url);
-  engraverUrl.port = String(engraverPort);
-  config.engraver.url = engraverUrl.toString();
-  config.simulators.engraver.port = engraverPort;
-  const mqttUrl = new URL(config.mqtt.url);
-  mqttUrl.port = String(brokerPort);
-  config.mqtt.url = mqttUrl.toString();
-  config.simulators.broker.port = brokerPort;
-  await mkdir(join(dir, 'config'));
-  const file = join(dir, 'config', 'demo.yaml');
-  await writeFile(file, stringify(config));
-  return { file, httpPort: httpPort! };
+interface DemoPorts {
+  http: number;
+  engraver: number;
+  mqtt: number;
 }
 
-function startDemo(configFile: string, dataDir: string): Demo {
+/**
+ * config/demo.yaml exactly as shipped, at `<dir>/config/demo.yaml` as in the repository, so
+ * that its relative paths land under `dir`; and three free ports for it (a CI machine may hold
+ * 8080, 1502 or 11883), which the demo is given as a user gives them: by flag or variable.
+ */
+async function demoConfigIn(dir: string): Promise<{ file: string; ports: DemoPorts }> {
+  const [http, engraver, mqtt] = await freePorts(3);
+  await mkdir(join(dir, 'config'));
+  const file = join(dir, 'config', 'demo.yaml');
+  await writeFile(file, await readFile(DEMO_CONFIG, 'utf8'));
+  return { file, ports: { http: http!, engraver: engraver!, mqtt: mqtt! } };
+}
+
+function startDemo(
+  configFile: string,
+  dataDir: string,
+  args: string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Demo {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  // Only the data folder comes from the environment, whatever the machine running the tests has set.
+  // Only what the test gives comes from the environment, whatever the machine running it has set.
   for (const o of ENV_OVERRIDES) delete env[o.variable];
-  delete env.STAMPLINE_CONFIG;
-  env.STAMPLINE_DATA_DIR = dataDir;
-  const child = spawn(process.execPath, [BIN, 'demo', '--config', configFile], {
+  for (const v of ['STAMPLINE_CONFIG', 'STAMPLINE_ENGRAVER_PORT', 'STAMPLINE_MQTT_PORT']) delete env[v];
+  Object.assign(env, extraEnv, { STAMPLINE_DATA_DIR: dataDir });
+  const child = spawn(process.execPath, [BIN, 'demo', '--config', configFile, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,15 +153,22 @@ describe('npm start (stampline demo)', () => {
     'engraves, verifies and reports its sample order of 10, prints a login per role, and stops cleanly on SIGTERM',
     async () => {
       folder = await mkdtemp(join(tmpdir(), 'stampline-demo-'));
-      const { file, httpPort } = await demoConfigIn(folder);
+      const { file, ports } = await demoConfigIn(folder);
       // A data folder of its own, as a user gives one with STAMPLINE_DATA_DIR; nothing of the
       // demo's shipped data folder (here `<folder>/data/demo`) exists beforehand.
       const dataDir = join(folder, 'line-data');
       const demoYaml = parse(await readFile(DEMO_CONFIG, 'utf8'));
       const token: string = demoYaml.auth.operatorToken;
       const sampleSize: number = demoYaml.simulators.sampleOrder.firearms;
-      const base = `http://127.0.0.1:${httpPort}`;
-      const d = startDemo(file, dataDir);
+      const base = `http://127.0.0.1:${ports.http}`;
+      const d = startDemo(file, dataDir, [
+        '--http-port',
+        String(ports.http),
+        '--engraver-port',
+        String(ports.engraver),
+        '--mqtt-port',
+        String(ports.mqtt),
+      ]);
       demo = d;
 
       async function get<T>(path: string): Promise<T> {
@@ -294,5 +301,54 @@ describe('npm start (stampline demo)', () => {
       expect(d.stderr()).not.toMatch(/Error/);
     },
     START_TIMEOUT_MS + SETTLE_TIMEOUT_MS + STOP_TIMEOUT_MS + 30_000,
+  );
+  it(
+    '--manual, with its ports from STAMPLINE_ variables, leaves the sample order for an operator to start and fires no test cases',
+    async () => {
+      folder = await mkdtemp(join(tmpdir(), 'stampline-demo-'));
+      const { file, ports } = await demoConfigIn(folder);
+      const demoYaml = parse(await readFile(DEMO_CONFIG, 'utf8'));
+      const token: string = demoYaml.auth.operatorToken;
+      const base = `http://127.0.0.1:${ports.http}`;
+      const d = startDemo(file, join(folder, 'line-data'), ['--manual'], {
+        STAMPLINE_HTTP_PORT: String(ports.http),
+        STAMPLINE_ENGRAVER_PORT: String(ports.engraver),
+        STAMPLINE_MQTT_PORT: String(ports.mqtt),
+      });
+      demo = d;
+      const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+        const res = await fetch(`${base}${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          signal: AbortSignal.timeout(15_000),
+        });
+        if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+        return (await res.json()) as T;
+      };
+      type OrderView = { order: OrderHeader; firearms: Firearm[] };
+
+      const fed = await until(d, 'the sample order to arrive', START_TIMEOUT_MS, async () => {
+        const list = await call<{ all: OrderHeader[] }>('/api/v1/orders');
+        return list.all[0];
+      });
+      // Nothing starts it: a moment later it is still queued, with nothing engraved.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const waiting = await call<OrderView>(`/api/v1/orders/${encodeURIComponent(fed.id)}`);
+      expect(waiting.order.state).toBe('queued');
+      expect(waiting.firearms.every((f) => f.state === 'queued')).toBe(true);
+
+      // The operator starts it; the simulated engraver on the given port marks the first pin.
+      await call(`/api/v1/orders/${encodeURIComponent(fed.id)}/start`, { method: 'POST', body: '{}' });
+      const first = await until(d, 'the first pin to be engraved', SETTLE_TIMEOUT_MS, async () => {
+        const view = await call<OrderView>(`/api/v1/orders/${encodeURIComponent(fed.id)}`);
+        return view.firearms.find((f) => f.state === 'engraved');
+      });
+      // Longer than the simulated test fire's delay: no case of it was read into QA.
+      await new Promise((r) => setTimeout(r, 2 * demoYaml.simulators.testfire.delayMs));
+      const qa = await call<FirearmRecord>(`/api/v1/qa/firearms/${encodeURIComponent(first.serial)}`);
+      expect(qa.reads).toEqual([]);
+      expect(d.stdout()).not.toMatch(/simulated test fire:/);
+    },
+    START_TIMEOUT_MS + SETTLE_TIMEOUT_MS + 30_000,
   );
 });
