@@ -97,6 +97,26 @@ function setAt(doc: Json, path: readonly string[], value: unknown): void {
   node[path[path.length - 1]!] = value;
 }
 
+/** The value config/default.yaml ships for every setting a line must give itself. */
+export const PLACEHOLDER = 'SET';
+
+/** The paths of every value that is still the template's placeholder. */
+function placeholders(doc: unknown, at: string[] = []): string[][] {
+  if (doc === PLACEHOLDER) return [at];
+  if (!isPlainObject(doc)) return [];
+  return Object.entries(doc).flatMap(([k, v]) => placeholders(v, [...at, k]));
+}
+
+function placeholderMessage(path: readonly string[]): string {
+  const variable = variableFor(path as string[]);
+  return `still ${PLACEHOLDER}, as in the template: give this line's value${variable ? ` (in the file, or with ${variable})` : ''}`;
+}
+
+function deleteAt(doc: Json, path: readonly string[]): void {
+  const parent = getAt(doc, path.slice(0, -1));
+  if (isPlainObject(parent)) delete parent[path[path.length - 1]!];
+}
+
 function mergeInto(target: Json, source: Json, at: string[], touched: string[][]): void {
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
@@ -268,9 +288,19 @@ function build(
     return problem;
   };
 
+  // A value still `SET`, as the template ships it, is named for what it is rather than as a
+  // wrong type; the schema then sees it as absent, so nothing else is said of it.
+  const unset = placeholders(doc);
+  for (const path of unset) {
+    problems.push(describe(path, placeholderMessage(path)));
+    deleteAt(doc, path);
+  }
   const parsed = configSchema.safeParse(doc, { error: errorMap });
   if (!parsed.success) {
-    for (const p of problemsFromIssues(parsed.error.issues, doc)) problems.push(describe(p.path, p.message));
+    for (const p of problemsFromIssues(parsed.error.issues, doc)) {
+      if (unset.some((u) => startsWith(p.path, u))) continue;
+      problems.push(describe(p.path, p.message));
+    }
   }
   for (const p of unusableFiles(doc, source.baseDir)) {
     // A value the schema already refused is not worth a second problem.

@@ -1,10 +1,11 @@
 /** `stampline config check` and `config show`, run as processes through bin/stampline.js. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ERP_TOKEN, KEY, minimal, tempDir } from './helpers.js';
+import { ERP_TOKEN, filledTemplate, KEY, minimal, TEMPLATE_SET_PATHS, tempDir } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = `${root}bin/stampline.js`;
@@ -35,26 +36,33 @@ describe('stampline config', { timeout: 240_000 }, () => {
     );
   });
 
-  it('config check exits 2 listing every missing setting of the shipped default', () => {
+  it('config check exits 2 naming every value still SET and every missing secret of the shipped default', () => {
     const r = run(['config', 'check'], cleanEnv());
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(
-      [
-        'stampline: config/default.yaml: invalid configuration, 2 problems:',
-        '  issuer.key: required: set it in the file, or with STAMPLINE_ISSUER_KEY',
-        '  auth.erpToken: required: set it in the file, or with STAMPLINE_ERP_TOKEN',
-        '',
-      ].join('\n'),
+    const lines = (r.stderr as string).trimEnd().split('\n');
+    expect(lines[0]).toBe('stampline: config/default.yaml: invalid configuration, 9 problems:');
+    expect(lines.slice(1).map((l) => l.trim().split(':')[0])).toEqual([
+      ...TEMPLATE_SET_PATHS,
+      'issuer.key',
+      'auth.erpToken',
+    ]);
+    expect(lines[1]).toMatch(
+      /^ {2}line\.id: still SET, as in the template: .*STAMPLINE_LINE_ID\) \(line \d+\)$/,
     );
   });
 
   it('config check reads the environment like start, unless --no-env', () => {
+    const file = tmp.write(
+      'line.yaml',
+      filledTemplate(readFileSync(`${root}config/default.yaml`, 'utf8'), join(tmp.dir, 'data')),
+    );
     const env = cleanEnv({ STAMPLINE_ISSUER_KEY: KEY, STAMPLINE_ERP_TOKEN: ERP_TOKEN });
-    const r = run(['config', 'check'], env);
+    const r = run(['config', 'check', file], env);
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/from env\s+STAMPLINE_ISSUER_KEY, STAMPLINE_ERP_TOKEN/);
-    expect(run(['config', 'check', '--no-env'], env).status).toBe(2);
+    expect(run(['config', 'check', '--no-env', file], env).status).toBe(2);
   });
 
   it('config check exits 2 naming the line of bad YAML', () => {

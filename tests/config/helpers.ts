@@ -48,3 +48,33 @@ export async function failure(fn: () => unknown): Promise<StamplineError> {
 export function problems(err: StamplineError): ConfigProblem[] {
   return err.context.problems as ConfigProblem[];
 }
+
+/** The settings a line must give itself, as `stampline config check` names them in config/default.yaml. */
+export const TEMPLATE_SET_PATHS = [
+  'line.id',
+  'line.dataDir',
+  'issuer.number',
+  'issuer.licence',
+  'issuer.indexBlock',
+  'engraver.url',
+  'mqtt.url',
+];
+
+/** config/default.yaml's text with every `SET` given a value, as a person filling it in would. */
+export function filledTemplate(text: string, dataDir: string): string {
+  const values: Record<string, string> = {
+    id: 'line-3',
+    dataDir,
+    number: '17',
+    licence: '"9-99-999-99-9Z-99999"',
+    indexBlock: '{ start: 5000, size: 1000 }',
+  };
+  let url = 0;
+  return text.replace(/^(\s+)(\w+): SET$/gm, (_, indent: string, key: string) => {
+    if (key === 'url')
+      return `${indent}url: ${url++ === 0 ? 'modbus-tcp://10.0.0.5:502?unit=1' : 'mqtts://registry.example.org:8883'}`;
+    const v = values[key];
+    if (v === undefined) throw new Error(`no value for SET key ${key}`);
+    return `${indent}${key}: ${v}`;
+  });
+}

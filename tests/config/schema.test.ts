@@ -77,7 +77,7 @@ describe('defaults', () => {
         engraver: { enabled: false, transport: 'modbus-tcp', port: 1502, markingTimeMs: 1500 },
         broker: { enabled: false, port: 1883 },
         registry: { enabled: false, file: resolve(base, 'data/simulated-registry.jsonl') },
-        sampleOrder: { enabled: false, firearms: 10 },
+        sampleOrder: { enabled: false, firearms: 10, autoStart: true },
         testfire: {
           enabled: false,
           delayMs: 2000,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { renderSettingsReference, replaceGenerated } from '../../src/config/docs.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SETTINGS } from '../../src/config/settings.js';
-import { ERP_TOKEN, failure, KEY, problems } from './helpers.js';
+import { ERP_TOKEN, failure, filledTemplate, KEY, problems, TEMPLATE_SET_PATHS, tempDir } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const defaultFile = `${root}config/default.yaml`;
@@ -12,29 +12,70 @@ const demoFile = `${root}config/demo.yaml`;
 const docFile = `${root}docs/configuration.md`;
 
 describe('config/default.yaml', () => {
-  it('started as shipped, lists exactly the secrets to set and where', async () => {
+  it('started as shipped, names every value still SET and every secret to give, by path', async () => {
     const err = await failure(() => loadConfig({ file: defaultFile, env: {} }));
     expect(err.code).toBe('CONFIG_INVALID');
-    expect(problems(err)).toEqual([
-      { path: 'issuer.key', message: 'required: set it in the file, or with STAMPLINE_ISSUER_KEY' },
-      { path: 'auth.erpToken', message: 'required: set it in the file, or with STAMPLINE_ERP_TOKEN' },
-    ]);
+    expect(problems(err).map((p) => p.path)).toEqual([...TEMPLATE_SET_PATHS, 'issuer.key', 'auth.erpToken']);
+    const byPath = new Map(problems(err).map((p) => [p.path, p.message]));
+    expect(byPath.get('line.id')).toBe(
+      "still SET, as in the template: give this line's value (in the file, or with STAMPLINE_LINE_ID)",
+    );
+    expect(byPath.get('issuer.licence')).toBe("still SET, as in the template: give this line's value");
+    expect(byPath.get('issuer.key')).toBe('required: set it in the file, or with STAMPLINE_ISSUER_KEY');
   });
 
-  it('is a valid real line once the secrets come from the environment', async () => {
-    const config = await loadConfig({
-      file: defaultFile,
-      env: { STAMPLINE_ISSUER_KEY: KEY, STAMPLINE_ERP_TOKEN: ERP_TOKEN },
-    });
-    expect(config.line.dataDir).toBe(`${root}data`);
-    expect(Object.values(config.simulators).map((s) => s.enabled)).toEqual([
-      false,
-      false,
-      false,
-      false,
-      false,
-    ]);
-    expect(config.engraver.url.startsWith('modbus-tcp://127.')).toBe(false);
+  it('marks with a SET comment exactly the values it ships as SET', () => {
+    const text = readFileSync(defaultFile, 'utf8');
+    expect(text.match(/^\s+# SET:/gm)).toHaveLength(TEMPLATE_SET_PATHS.length);
+    expect(text.match(/^\s+\w+: SET$/gm)).toHaveLength(TEMPLATE_SET_PATHS.length);
+  });
+
+  it('refuses a SET left in place even when every other value is given', async () => {
+    const filled = filledTemplate(readFileSync(defaultFile, 'utf8'), '/var/lib/stampline');
+    const oneLeft = filled.replace('licence: "9-99-999-99-9Z-99999"', 'licence: SET');
+    const tmp = tempDir();
+    try {
+      const file = tmp.write('line.yaml', oneLeft);
+      const err = await failure(() =>
+        loadConfig({ file, env: { STAMPLINE_ISSUER_KEY: KEY, STAMPLINE_ERP_TOKEN: ERP_TOKEN } }),
+      );
+      expect(problems(err)).toEqual([
+        {
+          path: 'issuer.licence',
+          message: "still SET, as in the template: give this line's value",
+          line: expect.any(Number),
+          column: expect.any(Number),
+        },
+      ]);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('is a valid real line once every SET is given and the secrets come from the environment', async () => {
+    const tmp = tempDir();
+    try {
+      const file = tmp.write(
+        'line.yaml',
+        filledTemplate(readFileSync(defaultFile, 'utf8'), '/var/lib/stampline'),
+      );
+      const config = await loadConfig({
+        file,
+        env: { STAMPLINE_ISSUER_KEY: KEY, STAMPLINE_ERP_TOKEN: ERP_TOKEN },
+      });
+      expect(config.line.dataDir).toBe('/var/lib/stampline');
+      expect(config.issuer).toMatchObject({ number: 17, licence: '9-99-999-99-9Z-99999' });
+      expect(Object.values(config.simulators).map((s) => s.enabled)).toEqual([
+        false,
+        false,
+        false,
+        false,
+        false,
+      ]);
+      expect(config.engraver.url.startsWith('modbus-tcp://127.')).toBe(false);
+    } finally {
+      tmp.remove();
+    }
   });
 
   it('mentions every setting of the schema', () => {
