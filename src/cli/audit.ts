@@ -2,14 +2,9 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { StamplineError } from '../errors.js';
 import { type AuditEntry, AuditTrail } from '../store/audit.js';
+import { dataDirOf, type WhereOptions, where } from './where.js';
 
-const DEFAULT_DATA_DIR = './data';
-
-interface DataDirOption {
-  dataDir: string;
-}
-
-interface ShowOptions extends DataDirOption {
+interface ShowOptions extends WhereOptions {
   subject?: string;
   actor?: string;
   action?: string;
@@ -60,37 +55,34 @@ function formatEntry(e: AuditEntry): string {
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('check and read the hash-chained audit trail');
 
-  audit
-    .command('verify')
-    .description(
-      'check every entry of the audit trail; exits 1 and names the first bad entry if it does not verify',
-    )
-    .option('--data-dir <dir>', 'data folder of the line', DEFAULT_DATA_DIR)
-    .action(async (opts: DataDirOption) => {
-      const trail = await openTrail(opts.dataDir);
-      try {
-        const result = await trail.verify();
-        if (result.ok) {
-          process.stdout.write(`OK: ${result.count} audit entries verified; head ${result.head}\n`);
-          return;
-        }
-        const bad = result.firstBad;
-        const file = `audit.${String(bad.segment).padStart(8, '0')}.jsonl`;
-        process.stdout.write(
-          `BAD: audit entry seq ${bad.seq} (${trail.dir}/${file} line ${bad.line}): ${bad.reason}\n` +
-            `${result.count} entries before it verified\n`,
-        );
-        // 1: the command ran and the answer is negative
-        process.exitCode = 1;
-      } finally {
-        await trail.stop();
+  where(
+    audit
+      .command('verify')
+      .description(
+        'check every entry of the audit trail; exits 1 and names the first bad entry if it does not verify',
+      ),
+  ).action(async (opts: WhereOptions) => {
+    const trail = await openTrail(await dataDirOf(opts));
+    try {
+      const result = await trail.verify();
+      if (result.ok) {
+        process.stdout.write(`OK: ${result.count} audit entries verified; head ${result.head}\n`);
+        return;
       }
-    });
+      const bad = result.firstBad;
+      const file = `audit.${String(bad.segment).padStart(8, '0')}.jsonl`;
+      process.stdout.write(
+        `BAD: audit entry seq ${bad.seq} (${trail.dir}/${file} line ${bad.line}): ${bad.reason}\n` +
+          `${result.count} entries before it verified\n`,
+      );
+      // 1: the command ran and the answer is negative
+      process.exitCode = 1;
+    } finally {
+      await trail.stop();
+    }
+  });
 
-  audit
-    .command('show')
-    .description('print audit entries, newest first')
-    .option('--data-dir <dir>', 'data folder of the line', DEFAULT_DATA_DIR)
+  where(audit.command('show').description('print audit entries, newest first'))
     .option('--subject <subject>', 'only entries about this subject (an order id, a serial, a code)')
     .option('--actor <actor>', 'only entries by this actor')
     .option('--action <action>', 'only entries of this action')
@@ -100,7 +92,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: ShowOptions) => {
       const limit = wholeNumber(opts.limit, '--limit', 1);
       const before = opts.before === undefined ? undefined : wholeNumber(opts.before, '--before', 0);
-      const trail = await openTrail(opts.dataDir);
+      const trail = await openTrail(await dataDirOf(opts));
       try {
         const entries = await trail.query({
           subject: opts.subject,

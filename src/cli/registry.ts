@@ -13,6 +13,7 @@ import { StamplineError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { Outbox, type OutboxItem } from '../registry/outbox.js';
 import { checkRecord } from '../registry/record.js';
+import { dataDirOf, type WhereOptions, where } from './where.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -54,18 +55,6 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function dataDirOf(o: { dataDir?: string }): string {
-  const dir = o.dataDir ?? process.env.STAMPLINE_DATA_DIR;
-  if (!dir) {
-    throw new StamplineError(
-      'INVALID_INPUT',
-      'give the line data folder with --data-dir (or STAMPLINE_DATA_DIR)',
-      {},
-    );
-  }
-  return dir;
-}
-
 /** Opens the outbox of a data folder: read-only for listing (a daemon may be running), else exclusively. */
 async function openOutbox(dataDir: string, readOnly: boolean): Promise<Outbox> {
   const dir = join(dataDir, 'outbox');
@@ -93,15 +82,16 @@ function registerOutboxCommands(program: Command): void {
   const outbox = program
     .command('outbox')
     .description('the registry outbox: records kept until the registry accepts them, and those it rejected');
-  outbox
-    .command('list')
-    .description('list rejected and pending records (read-only; safe beside a running daemon)')
-    .option('--data-dir <dir>', 'the line data folder (default STAMPLINE_DATA_DIR)')
+  where(
+    outbox
+      .command('list')
+      .description('list rejected and pending records (read-only; safe beside a running daemon)'),
+  )
     .option('--rejected', 'only rejected records')
     .option('--limit <n>', 'at most n pending records', positive, 100)
     .option('--json', 'print JSON')
-    .action(async (o: { dataDir?: string; rejected?: boolean; limit: number; json?: boolean }) => {
-      const box = await openOutbox(dataDirOf(o), true);
+    .action(async (o: WhereOptions & { rejected?: boolean; limit: number; json?: boolean }) => {
+      const box = await openOutbox(await dataDirOf(o), true);
       try {
         const rejected = box.rejected();
         const pending = o.rejected ? [] : box.pending(o.limit);
@@ -127,16 +117,14 @@ function registerOutboxCommands(program: Command): void {
         await box.stop();
       }
     });
-  outbox
-    .command('retry')
+  where(outbox.command('retry'))
     .description(
       'send a rejected record again, once its cause is fixed (the daemon must be stopped; use the API while it runs)',
     )
     .argument('<recordId>', 'the rejected record')
-    .option('--data-dir <dir>', 'the line data folder (default STAMPLINE_DATA_DIR)')
     .option('--by <name>', 'who decides (kept with the action)', process.env.USER)
-    .action(async (recordId: string, o: { dataDir?: string; by?: string }) => {
-      const box = await openOutbox(dataDirOf(o), false);
+    .action(async (recordId: string, o: WhereOptions & { by?: string }) => {
+      const box = await openOutbox(await dataDirOf(o), false);
       try {
         await box.retry(recordId, o.by ?? null);
         process.stdout.write(`${recordId} will be sent again when the line next runs\n`);
@@ -144,17 +132,15 @@ function registerOutboxCommands(program: Command): void {
         await box.stop();
       }
     });
-  outbox
-    .command('dismiss')
+  where(outbox.command('dismiss'))
     .description(
       'remove a rejected record for good, with a reason (the daemon must be stopped; use the API while it runs)',
     )
     .argument('<recordId>', 'the rejected record')
     .requiredOption('--reason <text>', 'why it will not be sent (kept with the action and logged)')
-    .option('--data-dir <dir>', 'the line data folder (default STAMPLINE_DATA_DIR)')
     .option('--by <name>', 'who decides (kept with the action)', process.env.USER)
-    .action(async (recordId: string, o: { dataDir?: string; reason: string; by?: string }) => {
-      const box = await openOutbox(dataDirOf(o), false);
+    .action(async (recordId: string, o: WhereOptions & { reason: string; by?: string }) => {
+      const box = await openOutbox(await dataDirOf(o), false);
       try {
         await box.dismiss(recordId, o.reason, o.by ?? null);
         process.stdout.write(`${recordId} dismissed\n`);

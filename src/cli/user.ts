@@ -8,24 +8,18 @@
  * holds the trail, so the change waits in the users file and the daemon moves it to the trail;
  * when no daemon runs, the command records it itself.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { checkNewPassword, hashPassword } from '../api/auth/passwords.js';
 import { movePending } from '../api/auth/pending.js';
 import { USER_ROLES, type UserRole } from '../api/auth/types.js';
 import { addUser, changeUser, findUser } from '../api/auth/users.js';
 import { UsersFile, type UserView, userNameProblem, viewOf } from '../api/auth/users-file.js';
-import { readConfig, resolveConfigFile } from '../config/load.js';
 import { isStamplineError, StamplineError } from '../errors.js';
 import { AuditTrail } from '../store/audit.js';
-
-interface WhereOptions {
-  config?: string;
-  dataDir?: string;
-}
+import { dataDirOf, type WhereOptions, where } from './where.js';
 
 interface PasswordOptions extends WhereOptions {
   passwordStdin?: boolean;
@@ -40,31 +34,6 @@ export function cliActor(): string {
     name = process.env.USER ?? process.env.LOGNAME ?? 'unknown';
   }
   return `cli:${name || 'unknown'}`;
-}
-
-/**
- * The data folder, found as the daemon finds it: `--data-dir`, else the configuration file's
- * `line.dataDir` (`--config`, else `STAMPLINE_CONFIG`, else config/default.yaml) with
- * `STAMPLINE_DATA_DIR` over it. A configuration the daemon would refuse only for settings these
- * commands do not use (a secret kept in the daemon's environment) still gives its data folder.
- */
-export async function dataDirOf(opts: WhereOptions): Promise<string> {
-  if (opts.dataDir) return resolve(opts.dataDir);
-  const fromEnv = process.env.STAMPLINE_DATA_DIR?.trim();
-  if (fromEnv && opts.config === undefined) return resolve(fromEnv);
-  try {
-    return (await readConfig(opts.config === undefined ? {} : { file: opts.config })).config.line.dataDir;
-  } catch (err) {
-    if (!isStamplineError(err, 'CONFIG_INVALID')) throw err;
-    const file = resolveConfigFile(opts.config === undefined ? {} : { file: opts.config });
-    const problems = (err.context.problems ?? []) as { path: string }[];
-    if (problems.some((p) => p.path === 'line' || p.path.startsWith('line.dataDir'))) throw err;
-    if (fromEnv) return resolve(fromEnv);
-    const doc = parseYaml(await readFile(file, 'utf8')) as { line?: { dataDir?: unknown } } | null;
-    const dir = doc?.line?.dataDir;
-    if (typeof dir !== 'string' || dir === '') throw err;
-    return resolve(dirname(file), dir);
-  }
 }
 
 async function readStdinLine(): Promise<string> {
@@ -194,15 +163,6 @@ function table(users: UserView[]): string {
         .trimEnd(),
     )
     .join('\n');
-}
-
-function where(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'configuration file that names the data folder (line.dataDir)')
-    .option(
-      '--data-dir <dir>',
-      'the line data folder (default: STAMPLINE_DATA_DIR, else from the configuration)',
-    );
 }
 
 async function setState(name: string, opts: WhereOptions, disabled: boolean): Promise<void> {
