@@ -24,6 +24,7 @@ import { CodeAllocator } from './line/allocator.js';
 import { Line } from './line/line.js';
 import { LineRepository } from './line/repository.js';
 import type { Logger } from './logger.js';
+import { holdPort, listenError, type PortHold } from './port-hold.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
@@ -48,6 +49,7 @@ export class Daemon {
   dropFolder?: DropFolder;
   /** Where the API listens once started. */
   address?: { host: string; port: number; url: string };
+  private portHold: PortHold | undefined;
   private stopping: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void>> = [];
   private readonly feeders: Array<() => Promise<void>> = [];
@@ -86,6 +88,9 @@ export class Daemon {
 
     this.store = new DocumentStore({ dir: join(dataDir, 'docs') });
     await this.store.start();
+    // After the store's lock (a second daemon on this data folder is refused by it first) and
+    // before any link is touched.
+    this.portHold = await holdPort(c.http.host, c.http.port);
     this.audit = new AuditTrail({
       dataDir,
       onRepair: (note) => log.warn({ note }, 'audit trail: repaired a torn last entry'),
@@ -220,15 +225,9 @@ export class Daemon {
         lineId: c.line.id,
       },
     });
+    await this.portHold?.release();
     await this.app.listen({ host: c.http.host, port: c.http.port }).catch((err: NodeJS.ErrnoException) => {
-      throw new StamplineError(
-        'LINE_NOT_READY',
-        err.code === 'EADDRINUSE'
-          ? `cannot listen on ${c.http.host}:${c.http.port}: the port is in use (set http.port or STAMPLINE_HTTP_PORT)`
-          : `cannot listen on ${c.http.host}:${c.http.port}: ${err.message}`,
-        { host: c.http.host, port: c.http.port },
-        { cause: err },
-      );
+      throw listenError(c.http.host, c.http.port, err);
     });
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : c.http.port;
@@ -289,6 +288,7 @@ export class Daemon {
     };
     for (const stop of this.feeders.reverse()) await step('simulated station', stop);
     await step('drop folder', this.dropFolder && (() => this.dropFolder!.stop()));
+    await step('http port', this.portHold && (() => this.portHold!.release()));
     await step('http', this.app && (() => this.app!.close()));
     await step('qa', this.qa && (() => this.qa!.stop()));
     await step('auth', this.auth && (() => this.auth!.stop()));

@@ -77,14 +77,33 @@ describe('stampline start', () => {
     expect(r.output()).toContain('engraver.url');
   });
 
-  it('refuses to start when its HTTP port is in use, and says so', async () => {
-    const { file, port } = await config();
+  it('refuses to start when its HTTP port is in use, and says so before touching the engraver or the broker', async () => {
+    // Listeners in the places of the engraver and the broker count who connects: a second
+    // daemon that connected to the broker with the running line's client id would knock the
+    // running line off it.
+    const connections = { engraver: 0, broker: 0 };
+    const listen = async (which: keyof typeof connections): Promise<number> => {
+      const s = createServer((socket) => {
+        connections[which]++;
+        socket.destroy();
+      });
+      servers.push(s);
+      await new Promise<void>((res) => s.listen(0, '127.0.0.1', () => res()));
+      return (s.address() as { port: number }).port;
+    };
+    const engraverPort = await listen('engraver');
+    const brokerPort = await listen('broker');
+    const { file, port } = await config({
+      engraver: { url: `modbus-tcp://127.0.0.1:${engraverPort}?unit=1`, id: 'laser' },
+      mqtt: { url: `mqtt://127.0.0.1:${brokerPort}` },
+    });
     const blocker = createServer();
     servers.push(blocker);
     await new Promise<void>((res) => blocker.listen(port, '127.0.0.1', () => res()));
     const r = run(file);
     expect(await r.exit).not.toBe(0);
     expect(r.output()).toMatch(/port is in use/);
+    expect(connections).toEqual({ engraver: 0, broker: 0 });
   });
 
   it('starts with its engraver and broker unreachable, shows both links down, and stops cleanly on SIGTERM', async () => {
