@@ -145,7 +145,7 @@ export interface AppliedDecision {
 export interface LineEvents {
   firearm: [{ orderId: string; firearm: Firearm }];
   order: [{ order: OrderHeader }];
-  engraver: [{ connected: boolean; status?: EngraverStatus; reason?: string }];
+  engraver: [{ connected: boolean; status?: EngraverStatus; statusAt?: string; reason?: string }];
 }
 
 /** A halt of the work loop that waits for a person (engraver fault, rejected job). */
@@ -157,7 +157,9 @@ export class Line extends EventEmitter<LineEvents> {
   private stopping = false;
   private loopDone: Promise<void> | undefined;
   private unsubscribeLink: (() => void) | undefined;
+  /** The engraver's state as the line last read it, and when: what the Line screen shows. */
   private lastStatus: EngraverStatus | undefined;
+  private lastStatusAt: string | undefined;
   private current: { orderId: string; serial: string } | undefined;
   private halted: { reason: string; fault?: number } | undefined;
   /** Order retirement and QA reopening exclude each other, so an order never ends under a rework. */
@@ -210,8 +212,8 @@ export class Line extends EventEmitter<LineEvents> {
     }
     this.unsubscribeLink = this.o.engraver.onLink((event) => {
       if (event.kind === 'up') {
-        this.lastStatus = event.status;
-        this.emit('engraver', { connected: true, status: event.status });
+        this.noteStatus(event.status, false);
+        this.emit('engraver', { connected: true, status: event.status, statusAt: this.lastStatusAt });
         this.wake.notify();
       } else {
         this.emit('engraver', { connected: false, reason: event.reason });
@@ -476,7 +478,7 @@ export class Line extends EventEmitter<LineEvents> {
     const before = await this.o.engraver.readStatus();
     await this.o.engraver.reset();
     const after = await this.o.engraver.readStatus();
-    this.lastStatus = after;
+    this.noteStatus(after, false);
     await this.o.audit.record({
       actor,
       action: 'engraver.reset',
@@ -491,7 +493,11 @@ export class Line extends EventEmitter<LineEvents> {
           await this.transition(rt.order.header.data.id, actor, 'order.resume', ['faulted'], 'running');
       }
     }
-    this.emit('engraver', { connected: this.o.engraver.connected, status: after });
+    this.emit('engraver', {
+      connected: this.o.engraver.connected,
+      status: after,
+      statusAt: this.lastStatusAt,
+    });
     this.wake.notify();
     return after;
   }
@@ -526,6 +532,8 @@ export class Line extends EventEmitter<LineEvents> {
         url: this.o.engraver.url,
         connected: this.o.engraver.connected,
         status: this.lastStatus,
+        /** when `status` was read */
+        statusAt: this.lastStatusAt,
       },
       current: this.current,
       halted: this.halted,
@@ -929,7 +937,7 @@ export class Line extends EventEmitter<LineEvents> {
     for (;;) {
       if (this.stopping) throw new Halt();
       const status = await this.o.engraver.readStatus();
-      this.lastStatus = status;
+      this.noteStatus(status);
       if (status.state === 'READY' || status.state === 'DONE') return status;
       if (status.state === 'FAULT') {
         await this.faultOrder(rt, status.fault, `engraver in fault: ${faultName(status.fault)}`);
@@ -953,7 +961,7 @@ export class Line extends EventEmitter<LineEvents> {
     const code = f.code!;
     if (start !== 'started') {
       const status = await this.o.engraver.readStatus();
-      this.lastStatus = status;
+      this.noteStatus(status);
       if (status.activeJob !== code.jobId) return this.afterAnotherJob(f, status, start === 'refused');
       if (status.state === 'DONE') return { kind: 'done', completed: status.completed };
       if (status.state === 'FAULT') return { kind: 'fault', fault: status.fault };
@@ -972,13 +980,31 @@ export class Line extends EventEmitter<LineEvents> {
       this.o.logger.error({ jobId: code.jobId }, 'job exceeded the job timeout; aborting it');
       await this.o.engraver.abort();
       const status = await this.o.engraver.readStatus();
+      this.noteStatus(status);
       return status.state === 'DONE' && status.activeJob === code.jobId
         ? { kind: 'done', completed: status.completed }
         : { kind: 'fault', fault: status.fault || 3 };
     }
+    // The end of the job is the engraver's state as last read, by the driver's wait.
+    this.noteStatus({
+      state: outcome.kind === 'done' ? 'DONE' : 'FAULT',
+      fault: outcome.kind === 'done' ? 0 : outcome.fault,
+      completed: outcome.kind === 'done' ? outcome.completed : (this.lastStatus?.completed ?? 0),
+      activeJob: code.jobId,
+    });
     return outcome.kind === 'done'
       ? { kind: 'done', completed: outcome.completed }
       : { kind: 'fault', fault: outcome.fault };
+  }
+
+  /** Keeps the engraver's state as read, with its time; a change is told to the screens at once. */
+  private noteStatus(status: EngraverStatus, announce = true): void {
+    const before = this.lastStatus;
+    this.lastStatus = status;
+    this.lastStatusAt = new Date().toISOString();
+    const changed = before?.state !== status.state || before.fault !== status.fault;
+    if (announce && changed)
+      this.emit('engraver', { connected: this.o.engraver.connected, status, statusAt: this.lastStatusAt });
   }
 
   /**

@@ -113,7 +113,7 @@ describe('GET /metrics', () => {
     // A line of its own, with no order ever.
     const line = new EventEmitter() as unknown as Line & Record<string, unknown>;
     line.status = () => ({
-      engraver: { url: '', connected: false, status: undefined },
+      engraver: { url: '', connected: false, status: undefined, statusAt: undefined },
       current: undefined,
       halted: undefined,
       activeOrders: [],

@@ -145,6 +145,31 @@ describe('engraver faults', () => {
   });
 });
 
+describe("the engraver's state as the line shows it", () => {
+  it('is the state last read, with its time: FAULT after a faulted job, told at once, and never a stale DONE', async () => {
+    const { line, device } = await fresh(20);
+    await line.submitOrder(order('o1', 2), 'http', 'erp');
+    const told: Array<{ state?: string; statusAt?: string }> = [];
+    line.on('engraver', (e: { status?: { state: string }; statusAt?: string }) =>
+      told.push({ state: e.status?.state, statusAt: e.statusAt }),
+    );
+    device.faultNextJob(3, 0.5);
+    const before = Date.now();
+    await line.startOrder('o1', 'operator');
+    await until(async () => (await line.orderView('o1')).order.state === 'faulted', 'order faulted');
+
+    const shown = line.status().engraver;
+    expect(shown.status).toMatchObject({ state: 'FAULT', fault: 3 });
+    expect(Date.parse(shown.statusAt!)).toBeGreaterThanOrEqual(before - 1);
+    expect(told.at(-1)).toMatchObject({ state: 'FAULT' });
+
+    await line.resetEngraver('operator');
+    await until(async () => (await line.orderView('o1')).order.state === 'done', 'order done after reset');
+    expect(line.status().engraver.status!.state).toBe('DONE');
+    expect(Date.parse(line.status().engraver.statusAt!)).toBeGreaterThanOrEqual(Date.parse(shown.statusAt!));
+  });
+});
+
 describe('recovery after a restart', () => {
   it('finishes a job that was marking when the controller died, without marking it again', async () => {
     const first = await fresh(300);

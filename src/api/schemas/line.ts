@@ -122,7 +122,8 @@ export const lineStatusSchema = z.looseObject({
   engraver: z.looseObject({
     url: z.string(),
     connected: z.boolean(),
-    status: engraverStatusSchema.optional(),
+    status: engraverStatusSchema.optional().describe("the engraver's state as the line last read it"),
+    statusAt: z.iso.datetime().optional().describe('when `status` was read'),
   }),
   current: z.looseObject({ orderId: z.string(), serial: z.string() }).optional(),
   halted: z.looseObject({ reason: z.string(), fault: z.number().int().optional() }).optional(),

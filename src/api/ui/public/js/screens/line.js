@@ -22,6 +22,14 @@ const SCRAP_NOTE =
 
 const LINK_WORDS = { up: 'connected', down: 'down', connecting: 'connecting', stopped: 'stopped' };
 
+/** How long ago an ISO time was, in words a person reads at a glance. */
+function ago(iso) {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min ago` : `${Math.round(m / 60)} h ago`;
+}
+
 function faultOf(line) {
   const status = line.engraver?.status;
   const code = status?.state === 'FAULT' ? status.fault : line.halted?.fault;
@@ -67,7 +75,23 @@ export function mount(root, ctx) {
       h('h2', { id: 'h-engraver' }, 'Engraver'),
       facts([
         ['Link', chip(eng.connected ? 'up' : 'down', LINK_WORDS)],
-        ['State', status ? chip(status.state) : 'not known yet'],
+        [
+          'State',
+          status
+            ? h(
+                'span',
+                { 'data-test': 'engraver-state' },
+                chip(status.state),
+                eng.statusAt
+                  ? h(
+                      'span',
+                      { class: 'hint', 'data-test': 'engraver-state-age', 'data-at': eng.statusAt },
+                      ` read ${ago(eng.statusAt)}`,
+                    )
+                  : null,
+              )
+            : 'not known yet',
+        ],
         ['Address', h('code', null, eng.url ?? '')],
         status ? ['Jobs since power-on', String(status.completed)] : null,
       ]),
@@ -352,6 +376,13 @@ export function mount(root, ctx) {
   const unsubscribe = ctx.live.subscribe(() => soon());
   // The registry link changes without an event of the line; a slow poll keeps it honest.
   const poll = setInterval(soon, 10_000);
+  // The state's age moves on between events.
+  const ticker = setInterval(() => {
+    for (const el of root.querySelectorAll('[data-test="engraver-state-age"]')) {
+      const at = el.getAttribute('data-at');
+      if (at) el.textContent = ` read ${ago(at)}`;
+    }
+  }, 1000);
   refreshButton.addEventListener('click', () => busy(refreshButton, refresh));
   refresh();
   return () => {
@@ -359,5 +390,6 @@ export function mount(root, ctx) {
     unsubscribe();
     soon.cancel();
     clearInterval(poll);
+    clearInterval(ticker);
   };
 }
