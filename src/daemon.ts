@@ -136,6 +136,8 @@ export class Daemon {
 
     this.reporter = new RegistryReporter({
       dataDir,
+      // The firearm keeps what became of each record before the outbox lets it go.
+      beforeSettle: (settlements) => this.line!.noteSettled(settlements),
       issuer: c.issuer.number,
       line: c.line.id,
       version: VERSION,

@@ -12,6 +12,7 @@ import type { Grade } from '../codes/index.js';
 import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, Recipe } from '../engraver/types.js';
 import { faultName } from '../engraver/types.js';
 import { isStamplineError, StamplineError } from '../errors.js';
+import type { Settlement } from '../registry/outbox.js';
 import type { RegistryRecord } from '../registry/record.js';
 import type { AuditRecordInput } from '../store/audit.js';
 import type { CodeAllocator } from './allocator.js';
@@ -24,9 +25,11 @@ import type {
   OrderHeader,
   OrderState,
   QaPolicyKind,
+  RecordSettlement,
 } from './model.js';
 import { IN_FLIGHT, isFinished, newestFirst } from './model.js';
 import { engravedRecord, type RecordContext, verifiedRecord, voidedRecord } from './records.js';
+import { type HeldRecord, withRegistry } from './registry-status.js';
 import type { FirearmRef, LineRepository, LoadedOrder, StoredFirearm } from './repository.js';
 import { allFinished, countFirearms, firearmAt, firearmsOf } from './repository.js';
 import { Signal } from './signal.js';
@@ -35,6 +38,8 @@ import { Signal } from './signal.js';
 export interface RecordSink {
   /** Resolves once the records are durable. */
   report(records: RegistryRecord[]): Promise<void>;
+  /** The records still held for a serial (queued, or rejected); without it views show none. */
+  held?(serial: string): HeldRecord[];
 }
 
 /** What the line writes to the audit trail: the trail's own entry, without its time and chain. */
@@ -509,7 +514,62 @@ export class Line extends EventEmitter<LineEvents> {
   ): Promise<{ order: OrderHeader; counts: ReturnType<typeof countFirearms>; firearms: Firearm[] }> {
     const order = await this.o.repo.order(id);
     if (!order) throw new StamplineError('ORDER_NOT_FOUND', `no order ${id}`, { orderId: id });
-    return { order: order.header.data, counts: countFirearms(order), firearms: [...firearmsOf(order)] };
+    return {
+      order: order.header.data,
+      counts: countFirearms(order),
+      firearms: [...firearmsOf(order)].map((f) => this.view(f)),
+    };
+  }
+
+  /** A firearm as the views show it, with its records at the registry. */
+  private view(f: Firearm): Firearm {
+    return withRegistry(f, this.o.sink.held?.(f.serial) ?? []);
+  }
+
+  private viewStored(s: StoredFirearm): StoredFirearm {
+    return { order: s.order, firearm: this.view(s.firearm) };
+  }
+
+  /**
+   * Keeps on each firearm what became of its records that leave the outbox (accepted by the
+   * registry, or dismissed), before the outbox lets them go (`Outbox.beforeSettle`): the firearm
+   * then shows it for good. Only `settled` is written, which no other step of the line changes.
+   */
+  async noteSettled(settlements: readonly Settlement[]): Promise<void> {
+    const bySerial = new Map<string, Settlement[]>();
+    for (const s of settlements) {
+      const list = bySerial.get(s.serial);
+      if (list) list.push(s);
+      else bySerial.set(s.serial, [s]);
+    }
+    for (const [serial, list] of bySerial) {
+      const holders = await this.o.repo.firearmsWithSerial(serial);
+      for (const { order, firearm } of holders) {
+        const mine = list.filter((s) => s.orderId === order.id);
+        if (mine.length === 0) continue;
+        const updated = await this.o.repo.updateStoredFirearm(
+          { orderId: order.id, seq: firearm.seq },
+          (x) => {
+            x.settled ??= [];
+            const settled = x.settled;
+            for (const s of mine) {
+              if (settled.some((e) => e.recordId === s.recordId)) continue;
+              const entry: RecordSettlement = {
+                recordId: s.recordId,
+                event: s.event,
+                code: s.code,
+                outcome: s.outcome,
+                at: s.at,
+              };
+              if (s.reason !== undefined) entry.reason = s.reason;
+              if (s.by !== undefined) entry.by = s.by;
+              settled.push(entry);
+            }
+          },
+        );
+        this.emit('firearm', { orderId: order.id, firearm: this.view(updated) });
+      }
+    }
   }
 
   /**
@@ -549,15 +609,18 @@ export class Line extends EventEmitter<LineEvents> {
    * The firearms that held this serial (oldest order first) or were given this code (current or
    * voided), as stored, each with its order's header.
    */
-  findFirearms(query: { serial: string } | { code: string }): Promise<StoredFirearm[]> {
-    return 'serial' in query
-      ? this.o.repo.firearmsWithSerial(query.serial)
-      : this.o.repo.firearmsWithCode(query.code);
+  async findFirearms(query: { serial: string } | { code: string }): Promise<StoredFirearm[]> {
+    const found =
+      'serial' in query
+        ? await this.o.repo.firearmsWithSerial(query.serial)
+        : await this.o.repo.firearmsWithCode(query.code);
+    return found.map((s) => this.viewStored(s));
   }
 
-  /** One firearm by its place, as stored. */
-  firearm(ref: FirearmRef): Promise<StoredFirearm | undefined> {
-    return this.o.repo.firearm(ref);
+  /** One firearm by its place, with its records at the registry. */
+  async firearm(ref: FirearmRef): Promise<StoredFirearm | undefined> {
+    const stored = await this.o.repo.firearm(ref);
+    return stored && this.viewStored(stored);
   }
 
   // ---- Verification ------------------------------------------------------------------------

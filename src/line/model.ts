@@ -87,8 +87,16 @@ export interface Firearm {
    */
   activeJobBefore?: number;
   engravedAt?: string;
-  /** Set once the `engraved` record is durably in the outbox. */
+  /**
+   * Stored: set once the `engraved` record is durably in the outbox (so a restart need not queue
+   * it again). In the line's views it means what a person takes it to mean: the registry has
+   * accepted every record of the firearm (see `registry`).
+   */
   reported?: boolean;
+  /** What became of the firearm's records that have left the outbox: accepted, or dismissed. */
+  settled?: RecordSettlement[];
+  /** In the line's views only, never stored: the firearm's records at the registry. */
+  registry?: FirearmRegistry;
   /** The verification of the current code, once decided (a failure voids the code: see `voided`). */
   qa?: FirearmQa;
   history: HistoryEntry[];
@@ -140,4 +148,40 @@ export function newestFirst(
 ): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** A record of the firearm that has left the outbox, as the outbox told the line before it let go. */
+export interface RecordSettlement {
+  recordId: string;
+  event: 'engraved' | 'verified' | 'voided';
+  code: string;
+  outcome: 'accepted' | 'duplicate' | 'dismissed';
+  at: string;
+  /** the operator's reason and name, for a dismissed record */
+  reason?: string;
+  by?: string | null;
+}
+
+/** One record of a firearm as the registry stands with it. */
+export interface RecordAtRegistry {
+  recordId: string;
+  event: 'engraved' | 'verified' | 'voided';
+  code: string;
+  /**
+   * `queued`: in the outbox, not yet accepted (since `since`); `rejected`: the registry refused
+   * it (`reason`, `at`), held for an operator to retry or dismiss; `accepted`: the registry took
+   * it (`at`; `ack` says whether it knew it already); `dismissed`: an operator gave up on it.
+   */
+  state: 'queued' | 'rejected' | 'accepted' | 'dismissed';
+  since?: string;
+  at?: string;
+  ack?: 'accepted' | 'duplicate';
+  reason?: string;
+  by?: string | null;
+}
+
+export interface FirearmRegistry {
+  /** The firearm as a whole: the least settled of its records (`none` before any record). */
+  state: 'none' | 'queued' | 'rejected' | 'accepted' | 'dismissed';
+  records: RecordAtRegistry[];
 }

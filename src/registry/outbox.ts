@@ -112,7 +112,29 @@ interface Held {
   attempts: number;
   sentAt: number;
   rejection?: { reason: string; at: number };
+  /** The firearm's serial, once the serial index is built (`heldFor`). */
+  serial?: string;
 }
+
+/** A record leaving the outbox for good: accepted by the registry, or dismissed by an operator. */
+export interface Settlement {
+  recordId: string;
+  event: RecordEvent;
+  serial: string;
+  orderId: string;
+  code: string;
+  outcome: 'accepted' | 'duplicate' | 'dismissed';
+  at: string;
+  /** the operator's reason and name, for a dismissal */
+  reason?: string;
+  by?: string | null;
+}
+
+/**
+ * Told of settlements before the outbox lets the records go, so whoever keeps the firearms
+ * knows a record's fate before the outbox forgets it. When it throws, the records stay held.
+ */
+export type SettleHook = (settlements: Settlement[]) => Promise<void>;
 
 /** A record due to be published, as handed to the link. */
 export interface Sendable {
@@ -129,6 +151,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly journal: AppendLog<Entry>;
   private readonly log: RegistryLogger;
   private readonly held = new Map<string, Held>();
+  /** Told of each record before it is settled for good (set by the outbox's owner). */
+  beforeSettle: SettleHook | undefined;
+  /** serial → ids of the records held for it; built on the first `heldFor`. */
+  private bySerial: Map<string, Set<string>> | undefined;
   private waiting = new Map<string, Held>();
   /** Ordered by last send, oldest first, so overdue records are found at the front. */
   private inFlight = new Map<string, Held>();
@@ -365,6 +391,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       throw new StamplineError('REGISTRY_RECORD_STATE', 'dismissing a record needs a reason', { recordId });
     }
     const h = this.rejectedOrThrow(recordId, 'dismiss');
+    await this.beforeSettle?.([
+      this.settlement(h, 'dismissed', new Date().toISOString(), { reason: reason.trim(), by }),
+    ]);
     await this.writeAckDurably({
       k: 'dismiss',
       id: recordId,
@@ -589,10 +618,40 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       sentAt: 0,
     };
     this.held.set(h.id, h);
+    if (this.bySerial) this.indexSerial(h);
     return h;
   }
 
+  /** The records held for one firearm's serial, oldest first: what the registry has not yet accepted of it. */
+  heldFor(serial: string): OutboxItem[] {
+    if (!this.bySerial) {
+      // Built on the first ask, not at start-up: start-up stays in proportion to reading the log.
+      this.bySerial = new Map();
+      for (const h of this.held.values()) this.indexSerial(h);
+    }
+    const ids = this.bySerial.get(serial);
+    if (!ids) return [];
+    return [...ids]
+      .map((id) => this.held.get(id))
+      .filter((h): h is Held => h !== undefined)
+      .sort((a, b) => a.enqueuedAt - b.enqueuedAt)
+      .map((h) => this.item(h));
+  }
+
+  private indexSerial(h: Held): void {
+    const serial = (JSON.parse(h.payload.toString('utf8')) as RegistryRecord).firearm.serial;
+    h.serial = serial;
+    const ids = this.bySerial!.get(serial) ?? new Set<string>();
+    this.bySerial!.set(serial, ids);
+    ids.add(h.id);
+  }
+
   private forget(h: Held): void {
+    if (this.bySerial && h.serial !== undefined) {
+      const ids = this.bySerial.get(h.serial);
+      ids?.delete(h.id);
+      if (ids?.size === 0) this.bySerial.delete(h.serial);
+    }
     this.held.delete(h.id);
     this.waiting.delete(h.id);
     this.inFlight.delete(h.id);
@@ -631,6 +690,31 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (h.rejection)
       item.rejection = { reason: h.rejection.reason, at: new Date(h.rejection.at).toISOString() };
     return item;
+  }
+
+  /** What leaving the outbox means for the record `recordId`, or nothing for a record not held. */
+  settlementOf(recordId: string, outcome: Settlement['outcome'], at: string): Settlement | undefined {
+    const h = this.held.get(recordId);
+    return h ? this.settlement(h, outcome, at) : undefined;
+  }
+
+  private settlement(
+    h: Held,
+    outcome: Settlement['outcome'],
+    at: string,
+    extra: { reason?: string; by?: string | null } = {},
+  ): Settlement {
+    const r = JSON.parse(h.payload.toString('utf8')) as RegistryRecord;
+    return {
+      recordId: h.id,
+      event: r.event,
+      serial: r.firearm.serial,
+      orderId: r.order.id,
+      code: r.code,
+      outcome,
+      at,
+      ...extra,
+    };
   }
 
   private rejectedOrThrow(recordId: string, action: string): Held {

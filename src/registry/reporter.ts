@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
 import { type LinkStatus, type MqttSettings, RegistryLink, validateMqttSettings } from './link.js';
 import { type RegistryLogger, silentLogger } from './logger.js';
-import { Outbox, type OutboxStats } from './outbox.js';
+import { Outbox, type OutboxItem, type OutboxStats, type SettleHook } from './outbox.js';
 import { type Ack, type RegistryRecord, type Topics, topicNames, topics } from './record.js';
 
 export interface RegistryReporterOptions {
   /** The line's data folder; the outbox lives in `<dataDir>/outbox`. */
   dataDir: string;
+  /** Told of every record before it leaves the outbox for good (`Outbox.beforeSettle`). */
+  beforeSettle?: SettleHook;
   issuer: number;
   line: string;
   /** The line's software version, published in the online status. */
@@ -50,6 +52,9 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private running = false;
+  /** Acceptances waiting to be told to the line (`Outbox.beforeSettle`) before they are applied. */
+  private readonly toSettle: Ack[] = [];
+  private settling: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly log: RegistryLogger;
 
@@ -63,6 +68,7 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
       maxSegmentBytes: opts.maxSegmentBytes,
       logger: opts.logger,
     });
+    this.outbox.beforeSettle = opts.beforeSettle;
     this.link = new RegistryLink({
       mqtt: opts.mqtt,
       topics: this.topics,
@@ -136,7 +142,14 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
     this.timer = undefined;
     await this.link.stop();
     this.detach();
+    // An acceptance being told to the line ends before the outbox closes.
+    await this.settling;
     await this.outbox.stop();
+  }
+
+  /** The records held for a firearm: queued, waiting for their ack, or rejected. */
+  held(serial: string): OutboxItem[] {
+    return this.running ? this.outbox.heldFor(serial) : [];
   }
 
   /**
@@ -187,11 +200,53 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
   }
 
   private readonly onAck = (ack: Ack): void => {
+    if (ack.status === 'rejected' || !this.outbox.beforeSettle) {
+      this.applyAck(ack);
+      return;
+    }
+    // An acceptance is told to the line before the outbox lets the record go; acks arriving
+    // meanwhile are told together, in one write per firearm chunk.
+    this.toSettle.push(ack);
+    if (!this.settling)
+      this.settling = this.settleAcks().finally(() => {
+        this.settling = undefined;
+      });
+  };
+
+  private applyAck(ack: Ack): void {
     if (!this.outbox.acknowledge(ack)) {
       this.log.debug({ recordId: ack.recordId, status: ack.status }, 'ack for a record no longer held');
     }
     this.onWork();
-  };
+  }
+
+  private async settleAcks(): Promise<void> {
+    const hook = this.outbox.beforeSettle!;
+    while (this.toSettle.length > 0 && this.running) {
+      const acks = this.toSettle.splice(0);
+      const at = new Date().toISOString();
+      const settlements = acks.flatMap((a) => {
+        const s = this.outbox.settlementOf(
+          a.recordId,
+          a.status === 'duplicate' ? 'duplicate' : 'accepted',
+          at,
+        );
+        return s ? [s] : [];
+      });
+      try {
+        if (settlements.length > 0) await hook(settlements);
+      } catch (err) {
+        // Kept in the outbox: sent again after resendAfterMs, the registry answers `duplicate`,
+        // and the line is told again.
+        this.log.warn(
+          { err, records: settlements.length },
+          'cannot note accepted records on their firearms; they stay in the outbox and are sent again',
+        );
+        continue;
+      }
+      for (const ack of acks) this.applyAck(ack);
+    }
+  }
 
   private readonly onUp = (): void => {
     this.outbox.requeueInFlight();

@@ -104,6 +104,8 @@ export async function startLineWith<E extends Engraver>(
         await sink?.report(r);
         records.push(...r);
       },
+      // The records the test's sink still holds, for the views' registry status.
+      ...(sink?.held ? { held: (serial: string) => sink.held!(serial) } : {}),
     },
     audit: {
       async record(e) {

@@ -41,6 +41,36 @@ export const voidedCodeSchema = codeRefSchema.extend({
   qa: firearmQaSchema.optional().describe('set when the code was voided by a failed verification'),
 });
 
+const recordEventSchema = z.enum(['engraved', 'verified', 'voided']);
+
+export const recordAtRegistrySchema = z
+  .looseObject({
+    recordId: z.string(),
+    event: recordEventSchema,
+    code: z.string(),
+    state: z.enum(['queued', 'rejected', 'accepted', 'dismissed']),
+    since: iso.optional().describe('queued or rejected: when the record entered the outbox'),
+    at: iso
+      .optional()
+      .describe('accepted: when the registry answered; rejected: when it refused; dismissed: when'),
+    ack: z
+      .enum(['accepted', 'duplicate'])
+      .optional()
+      .describe('accepted: the answer (duplicate: it had it already)'),
+    reason: z.string().optional().describe("rejected: the registry's reason; dismissed: the operator's"),
+    by: z.string().nullable().optional().describe('dismissed: who'),
+  })
+  .describe('One record of the firearm, as the registry stands with it.');
+
+export const firearmRegistrySchema = z
+  .looseObject({
+    state: z
+      .enum(['none', 'queued', 'rejected', 'accepted', 'dismissed'])
+      .describe('the least settled of its records: rejected, then queued, then accepted, then dismissed'),
+    records: z.array(recordAtRegistrySchema),
+  })
+  .describe("The firearm's records at the registry: queued in the outbox, rejected, accepted or dismissed.");
+
 export const firearmStateSchema = z.enum([
   'queued',
   'allocated',
@@ -61,7 +91,11 @@ export const firearmSchema = z
     voided: z.array(voidedCodeSchema),
     recipe: recipeSchema.optional(),
     engravedAt: iso.optional(),
-    reported: z.boolean().optional(),
+    reported: z
+      .boolean()
+      .optional()
+      .describe('true once the registry has accepted every record of the firearm (see `registry`)'),
+    registry: firearmRegistrySchema.optional(),
     qa: firearmQaSchema.optional().describe('set once the current code passed QA'),
     history: z.array(z.looseObject({ at: iso, state: firearmStateSchema, note: z.string().optional() })),
   })
