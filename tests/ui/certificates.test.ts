@@ -20,7 +20,58 @@ beforeAll(async () => {
     at: '2026-03-01T11:15:00.000Z',
     by: 'qa-1',
   } as const;
-  source.add({ order, firearm: firearm('S-100', 0, { qa }), reads: [], verdict: verdict('pass', 'B') });
+  source.add({
+    order,
+    firearm: firearm('S-100', 0, {
+      qa,
+      registry: {
+        state: 'accepted',
+        records: [
+          {
+            recordId: 'r-1',
+            event: 'engraved',
+            code: code(0).text,
+            state: 'accepted',
+            at: '2026-03-01T09:00:00.000Z',
+            ack: 'accepted',
+          },
+          {
+            recordId: 'r-2',
+            event: 'verified',
+            code: code(0).text,
+            state: 'accepted',
+            at: '2026-03-01T11:16:00.000Z',
+            ack: 'accepted',
+          },
+        ],
+      },
+    }),
+    reads: [],
+    verdict: verdict('pass', 'B'),
+  });
+  // An order of its own, so the shipment of ORD-1 below keeps its three firearms.
+  const laterOrder = orderHeader({ id: 'ORD-3', size: 1 });
+  source.add({
+    order: laterOrder,
+    firearm: firearm('S-103', 3, {
+      orderId: laterOrder.id,
+      qa,
+      registry: {
+        state: 'queued',
+        records: [
+          {
+            recordId: 'r-3',
+            event: 'engraved',
+            code: code(3).text,
+            state: 'queued',
+            since: '2026-03-01T09:05:00.000Z',
+          },
+        ],
+      },
+    }),
+    reads: [],
+    verdict: verdict('pass', 'B'),
+  });
   source.add({
     order,
     firearm: firearm('S-101', 1, {
@@ -87,6 +138,13 @@ describe('GET /certificates/firearms/:serial', () => {
     expect(body).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
     expect(body).toContain(`${text.slice(0, 5)}-${text.slice(5)} (pin, mirrored)`);
     expect(body).not.toContain('data-test="cert-not-certified"');
+  });
+
+  it('says where the firearm stands at the state registry: accepted only once every record is', async () => {
+    const accepted = await app.inject({ url: '/certificates/firearms/S-100', headers: asQa });
+    expect(accepted.body).toMatch(/data-test="cert-registry">accepted [^<]*2026/);
+    const queued = await app.inject({ url: '/certificates/firearms/S-103', headers: asQa });
+    expect(queued.body).toMatch(/data-test="cert-registry">queued, not yet accepted, since [^<]*2026/);
   });
 
   it('escapes what it prints: the licence from configuration and every field of the order', async () => {

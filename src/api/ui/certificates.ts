@@ -30,6 +30,24 @@ export interface PageContext {
   now: Date;
 }
 
+/**
+ * The firearm's standing at the state registry, for the page: accepted only when the registry
+ * has accepted every record of it, with the time of the last answer.
+ */
+function registryLine(f: FirearmRecord['firearm']): string {
+  const reg = f.registry;
+  if (!reg || reg.state === 'none') return f.reported ? 'accepted' : 'not reported yet';
+  const times = reg.records.map((r) => r.at ?? r.since).filter((t): t is string => t !== undefined);
+  const last = times.sort().at(-1);
+  const words = {
+    queued: 'queued, not yet accepted, since',
+    rejected: 'rejected, an operator must act; last answer',
+    accepted: 'accepted',
+    dismissed: 'dismissed by an operator',
+  }[reg.state];
+  return last ? `${words} ${formatWhen(last)}` : words;
+}
+
 /** What a firearm amounts to on a certificate. */
 export type Standing = 'passed' | 'failed' | 'awaiting-qa' | 'awaiting-engraving' | 'cancelled';
 
@@ -179,6 +197,7 @@ ${
 <dt>Order</dt><dd class="mono">${o.id}</dd>
 <dt>Destination dealer licence</dt><dd class="mono" data-test="cert-destination">${o.destination ?? 'not given'}</dd>
 <dt>Engraved</dt><dd>${f.engravedAt ? formatWhen(f.engravedAt) : 'not yet'}</dd>
+<dt>State registry</dt><dd data-test="cert-registry">${registryLine(f)}</dd>
 </dl>
 <div class="pins">
 ${code ? pinFigure(code, true, 'Pin face, as engraved (mirrored)') : ''}

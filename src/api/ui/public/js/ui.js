@@ -310,3 +310,49 @@ export function askPassword({ title, message }) {
     },
   });
 }
+
+const REGISTRY_WORDS = {
+  none: 'no record yet',
+  queued: 'queued for the registry',
+  rejected: 'rejected by the registry',
+  accepted: 'accepted by the registry',
+  dismissed: 'dismissed by an operator',
+};
+
+const RECORD_WORDS = { engraved: 'Engraved record', verified: 'Verification record', voided: 'Void record' };
+
+/** One record's standing at the registry, in a line a person reads. */
+function recordLine(r) {
+  if (r.state === 'queued') return `queued since ${when(r.since)}: waits for the registry's answer`;
+  if (r.state === 'rejected')
+    return `rejected ${when(r.at)}: ${r.reason}. Retry or dismiss it on the Line screen.`;
+  if (r.state === 'dismissed')
+    return `dismissed ${when(r.at)}${r.by ? ` by ${r.by}` : ''}: ${r.reason ?? ''}`;
+  return `accepted ${when(r.at)}${r.ack === 'duplicate' ? ' (the registry had it already)' : ''}`;
+}
+
+/**
+ * What the registry made of a firearm's records: the firearm's standing as a chip, then each
+ * record (code, event) with when it was queued, accepted or rejected and why.
+ */
+export function registryStatus(f) {
+  const reg = f.registry ?? { state: f.reported ? 'accepted' : 'none', records: [] };
+  return h(
+    'div',
+    { class: 'registry-status', 'data-test': 'registry-status', 'data-state': reg.state },
+    chip(reg.state, REGISTRY_WORDS),
+    reg.records.length > 0
+      ? h(
+          'ul',
+          { class: 'plain' },
+          reg.records.map((r) =>
+            h(
+              'li',
+              { 'data-test': 'registry-record', 'data-state': r.state },
+              `${RECORD_WORDS[r.event] ?? r.event} of ${r.code}: ${recordLine(r)}`,
+            ),
+          ),
+        )
+      : null,
+  );
+}

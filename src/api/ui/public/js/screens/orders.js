@@ -4,7 +4,17 @@ import { enc, get, query, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
-import { busy, chip, errorSlot, facts, field, firearmHistory, itemHeading, pinFigures } from '../ui.js';
+import {
+  busy,
+  chip,
+  errorSlot,
+  facts,
+  field,
+  firearmHistory,
+  itemHeading,
+  pinFigures,
+  registryStatus,
+} from '../ui.js';
 
 const STATES = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
 const PAGE = 50;
@@ -228,6 +238,7 @@ function firearmDetail(f, ctx) {
         ['State', chip(f.state, FIREARM_STATE_WORDS)],
         f.rework ? ['Rework', 'yes: engraved again'] : null,
         f.engravedAt ? ['Engraved', when(f.engravedAt)] : null,
+        f.code || f.voided?.length ? ['Registry', registryStatus(f)] : null,
         f.recipe
           ? [
               'Recipe',

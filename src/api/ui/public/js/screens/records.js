@@ -3,7 +3,16 @@
 import { enc, get, query } from '../api.js';
 import { h, replace } from '../dom.js';
 import { asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
-import { chip, errorSlot, facts, field, firearmHistory, itemHeading, pinFigures } from '../ui.js';
+import {
+  chip,
+  errorSlot,
+  facts,
+  field,
+  firearmHistory,
+  itemHeading,
+  pinFigures,
+  registryStatus,
+} from '../ui.js';
 
 const KINDS = [
   ['serial', 'Serial'],
@@ -208,6 +217,7 @@ function mountRecord(root, ctx, serial) {
             verdict?.reason ? ['Why', verdict.reason] : null,
             f.rework ? ['Rework', 'yes'] : null,
             f.engravedAt ? ['Engraved', when(f.engravedAt)] : null,
+            ['Registry', registryStatus(f)],
           ],
           { 'data-test': 'record-facts' },
         ),
