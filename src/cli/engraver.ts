@@ -164,7 +164,12 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
 
 function expectedInterface(url: string, profile: string | undefined): number | undefined {
   const parsed = parseEngraverUrl(url);
-  if (parsed.transport === 'ascii-serial') return undefined;
+  if (
+    parsed.transport === 'ascii-serial' ||
+    parsed.transport === 'commands-tcp' ||
+    parsed.transport === 'commands-serial'
+  )
+    return undefined;
   return loadProfile(profile ?? parsed.profile).interfaceVersion ?? undefined;
 }
 
