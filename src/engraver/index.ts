@@ -4,6 +4,7 @@
  */
 import { AsciiSerialEngraver } from './ascii/driver.js';
 import { CommandEngraver } from './commands/driver.js';
+import { linkTarget } from './commands/link.js';
 import { type CommandProfile, loadCommandProfile } from './commands/profile.js';
 import { ModbusRtuEngraver, ModbusTcpEngraver } from './modbus/driver.js';
 import { DEFAULT_RECONNECT, DEFAULT_REQUEST_TIMEOUT_MS, type EngraverOptions } from './options.js';
@@ -37,22 +38,7 @@ export function createEngraver(url: string, options: CreateEngraverOptions = {})
   }
   if (target.transport === 'commands-tcp' || target.transport === 'commands-serial') {
     const profile = options.commandProfile ?? loadCommandProfile(target.profile);
-    const link = profile.link;
-    return new CommandEngraver({
-      ...base,
-      ...poll,
-      profile,
-      target:
-        target.transport === 'commands-tcp'
-          ? { kind: 'tcp', host: target.host, port: target.port ?? link.tcpPort }
-          : {
-              kind: 'serial',
-              path: target.path,
-              baudRate: target.baudRate ?? link.baudRate,
-              parity: target.parity ?? link.parity,
-              stopBits: target.stopBits ?? link.stopBits,
-            },
-    });
+    return new CommandEngraver({ ...base, ...poll, profile, target: linkTarget(target, profile) });
   }
   const profile = typeof options.profile === 'string' ? loadProfile(options.profile) : options.profile;
   const modbus = { ...base, ...poll, ...(profile ? { profile } : {}) };
@@ -61,7 +47,9 @@ export function createEngraver(url: string, options: CreateEngraverOptions = {})
 
 export { StamplineError } from '../errors.js';
 export { CommandEngraver } from './commands/driver.js';
+export { linkTarget } from './commands/link.js';
 export { type CommandProfile, loadCommandProfile, parseCommandProfile } from './commands/profile.js';
+export { sendRawCommand } from './commands/raw.js';
 export type { EngraverOptions, Logger, SerialEngraverOptions } from './options.js';
 export { loadProfile, type ModbusProfile, parseProfile } from './profile.js';
 export * from './types.js';

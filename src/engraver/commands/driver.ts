@@ -79,8 +79,6 @@ export class CommandEngraver implements Engraver {
   /** The job loaded and not yet started: a marker has no job id, so the driver keeps it. */
   private loaded: number | undefined;
   private lastCount: number | undefined;
-  /** Lines seen by `sendRaw` while it listens. */
-  private rawListener: ((line: string) => void) | undefined;
 
   constructor(options: CommandEngraverOptions) {
     this.url = options.url;
@@ -279,40 +277,6 @@ export class CommandEngraver implements Engraver {
     this.log.info('reset sent');
   }
 
-  /**
-   * Sends one line as typed and returns every line the marker sends until it has been quiet for
-   * `quietMs` after the first (or `timeoutMs` passed without any), for `engraver send`.
-   */
-  sendRaw(line: string, quietMs = 300): Promise<string[]> {
-    if (/[\r\n]/.test(line)) {
-      return Promise.reject(
-        new StamplineError('INVALID_INPUT', 'the command must be one line; the terminator is added', {
-          line,
-        }),
-      );
-    }
-    return this.queue.run(
-      () =>
-        new Promise<string[]>((resolve, reject) => {
-          const port = this.port;
-          if (!port) return reject(this.linkDownError('link is down'));
-          const lines: string[] = [];
-          let timer = setTimeout(() => done(), this.timeoutMs);
-          const done = () => {
-            clearTimeout(timer);
-            this.rawListener = undefined;
-            resolve(lines);
-          };
-          this.rawListener = (text) => {
-            lines.push(text);
-            clearTimeout(timer);
-            timer = setTimeout(done, quietMs);
-          };
-          this.write(port, line);
-        }),
-    );
-  }
-
   // ---- exchanges -------------------------------------------------------------------------------
 
   /** A command without placeholders (status, counter, start, abort, reset). */
@@ -438,10 +402,6 @@ export class CommandEngraver implements Engraver {
       return;
     }
     this.log.debug({ line: frame.text }, 'received');
-    if (this.rawListener) {
-      this.rawListener(frame.text);
-      return;
-    }
     this.perform(this.session.receive(frame.text));
   }
 

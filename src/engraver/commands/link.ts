@@ -5,6 +5,8 @@
  */
 import { connect, type Socket } from 'node:net';
 import { SerialPort } from 'serialport';
+import type { CommandsSerialUrl, CommandsTcpUrl } from '../url.js';
+import type { CommandProfile } from './profile.js';
 
 export interface LinkPort {
   write(data: Buffer, callback: (err?: Error | null) => void): void;
@@ -17,6 +19,20 @@ export interface LinkPort {
 export type LinkTarget =
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'serial'; path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 };
+
+/** Where a commands URL points, the profile filling in what the URL leaves out. */
+export function linkTarget(url: CommandsTcpUrl | CommandsSerialUrl, profile: CommandProfile): LinkTarget {
+  const link = profile.link;
+  return url.transport === 'commands-tcp'
+    ? { kind: 'tcp', host: url.host, port: url.port ?? link.tcpPort }
+    : {
+        kind: 'serial',
+        path: url.path,
+        baudRate: url.baudRate ?? link.baudRate,
+        parity: url.parity ?? link.parity,
+        stopBits: url.stopBits ?? link.stopBits,
+      };
+}
 
 export type LinkOpener = (target: LinkTarget, timeoutMs: number) => Promise<LinkPort>;
 
