@@ -225,6 +225,22 @@ describe.each(CASES)('%s over %s', (profileName, link) => {
     expect(reads).toBeGreaterThan(0);
   });
 
+  it.runIf(runnable && profileName === 'tl-marker')(
+    'a lost end-of-marking message does not hang the job: the status poll ends it',
+    async () => {
+      const { engraver, server } = await open(200);
+      server.faults.dropEvents = 1;
+      const j = job();
+      await engraver.loadJob(j);
+      await engraver.startJob(j.jobId);
+      expect(await engraver.waitForEnd(j.jobId, { timeoutMs: 10_000 })).toEqual({
+        kind: 'done',
+        jobId: j.jobId,
+        completed: 1,
+      });
+    },
+  );
+
   describe('crash reconciliation', () => {
     it.runIf(runnable)(
       'with a counter: a job that ended while the line was down is proven done',
