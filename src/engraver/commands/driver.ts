@@ -79,6 +79,8 @@ export class CommandEngraver implements Engraver {
   /** The job loaded and not yet started: a marker has no job id, so the driver keeps it. */
   private loaded: number | undefined;
   private lastCount: number | undefined;
+  /** `lastCount` was read with the marker idle, and nothing was started since. */
+  private countFresh = false;
 
   constructor(options: CommandEngraverOptions) {
     this.url = options.url;
@@ -183,8 +185,14 @@ export class CommandEngraver implements Engraver {
         );
       }
       await this.ready();
+      // The count read by the last status read stands, unless a marking may have begun since.
       const counter = this.profile.compiled.counter;
-      const before = counter ? (await this.exchange(this.outgoing('counter', counter))).count : undefined;
+      const before = !counter
+        ? undefined
+        : this.countFresh
+          ? this.lastCount
+          : (await this.exchange(this.outgoing('counter', counter))).count;
+      this.countFresh = false;
       // The load is spent whatever the answer: a start the marker refused is never retried unseen.
       this.loaded = undefined;
       await this.exchange(this.outgoing('start', this.profile.compiled.start));
@@ -194,6 +202,8 @@ export class CommandEngraver implements Engraver {
   }
 
   async waitForEnd(jobId: number, options: WaitOptions): Promise<JobOutcome> {
+    const known = this.tracker.finished(jobId);
+    if (known) return known;
     const deadline = Date.now() + options.timeoutMs;
     const stop = this.stopSignal.signal;
     return new Promise<JobOutcome>((resolve, reject) => {
@@ -218,9 +228,8 @@ export class CommandEngraver implements Engraver {
         if (outcome) finish(undefined, outcome);
       };
       const onEvent = () => {
-        // An end event settles the job at once; the count it implies is read on the next poll.
-        clearTimeout(timer);
-        timer = setTimeout(poll, 0);
+        const outcome = this.tracker.finished(jobId);
+        if (outcome) finish(undefined, outcome);
       };
       const poll = async () => {
         timer = undefined;
@@ -305,10 +314,13 @@ export class CommandEngraver implements Engraver {
       }
     }
     // While marking a marker may refuse the count (TL); the last one read stands in for it.
+    const fresh = values.count !== undefined;
     if (values.count === undefined) {
       if (this.lastCount !== undefined && counter) values.count = this.lastCount;
     } else this.lastCount = values.count;
-    const status = this.tracker.observe(readingOf(this.profile, values));
+    const reading = readingOf(this.profile, values);
+    this.countFresh = fresh && !reading.marking;
+    const status = this.tracker.observe(reading);
     if (status.unprovable) this.log.warn({ status }, `job outcome cannot be proven: ${status.unprovable}`);
     if (this.session.suspect) {
       this.session.verified();
@@ -407,7 +419,11 @@ export class CommandEngraver implements Engraver {
 
   private onMarkerEvent(event: MarkerEvent, line: string): void {
     this.log.info({ line }, event.kind === 'done' ? 'marking finished' : 'marking ended in error');
-    this.tracker.event(event);
+    const count = this.tracker.event(event);
+    if (count !== undefined && event.kind === 'done') {
+      this.lastCount = count;
+      this.countFresh = true;
+    }
     for (const listener of this.eventListeners) listener();
   }
 
@@ -447,6 +463,7 @@ export class CommandEngraver implements Engraver {
     this.tracker.linkLost();
     // The marker may have been restarted while the link was down: its count is read afresh.
     this.lastCount = undefined;
+    this.countFresh = false;
     port.onData((chunk) => {
       if (this.port !== port) return;
       for (const frame of this.decoder.push(chunk)) this.onFrame(frame);

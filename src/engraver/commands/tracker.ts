@@ -10,7 +10,7 @@
  * (`activeJob` 0) and says why in `unprovable`, and the line voids the code and sets the pin
  * aside (docs/architecture.md, recovery).
  */
-import type { EngraverStateName, EngraverStatus } from '../types.js';
+import type { EngraverStateName, EngraverStatus, JobOutcome } from '../types.js';
 import { type CommandProfile, lineFault } from './profile.js';
 
 export interface MarkerReading {
@@ -84,16 +84,27 @@ export class JobTracker {
     if (this.job) this.job.watched = false;
   }
 
-  event(event: { kind: 'done' } | { kind: 'fault'; error: number }): void {
+  /** How the job ended, when an end event or a reading has settled it. */
+  finished(jobId: number): JobOutcome | undefined {
     const job = this.job;
-    if (job?.phase !== 'marking') return;
+    if (job?.jobId !== jobId) return undefined;
+    if (job.phase === 'done') return { kind: 'done', jobId, completed: job.countAfter ?? 0 };
+    if (job.phase === 'fault') return { kind: 'fault', jobId, fault: job.fault };
+    return undefined;
+  }
+
+  /** An end event; answers the count the marker now shows, when known. */
+  event(event: { kind: 'done' } | { kind: 'fault'; error: number }): number | undefined {
+    const job = this.job;
+    if (job?.phase !== 'marking') return undefined;
     if (event.kind === 'done') {
       job.phase = 'done';
       if (job.countBefore !== undefined) job.countAfter = (job.countBefore + 1) % WRAP;
-    } else {
-      job.phase = 'fault';
-      job.fault = lineFault(this.profile, event.error);
+      return job.countAfter;
     }
+    job.phase = 'fault';
+    job.fault = lineFault(this.profile, event.error);
+    return job.countBefore;
   }
 
   observe(reading: MarkerReading): EngraverStatus {
