@@ -211,6 +211,7 @@ export class CommandEngraver implements Engraver {
       let timer: NodeJS.Timeout | undefined;
       let lastStatus: EngraverStatus | undefined;
       let lastError: unknown;
+      let polls = 0;
       const finish = (err: unknown, outcome?: JobOutcome) => {
         if (finished) return;
         finished = true;
@@ -258,7 +259,14 @@ export class CommandEngraver implements Engraver {
           lastError = err;
         }
         if (!finished && timer === undefined) {
-          timer = setTimeout(poll, Math.max(0, Math.min(this.pollMs, deadline - Date.now())));
+          // Short markings end within milliseconds: ask again soon, then less often up to pollMs.
+          const wait = Math.min(
+            polls < 8 ? 0 : 2 ** (polls - 8),
+            this.pollMs,
+            Math.max(0, deadline - Date.now()),
+          );
+          polls++;
+          timer = setTimeout(poll, wait);
         }
       };
       if (options.signal?.aborted) return finish(options.signal.reason);
