@@ -194,7 +194,7 @@ class RawLines {
   private readonly queue: string[] = [];
   constructor(
     private readonly socket: Socket,
-    private readonly end: string,
+    end: string,
   ) {
     socket.setNoDelay(true);
     socket.setEncoding('latin1');
