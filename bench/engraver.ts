@@ -8,16 +8,27 @@
  * 2. Requests and bytes per job for each transport: Modbus TCP, Modbus RTU and ASCII over a socat
  *    pseudo-terminal pair (counted by the simulator, and by socat for the serial lines).
  *
- * Run: npm run bench:engraver [-- --jobs 400 --rounds 8]
+ * 3. Command markers (KV and TL profiles) over TCP on loopback: our driver against the fewest raw
+ *    socket writes that do the same job (the load lines, the start, then for KV `RX,Ready` and
+ *    `RX,Error` until ready or in error, for TL nothing until `GO F`), alternating job by job.
+ *    Target: ratio <= 1.3.
+ *
+ * Run: npm run bench:engraver [-- --jobs 400 --rounds 8 --marker-jobs 600]
  */
+
+import { connect, type Socket } from 'node:net';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AsciiEngraverServer } from '../simulators/engraver/ascii-server.js';
+import { CommandMarkerServer } from '../simulators/engraver/command-server.js';
 import { EngraverDevice } from '../simulators/engraver/device.js';
 import type { SimulatedLink } from '../simulators/engraver/link-faults.js';
+import { MarkerDevice } from '../simulators/engraver/marker-device.js';
 import { ModbusRtuServer } from '../simulators/engraver/modbus-rtu-server.js';
 import { type LinkStats, ModbusTcpServer } from '../simulators/engraver/modbus-tcp-server.js';
 import { openPtyPair, type PtyPair } from '../simulators/engraver/pty-pair.js';
+import { jobCommands } from '../src/engraver/commands/job.js';
+import { loadCommandProfile } from '../src/engraver/commands/profile.js';
 import { createEngraver } from '../src/engraver/index.js';
 import { ModbusClient } from '../src/engraver/modbus/client.js';
 import { jobWrites } from '../src/engraver/modbus/register-map.js';
@@ -32,6 +43,7 @@ const option = (name: string, fallback: number): number => {
 const JOBS_PER_ROUND = option('jobs', 300);
 const ROUNDS = option('rounds', 6);
 const SERIAL_JOBS = option('serial-jobs', 50);
+const MARKER_JOBS = option('marker-jobs', 400);
 
 let nextJobId = 1;
 function job(): EngraveJob {
@@ -175,7 +187,109 @@ async function serialTraffic(transport: 'modbus-rtu' | 'ascii-serial') {
   return { msPerJob, traffic, wire };
 }
 
+/** A bare socket that sends a line and waits for a line, nothing else. */
+class RawLines {
+  private buffer = '';
+  private waiter: ((line: string) => void) | undefined;
+  private readonly queue: string[] = [];
+  constructor(
+    private readonly socket: Socket,
+    end: string,
+  ) {
+    socket.setNoDelay(true);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let at = this.buffer.indexOf(end);
+      while (at >= 0) {
+        const line = this.buffer.slice(0, at);
+        this.buffer = this.buffer.slice(at + end.length);
+        if (this.waiter) {
+          const w = this.waiter;
+          this.waiter = undefined;
+          w(line);
+        } else this.queue.push(line);
+        at = this.buffer.indexOf(end);
+      }
+    });
+  }
+  next(): Promise<string> {
+    const line = this.queue.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+  async ask(line: string): Promise<string> {
+    this.socket.write(`${line}\r`);
+    return this.next();
+  }
+}
+
+async function markerComparison(name: 'kv-marker' | 'tl-marker') {
+  const markerProfile = loadCommandProfile(name);
+  const device = new MarkerDevice({ markingTimeMs: 0 });
+  const server = new CommandMarkerServer({ device, profile: markerProfile, link: { kind: 'tcp', port: 0 } });
+  await server.start();
+  const engraver = createEngraver(`commands-tcp://127.0.0.1:${server.port}?profile=${name}`, {
+    requestTimeoutMs: 2000,
+    commandProfile: markerProfile,
+  });
+  await engraver.start();
+  await engraver.whenConnected(5000);
+  // The raw client has a marker of its own: a TL marker tells every connection of each end.
+  const rawDevice = new MarkerDevice({ markingTimeMs: 0 });
+  const rawServer = new CommandMarkerServer({
+    device: rawDevice,
+    profile: markerProfile,
+    link: { kind: 'tcp', port: 0 },
+  });
+  await rawServer.start();
+  const socket = connect({ host: '127.0.0.1', port: rawServer.port });
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const raw = new RawLines(socket, markerProfile.link.replyEnd);
+  const rawCycle = async () => {
+    for (const command of jobCommands(markerProfile, job())) await raw.ask(command.line);
+    if (name === 'tl-marker') {
+      if ((await raw.ask('GO')) !== 'GO M') throw new Error('GO refused');
+      if ((await raw.next()) !== 'GO F') throw new Error('marking failed');
+      return;
+    }
+    await raw.ask('WX,StartMarking');
+    for (;;) {
+      const ready = await raw.ask('RX,Ready');
+      const error = await raw.ask('RX,Error');
+      if (error !== 'RX,OK,0') throw new Error('marking failed');
+      if (ready === 'RX,OK,1') return;
+    }
+  };
+  await timeRound(() => cycle(engraver), 50);
+  await timeRound(rawCycle, 50);
+  const ours: number[] = [];
+  const rawTimes: number[] = [];
+  for (let i = 0; i < MARKER_JOBS; i++) {
+    await sampleJobs(() => cycle(engraver), 1, ours);
+    await sampleJobs(rawCycle, 1, rawTimes);
+  }
+  const count = 100;
+  let before = snapshot(server.stats);
+  await timeRound(() => cycle(engraver), count);
+  const oursTraffic = perJob(before, server.stats, count);
+  before = snapshot(rawServer.stats);
+  await timeRound(rawCycle, count);
+  const rawTraffic = perJob(before, rawServer.stats, count);
+  await engraver.stop();
+  socket.destroy();
+  await server.stop();
+  await rawServer.stop();
+  device.close();
+  rawDevice.close();
+  return { ours: median(ours), raw: median(rawTimes), oursTraffic, rawTraffic };
+}
+
 async function main() {
+  const kv = await markerComparison('kv-marker');
+  const tl = await markerComparison('tl-marker');
   const tcp = await tcpComparison();
   const rtu = await serialTraffic('modbus-rtu');
   const ascii = await serialTraffic('ascii-serial');
@@ -214,6 +328,23 @@ async function main() {
   out.push(
     `| ascii-serial, socat pty pair | ${fmt(ascii.msPerJob, 2)} | ${fmt(ascii.traffic.requests)} | ${fmt(ascii.wire.toEngraver, 0)} / ${fmt(ascii.wire.fromEngraver, 0)} |`,
   );
+  out.push('');
+  out.push(
+    '| Command markers, TCP loopback | ms per job (median) | commands per job | bytes per job (to / from marker) |',
+  );
+  out.push('|---|---:|---:|---:|');
+  for (const [label, m] of [
+    ['KV', kv],
+    ['TL', tl],
+  ] as const) {
+    out.push(
+      `| ${label}: raw socket writes (baseline) | ${fmt(m.raw, 3)} | ${fmt(m.rawTraffic.requests)} | ${fmt(m.rawTraffic.bytesIn, 0)} / ${fmt(m.rawTraffic.bytesOut, 0)} |`,
+    );
+    out.push(
+      `| ${label}: stampline driver | ${fmt(m.ours, 3)} | ${fmt(m.oursTraffic.requests)} | ${fmt(m.oursTraffic.bytesIn, 0)} / ${fmt(m.oursTraffic.bytesOut, 0)} |`,
+    );
+    out.push(`| **${label}: ratio (target <= 1.3)** | **${fmt(m.ours / m.raw, 2)}** | | |`);
+  }
   out.push('');
   out.push(
     'Serial bytes are counted by socat on the wire; a pseudo-terminal does not pace bytes at the baud rate, so serial times are not those of a real line.',

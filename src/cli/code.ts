@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { MAX_MISCORRECTION_RISK } from '../codes/decode.js';
+import { renderPinDxf } from '../codes/dxf.js';
 import {
   type Codeword,
   type DecodeResult,
@@ -133,6 +134,21 @@ export function registerCodeCommands(program: Command, sim: Command): void {
       const result = encode(integer('issuer', opts.issuer), integer('index', opts.index), opts.key);
       process.stdout.write(
         renderPinSvg(result, { mirror: opts.mirror === true, size: number('size', opts.size) }),
+      );
+    });
+
+  code
+    .command('dxf')
+    .description('the pin face as DXF (millimetres), for marker software that marks a graphic file per pin')
+    .requiredOption('--issuer <n>', 'issuer number, 0..4095')
+    .requiredOption('--index <n>', 'index of the firearm, 0..268435455')
+    .requiredOption('--key <hex>', "the issuer's key, 32 hex digits")
+    .option('--mirror', 'draw it mirrored, as engraved on the pin (the case impression is not)')
+    .option('--diameter <mm>', 'diameter of the pin face, mm', '2')
+    .action((opts: { issuer: string; index: string; key: string; mirror?: boolean; diameter: string }) => {
+      const result = encode(integer('issuer', opts.issuer), integer('index', opts.index), opts.key);
+      process.stdout.write(
+        renderPinDxf(result, { mirror: opts.mirror === true, diameterMm: number('diameter', opts.diameter) }),
       );
     });
 

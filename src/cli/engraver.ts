@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { AsciiEngraverServer } from '../../simulators/engraver/ascii-server.js';
+import { type CommandSimOptions, runCommandSimulator } from '../../simulators/engraver/command-sim.js';
 import { CONTROL_HELP, type ControlExtras, runControlCommand } from '../../simulators/engraver/control.js';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import type { SimulatedLink } from '../../simulators/engraver/link-faults.js';
@@ -12,7 +13,7 @@ import { MarkingTriggers } from '../../simulators/engraver/marking-triggers.js';
 import { ModbusRtuServer } from '../../simulators/engraver/modbus-rtu-server.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
 import { openPtyPair, type PtyPair } from '../../simulators/engraver/pty-pair.js';
-import { createEngraver } from '../engraver/index.js';
+import { createEngraver, linkTarget, loadCommandProfile, sendRawCommand } from '../engraver/index.js';
 import type { Logger } from '../engraver/options.js';
 import { loadProfile } from '../engraver/profile.js';
 import { type EngraveJob, type Engraver, faultName } from '../engraver/types.js';
@@ -62,13 +63,34 @@ export function registerEngraverCommands(program: Command, sim: Command): void {
       await testJob(url, opts);
     });
 
+  engraver
+    .command('send')
+    .description(
+      'send one command to a text-command marker as typed and print every line it answers (for writing a profile)',
+    )
+    .argument(
+      '<url>',
+      'commands-tcp://host[:port]?profile=NAME or commands-serial:///dev/ttyUSB0?profile=NAME',
+    )
+    .argument('<command>', 'the command, without its terminator (the profile adds it), e.g. "RX,Ready"')
+    .option('--timeout <ms>', 'how long to wait for a first answer', '2000')
+    .option('--quiet <ms>', 'after an answer, how long to listen for more', '300')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (url: string, command: string, opts: SendOptions) => {
+      await sendCommand(url, command, opts);
+    });
+
   sim
     .command('engraver')
     .description(
       'run the reference engraver simulator; type "help" on its standard input for run-time faults',
     )
-    .requiredOption('--transport <transport>', 'modbus-tcp, modbus-rtu or ascii-serial')
-    .option('--port <port>', 'TCP port (modbus-tcp)', '1502')
+    .requiredOption(
+      '--transport <transport>',
+      'modbus-tcp, modbus-rtu, ascii-serial, commands-tcp or commands-serial',
+    )
+    .option('--profile <name-or-path>', 'command profile to serve (commands-tcp, commands-serial)')
+    .option('--port <port>', "TCP port (modbus-tcp: default 1502; commands-tcp: the profile's)")
     .option('--host <host>', 'address to listen on (modbus-tcp)', '127.0.0.1')
     .option('--device <path>', 'serial device to serve on (modbus-rtu, ascii-serial)')
     .option('--pty', 'make a socat pseudo-terminal pair, serve on one end and print the other')
@@ -164,7 +186,12 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
 
 function expectedInterface(url: string, profile: string | undefined): number | undefined {
   const parsed = parseEngraverUrl(url);
-  if (parsed.transport === 'ascii-serial') return undefined;
+  if (
+    parsed.transport === 'ascii-serial' ||
+    parsed.transport === 'commands-tcp' ||
+    parsed.transport === 'commands-serial'
+  )
+    return undefined;
   return loadProfile(profile ?? parsed.profile).interfaceVersion ?? undefined;
 }
 
@@ -302,7 +329,8 @@ function integer(raw: string, option: string, min: number, max: number): number 
 
 interface SimOptions {
   transport: string;
-  port: string;
+  profile?: string;
+  port?: string;
   host: string;
   device?: string;
   pty?: boolean;
@@ -366,6 +394,13 @@ function simulatorLogger(say: (line: string) => void): Logger {
 
 async function runSimulator(opts: SimOptions): Promise<void> {
   const transport = opts.transport;
+  if (transport === 'commands-tcp' || transport === 'commands-serial') {
+    await runCommandSimulator(
+      commandSimOptions(transport, opts),
+      simulatorLogger((line) => process.stdout.write(`${line}\n`)),
+    );
+    return;
+  }
   if (transport !== 'modbus-tcp' && transport !== 'modbus-rtu' && transport !== 'ascii-serial') {
     throw new StamplineError(
       'INVALID_INPUT',
@@ -423,7 +458,7 @@ async function runSimulator(opts: SimOptions): Promise<void> {
   if (transport === 'modbus-tcp') {
     const tcp = new ModbusTcpServer({
       device,
-      port: integer(opts.port, '--port', 0, 65535),
+      port: integer(opts.port ?? '1502', '--port', 0, 65535),
       host: opts.host,
       unitId,
       logger,
@@ -506,4 +541,82 @@ function applyStartupFaults(
     say(result.message);
   }
   return extras;
+}
+
+// ---- send (command markers) -------------------------------------------------------------------
+
+interface SendOptions {
+  timeout: string;
+  quiet: string;
+  json?: boolean;
+}
+
+async function sendCommand(url: string, command: string, opts: SendOptions): Promise<void> {
+  const parsed = parseEngraverUrl(url);
+  if (parsed.transport !== 'commands-tcp' && parsed.transport !== 'commands-serial') {
+    throw new StamplineError(
+      'INVALID_INPUT',
+      `engraver send talks to text-command markers (commands-tcp://, commands-serial://), not ${parsed.transport}`,
+      { url },
+    );
+  }
+  const profile = loadCommandProfile(parsed.profile);
+  const answer = await sendRawCommand(profile, linkTarget(parsed, profile), command, {
+    timeoutMs: integer(opts.timeout, '--timeout', 10, 600_000),
+    quietMs: integer(opts.quiet, '--quiet', 0, 60_000),
+  });
+  const lines = [
+    `> ${command}`,
+    ...answer.lines.map((line) => `< ${line}`),
+    ...answer.discarded.map((d) => `! ${d.length} bytes discarded (${d.reason}): ${d.detail}`),
+  ];
+  if (answer.lines.length === 0) lines.push('(no answer)');
+  report(
+    opts.json,
+    { url, command, replies: answer.lines, discarded: answer.discarded.length },
+    lines.join('\n'),
+  );
+  if (answer.lines.length === 0) process.exitCode = EXIT_NEGATIVE;
+}
+
+function commandSimOptions(
+  transport: 'commands-tcp' | 'commands-serial',
+  opts: SimOptions,
+): CommandSimOptions {
+  if (!opts.profile) {
+    throw new StamplineError(
+      'INVALID_INPUT',
+      `--transport ${transport} needs --profile NAME (e.g. kv-marker)`,
+      {
+        option: '--profile',
+      },
+    );
+  }
+  const faultAt = Number(opts.faultAt);
+  if (!(faultAt >= 0 && faultAt <= 1)) {
+    throw new StamplineError('INVALID_INPUT', `--fault-at must be a fraction 0..1, not "${opts.faultAt}"`, {
+      option: '--fault-at',
+    });
+  }
+  const commands = startupFaultCommands(opts)
+    .filter(({ flag }) => !flag.endsWith('-at-next-marking'))
+    .map(({ command }) => command);
+  return {
+    transport,
+    profile: opts.profile,
+    host: opts.host,
+    ...(opts.port !== undefined ? { port: integer(opts.port, '--port', 0, 65535) } : {}),
+    ...(opts.device ? { device: opts.device } : {}),
+    ...(opts.pty ? { pty: true } : {}),
+    ...(opts.baud !== undefined ? { baudRate: integer(opts.baud, '--baud', 300, 4_000_000) } : {}),
+    markingMs: integer(opts.markingMs, '--marking-ms', 0, 3_600_000),
+    ...(opts.journal ? { journal: opts.journal } : {}),
+    ...(opts.faultNext !== undefined
+      ? { faultNext: { fault: integer(opts.faultNext, '--fault-next', 1, 6), at: faultAt } }
+      : {}),
+    interlockOpen: opts.interlockOpen === true,
+    partAbsent: opts.partAbsent === true,
+    dropForMs: integer(opts.dropFor, '--drop-for', 0, 600_000),
+    commands,
+  };
 }

@@ -184,6 +184,8 @@ function registerMapProblem(doc: unknown, base: string): { path: string[]; messa
   if (typeof url !== 'string' || engraverUrlProblem(url)) return undefined;
   const parsed = parseEngraverUrl(url);
   if (parsed.transport === 'ascii-serial') return undefined;
+  // A command marker's profile is named in its URL and checked when the driver loads it.
+  if (parsed.transport === 'commands-tcp' || parsed.transport === 'commands-serial') return undefined;
   const given = getAt(doc, ['engraver', 'profile']);
   if (given !== undefined && typeof given !== 'string') return undefined;
   const profile =

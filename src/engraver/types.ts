@@ -21,6 +21,7 @@ export const FAULT_NAMES: Readonly<Record<number, string>> = {
   3: 'marking error',
   4: 'job rejected',
   5: 'over-temperature',
+  6: 'other marker error',
 };
 
 export const FAULT = {
@@ -45,6 +46,12 @@ export interface EngraverStatus {
   completed: number;
   /** Id of the job last started; 0 after a power cycle. */
   activeJob: number;
+  /**
+   * Set only by markers that keep no job id (command profiles) when what they show cannot prove
+   * how the job last started ended: why. `activeJob` is then 0; the line voids that job's code
+   * and sets its pin aside, giving this as the reason.
+   */
+  unprovable?: string;
 }
 
 export interface Recipe {
@@ -121,4 +128,10 @@ export interface Engraver {
   waitForEnd(jobId: number, options: WaitOptions): Promise<JobOutcome>;
   abort(): Promise<void>;
   reset(): Promise<void>;
+  /**
+   * Markers that keep no job id (command profiles) only: after a restart, the line names the job
+   * it had started and the `completed` count it noted before the start, so that the next status
+   * read can say what became of that job. Transports whose engraver holds the job id lack it.
+   */
+  recallJob?(jobId: number, completedBefore: number | undefined): void;
 }

@@ -4,12 +4,19 @@
  *   modbus-tcp://host[:port][?unit=1&profile=sl1-modbus]
  *   modbus-rtu:///dev/ttyUSB0[?baud=19200&unit=1&parity=none&stopBits=1&profile=sl1-modbus]
  *   ascii-serial:///dev/ttyUSB0[?baud=115200]
+ *   commands-tcp://host[:port]?profile=kv-marker           (port: the profile's, when not given)
+ *   commands-serial:///dev/ttyUSB0?profile=kv-marker[&baud=9600&parity=none&stopBits=1]
  *
  * Unknown query parameters are errors, so a typo (`?uint=2`) cannot silently fall back to a default.
  */
 import { StamplineError } from '../errors.js';
 
-export type EngraverTransport = 'modbus-tcp' | 'modbus-rtu' | 'ascii-serial';
+export type EngraverTransport =
+  | 'modbus-tcp'
+  | 'modbus-rtu'
+  | 'ascii-serial'
+  | 'commands-tcp'
+  | 'commands-serial';
 export type Parity = 'none' | 'even' | 'odd';
 
 export interface ModbusTcpUrl {
@@ -37,7 +44,39 @@ export interface AsciiSerialUrl {
   baudRate: number;
 }
 
-export type ParsedEngraverUrl = ModbusTcpUrl | ModbusRtuUrl | AsciiSerialUrl;
+/** A marker driven by a command profile; the profile is required, it says how to talk. */
+export interface CommandsTcpUrl {
+  transport: 'commands-tcp';
+  host: string;
+  /** Undefined: the profile's `link.tcpPort`. */
+  port?: number;
+  profile: string;
+}
+
+export interface CommandsSerialUrl {
+  transport: 'commands-serial';
+  path: string;
+  /** Undefined: the profile's serial settings. */
+  baudRate?: number;
+  parity?: Parity;
+  stopBits?: 1 | 2;
+  profile: string;
+}
+
+export type ParsedEngraverUrl =
+  | ModbusTcpUrl
+  | ModbusRtuUrl
+  | AsciiSerialUrl
+  | CommandsTcpUrl
+  | CommandsSerialUrl;
+
+const SCHEMES: readonly EngraverTransport[] = [
+  'modbus-tcp',
+  'modbus-rtu',
+  'ascii-serial',
+  'commands-tcp',
+  'commands-serial',
+];
 
 export const DEFAULT_MODBUS_TCP_PORT = 502;
 export const DEFAULT_RTU_BAUD = 19200;
@@ -49,6 +88,8 @@ const ALLOWED_PARAMS: Record<EngraverTransport, readonly string[]> = {
   'modbus-tcp': ['unit', 'profile'],
   'modbus-rtu': ['baud', 'unit', 'parity', 'stopBits', 'profile'],
   'ascii-serial': ['baud'],
+  'commands-tcp': ['profile'],
+  'commands-serial': ['baud', 'parity', 'stopBits', 'profile'],
 };
 
 function bad(url: string, problem: string): StamplineError {
@@ -72,8 +113,8 @@ export function parseEngraverUrl(url: string): ParsedEngraverUrl {
     );
   }
   const scheme = parsed.protocol.replace(/:$/, '');
-  if (scheme !== 'modbus-tcp' && scheme !== 'modbus-rtu' && scheme !== 'ascii-serial') {
-    throw bad(url, `unknown transport "${scheme}" (expected modbus-tcp, modbus-rtu or ascii-serial)`);
+  if (!(SCHEMES as readonly string[]).includes(scheme)) {
+    throw bad(url, `unknown transport "${scheme}" (expected ${SCHEMES.join(', ')})`);
   }
   if (!url.toLowerCase().startsWith(`${scheme}://`)) {
     throw bad(url, `expected ${scheme}://… (serial devices take three slashes: ${scheme}:///dev/ttyUSB0)`);
@@ -82,6 +123,15 @@ export function parseEngraverUrl(url: string): ParsedEngraverUrl {
   if (parsed.hash) throw bad(url, 'must not have a #fragment');
 
   const params = parsed.searchParams;
+  return parseScheme(url, scheme as EngraverTransport, parsed, params);
+}
+
+function parseScheme(
+  url: string,
+  scheme: EngraverTransport,
+  parsed: URL,
+  params: URLSearchParams,
+): ParsedEngraverUrl {
   for (const key of new Set(params.keys())) {
     if (!ALLOWED_PARAMS[scheme].includes(key)) {
       throw bad(url, `unknown parameter "${key}" (${scheme} accepts ${ALLOWED_PARAMS[scheme].join(', ')})`);
@@ -90,6 +140,26 @@ export function parseEngraverUrl(url: string): ParsedEngraverUrl {
   }
   const profile = params.get('profile') ?? undefined;
   if (profile !== undefined && profile.trim() === '') throw bad(url, 'parameter "profile" is empty');
+  if ((scheme === 'commands-tcp' || scheme === 'commands-serial') && profile === undefined) {
+    throw bad(url, `${scheme} needs ?profile=NAME (a command profile, e.g. kv-marker or tl-marker)`);
+  }
+
+  if (scheme === 'commands-tcp') {
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (!host) throw bad(url, 'has no host (expected commands-tcp://host:port?profile=NAME)');
+    if (parsed.pathname !== '' && parsed.pathname !== '/') {
+      throw bad(url, `has a path "${parsed.pathname}"; a TCP marker is named by host and port only`);
+    }
+    if (parsed.port !== '' && (Number(parsed.port) < 1 || Number(parsed.port) > 65535)) {
+      throw bad(url, `port ${parsed.port} is not 1..65535`);
+    }
+    return {
+      transport: 'commands-tcp',
+      host,
+      ...(parsed.port !== '' ? { port: Number(parsed.port) } : {}),
+      profile: profile!,
+    };
+  }
 
   if (scheme === 'modbus-tcp') {
     const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -116,6 +186,22 @@ export function parseEngraverUrl(url: string): ParsedEngraverUrl {
   if (scheme === 'ascii-serial') {
     const baudRate = baudParam(url, params, DEFAULT_ASCII_BAUD);
     return { transport: 'ascii-serial', path, baudRate };
+  }
+  if (scheme === 'commands-serial') {
+    const parity = params.get('parity') ?? undefined;
+    if (parity !== undefined && parity !== 'none' && parity !== 'even' && parity !== 'odd') {
+      throw bad(url, `parity "${parity}" is not none, even or odd`);
+    }
+    return {
+      transport: 'commands-serial',
+      path,
+      ...(params.has('baud') ? { baudRate: baudParam(url, params, 0) } : {}),
+      ...(parity !== undefined ? { parity } : {}),
+      ...(params.has('stopBits')
+        ? { stopBits: integerParam(url, params, 'stopBits', 1, 1, 2) as 1 | 2 }
+        : {}),
+      profile: profile!,
+    };
   }
   const baudRate = baudParam(url, params, DEFAULT_RTU_BAUD);
   const unitId = integerParam(url, params, 'unit', DEFAULT_UNIT_ID, 1, 247);
@@ -174,6 +260,18 @@ export function formatEngraverUrl(parsed: ParsedEngraverUrl): string {
       (parsed.stopBits !== 1 ? `&stopBits=${parsed.stopBits}` : '') +
       (parsed.profile ? `&profile=${encodeURIComponent(parsed.profile)}` : '');
     return `modbus-rtu://${parsed.path}?baud=${parsed.baudRate}&unit=${parsed.unitId}${extra}`;
+  }
+  if (parsed.transport === 'commands-tcp') {
+    const host = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
+    const port = parsed.port !== undefined ? `:${parsed.port}` : '';
+    return `commands-tcp://${host}${port}?profile=${encodeURIComponent(parsed.profile)}`;
+  }
+  if (parsed.transport === 'commands-serial') {
+    const extra =
+      (parsed.baudRate !== undefined ? `&baud=${parsed.baudRate}` : '') +
+      (parsed.parity !== undefined ? `&parity=${parsed.parity}` : '') +
+      (parsed.stopBits !== undefined ? `&stopBits=${parsed.stopBits}` : '');
+    return `commands-serial://${parsed.path}?profile=${encodeURIComponent(parsed.profile)}${extra}`;
   }
   return `ascii-serial://${parsed.path}?baud=${parsed.baudRate}`;
 }

@@ -109,7 +109,9 @@ type MarkingResult =
       activeJobBefore?: number;
     }
   /** activeJob is ours but the engraver is READY: the outcome was cleared by a reset. */
-  | { kind: 'unknown' };
+  | { kind: 'unknown' }
+  /** A marker without job ids cannot prove how the job ended (`EngraverStatus.unprovable`). */
+  | { kind: 'unprovable'; why: string };
 
 interface Runtime {
   order: LoadedOrder;
@@ -1023,8 +1025,11 @@ export class Line extends EventEmitter<LineEvents> {
   private async settleMarking(f: Firearm, start: 'started' | 'refused' | 'unknown'): Promise<MarkingResult> {
     const code = f.code!;
     if (start !== 'started') {
+      // A marker that keeps no job id learns which job the line had started, and the count before it.
+      if (start === 'unknown') this.o.engraver.recallJob?.(code.jobId, f.completedBefore);
       const status = await this.o.engraver.readStatus();
       this.noteStatus(status);
+      if (status.unprovable !== undefined) return { kind: 'unprovable', why: status.unprovable };
       if (status.activeJob !== code.jobId) return this.afterAnotherJob(f, status, start === 'refused');
       if (status.state === 'DONE') return { kind: 'done', completed: status.completed };
       if (status.state === 'FAULT') return { kind: 'fault', fault: status.fault };
@@ -1299,6 +1304,8 @@ function describeFailure(result: MarkingResult): string {
       return describeOvertaken(result);
     case 'unknown':
       return 'the job outcome was cleared before the line could read it';
+    case 'unprovable':
+      return `${result.why}: the code is voided and the pin set aside for inspection`;
     case 'done':
       return 'done';
   }

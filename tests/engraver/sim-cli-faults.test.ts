@@ -12,7 +12,6 @@ import type { MarkRecord } from '../../simulators/engraver/device.js';
 import { createEngraver } from '../../src/engraver/index.js';
 import type { Logger } from '../../src/engraver/options.js';
 import type { EngraveJob, Engraver, LinkEvent } from '../../src/engraver/types.js';
-import type { EngraverTransport } from '../../src/engraver/url.js';
 import { isStamplineError, isTransient } from '../../src/errors.js';
 import { requireCommands } from '../support/tools.js';
 import { eventually, sampleJob, TRANSPORTS, useCleanups } from './support/rigs.js';
@@ -26,7 +25,7 @@ const REQUEST_TIMEOUT_MS = 800;
 const SERIAL_DROP_MS = 8 * REQUEST_TIMEOUT_MS;
 
 /** How each simulator says it spoiled a reply. */
-const CORRUPTED: Record<EngraverTransport, RegExp> = {
+const CORRUPTED: Record<(typeof TRANSPORTS)[number], RegExp> = {
   'modbus-tcp': /fault injection: malformed reply/g,
   'modbus-rtu': /fault injection: reply with a bad CRC/g,
   'ascii-serial': /fault injection: reply with a bad checksum/g,

@@ -43,9 +43,17 @@ export const REQUEST_TIMEOUT_MS = 1500;
 const SERIAL_DROP_MS = 6 * REQUEST_TIMEOUT_MS;
 const RECONNECT = { initialMs: 100, maxMs: 800 };
 
-export const TRANSPORTS: EngraverTransport[] = ['modbus-tcp', 'modbus-rtu', 'ascii-serial'];
+/** The transports served by the reference engraver; command markers have their own rigs. */
+export const TRANSPORTS = [
+  'modbus-tcp',
+  'modbus-rtu',
+  'ascii-serial',
+] as const satisfies readonly EngraverTransport[];
 
 export async function openRig(transport: EngraverTransport, options: RigOptions): Promise<Rig> {
+  if (transport === 'commands-tcp' || transport === 'commands-serial') {
+    throw new Error(`${transport} runs on a marker rig (tests/engraver/commands/rigs.ts)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'stampline-engraver-'));
   const journalFile = join(dir, 'journal.jsonl');
   const device = new EngraverDevice({ markingTimeMs: options.markingTimeMs, journalFile });
