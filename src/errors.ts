@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   CODE_BAD_INDEX: entry(400, false, 'The index is not an integer 0..268435455'),
   CODE_BAD_READ: entry(400, false, 'A text or gear read is malformed'),
   CODE_BAD_SYMBOLS: entry(400, false, 'A codeword or symbol list is malformed'),
+  CODE_BAD_ISSUED: entry(400, false, 'An issued-codes file has a line that is not a code'),
 
   // engraver/
   ENGRAVER_BAD_URL: entry(400, false, 'The engraver URL is not valid'),
