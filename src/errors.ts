@@ -87,6 +87,12 @@ export const ERROR_CATALOGUE = {
   QA_UNKNOWN_FIREARM: entry(404, false, 'No firearm on this line has that serial or code'),
   QA_ALREADY_DECIDED: entry(409, false, 'The verification of this code is already decided'),
   QA_DUPLICATE_ROUND: entry(409, false, 'A read of that round is already stored'),
+  QA_VOID_UNCONFIRMED: entry(
+    409,
+    false,
+    'The read would fail the firearm and void its code: confirm it first',
+  ),
+  IDENTIFY_INVALID_READS: entry(400, false, 'The reads to identify are not valid'),
 
   // api/ routes
   FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),
