@@ -39,15 +39,15 @@ export function qaRoutes(app: Api, { qa }: RouteDeps): void {
       schema: {
         tags: ['qa'],
         summary: 'The configured QA policy',
-        description:
-          'With `registry`: the registry (`qa.registry`) a ca-4075 policy identifies cases against.',
+        description: 'For ca-4075, `registry`: the registry (`qa.registry`) it identifies cases against.',
         security: SECURED,
         response: { 200: policySchema, ...GUARDED_ERRORS, ...errorResponses(503) },
       },
     },
     async () => {
       const { policy, registry } = service();
-      return registry ? { ...policy, registry } : policy;
+      // only ca-4075 judges against the registry: the others answer as they always have
+      return registry && policy.kind === 'ca-4075' ? { ...policy, registry } : policy;
     },
   );
 
