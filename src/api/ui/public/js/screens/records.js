@@ -4,6 +4,7 @@ import { enc, get, query } from '../api.js';
 import { h, replace } from '../dom.js';
 import { asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { chip, errorSlot, facts, field, firearmHistory, itemHeading, pinFigures } from '../ui.js';
+import { identifyPanel } from './identify.js';
 
 const KINDS = [
   ['serial', 'Serial'],
@@ -159,6 +160,7 @@ function mountSearch(root, ctx) {
     ev.preventDefault();
     search();
   });
+  if (ctx.can('identify')) root.append(identifyPanel());
   if (value.value) search();
   value.focus();
   ctx.focused = true;
