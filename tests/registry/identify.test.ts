@@ -113,8 +113,14 @@ describe('the desk for investigators', () => {
 async function stampline(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((b) => ((out += String(b)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((b) => ((err += String(b)), true));
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((b) => {
+    out += String(b);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((b) => {
+    err += String(b);
+    return true;
+  });
   try {
     return { code: await main(['node', 'stampline', ...args]), out, err };
   } finally {
