@@ -28,15 +28,15 @@ import { alignGear, buildEvidence, EVIDENCE_SIZE } from './evidence.js';
 import { gradeFromUec, uecOf } from './grade.js';
 import type { IssuedCodes } from './issued.js';
 import type { KeyContext } from './key.js';
-import { KEEP_COST, ListDecoder } from './list.js';
+import { KEEP_COST, ListDecoder, MAX_LEAVES } from './list.js';
 import type { Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
 import { SoftDecoder } from './soft.js';
 
 const ISSUERS = 4096;
 const PER_ISSUER = 2 ** 28;
-/** each stage of the enumeration raises its cost limit by this much (−log of a weight ratio) */
-const STAGE = 3.5;
+/** costs on J this close to the next level are enumerated with it */
+const LEVEL_SLACK = 0.5;
 /** enumerate this far past the best issued codeword at most: e^-40 ≈ 4e-18 */
 const BEYOND_BEST = 40;
 /** with no issued codeword yet, give up this far past the heaviest codeword of all */
@@ -75,8 +75,11 @@ function enumerate(issued: IssuedCodes, density: number): Enumerated | null {
   list.prepare(w);
   const has = (c: Uint8Array) => issued.has(c);
   let complete = -1;
-  for (let limit = 0; ; limit += STAGE) {
+  let leaves = 0;
+  for (let limit = LEVEL_SLACK; ; limit = list.nextLimit + LEVEL_SLACK) {
+    const before = leaves;
     const reached = list.run(limit, complete, has);
+    leaves = list.leaves;
     const truncated = reached < limit;
     complete = reached;
     const best = list.bestIssuedCost;
@@ -88,7 +91,9 @@ function enumerate(issued: IssuedCodes, density: number): Enumerated | null {
     } else if (!Number.isFinite(best) && complete >= list.minCost + BEYOND_ANY) {
       break;
     }
-    if (truncated) break;
+    if (truncated || !Number.isFinite(list.nextLimit)) break;
+    // a level that would grow as the last did past the budget would only be cut short
+    if (before > 0 && (leaves * leaves) / before > 2 * MAX_LEAVES) break;
   }
   if (list.kept === 0) return null;
   const cost = list.keptCost[0]!;

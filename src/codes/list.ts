@@ -19,7 +19,7 @@ import { MUL } from './gf32.js';
 import { decodeErrata, K, N } from './rs.js';
 
 /** Enumeration stops after this many assignments; what is left is estimated. */
-export const MAX_LEAVES = 120_000;
+export const MAX_LEAVES = 40_000;
 /** Issued codewords this much less likely than the best issued one (as −log) are not kept. */
 export const KEEP_COST = 28;
 const MAX_KEPT = 64;
@@ -35,6 +35,7 @@ export class ListDecoder {
   /** per depth k, the values of row J[k] by increasing cost, and those costs */
   private readonly order = new Uint8Array(K * 32);
   private readonly orderCost = new Float64Array(K * 32);
+  private readonly orderWeight = new Float64Array(K * 32);
   /** contrib[(k * 32 + a) * 8 + r]: value a at J[k] adds this to position R[r] */
   private readonly contrib = new Uint8Array(K * 32 * 8);
   /** the rest symbols after depth k: partial[k * 8 + r] */
@@ -48,6 +49,8 @@ export class ListDecoder {
   logTotalJ = 0;
   /** log of the product over the other rows of (row sum / row max) / 32 */
   logRestMean = 0;
+  /** the least cost on J of an assignment the last run left out (the next level to run) */
+  nextLimit = Number.POSITIVE_INFINITY;
   /** the least cost of any codeword enumerated in the last run */
   minCost = Number.POSITIVE_INFINITY;
   /** the sum over enumerated assignments of exp(−cost on J) */
@@ -109,6 +112,7 @@ export class ListDecoder {
       for (let n = 0; n < 32; n++) {
         this.order[k * 32 + n] = values[n]!;
         this.orderCost[k * 32 + n] = cost[row + values[n]!]!;
+        this.orderWeight[k * 32 + n] = Math.exp(-cost[row + values[n]!]!);
         sum += Math.exp(-cost[row + values[n]!]!);
       }
       logTotal += Math.log(sum);
@@ -147,6 +151,7 @@ export class ListDecoder {
     this.fallback = fallback;
     this.has = has;
     this.minCost = Number.POSITIVE_INFINITY;
+    this.nextLimit = Number.POSITIVE_INFINITY;
     this.enumMass = 0;
     this.leaves = 0;
     this.kept = 0;
@@ -155,18 +160,22 @@ export class ListDecoder {
     this.keepCut = Number.POSITIVE_INFINITY;
     this.partial.fill(0, 0, 8);
     this.truncated = false;
-    this.descend(0, 0);
+    this.descend(0, 0, 1);
     this.sortKept();
     return this.limit;
   }
 
   private fallback = 0;
 
-  private descend(k: number, acc: number): void {
+  private descend(k: number, acc: number, weight: number): void {
     const base = k * 32;
     for (let n = 0; n < 32; n++) {
       const c = acc + this.orderCost[base + n]!;
-      if (c > this.limit) break;
+      if (c > this.limit) {
+        if (c < this.nextLimit) this.nextLimit = c;
+        break;
+      }
+      const wc = weight * this.orderWeight[base + n]!;
       const a = this.order[base + n]!;
       this.assign[k] = a;
       const from = k * 8;
@@ -174,20 +183,20 @@ export class ListDecoder {
       const add = (base + a) * 8;
       for (let m = 0; m < 8; m++) this.partial[to + m] = this.partial[from + m]! ^ this.contrib[add + m]!;
       if (k + 1 < K) {
-        this.descend(k + 1, c);
+        this.descend(k + 1, c, wc);
       } else {
         if (++this.leaves > MAX_LEAVES && !this.truncated) {
           this.truncated = true;
           this.limit = this.fallback;
           if (c > this.limit) continue;
         }
-        this.leaf(c);
+        this.leaf(c, wc);
       }
     }
   }
 
-  private leaf(costJ: number): void {
-    this.enumMass += Math.exp(-costJ);
+  private leaf(costJ: number, weightJ: number): void {
+    this.enumMass += weightJ;
     const rest = K * 8;
     let total = costJ;
     for (let m = 0; m < 8; m++) total += this.cost[(this.R[m]! << 5) | this.partial[rest + m]!]!;
