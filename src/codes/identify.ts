@@ -70,6 +70,16 @@ interface Enumerated {
   candidates: Array<{ symbols: Uint8Array; ratio: number }>;
 }
 
+/**
+ * Σ W(c′)/W(c) over the issued rivals enumerated, for an answer of cost `cost`; for a set that
+ * lists only part of the issued codes, each codeword it does not list counts with its chance.
+ */
+function rivalOdds(issued: IssuedCodes, cost: number): number {
+  const listed = Math.max(0, list.issuedMass * Math.exp(cost) - 1);
+  const unlisted = issued.unlisted ?? 0;
+  return unlisted > 0 ? listed + unlisted * list.unlistedMass * Math.exp(cost) : listed;
+}
+
 /** Enumerates the codewords of evidence `w` in stages until the answer's risk is settled. */
 function enumerate(issued: IssuedCodes, density: number): Enumerated | null {
   list.prepare(w);
@@ -84,7 +94,7 @@ function enumerate(issued: IssuedCodes, density: number): Enumerated | null {
     complete = reached;
     const best = list.bestIssuedCost;
     if (Number.isFinite(best) && complete >= best) {
-      const rivals = Math.max(0, list.issuedMass * Math.exp(best) - 1);
+      const rivals = rivalOdds(issued, best);
       const risk = rivals + density * list.tailOdds(best);
       if (risk <= MAX_MISCORRECTION_RISK / 2 || rivals > MAX_MISCORRECTION_RISK) break;
       if (complete >= best + BEYOND_BEST) break;
@@ -105,7 +115,7 @@ function enumerate(issued: IssuedCodes, density: number): Enumerated | null {
   return {
     cost,
     symbols: candidates[0]!.symbols,
-    rivals: Math.max(0, list.issuedMass * Math.exp(cost) - 1),
+    rivals: rivalOdds(issued, cost),
     tail: list.tailOdds(cost),
     candidates,
   };

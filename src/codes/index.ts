@@ -20,7 +20,13 @@ export {
 export { type DecodeOptions, decodeReads } from './decode-reads.js';
 export { type Grade, gradeFromUec } from './grade.js';
 export { issuedDensity } from './identify.js';
-export { type IssuedCodes, type IssuedFileOptions, IssuedSet, parseIssuedFile } from './issued.js';
+export {
+  type IssuedCodes,
+  type IssuedFileOptions,
+  IssuedSet,
+  parseIssuedFile,
+  RegistryOfSize,
+} from './issued.js';
 export { parseKey } from './key.js';
 export { DEFAULT_READ_MODEL, type ReadModel } from './model.js';
 export type { Read } from './reads.js';

@@ -29,6 +29,45 @@ export interface IssuedCodes {
   readonly size: number;
   /** the issuers whose codes are in the set, when known */
   readonly issuers?: ReadonlySet<number>;
+  /**
+   * The chance that a codeword `has` does not list was issued all the same: for a registry
+   * known only in part (say, by its size), each codeword it does not list is still issued with
+   * this probability. 0 (the default) when `has` lists every issued code.
+   */
+  readonly unlisted?: number;
+}
+
+/**
+ * A registry of `size` codes of which only `known` are listed (say, one line's codes inside a
+ * state's registry): what QA asks when it wants to know whether a case would identify its
+ * firearm at the registry. Every codeword not in `known` is issued with the chance that the
+ * rest of the registry gives it, uniformly over the issuers in use.
+ */
+export class RegistryOfSize implements IssuedCodes {
+  readonly unlisted: number;
+
+  constructor(
+    private readonly known: IssuedCodes,
+    readonly size: number,
+    readonly issuers?: ReadonlySet<number>,
+  ) {
+    if (!Number.isFinite(size) || size < known.size) {
+      throw new StamplineError(
+        'INVALID_INPUT',
+        `a registry of ${size} codes cannot hold the ${known.size} listed`,
+        {
+          size,
+          listed: known.size,
+        },
+      );
+    }
+    const inUse = issuers ? Math.max(1, issuers.size) : 4096;
+    this.unlisted = Math.min(1, (size - known.size) / (inUse * 2 ** 28));
+  }
+
+  has(codeword: ArrayLike<number>): boolean {
+    return this.known.has(codeword);
+  }
 }
 
 /** Issued codes of one issuer, growing by appends and sorted when first asked. */

@@ -65,6 +65,8 @@ export class ListDecoder {
   readonly keptCost = new Float64Array(MAX_KEPT);
   /** Σ exp(−cost) over every issued codeword enumerated (kept or not) */
   issuedMass = 0;
+  /** Σ exp(−cost) over enumerated codewords not listed as issued (see IssuedCodes.unlisted) */
+  unlistedMass = 0;
   /** the least cost of an issued codeword enumerated */
   bestIssuedCost = Number.POSITIVE_INFINITY;
 
@@ -156,6 +158,7 @@ export class ListDecoder {
     this.leaves = 0;
     this.kept = 0;
     this.issuedMass = 0;
+    this.unlistedMass = 0;
     this.bestIssuedCost = Number.POSITIVE_INFINITY;
     this.keepCut = Number.POSITIVE_INFINITY;
     this.partial.fill(0, 0, 8);
@@ -205,7 +208,10 @@ export class ListDecoder {
     const word = this.word;
     for (let k = 0; k < K; k++) word[this.J[k]!] = this.assign[k]!;
     for (let m = 0; m < 8; m++) word[this.R[m]!] = this.partial[rest + m]!;
-    if (!this.has(word)) return;
+    if (!this.has(word)) {
+      this.unlistedMass += Math.exp(-total);
+      return;
+    }
     this.issuedMass += Math.exp(-total);
     if (total < this.bestIssuedCost) {
       this.bestIssuedCost = total;

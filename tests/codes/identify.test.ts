@@ -10,6 +10,7 @@ import {
   issuedDensity,
   parseIssuedFile,
   type Read,
+  RegistryOfSize,
 } from '../../src/codes/index.js';
 import { textSymbols } from '../../src/codes/issued.js';
 import { isStamplineError } from '../../src/errors.js';
@@ -160,6 +161,26 @@ describe('decodeReads against issued codes', () => {
     expect(r.candidates?.length).toBe(2);
     expect(r.candidates?.map((c) => c.weightRatio)).toEqual([1, 1]);
     expect(r.ok && r.warning).toMatch(/2 issued codes explain the reads about equally/);
+  });
+
+  it('against a registry known only by its size, counts every close rival it does not list', () => {
+    const code = encode(ISSUER, 9, KEY);
+    const registry = new RegistryOfSize(new IssuedSet().addCodeword(code.symbols), 10_000_000);
+    expect(registry.unlisted).toBeCloseTo((10_000_000 - 1) / 2 ** 40, 15);
+    const perfect = decodeReads([{ text: code.text }], KEY, { issued: registry });
+    expect(perfect.confident).toBe(true);
+    // two characters illegible: 248 codes differ from it in one more character alone, and a
+    // registry of 10,000,000 holds one of them with a chance of about 0.2 %
+    const worn = decodeReads([{ text: `??${code.text.slice(2)}` }], KEY, { issued: registry });
+    expect(worn.ok && worn.text).toBe(code.text);
+    expect(worn.confident).toBe(false);
+    expect(worn.ok && worn.miscorrectionRisk).toBeGreaterThan(1e-6);
+    // the same read against a set that lists every issued code: only the listed ones count
+    const listed = decodeReads([{ text: `??${code.text.slice(2)}` }], KEY, {
+      issued: lineSet(10).addCodeword(code.symbols),
+    });
+    expect(listed.ok && listed.miscorrectionRisk).toBeLessThan(worn.ok ? worn.miscorrectionRisk : 0);
+    expect(() => new RegistryOfSize(lineSet(3), 2)).toThrow(/cannot hold the 3 listed/);
   });
 
   it('scales the chance of an unlisted rival with the issued codes per issuer in use', () => {
