@@ -20,7 +20,7 @@ export {
   type RegistryCheck,
   type RegistrySize,
   registryCheck,
-  UniformRegistry,
+  registryOf,
 } from './registry-check.js';
 export {
   type QaDecisions,

@@ -6,13 +6,14 @@
  * The line does not hold the registry's codes, and does not need them: issued codes are spread
  * uniformly over the 2^40 codes by the permutation, so the registry is taken as a uniform set of
  * `issuedCodes` codes that holds the firearm's code. Its `has()` is true for that code alone;
- * every other issued code is a rival the decoder accounts for through the size of the set (the
- * expected contribution of rivals it did not enumerate). A case that passes here is one an
- * investigator's query would answer with this firearm, whichever codes the registry holds.
+ * every other codeword is issued with the chance the registry's size gives it, so a rival the
+ * decoder enumerates counts with that chance, and those it does not through the set's size. A
+ * case that passes here is one an investigator's query would answer with this firearm, whichever
+ * codes the registry holds.
  */
 import { unpackIssuer } from '../codes/codeword.js';
 import { decodeReads } from '../codes/index.js';
-import { type IssuedCodes, textSymbols } from '../codes/issued.js';
+import { IssuedSet, RegistryOfSize, textSymbols } from '../codes/issued.js';
 import type { CaseMarks } from './decode.js';
 
 /** `qa.registry` of the configuration. */
@@ -35,31 +36,21 @@ export interface RegistryCheck {
 
 const ISSUERS = 4096;
 
-/** A registry of `size` codes spread uniformly, of which the line knows one: `expected`. */
-export class UniformRegistry implements IssuedCodes {
-  private readonly data: Uint8Array;
-  readonly issuers?: ReadonlySet<number>;
-
-  constructor(
-    expected: string,
-    readonly size: number,
-    issuerCount?: number,
-  ) {
-    const symbols = textSymbols(expected);
-    if (!symbols) throw new Error(`not a code: ${expected}`);
-    this.data = symbols.slice(0, 8);
-    if (issuerCount !== undefined && issuerCount < ISSUERS) {
-      // which issuers besides the firearm's does not matter: only how many share the registry
-      const set = new Set<number>([unpackIssuer(symbols)]);
-      for (let i = 0; set.size < issuerCount; i++) set.add(i);
-      this.issuers = set;
-    }
+/**
+ * A registry of `size` codes of which the line knows one, the firearm's: the decoder's
+ * `RegistryOfSize` over that one code, each other codeword issued with the chance the rest of the
+ * registry gives it. With `issuerCount`, the registry says it holds that many issuers, the
+ * firearm's among them (which others does not matter, only how many share the codes).
+ */
+export function registryOf(expected: string, size: number, issuerCount?: number): RegistryOfSize {
+  const own = textSymbols(expected);
+  if (!own) throw new Error(`not a code: ${expected}`);
+  let issuers: Set<number> | undefined;
+  if (issuerCount !== undefined && issuerCount < ISSUERS) {
+    issuers = new Set<number>([unpackIssuer(own)]);
+    for (let i = 0; issuers.size < issuerCount; i++) issuers.add(i);
   }
-
-  has(codeword: ArrayLike<number>): boolean {
-    for (let j = 0; j < 8; j++) if (codeword[j] !== this.data[j]) return false;
-    return true;
-  }
+  return new RegistryOfSize(new IssuedSet().addCodeword(own), size, issuers);
 }
 
 /** Decodes kept per case: a policy looks at the same reads again at every read of the firearm. */
@@ -89,7 +80,7 @@ export function registryCheck(
 }
 
 function decide(marks: CaseMarks, expected: string, key: Buffer, registry: RegistrySize): RegistryCheck {
-  const issued = new UniformRegistry(expected, registry.issuedCodes, registry.issuers);
+  const issued = registryOf(expected, registry.issuedCodes, registry.issuers);
   const result = decodeReads([{ text: marks.text ?? null, gear: marks.gear ?? null }], key, { issued });
   const at = `${registry.issuedCodes.toLocaleString('en-GB')} codes at the registry`;
   if (!result.ok) return { identifies: false, problem: 'cannot be read as a code' };

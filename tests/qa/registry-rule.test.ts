@@ -11,7 +11,7 @@ import {
   type PolicyRead,
   type QaPolicy,
   registryCheck,
-  UniformRegistry,
+  registryOf,
 } from '../../src/qa/index.js';
 import { KEY, textOnly } from './support.js';
 
@@ -32,12 +32,14 @@ const ca4075: QaPolicy = { kind: 'ca-4075', rounds: 4 };
 
 describe('the registry a case is judged against', () => {
   it('holds the firearm code and no other that the line knows of', () => {
-    const registry = new UniformRegistry(code.text, 10_000_000);
+    const registry = registryOf(code.text, 10_000_000);
     expect(registry.size).toBe(10_000_000);
     expect(registry.has(code.symbols)).toBe(true);
     expect(registry.has(other.symbols)).toBe(false);
     expect(registry.issuers).toBeUndefined();
-    const few = new UniformRegistry(code.text, 10_000_000, 300);
+    // every other code is issued with the chance the rest of the registry gives it
+    expect(registry.unlisted).toBeCloseTo((10_000_000 - 1) / 2 ** 40, 15);
+    const few = registryOf(code.text, 10_000_000, 300);
     expect(few.issuers?.size).toBe(300);
     expect(few.issuers?.has(7)).toBe(true);
   });
