@@ -71,6 +71,12 @@ describe.runIf(canRun)('a clean text read passes ca-4075 at the station', () => 
     await page.waitForSelector(sel('qa-verified'));
     const after = await line.erp('GET', '/api/v1/records/CA-0001');
     expect(after.body.firearm.qa).toMatchObject({ result: 'pass', policy: 'ca-4075', casings: 4 });
+    // the record says each read identified the firearm at the registry, not that it did not
+    await page.goto(`${line.url}/#/records/CA-0001`);
+    await page.waitForSelector(sel('record-reads'));
+    const rows = await page.locator(sel('record-read')).allTextContents();
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row).toContain('at the registry');
     await context.close();
   }, 180_000);
 });

@@ -45,6 +45,19 @@ function verdictOf(rec) {
   return status ? chip(status, VERDICT_WORDS) : '';
 }
 
+/**
+ * Whether a read identified its firearm. Under ca-4075 a case is judged as the registry would
+ * (docs/qa.md): a read of a code that policy passed, or has not failed yet, identified it there,
+ * though on its own, against all 2^40 codes, it may not have.
+ */
+function identifiesCell(r, code, rec) {
+  if (r.decode?.matches) return 'yes';
+  const qa = code?.current ? (rec.verdict ?? rec.firearm?.qa) : code?.qa;
+  const status = qa?.status ?? qa?.result;
+  if (qa?.policy === 'ca-4075' && status && status !== 'fail' && r.decode?.ok) return 'at the registry';
+  return 'no';
+}
+
 function mountSearch(root, ctx) {
   const errors = errorSlot();
   const kind = h(
@@ -284,7 +297,7 @@ function mountRecord(root, ctx, serial) {
                 h('td', { class: 'num' }, r.round ?? ''),
                 h('td', { class: 'mono' }, r.decode?.ok ? groupCode(r.decode.text) : 'not decoded'),
                 h('td', null, h('span', { class: `grade grade-${r.decode?.grade}` }, r.decode?.grade ?? '')),
-                h('td', null, r.decode?.matches ? 'yes' : 'no'),
+                h('td', null, identifiesCell(r, code, rec)),
               );
             }),
             { 'data-test': 'record-reads' },
