@@ -8,7 +8,7 @@
  */
 import { cpus } from 'node:os';
 import { decodeReadsReference } from '../src/codes/decode-reads.js';
-import { decodeReads, encode, type Read } from '../src/codes/index.js';
+import { decodeReads, encode, IssuedSet, type Read } from '../src/codes/index.js';
 import { decodeErrata } from '../src/codes/rs.js';
 import { Random } from '../src/codes/sim/random.js';
 
@@ -206,3 +206,57 @@ console.log(
   `${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} · Node ${process.version} · one core, median of ${ROUNDS} rounds of ${ROUND_MS} ms per row, rows taken in turn, over ${POOL} distinct codes`,
 );
 console.log(`three typical cases fused: ${((100 * confident) / POOL).toFixed(1)} % identified`);
+
+// Identification against 10,000,000 issued codes (spec §6a): per-query latency, median and
+// 90th percentile in CPU time, beside the plain decode of the same reads in the same run; and
+// the memory of the set. The pool's codes are issued, with 10,000,000 − 4096 random others
+// spread over all 4096 issuers, as a registry's would be.
+const ISSUED = 10_000_000;
+const heapBefore = process.memoryUsage();
+const buildStart = performance.now();
+const issued = new IssuedSet();
+for (const c of codes) issued.addCodeword(c.symbols);
+for (let n = codes.length; n < ISSUED; n++) issued.addData(rng.below(4096), rng.below(1 << 28));
+const issuedSize = issued.size; // settles (sorts) the set
+const buildMs = performance.now() - buildStart;
+const heapAfter = process.memoryUsage();
+const singles = codes.map((c) => [typicalCase(c)]);
+
+/** CPU milliseconds of each call, over the pool (after one warm-up pass). */
+function latencies(call: (i: number) => void): number[] {
+  for (let i = 0; i < POOL; i++) call(i);
+  const out: number[] = [];
+  for (let i = 0; i < POOL; i++) {
+    const t = process.cpuUsage();
+    call(i);
+    const d = process.cpuUsage(t);
+    out.push((d.user + d.system) / 1000);
+  }
+  return out;
+}
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)]!;
+const latencyRows: Array<[string, Read[][]]> = [
+  ['one typical case', singles],
+  ['three typical cases fused', fused],
+];
+const latencyLines = [
+  '| query | plain decode, median ms | against 10,000,000 issued, median ms | plain, 90th pct ms | issued, 90th pct ms | identified, plain | identified, issued |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+];
+for (const [name, reads] of latencyRows) {
+  const plain = latencies((i) => decodeReads(reads[i]!, KEY));
+  const withIssued = latencies((i) => decodeReads(reads[i]!, KEY, { issued }));
+  const idPlain = reads.filter((r) => decodeReads(r, KEY).confident).length;
+  const idIssued = reads.filter((r) => decodeReads(r, KEY, { issued }).confident).length;
+  latencyLines.push(
+    `| ${name} | ${pct(plain, 0.5).toFixed(3)} | ${pct(withIssued, 0.5).toFixed(3)} | ${pct(plain, 0.9).toFixed(3)} | ${pct(withIssued, 0.9).toFixed(3)} | ${((100 * idPlain) / POOL).toFixed(1)} % | ${((100 * idIssued) / POOL).toFixed(1)} % |`,
+  );
+}
+console.log();
+console.log(latencyLines.join('\n'));
+console.log();
+console.log(
+  `issued set: ${issuedSize.toLocaleString('en')} codes, ${(issued.bytes / 2 ** 20).toFixed(1)} MiB of code lists, ` +
+    `heap +${((heapAfter.heapUsed + heapAfter.arrayBuffers - heapBefore.heapUsed - heapBefore.arrayBuffers) / 2 ** 20).toFixed(1)} MiB, ` +
+    `RSS ${(heapAfter.rss / 2 ** 20).toFixed(0)} MiB for the whole process; built and sorted in ${(buildMs / 1000).toFixed(1)} s`,
+);

@@ -9,6 +9,7 @@ import { registerConfigCommands } from './cli/config.js';
 import { registerDaemonCommands } from './cli/daemon.js';
 import { registerEngraverCommands } from './cli/engraver.js';
 import { registerErpCommands } from './cli/erp.js';
+import { registerIdentifyCommand } from './cli/identify.js';
 import { registerRegistryCommands } from './cli/registry.js';
 import { register as registerUserCommands } from './cli/user.js';
 import { StamplineError } from './errors.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerErpCommands(program, sim);
   registerRegistryCommands(program, sim);
   registerAuditCommands(program);
+  registerIdentifyCommand(program);
   registerUserCommands(program);
   return program;
 }

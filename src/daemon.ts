@@ -21,6 +21,7 @@ import type { Engraver } from './engraver/types.js';
 import { DropFolder, type IntakeProblem } from './erp/drop-folder.js';
 import { StamplineError } from './errors.js';
 import { CodeAllocator } from './line/allocator.js';
+import { identifierForLine } from './line/identify.js';
 import { Line } from './line/line.js';
 import { LineRepository } from './line/repository.js';
 import type { Logger } from './logger.js';
@@ -187,6 +188,7 @@ export class Daemon {
     this.qa = new QaService({
       line: this.line,
       policy: c.qa.policy,
+      registry: c.qa.registry,
       key: parseKey(c.issuer.key),
       dataDir,
       engraverId: c.engraver.id,
@@ -211,6 +213,7 @@ export class Daemon {
       outbox: this.reporter.outbox,
       qa: this.qa,
       audit: this.audit,
+      identify: identifierForLine(this.line, dataDir, parseKey(c.issuer.key), c.issuer.number),
       health: () => this.health(),
       version: VERSION,
     });

@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   CODE_BAD_INDEX: entry(400, false, 'The index is not an integer 0..268435455'),
   CODE_BAD_READ: entry(400, false, 'A text or gear read is malformed'),
   CODE_BAD_SYMBOLS: entry(400, false, 'A codeword or symbol list is malformed'),
+  CODE_BAD_ISSUED: entry(400, false, 'An issued-codes file has a line that is not a code'),
 
   // engraver/
   ENGRAVER_BAD_URL: entry(400, false, 'The engraver URL is not valid'),
@@ -86,6 +87,12 @@ export const ERROR_CATALOGUE = {
   QA_UNKNOWN_FIREARM: entry(404, false, 'No firearm on this line has that serial or code'),
   QA_ALREADY_DECIDED: entry(409, false, 'The verification of this code is already decided'),
   QA_DUPLICATE_ROUND: entry(409, false, 'A read of that round is already stored'),
+  QA_VOID_UNCONFIRMED: entry(
+    409,
+    false,
+    'The read would fail the firearm and void its code: confirm it first',
+  ),
+  IDENTIFY_INVALID_READS: entry(400, false, 'The reads to identify are not valid'),
 
   // api/ routes
   FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),

@@ -40,6 +40,8 @@ export class RegistryBook {
   private readonly codeOwner = new Map<string, string>();
   private readonly byCode = new Map<string, RegistryRecord[]>();
   private readonly bySerial = new Map<string, RegistryRecord[]>();
+  /** every code bound, in the order first bound: only ever appended to */
+  private readonly codeList: string[] = [];
 
   get size(): number {
     return this.byId.size;
@@ -96,6 +98,7 @@ export class RegistryBook {
   add(record: RegistryRecord): void {
     if (this.byId.has(record.recordId)) return;
     this.byId.set(record.recordId, record);
+    if (!this.byCode.has(record.code)) this.codeList.push(record.code);
     this.codeOwner.set(record.code, firearmKey(record.firearm));
     insertByTime(this.byCode, record.code, record);
     insertByTime(this.bySerial, record.firearm.serial, record);
@@ -106,6 +109,11 @@ export class RegistryBook {
     const out: Binding[] = [];
     for (const [code, records] of this.byCode) out.push(toBinding(code, records));
     return out;
+  }
+
+  /** Every code bound, in the order first bound; later codes are appended. */
+  codes(): readonly string[] {
+    return this.codeList;
   }
 
   binding(code: string): Binding | undefined {

@@ -22,6 +22,8 @@ import {
   type RegistryRecord,
 } from '../../src/registry/record.js';
 import { type Binding, type Decision, RegistryBook } from './book.js';
+import { type IdentifyDesk, serveIdentify } from './http.js';
+import { type RegistryIdentification, RegistryIdentifier } from './identify.js';
 
 export type RegistryMode = { kind: 'normal' } | { kind: 'silent' } | { kind: 'reject'; reason: string };
 
@@ -43,6 +45,8 @@ export interface SimulatedRegistryOptions {
   file: string;
   mode?: RegistryMode;
   logger?: RegistryLogger;
+  /** Serve `POST /identify` for investigators on this port (0: any free one); absent: no desk. */
+  identifyPort?: number;
 }
 
 export interface Arrival {
@@ -71,6 +75,8 @@ interface Outgoing {
 
 export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
   readonly book = new RegistryBook();
+  private readonly identifier = new RegistryIdentifier(this.book);
+  private desk: IdentifyDesk | undefined;
   private client: MqttClient | undefined;
   private file: FileHandle | undefined;
   private mode: RegistryMode;
@@ -146,10 +152,24 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
         { cause: err },
       );
     });
+    if (this.opts.identifyPort !== undefined) {
+      this.desk = await serveIdentify(this.identifier, { port: this.opts.identifyPort });
+      this.log.info({ url: `${this.desk.url}/identify` }, 'registry simulator identifies cases');
+    }
     this.log.info(
       { url: m.url, records: this.book.size, file: this.opts.file },
       'registry simulator listening',
     );
+  }
+
+  /** The URL of the investigators' desk (`POST <url>/identify`), when it serves one. */
+  get identifyUrl(): string | undefined {
+    return this.desk?.url;
+  }
+
+  /** Which firearm fired the cases these reads come from, over every code the registry holds. */
+  identify(input: unknown): RegistryIdentification {
+    return this.identifier.identify(input);
   }
 
   /** Finishes the writes and acks under way, then disconnects. Safe to call twice. */
@@ -157,6 +177,8 @@ export class SimulatedRegistry extends EventEmitter<SimulatedRegistryEvents> {
     const client = this.client;
     if (!client) return;
     while (this.flushing) await this.flushing;
+    await this.desk?.close();
+    this.desk = undefined;
     this.client = undefined;
     await client.endAsync();
     await this.file?.close();

@@ -26,6 +26,7 @@ import { LineMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
 import type { Api, AuditApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
+import { type IdentifyApi, identifyRoutes } from './routes/identify.js';
 import { lineRoutes } from './routes/line.js';
 import { orderRoutes } from './routes/orders.js';
 import { outboxRoutes } from './routes/outbox.js';
@@ -48,6 +49,8 @@ export interface ApiOptions {
   outbox?: OutboxView;
   qa?: QaApi;
   audit?: AuditApi;
+  /** Identification of cases against the line's issued codes (`LineIdentifier`); without it, 503. */
+  identify?: IdentifyApi;
   health: () => { ok: boolean; checks: Record<string, unknown> };
   version: string;
   logger?: boolean | object;
@@ -259,6 +262,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
     statsRoutes(api, deps);
     auditRoutes(api, deps);
     pinRoutes(api, deps);
+    identifyRoutes(api, { identify: opts.identify, audit: opts.audit });
     eventRoutes(api, { hub, heartbeatMs: opts.heartbeatMs });
   });
 

@@ -6,6 +6,7 @@
  * candidate or no decode; a batch exits 0 once every item has its result (item failures are
  * in the results); bad input exits 2.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { MAX_MISCORRECTION_RISK } from '../codes/decode.js';
@@ -16,6 +17,8 @@ import {
   decodeReads,
   encode,
   formatText,
+  type IssuedCodes,
+  parseIssuedFile,
   type Read,
   renderPinSvg,
 } from '../codes/index.js';
@@ -40,6 +43,7 @@ interface DecodeOptions {
   read: string[];
   json?: boolean;
   batch?: boolean;
+  issued?: string;
 }
 
 interface SvgOptions {
@@ -62,6 +66,8 @@ interface IdentifyOptions {
   gearMissing?: string;
   assumeCharMisread?: string;
   assumeToothFlip?: string;
+  issued?: string;
+  wornPositions?: string;
   json?: boolean;
 }
 
@@ -106,17 +112,22 @@ export function registerCodeCommands(program: Command, sim: Command): void {
       '--batch',
       'read a JSON array [{key, reads: [{text, gear}]}] on standard input, print a JSON array',
     )
+    .option(
+      '--issued <file>',
+      'identify against the issued codes in FILE: one a line, its 10 characters or issuer,index (with --key)',
+    )
     .action(async (opts: DecodeOptions) => {
+      const issued = opts.issued === undefined ? undefined : readIssued(opts.issued, opts.key);
       if (opts.batch) {
         const items = await readBatch();
-        writeJson(items.map((item) => decodeItem(item, opts.key)));
+        writeJson(items.map((item) => decodeItem(item, opts.key, issued)));
         return;
       }
       if (opts.read.length === 0) {
         throw new StamplineError('INVALID_INPUT', 'give at least one --read', {});
       }
       const reads = opts.read.map(splitRead);
-      const result = decodeReads(reads, required('--key', opts.key));
+      const result = decodeReads(reads, required('--key', opts.key), { issued });
       if (opts.json) writeJson(decodeJson(result));
       else process.stdout.write(decodeText(result));
       if (!result.confident) process.exitCode = EXIT_NEGATIVE;
@@ -173,6 +184,14 @@ export function registerCodeCommands(program: Command, sim: Command): void {
     .option(
       '--assume-tooth-flip <p>',
       `flip rate of legible teeth the decoder assumes (default ${DEFAULT_READ_MODEL.toothFlip})`,
+    )
+    .option(
+      '--issued <n>',
+      'decode against a random issued set of N codes (spec §6a): each other code is issued with probability N / 2^40',
+    )
+    .option(
+      '--worn-positions <n>',
+      'character positions illegible on every case of a gun (a worn pin); scenario worn has 2',
     )
     .option('--json', 'print JSON')
     .action(async (opts: IdentifyOptions) => {
@@ -254,14 +273,29 @@ function encodeItem(item: unknown, defaultKey: string | undefined): object {
   }
 }
 
-function decodeItem(item: unknown, defaultKey: string | undefined): object {
+/** The issued-codes file of `--issued`, parsed; an unreadable or bad file is an error naming it. */
+function readIssued(file: string, key: string | undefined): IssuedCodes {
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StamplineError(
+      'CODE_BAD_ISSUED',
+      `cannot read the issued codes file ${file}: ${(err as Error).message}`,
+      { file },
+    );
+  }
+  return parseIssuedFile(content, { key, source: file });
+}
+
+function decodeItem(item: unknown, defaultKey: string | undefined, issued?: IssuedCodes): object {
   try {
     if (!isObject(item))
       throw new StamplineError('INVALID_INPUT', 'each item must be an object {key, reads}');
     const key = item.key ?? defaultKey;
     if (key === undefined)
       throw new StamplineError('CODE_BAD_KEY', 'the item has no key and no --key was given');
-    return decodeJson(decodeReads(item.reads as Read[], key as string));
+    return decodeJson(decodeReads(item.reads as Read[], key as string, { issued }));
   } catch (err) {
     return errorJson(err);
   }
@@ -272,7 +306,16 @@ function codewordJson(c: Codeword): object {
 }
 
 function decodeJson(r: DecodeResult): object {
-  if (!r.ok) return { ok: false, error: r.error, uec: r.uec, grade: r.grade, confident: false };
+  if (!r.ok) {
+    return {
+      ok: false,
+      error: r.error,
+      uec: r.uec,
+      grade: r.grade,
+      confident: false,
+      ...(r.candidates ? { candidates: r.candidates } : {}),
+    };
+  }
   return {
     ok: true,
     issuer: r.issuer,
@@ -288,6 +331,7 @@ function decodeJson(r: DecodeResult): object {
     codeword: r.codeword,
     gear: r.gear,
     gearRotations: r.gearRotations,
+    ...(r.candidates ? { candidates: r.candidates } : {}),
   };
 }
 
@@ -315,7 +359,7 @@ function codewordText(c: Codeword): string {
 }
 
 function decodeText(r: DecodeResult): string {
-  if (!r.ok) return `not decoded: ${r.error}\ngrade     F\n`;
+  if (!r.ok) return `not decoded: ${r.error}\ngrade     F\n${candidateLines(r.candidates)}`;
   const verdict = r.confident ? 'identified' : 'candidate (not an identification)';
   const lines = [
     `${verdict}: issuer ${r.issuer}, index ${r.index}`,
@@ -328,7 +372,19 @@ function decodeText(r: DecodeResult): string {
     if (rot !== null) lines.push(`read ${n + 1}    gear sync starts at tooth ${rot + 1} of the read`);
   });
   if (r.warning) lines.push(`warning:  ${r.warning}`);
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${candidateLines(r.candidates)}`;
+}
+
+function candidateLines(candidates: DecodeResult['candidates']): string {
+  if (!candidates) return '';
+  if (candidates.length === 0) return 'issued    no issued code explains the reads\n';
+  return candidates
+    .map(
+      (c, n) =>
+        `${n === 0 ? 'issued   ' : '         '} ${formatText(c.text)}  issuer ${c.issuer}` +
+        `${c.index === undefined ? '' : `, index ${c.index}`}  weight ratio ${c.weightRatio.toExponential(1)}\n`,
+    )
+    .join('');
 }
 
 async function identify(opts: IdentifyOptions): Promise<void> {
@@ -346,7 +402,13 @@ async function identify(opts: IdentifyOptions): Promise<void> {
     toothCorrect: probability('tooth-correct', opts.toothCorrect, preset.toothCorrect),
     toothFlipped: probability('tooth-flipped', opts.toothFlipped, preset.toothFlipped),
     gearMissing: probability('gear-missing', opts.gearMissing, preset.gearMissing),
+    wornPositions:
+      opts.wornPositions === undefined ? preset.wornPositions : integer('worn-positions', opts.wornPositions),
   });
+  const issued = opts.issued === undefined ? 0 : integer('issued', opts.issued);
+  if (issued < 0 || issued > 2 ** 40) {
+    throw new StamplineError('INVALID_INPUT', 'issued must be a number of codes, 0..2^40', { issued });
+  }
   const trials = integer('trials', opts.trials);
   if (trials < 1) throw new StamplineError('INVALID_INPUT', 'trials must be at least 1', { trials });
   const seed = integer('seed', opts.seed);
@@ -364,6 +426,7 @@ async function identify(opts: IdentifyOptions): Promise<void> {
     seed,
     workers,
     readModel,
+    issued,
     progress: showProgress
       ? (t) => process.stderr.write(`\r${t.trials} of ${trials} guns simulated`)
       : undefined,
@@ -375,6 +438,7 @@ async function identify(opts: IdentifyOptions): Promise<void> {
       fire,
       readModel,
       maxMiscorrectionRisk: MAX_MISCORRECTION_RISK,
+      issued: issued > 0 ? issued : null,
       seed,
       workers,
       rows: rows(tally),
@@ -385,6 +449,9 @@ async function identify(opts: IdentifyOptions): Promise<void> {
     [
       `fire model:    ${describeFireModel(fire)}`,
       `decoder:       assumes ${readModel.charMisread * 100} % of legible characters misread and ${readModel.toothFlip * 100} % of legible teeth flipped; confident at an estimated miscorrection risk of at most ${MAX_MISCORRECTION_RISK}`,
+      issued > 0
+        ? `issued:        ${issued} codes, at random (each other code issued with probability ${issued} / 2^40); the gun's own code is issued`
+        : 'issued:        all 2^40 codes equally likely (no issued set)',
       `trials:        ${tally.trials} guns, 5 cases each, the first n decoded together for row n (seed ${seed}, ${workers} worker${workers === 1 ? '' : 's'}, ${seconds.toFixed(0)} s)`,
       '',
       markdownTable(tally),

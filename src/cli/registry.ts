@@ -7,12 +7,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedBroker } from '../../simulators/broker/embedded.js';
-import { RegistryBook } from '../../simulators/registry/book.js';
+import { type Binding, RegistryBook } from '../../simulators/registry/book.js';
+import { type RegistryIdentification, RegistryIdentifier } from '../../simulators/registry/identify.js';
 import { type RegistryMode, SimulatedRegistry } from '../../simulators/registry/registry.js';
 import { StamplineError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { Outbox, type OutboxItem } from '../registry/outbox.js';
 import { checkRecord } from '../registry/record.js';
+import { parseReadOption } from './identify.js';
 import { dataDirOf, type WhereOptions, where } from './where.js';
 
 function port(value: string): number {
@@ -152,7 +154,7 @@ function registerOutboxCommands(program: Command): void {
 
 interface SimRegistryOptions {
   mqtt?: string;
-  file: string;
+  file?: string;
   protocol: string;
   clientId?: string;
   username?: string;
@@ -165,15 +167,17 @@ interface SimRegistryOptions {
   show?: boolean;
   serial?: string;
   json?: boolean;
+  identifyPort?: number;
 }
 
-async function showRegistryFile(o: SimRegistryOptions): Promise<void> {
+/** The book of a registry file, read without disturbing a simulator that writes it. */
+async function loadBook(file: string): Promise<RegistryBook> {
   let text: string;
   try {
-    text = await readFile(o.file, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new StamplineError('INVALID_INPUT', `cannot read ${o.file}: ${(err as Error).message}`, {
-      file: o.file,
+    throw new StamplineError('INVALID_INPUT', `cannot read ${file}: ${(err as Error).message}`, {
+      file,
     });
   }
   const book = new RegistryBook();
@@ -186,9 +190,14 @@ async function showRegistryFile(o: SimRegistryOptions): Promise<void> {
     } catch {
       check = { ok: false, reason: 'not JSON' };
     }
-    if (!check.ok) throw new StamplineError('INVALID_INPUT', `${o.file} line ${i + 1}: ${check.reason}`, {});
+    if (!check.ok) throw new StamplineError('INVALID_INPUT', `${file} line ${i + 1}: ${check.reason}`, {});
     book.add(check.record);
   });
+  return book;
+}
+
+async function showRegistryFile(o: SimRegistryOptions & { file: string }): Promise<void> {
+  const book = await loadBook(o.file);
   if (o.serial !== undefined) {
     const records = book.recordsFor(o.serial);
     if (o.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
@@ -217,11 +226,11 @@ async function showRegistryFile(o: SimRegistryOptions): Promise<void> {
 }
 
 function registerSimCommands(sim: Command): void {
-  sim
+  const registry = sim
     .command('registry')
     .description('run a simulated state registry on an MQTT broker, or show what one has bound (--show)')
     .option('--mqtt <url>', 'broker URL (mqtt://, mqtts://, ws://, wss://)')
-    .requiredOption('--file <file>', 'the registry file (JSON lines of accepted records), created if absent')
+    .option('--file <file>', 'the registry file (JSON lines of accepted records), created if absent')
     .addOption(
       new Option('--protocol <version>', 'MQTT protocol version (4 is 3.1.1)')
         .choices(['4', '5'])
@@ -237,10 +246,17 @@ function registerSimCommands(sim: Command): void {
     .option('--reject <reason>', 'reject every new record with this reason (to test rejections)')
     .option('--show', 'print the codes bound in --file and exit (no broker needed)')
     .option('--serial <serial>', 'with --show: the records of one firearm, in the order they happened')
-    .option('--json', 'with --show: print JSON')
+    .option('--json', 'with --show or identify: print JSON')
+    .option(
+      '--identify-port <n>',
+      'serve POST /identify for investigators on this port (0: any free one)',
+      port,
+    )
     .action(async (o: SimRegistryOptions) => {
+      if (o.file === undefined)
+        throw new StamplineError('INVALID_INPUT', 'give the registry file with --file', {});
       if (o.show) {
-        await showRegistryFile(o);
+        await showRegistryFile({ ...o, file: o.file });
         return;
       }
       if (!o.mqtt)
@@ -271,6 +287,7 @@ function registerSimCommands(sim: Command): void {
         file: o.file,
         mode,
         logger,
+        ...(o.identifyPort !== undefined ? { identifyPort: o.identifyPort } : {}),
       });
       registry.on('answer', (a) => {
         const level = a.status === 'rejected' ? 'warn' : 'info';
@@ -281,6 +298,8 @@ function registerSimCommands(sim: Command): void {
       await registry.stop();
       logger.info(registry.stats(), 'registry simulator stopped');
     });
+
+  registerRegistryIdentify(registry);
 
   sim
     .command('broker')
@@ -293,6 +312,103 @@ function registerSimCommands(sim: Command): void {
       await untilSignal();
       await broker.stop();
     });
+}
+
+/**
+ * `stampline sim registry identify --read ...`: an investigator's query, over the records of a
+ * registry file (read as it is, beside a simulator writing it) or of a running simulator's desk.
+ */
+function registerRegistryIdentify(registry: Command): void {
+  registry
+    .command('identify')
+    .description(
+      'identify cases against every code the registry holds, of every issuer: the firearm, or the candidates. Give the registry --file (before or after identify), or --url of a running one. Exits 1 when nothing is identified',
+    )
+    .requiredOption(
+      '--read <text[/gear]>',
+      'what one case shows (as for stampline identify); repeat for several cases',
+      collect,
+    )
+    .option('--url <url>', 'ask a running simulator (its --identify-port) instead of reading --file')
+    .option('--json', 'print the answer as JSON')
+    .action(async (o: { read: string[]; url?: string; json?: boolean }, cmd: Command) => {
+      // `--file` and `--json` are also options of `sim registry`, which takes them wherever they stand
+      const parent = (cmd.parent?.opts() ?? {}) as SimRegistryOptions;
+      const file = parent.file;
+      const json = o.json === true || parent.json === true;
+      const body = { reads: o.read.map(parseReadOption) };
+      let answer: RegistryIdentification;
+      if (o.url !== undefined) answer = await askDesk(o.url, body);
+      else if (file !== undefined) answer = new RegistryIdentifier(await loadBook(file)).identify(body);
+      else
+        throw new StamplineError(
+          'INVALID_INPUT',
+          'give the registry file with --file, or a running one with --url',
+          {},
+        );
+      process.stdout.write(json ? `${JSON.stringify(answer, null, 2)}\n` : formatRegistryAnswer(answer));
+      if (answer.outcome !== 'identified') process.exitCode = 1;
+    });
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+async function askDesk(url: string, body: unknown): Promise<RegistryIdentification> {
+  const target = `${url.replace(/\/+$/, '')}/identify`;
+  let res: Response;
+  try {
+    res = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new StamplineError(
+      'REGISTRY_LINK_DOWN',
+      `cannot reach the registry at ${target}: ${(err as Error).message}`,
+      {
+        url: target,
+      },
+    );
+  }
+  const answer = (await res.json().catch(() => undefined)) as
+    | (RegistryIdentification & { error?: { code: string; message: string } })
+    | undefined;
+  if (!res.ok || !answer || answer.error) {
+    const message = answer?.error?.message ?? `HTTP ${res.status}`;
+    throw new StamplineError(
+      res.status === 400 ? 'IDENTIFY_INVALID_READS' : 'REGISTRY_LINK_DOWN',
+      `the registry at ${target} answered: ${message}`,
+      {
+        url: target,
+        status: res.status,
+      },
+    );
+  }
+  return answer;
+}
+
+function formatRegistryAnswer(a: RegistryIdentification): string {
+  const dash = (t: string) => `${t.slice(0, 5)}-${t.slice(5)}`;
+  const bound = (b: Binding | undefined) =>
+    b
+      ? `${b.firearm.make} ${b.firearm.model} serial ${b.firearm.serial}, issuer ${b.issuer}, ${b.state}${b.verified ? `, QA ${b.verified}` : ''}`
+      : 'bound to no firearm';
+  const out: string[] = [];
+  if (a.outcome === 'identified' && a.binding)
+    out.push(`IDENTIFIED: code ${dash(a.binding.code)}`, `  ${bound(a.binding)}`);
+  else if (a.outcome === 'candidates') {
+    out.push(`NOT IDENTIFIED: ${a.candidates.length} codes at the registry explain the reads about equally`);
+    for (const c of a.candidates)
+      out.push(`  ${dash(c.code)}  weight ratio ${c.weightRatio.toPrecision(3)}  ${bound(c.binding)}`);
+  } else out.push('NOT IDENTIFIED: no code at the registry explains the reads');
+  const d = a.decode;
+  out.push(
+    `  (${d.ok ? `decoded ${dash(d.text!)}, grade ${d.grade}${d.miscorrectionRisk !== undefined ? `, risk ${d.miscorrectionRisk.toExponential(1)}` : ''}` : `not decoded${d.warning ? `: ${d.warning}` : ''}`}; against ${a.issuedCodes} codes)`,
+  );
+  return `${out.join('\n')}\n`;
 }
 
 /** `stampline outbox ...`, `stampline sim registry` and `stampline sim broker`. */

@@ -8,6 +8,8 @@ import {
   type Outcome,
   searchObservations,
 } from './decode.js';
+import { identifyObservations } from './identify.js';
+import type { IssuedCodes } from './issued.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
 import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObservation } from './reads.js';
@@ -19,6 +21,10 @@ const textPool: Int8Array[] = [];
 export interface DecodeOptions {
   /** the read model to weigh evidence with; defaults to DEFAULT_READ_MODEL */
   model?: Partial<ReadModel>;
+  /** identify against these issued codes (spec §6a): adds `candidates`, and the risk is §6a's */
+  issued?: IssuedCodes;
+  /** with `issued`: the issuer whose key was given, so other issuers' candidates get no index */
+  keyIssuer?: number;
 }
 
 /**
@@ -74,7 +80,7 @@ function decodeWith(
     }
     if (textPool.length === texts.length) textPool.push(new Int8Array(TEXT_LENGTH));
     const t = parseTextRead(read.text, n + 1, textPool[texts.length]);
-    if (shortcuts && reads.length === 1 && t && typeof read.gear === 'string') {
+    if (shortcuts && !options.issued && reads.length === 1 && t && typeof read.gear === 'string') {
       // one clean case with a fully legible ring needs neither the ring parsed nor a search
       const clean = decodeCleanCase(t, read.gear.trim(), ctx, weights);
       if (clean) return withRotations(clean, [0]);
@@ -84,6 +90,10 @@ function decodeWith(
     if (t) texts.push(t);
     gearOfRead.push(g ? gears.length : -1);
     if (g) gears.push(g);
+  }
+  if (options.issued) {
+    const outcome = identifyObservations(texts, gears, ctx, weights, options.issued, options);
+    return withRotations(outcome, gearOfRead);
   }
   const decode = shortcuts ? decodeObservations : searchObservations;
   return withRotations(decode(texts, gears, ctx, weights), gearOfRead);

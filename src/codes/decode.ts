@@ -72,6 +72,19 @@ export interface DecodeSuccess {
   /** for each read, the tooth of its gear read where the sync starts, or null */
   gearRotations: Array<number | null>;
   warning?: string;
+  /** with an issued set (spec §6a): the issued codes that explain the reads, best first */
+  candidates?: Candidate[];
+}
+
+/** An issued code that explains the reads (spec §6a). */
+export interface Candidate {
+  /** c0..c9, ungrouped */
+  text: string;
+  issuer: number;
+  /** the index, when the key given is this issuer's */
+  index?: number;
+  /** its evidence weight over the best candidate's (1 for the best) */
+  weightRatio: number;
 }
 
 export interface DecodeFailure {
@@ -80,6 +93,8 @@ export interface DecodeFailure {
   uec: 0;
   grade: 'F';
   confident: false;
+  /** with an issued set: the issued codes that explain the reads (none, or none well enough) */
+  candidates?: Candidate[];
 }
 
 export type DecodeResult = DecodeSuccess | DecodeFailure;

@@ -11,6 +11,7 @@ export {
   TEXT_LENGTH,
 } from './codeword.js';
 export {
+  type Candidate,
   type DecodeFailure,
   type DecodeResult,
   type DecodeSuccess,
@@ -18,6 +19,14 @@ export {
 } from './decode.js';
 export { type DecodeOptions, decodeReads } from './decode-reads.js';
 export { type Grade, gradeFromUec } from './grade.js';
+export { issuedDensity } from './identify.js';
+export {
+  type IssuedCodes,
+  type IssuedFileOptions,
+  IssuedSet,
+  parseIssuedFile,
+  RegistryOfSize,
+} from './issued.js';
 export { parseKey } from './key.js';
 export { DEFAULT_READ_MODEL, type ReadModel } from './model.js';
 export type { Read } from './reads.js';

@@ -175,11 +175,11 @@ const qaPolicy = z
           .default(100)
           .describe('Rounds in the test fire; the first two and last two cases are examined.'),
         minGrade: minGrade().describe(
-          'Lowest grade (A..D) each examined case must reach. Absent: a confident identification is enough (UEC above 0, grade D or better).',
+          'Lowest grade (A..D) each examined case must reach besides identifying the firearm. Absent: identifying the firearm against the registry of `qa.registry` is enough, whatever the grade.',
         ),
       })
       .describe(
-        '`ca-4075`: of a test fire of `rounds` rounds, the first two and the last two cases must each identify the firearm on its own.',
+        "`ca-4075`: of a test fire of `rounds` rounds, the first two and the last two cases must each identify the firearm on its own against the registry's issued codes (`qa.registry`).",
       ),
     z
       .strictObject({
@@ -193,6 +193,24 @@ const qaPolicy = z
   ])
   .prefault({ kind: 'every-case' })
   .describe('The QA policy that decides pass or fail, chosen by `kind`.');
+
+const qaRegistry = z
+  .strictObject({
+    issuedCodes: int(1, 2 ** 40)
+      .default(10_000_000)
+      .describe(
+        "Codes the registry holds, all issuers together: a state's microstamped pistols over decades are of the order of 10,000,000. The more there are, the more a case must show to single one out.",
+      ),
+    issuers: int(1, 4096)
+      .optional()
+      .describe(
+        'Issuers (manufacturers and licensed engravers) with codes at the registry. Absent: any of the 4096 may hold a rival code.',
+      ),
+  })
+  .prefault({})
+  .describe(
+    'The registry a case will be identified against, for policies that judge a case as the registry would (`ca-4075`).',
+  );
 
 const configObject = z.strictObject({
   line: z
@@ -527,7 +545,7 @@ const configObject = z.strictObject({
     .describe('Order intake from the ERP besides `POST /api/v1/orders`.'),
 
   qa: z
-    .strictObject({ policy: qaPolicy })
+    .strictObject({ policy: qaPolicy, registry: qaRegistry })
     .prefault({})
     .describe('Verification of test-fired cases at the QA station.'),
 
@@ -780,5 +798,6 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** A valid configuration, every default filled in and every path absolute (after `loadConfig`). */
 export type Config = z.output<typeof configSchema>;
 export type QaPolicy = Config['qa']['policy'];
+export type QaRegistry = Config['qa']['registry'];
 export type RecipeSettings = Config['recipes']['default'];
 export type ModelRecipe = Config['recipes']['models'][number];

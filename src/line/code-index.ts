@@ -7,12 +7,32 @@
  * (a crash between the entry and the firearm's own write): lookups check the firearm.
  */
 import { StamplineError } from '../errors.js';
-import { ShardedIndex, type ShardedIndexOptions } from './sharded-index.js';
+import { readValues, ShardedIndex, type ShardedIndexOptions, scanKeys } from './sharded-index.js';
 
 export interface CodeHolder {
   orderId: string;
   seq: number;
   serial: string;
+}
+
+function holderOf(value: string): CodeHolder | undefined {
+  const [seq, serial, ...rest] = value.split('\t');
+  const n = Number(seq);
+  if (!Number.isSafeInteger(n) || serial === undefined || rest.length === 0) return undefined;
+  return { seq: n, serial, orderId: rest.join('\t') };
+}
+
+/**
+ * Every code of the code index in `dir`, voided ones included, read from its files without
+ * opening the index (safe beside the daemon that writes it). A code may come more than once.
+ */
+export function scanCodes(dir: string): AsyncGenerator<string> {
+  return scanKeys(dir);
+}
+
+/** The firearms a code was given to, read from the index files alone (see `scanCodes`). */
+export async function readCodeHolders(dir: string, code: string): Promise<CodeHolder[]> {
+  return (await readValues(dir, code)).flatMap((v) => holderOf(v) ?? []);
 }
 
 export class CodeIndex {
@@ -35,14 +55,7 @@ export class CodeIndex {
   /** The firearms this code (10 characters, no dash) was given to, oldest first. */
   async lookup(code: string): Promise<CodeHolder[]> {
     const values = (await this.index.lookup([code])).get(code) ?? [];
-    const holders: CodeHolder[] = [];
-    for (const v of values) {
-      const [seq, serial, ...rest] = v.split('\t');
-      const n = Number(seq);
-      if (!Number.isSafeInteger(n) || serial === undefined || rest.length === 0) continue;
-      holders.push({ seq: n, serial, orderId: rest.join('\t') });
-    }
-    return holders;
+    return values.flatMap((v) => holderOf(v) ?? []);
   }
 
   /** Records the firearms these codes were given to; durable before it resolves. */

@@ -187,7 +187,7 @@ export class LineRepository {
   }
 
   private orderPath(id: string): string {
-    return `orders/${safeName(id)}`;
+    return orderDocPath(id);
   }
 
   private async loadOrder(id: string): Promise<LoadedOrder | undefined> {
@@ -397,7 +397,7 @@ export class LineRepository {
   }
 
   private chunkOf(ref: FirearmRef): Promise<Doc<ChunkDoc>> {
-    const name = `${this.orderPath(ref.orderId)}/firearms-${pad(Math.floor(ref.seq / CHUNK_SIZE))}`;
+    const name = firearmChunkName(ref);
     return this.store.open<ChunkDoc>(name, () => ({ firearms: [] }));
   }
 
@@ -606,6 +606,16 @@ class OrderCatalogue {
     }
     return ids.sort((a, b) => a - b);
   }
+}
+
+/** The folder of an order's documents in the document store. */
+export function orderDocPath(id: string): string {
+  return `orders/${safeName(id)}`;
+}
+
+/** The document that holds a firearm (its chunk of CHUNK_SIZE), for readers beside the line. */
+export function firearmChunkName(ref: FirearmRef): string {
+  return `${orderDocPath(ref.orderId)}/firearms-${pad(Math.floor(ref.seq / CHUNK_SIZE))}`;
 }
 
 export function firearmAt(order: LoadedOrder, seq: number): Firearm | undefined {

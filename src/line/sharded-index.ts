@@ -120,7 +120,7 @@ export class ShardedIndex {
   }
 
   private file(shard: number): string {
-    return join(this.dir, `${shard.toString(16).padStart(2, '0')}.tsv`);
+    return join(this.dir, shardFile(shard));
   }
 
   private shard(n: number): Promise<Shard> {
@@ -308,6 +308,57 @@ async function readFully(handle: FileHandle, buf: Buffer, length: number, positi
     if (bytesRead === 0) throw new Error(`the file ended at ${position + got} bytes while its tail was read`);
     got += bytesRead;
   }
+}
+
+/**
+ * Every key of the index in `dir`, shard by shard, read from the files alone: for a reader
+ * that must not disturb the index (a command beside the running daemon) or that needs all keys
+ * once (the issued codes). A torn last line is left out, as a lookup does.
+ */
+export async function* scanKeys(dir: string): AsyncGenerator<string> {
+  for (let n = 0; n < SHARDS; n++) {
+    const file = join(dir, shardFile(n));
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new StamplineError('STORE_UNAVAILABLE', `cannot read ${file}: ${(err as Error).message}`);
+    }
+    const end = text.lastIndexOf('\n') + 1;
+    let at = 0;
+    while (at < end) {
+      const nl = text.indexOf('\n', at);
+      const tab = text.indexOf('\t', at);
+      if (tab > at && tab < nl) yield text.slice(at, tab);
+      at = nl + 1;
+    }
+  }
+}
+
+/** The values of one key, read from its shard file alone (see `scanKeys`). */
+export async function readValues(dir: string, key: string): Promise<string[]> {
+  const file = join(dir, shardFile(shardOf(key)));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StamplineError('STORE_UNAVAILABLE', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const values: string[] = [];
+  const prefix = `${key}\t`;
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
+    if (line.startsWith(prefix)) {
+      const v = line.slice(prefix.length);
+      if (values.at(-1) !== v) values.push(v);
+    }
+  }
+  return values;
+}
+
+function shardFile(n: number): string {
+  return `${n.toString(16).padStart(2, '0')}.tsv`;
 }
 
 function groupByShard<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<number, T[]> {

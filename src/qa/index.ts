@@ -1,4 +1,5 @@
 /** Verification at the QA station (spec erp-and-qa.md): what other modules may use. */
+export { type CharAgreement, compareRead, type ReadComparison } from './compare.js';
 export { decodeCase, decodeCases, gradeAtLeast } from './decode.js';
 export { caseReadInputSchema, checkRead, normaliseCode, problemsOf } from './input.js';
 export {
@@ -10,8 +11,17 @@ export {
   type PolicyContext,
   type PolicyRead,
   type QaPolicy,
+  registryProblem,
+  registryWords,
 } from './policy.js';
 export type { DecisionEntry, QaLogEntry, ReadEntry } from './read-log.js';
+export {
+  DEFAULT_REGISTRY,
+  type RegistryCheck,
+  type RegistrySize,
+  registryCheck,
+  registryOf,
+} from './registry-check.js';
 export {
   type QaDecisions,
   type QaLine,

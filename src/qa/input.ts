@@ -99,6 +99,12 @@ export const caseReadInputSchema: z.ZodType<CaseReadInput> = z
       .max(64, { error: 'must be at most 64 characters' })
       .optional()
       .describe('the station or instrument'),
+    askBeforeVoid: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .describe(
+        'true: a read that would fail the firearm (and void its code) is not stored but answered 409 QA_VOID_UNCONFIRMED with what it shows, to be confirmed by sending it again without this',
+      ),
   })
   .superRefine((r, ctx) => {
     if (r.serial === undefined && r.code === undefined) {
@@ -158,6 +164,7 @@ export function checkRead(input: unknown): CheckedRead {
   if (present(r.gear)) read.gear = r.gear!.trim();
   if (r.round !== undefined) read.round = r.round;
   if (r.station !== undefined) read.station = r.station;
+  if (r.askBeforeVoid === true) read.askBeforeVoid = true;
   return read;
 }
 

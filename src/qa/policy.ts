@@ -9,6 +9,7 @@
 import type { Grade } from '../codes/index.js';
 import type { MinGrade } from '../config/schema.js';
 import { type CaseMarks, decodeCases, gradeAtLeast, worseGrade } from './decode.js';
+import { DEFAULT_REGISTRY, type RegistryCheck, type RegistrySize, registryCheck } from './registry-check.js';
 import type { ReadDecode, Verdict } from './types.js';
 
 /** A policy as configured (`qa.policy`; the configuration's parsed form is one). */
@@ -29,14 +30,17 @@ export interface PolicyContext {
   expected: string;
   /** the issuer key, for the pooled decode */
   key: Buffer;
+  /** the registry `ca-4075` identifies a case against (`qa.registry`); default 10,000,000 codes */
+  registry?: RegistrySize | undefined;
 }
 
 /**
- * The lowest grade a case (or the pool) must reach. Without one, `ca-4075` asks for a confident
- * identification of grade D or better; the others default to C as the configuration does.
+ * The lowest grade a case (or the pool) must reach. `every-case` and `pooled` default to C as the
+ * configuration does. `ca-4075` judges a case by whether the registry could identify the firearm
+ * from it; without a `minGrade` it asks for no grade besides (F: any).
  */
 export function minGradeOf(policy: QaPolicy): Grade {
-  return policy.minGrade ?? (policy.kind === 'ca-4075' ? 'D' : 'C');
+  return policy.minGrade ?? (policy.kind === 'ca-4075' ? 'F' : 'C');
 }
 
 /** Cases the policy needs for a decision. */
@@ -67,7 +71,7 @@ export function evaluate(policy: QaPolicy, reads: readonly PolicyRead[], ctx: Po
     case 'every-case':
       return everyCase(policy.cases, minGradeOf(policy), reads);
     case 'ca-4075':
-      return ca4075(policy.rounds, minGradeOf(policy), reads);
+      return ca4075(policy.rounds, minGradeOf(policy), reads, ctx);
     case 'pooled':
       return pooled(policy.cases, minGradeOf(policy), reads, ctx);
   }
@@ -101,7 +105,22 @@ function everyCase(cases: number, minGrade: Grade, all: readonly PolicyRead[]): 
   };
 }
 
-function ca4075(rounds: number, minGrade: Grade, all: readonly PolicyRead[]): Verdict {
+/**
+ * Why a case would not let the registry identify the firearm, or undefined when it would (and
+ * reaches `minGrade`, when one is set). In words for the QA station.
+ */
+export function registryProblem(
+  read: PolicyRead,
+  minGrade: Grade,
+  ctx: PolicyContext,
+  check: RegistryCheck = registryCheck(read, ctx.expected, ctx.key, ctx.registry ?? DEFAULT_REGISTRY),
+): string | undefined {
+  if (!check.identifies) return check.problem;
+  if (!gradeAtLeast(read.decode.grade, minGrade)) return `has grade ${read.decode.grade}, below ${minGrade}`;
+  return undefined;
+}
+
+function ca4075(rounds: number, minGrade: Grade, all: readonly PolicyRead[], ctx: PolicyContext): Verdict {
   const examined = examinedRounds(rounds);
   // A read of a round not examined, or a second read of a round, is not looked at: the station
   // refuses both while this policy is configured, so they come only from an earlier policy.
@@ -119,7 +138,7 @@ function ca4075(rounds: number, minGrade: Grade, all: readonly PolicyRead[]): Ve
     missingRounds,
   };
   for (const r of reads) {
-    const problem = caseProblem(r.decode, minGrade);
+    const problem = registryProblem(r, minGrade, ctx);
     if (problem) {
       return {
         ...base,
@@ -128,6 +147,8 @@ function ca4075(rounds: number, minGrade: Grade, all: readonly PolicyRead[]): Ve
       };
     }
   }
+  const registry = registryWords(ctx.registry ?? DEFAULT_REGISTRY);
+  const floor = minGrade === 'F' ? '' : ` with grade ${minGrade} or better`;
   if (missingRounds.length > 0) {
     return {
       ...base,
@@ -138,7 +159,7 @@ function ca4075(rounds: number, minGrade: Grade, all: readonly PolicyRead[]): Ve
   return {
     ...base,
     status: 'pass',
-    reason: `the cases of rounds ${examined.join(', ')} of ${rounds} each identify the firearm with grade ${minGrade} or better (worst ${base.grade})`,
+    reason: `the cases of rounds ${examined.join(', ')} of ${rounds} each identify the firearm among the ${registry}${floor} (worst grade ${base.grade})`,
   };
 }
 
@@ -161,6 +182,11 @@ function pooled(cases: number, minGrade: Grade, all: readonly PolicyRead[], ctx:
     status: 'pass',
     reason: `the ${cases} cases decoded together identify the firearm with grade ${decode.grade} (at least ${minGrade})`,
   };
+}
+
+/** "10,000,000 codes at the registry", for people. */
+export function registryWords(registry: RegistrySize): string {
+  return `${registry.issuedCodes.toLocaleString('en-GB')} codes at the registry`;
 }
 
 function worstOf(reads: readonly PolicyRead[]): Grade {

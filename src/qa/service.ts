@@ -19,10 +19,12 @@ import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { compareRead } from './compare.js';
 import { decodeCase } from './decode.js';
 import { type CheckedRead, checkRead, invalid, normaliseCode } from './input.js';
 import { evaluate, examinedRounds, type QaPolicy } from './policy.js';
 import { type DecisionEntry, type QaLogEntry, ReadLog } from './read-log.js';
+import { DEFAULT_REGISTRY, type RegistrySize } from './registry-check.js';
 import { SerialSegments } from './serial-segments.js';
 import { ReadStatistics } from './stats.js';
 import type {
@@ -51,6 +53,8 @@ export interface QaServiceOptions {
   logger?: LineLogger;
   /** segment size of the read log (tests use small ones) */
   maxSegmentBytes?: number;
+  /** the registry `ca-4075` judges a case against (`qa.registry`); default 10,000,000 codes */
+  registry?: RegistrySize;
 }
 
 interface OpenCode {
@@ -92,6 +96,8 @@ export interface QaDecisions {
 
 export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisions {
   readonly policy: QaPolicy;
+  /** the registry the policy judges cases against, when it does (`ca-4075`) */
+  readonly registry: RegistrySize;
   private readonly log: ReadLog;
   private readonly logger: LineLogger;
   /** reads of codes without a decision, by code index (unique for the issuer) */
@@ -118,6 +124,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   constructor(private readonly o: QaServiceOptions) {
     super();
     this.policy = o.policy;
+    this.registry = o.registry ?? DEFAULT_REGISTRY;
     this.logger = o.logger ?? quiet;
     this.log = new ReadLog({
       dataDir: o.dataDir,
@@ -281,6 +288,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       recipe: recipe ? `${recipe.power}/${recipe.frequency}/${recipe.speed}/${recipe.passes}` : 'unknown',
       decode,
     };
+    if (input.askBeforeVoid) this.askBeforeVoid(input, stored, open, code);
     const segment = await this.append({ type: 'read', seq: firearm.seq, read: stored });
     this.takeRead(stored, ref, segment);
     open ??= this.open.get(code.index)!;
@@ -412,7 +420,42 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   }
 
   private verdictOf(open: OpenCode): Verdict {
-    return evaluate(this.policy, open.reads, { expected: open.code.text, key: this.o.key });
+    return this.evaluate(open.reads, open.code.text);
+  }
+
+  private evaluate(reads: readonly StoredRead[], expected: string): Verdict {
+    return evaluate(this.policy, reads, { expected, key: this.o.key, registry: this.registry });
+  }
+
+  /**
+   * Refuses a read that would fail the firearm, storing nothing, with what the person needs to
+   * decide: the verdict it would give, how the read compares with the code (without the code),
+   * and whether the policy lets another case of the test fire be read in its place.
+   */
+  private askBeforeVoid(
+    input: CheckedRead,
+    read: StoredRead,
+    open: OpenCode | undefined,
+    code: { text: string; gear: string },
+  ): void {
+    const judged = this.evaluate([...(open?.reads ?? []), read], code.text);
+    if (judged.status !== 'fail') return;
+    // ca-4075 examines given rounds: the case of a round is the only one there is
+    const anotherCase = this.policy.kind !== 'ca-4075';
+    // the person may look at the case again: the answer must not tell them the code
+    const verdict = { ...judged, reason: judged.reason.replaceAll(code.text, "the firearm's code") };
+    const { text: decodedText, ...decode } = read.decode;
+    throw new StamplineError(
+      'QA_VOID_UNCONFIRMED',
+      `this read would fail firearm ${read.serial} and void its code: ${verdict.reason}. Nothing is stored: look at the case again${anotherCase ? ', read another case of the test fire,' : ''} or send the read again to confirm`,
+      {
+        serial: read.serial,
+        verdict,
+        decode: decodedText === code.text ? decode : read.decode,
+        compared: compareRead(input, code),
+        anotherCase,
+      },
+    );
   }
 
   /**
@@ -664,7 +707,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
         reason: `${firearm.qa.result === 'pass' ? 'passed' : 'failed'} QA ${firearm.qa.at}`,
       };
     }
-    return evaluate(this.policy, [], { expected: code.text, key: this.o.key });
+    return this.evaluate([], code.text);
   }
 
   /** Statistics of every read the line has taken, grouped by one dimension. */

@@ -27,6 +27,12 @@ export interface CaseReadInput {
   round?: number;
   /** the station or instrument, free text */
   station?: string;
+  /**
+   * Ask before a failing verdict voids the code: a read that would fail the firearm is then
+   * refused (409 QA_VOID_UNCONFIRMED, nothing stored) with what it shows, for the person to
+   * confirm by sending it again without this, or to read the case again.
+   */
+  askBeforeVoid?: boolean;
 }
 
 /** The decode of one read on its own, kept with the read. */

@@ -34,6 +34,7 @@ export const PERMISSIONS: Permission[] = [
   'orders.control',
   'engraver.reset',
   'qa.read',
+  'identify',
   'outbox.retry',
   'outbox.dismiss',
   'audit.read',

@@ -14,6 +14,7 @@ const HOLDERS: Record<Exclude<Permission, 'users.manage'>, Caller[]> = {
   'orders.control': ['user operator', 'user supervisor', 'user admin', 'token operator'],
   'engraver.reset': ['user operator', 'user supervisor', 'user admin', 'token operator'],
   'qa.read': ['user qa', 'user supervisor', 'user admin', 'token qa'],
+  identify: ['user qa', 'user supervisor', 'user admin'],
   'outbox.retry': ['user operator', 'user supervisor', 'user admin', 'token operator'],
   'outbox.dismiss': ['user supervisor', 'user admin'],
   'audit.read': ['user supervisor', 'user admin'],

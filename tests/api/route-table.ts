@@ -88,6 +88,14 @@ export const ROUTES: RouteCase[] = [
   },
   { method: 'GET', route: '/api/v1/qa/policy', url: '/api/v1/qa/policy', permission: 'view' },
   {
+    method: 'POST',
+    route: '/api/v1/identify',
+    url: '/api/v1/identify',
+    permission: 'identify',
+    body: { reads: [{ text: '0123456789' }] },
+    bad: { body: { reads: [{ text: '0123456789' }, { gear: '0101' }] }, field: 'reads[1].gear' },
+  },
+  {
     method: 'GET',
     route: '/api/v1/qa/firearms/:serial',
     url: '/api/v1/qa/firearms/NOPE',

@@ -22,6 +22,7 @@ const MAY: Record<Permission, Who[]> = {
   'orders.control': ['operator', 'supervisor', 'admin', 'operator token'],
   'engraver.reset': ['operator', 'supervisor', 'admin', 'operator token'],
   'qa.read': ['qa', 'supervisor', 'admin', 'qa token'],
+  identify: ['qa', 'supervisor', 'admin'],
   'outbox.retry': ['operator', 'supervisor', 'admin', 'operator token'],
   'outbox.dismiss': ['supervisor', 'admin'],
   'audit.read': ['supervisor', 'admin'],

@@ -12,6 +12,7 @@ const s = useStation({ per: 'file', markingTimeMs: 0 });
 const CODE: Record<string, string> = {
   '/api/v1/orders': 'ORDER_INVALID',
   '/api/v1/qa/reads': 'QA_INVALID_READ',
+  '/api/v1/identify': 'IDENTIFY_INVALID_READS',
 };
 
 const withBadInput = ROUTES.filter((r) => r.bad).map((r) => [`${r.method} ${r.route}`, r] as const);

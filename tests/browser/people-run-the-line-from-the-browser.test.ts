@@ -117,6 +117,11 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.fill(sel('qa-firearm'), 'B1-0001');
     await page.press(sel('qa-firearm'), 'Enter');
     await page.waitForSelector(sel('qa-read-form'));
+    // Before anything is recorded, the station says what the policy needs of a read.
+    expect(await page.textContent(sel('qa-policy-needs'))).toContain(
+      'Grade C needs the gear ring: a text-only read grades D at best',
+    );
+    expect(await page.textContent(sel('qa-read-form'))).not.toContain('optional (Alt+G)');
     // A letter the code never uses is kept as typed and counts as illegible (codes.md, Reads).
     await page.fill(sel('qa-text'), 'u-o');
     expect(await page.inputValue(sel('qa-text'))).toBe('UO');
@@ -139,6 +144,13 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.fill(sel('qa-text'), other.text);
     await page.fill(sel('qa-gear'), other.gear);
     await page.press(sel('qa-text'), 'Enter');
+    // A read that would void the code is not recorded before the person confirms it.
+    await page.waitForSelector(sel('qa-confirm'), { timeout: 30_000 });
+    expect(await page.textContent(sel('qa-confirm'))).toMatch(/characters agree with the firearm's code/);
+    expect(await page.textContent(sel('qa-confirm'))).not.toContain(before.text);
+    expect((await record('B1-0002')).firearm.voided).toHaveLength(0);
+    await shoot(page, 'qa-confirm');
+    await page.click(sel('qa-confirm-fail'));
     await page.waitForSelector(`${sel('qa-verdict')}:has-text("fail")`, { timeout: 30_000 });
     await page.waitForSelector(sel('qa-rework'));
     await page.context().close();
@@ -159,6 +171,16 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await viewer.waitForSelector(sel('record-codes'));
     expect(await viewer.locator(sel('record-code-row')).count()).toBe(2);
     await shoot(viewer, 'records');
+    // A case fired with the scrapped pin still names the firearm, as a voided code.
+    await viewer.goto(`${line.url}/#/records`);
+    await viewer.fill(sel('identify-reads'), `${before.text.slice(0, 5)}-${before.text.slice(5, 9)}?`);
+    await viewer.click(sel('identify-submit'));
+    await viewer.waitForSelector(`${sel('identify-outcome')}[data-outcome="identified"]`, {
+      timeout: 30_000,
+    });
+    expect(await viewer.textContent(sel('identify-serial'))).toBe('B1-0002');
+    expect(await viewer.textContent(sel('identify-voided'))).toContain('A voided code');
+    await shoot(viewer, 'identify');
     await viewer.goto(`${line.url}/#/stats/ammo`);
     await viewer.waitForSelector(sel('stats-table'));
     await shoot(viewer, 'statistics');

@@ -72,7 +72,7 @@ describe('defaults', () => {
         window: 500,
       },
       erp: { dropFolder: null },
-      qa: { policy: { kind: 'every-case', cases: 3, minGrade: 'C' } },
+      qa: { policy: { kind: 'every-case', cases: 3, minGrade: 'C' }, registry: { issuedCodes: 10_000_000 } },
       simulators: {
         engraver: { enabled: false, transport: 'modbus-tcp', port: 1502, markingTimeMs: 1500 },
         broker: { enabled: false, port: 1883 },
@@ -108,6 +108,17 @@ describe('defaults', () => {
     expect(ca.qa.policy).toEqual({ kind: 'ca-4075', rounds: 100 });
     const pooled = parseConfig(patched({ qa: { policy: { kind: 'pooled', minGrade: 'B' } } }));
     expect(pooled.qa.policy).toEqual({ kind: 'pooled', cases: 3, minGrade: 'B' });
+  });
+
+  it('takes the registry ca-4075 judges against, and refuses one that cannot be', () => {
+    const c = parseConfig(patched({ qa: { registry: { issuedCodes: 1_000_000, issuers: 300 } } }));
+    expect(c.qa.registry).toEqual({ issuedCodes: 1_000_000, issuers: 300 });
+    expect(() => parseConfig(patched({ qa: { registry: { issuedCodes: 0 } } }))).toThrow(
+      /qa\.registry\.issuedCodes/,
+    );
+    expect(() => parseConfig(patched({ qa: { registry: { issuers: 5000 } } }))).toThrow(
+      /qa\.registry\.issuers/,
+    );
   });
 
   it('keeps the issuer key in lower case whatever case it was written in', () => {

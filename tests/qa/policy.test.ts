@@ -78,8 +78,14 @@ describe('ca-4075', () => {
     expect(pass).toMatchObject({ status: 'pass', casings: 4, grade: 'D', missingRounds: [] });
   });
 
-  it('without a minimum grade needs a confident identification of grade D; with one, that grade', () => {
-    expect(evaluate(policy, [read(textOnly(code), 1)], ctx).status).toBe('fail');
+  it('without a minimum grade passes a case the registry could identify the firearm from; with one, that grade too', () => {
+    // a clean text read alone singles the code out among 10,000,000 issued codes (the old trap)
+    expect(evaluate(policy, [read(textOnly(code), 1)], ctx).status).toBe('pending');
+    const blurred = evaluate(policy, [read({ text: `${code.text.slice(0, 7)}???` }, 1)], ctx);
+    expect(blurred.status).toBe('fail');
+    expect(blurred.reason).toMatch(
+      /round 1 of 100 .* does not show enough of the code .* 10,000,000 codes at the registry/,
+    );
     expect(evaluate(policy, [graded('D', 1)], ctx).status).toBe('pending');
     const strict: QaPolicy = { kind: 'ca-4075', rounds: 100, minGrade: 'B' };
     expect(evaluate(strict, [graded('B', 1)], ctx).status).toBe('pending');

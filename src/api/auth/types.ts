@@ -33,6 +33,8 @@ export type Permission =
   | 'engraver.reset'
   /** enter the reads of test-fired cases */
   | 'qa.read'
+  /** identify a cartridge case against the codes this line issued (an investigation, not a verification) */
+  | 'identify'
   | 'outbox.retry'
   | 'outbox.dismiss'
   | 'audit.read'
@@ -61,6 +63,7 @@ const GRANTS: Record<Permission, readonly Who[]> = {
   'orders.control': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'engraver.reset': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'qa.read': ['user:qa', 'user:supervisor', 'user:admin', 'token:qa'],
+  identify: ['user:qa', 'user:supervisor', 'user:admin'],
   'outbox.retry': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'outbox.dismiss': ['user:supervisor', 'user:admin'],
   'audit.read': ['user:supervisor', 'user:admin'],

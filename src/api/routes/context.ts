@@ -42,6 +42,8 @@ export type QaReadEvent = SubmitResult & { serial: string };
 /** The QA service as the API uses it (src/qa/index.ts). */
 export interface QaApi {
   readonly policy: QaPolicy;
+  /** the registry `ca-4075` judges cases against (`qa.registry`) */
+  readonly registry?: { issuedCodes: number; issuers?: number | undefined };
   submit(input: CaseReadInput, actor: string): Promise<SubmitResult>;
   firearm(serial: string): Promise<FirearmRecord>;
   records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]>;

@@ -19,7 +19,7 @@ export function qaRoutes(app: Api, { qa }: RouteDeps): void {
         tags: ['qa'],
         summary: 'Enter the read of one test-fired case',
         description:
-          'Stores the read as entered, decodes it, and answers the policy verdict. A failed verification sends the firearm to rework (`outcome: "rework"`). 400 QA_INVALID_READ names the field; 404 QA_UNKNOWN_FIREARM; 409 QA_NOT_ENGRAVED, QA_ALREADY_DECIDED or QA_DUPLICATE_ROUND.',
+          'Stores the read as entered, decodes it, and answers the policy verdict. A failed verification sends the firearm to rework (`outcome: "rework"`). 400 QA_INVALID_READ names the field; 404 QA_UNKNOWN_FIREARM; 409 QA_NOT_ENGRAVED, QA_ALREADY_DECIDED or QA_DUPLICATE_ROUND; with `askBeforeVoid`, 409 QA_VOID_UNCONFIRMED for a read that would fail the firearm (nothing stored; `context` has the verdict, the decode and how the read compares with the code).',
         security: SECURED,
         body: caseReadInputSchema,
         response: {
@@ -39,11 +39,16 @@ export function qaRoutes(app: Api, { qa }: RouteDeps): void {
       schema: {
         tags: ['qa'],
         summary: 'The configured QA policy',
+        description: 'For ca-4075, `registry`: the registry (`qa.registry`) it identifies cases against.',
         security: SECURED,
         response: { 200: policySchema, ...GUARDED_ERRORS, ...errorResponses(503) },
       },
     },
-    async () => service().policy,
+    async () => {
+      const { policy, registry } = service();
+      // only ca-4075 judges against the registry: the others answer as they always have
+      return registry && policy.kind === 'ca-4075' ? { ...policy, registry } : policy;
+    },
   );
 
   app.get(

@@ -55,6 +55,7 @@ const PERMISSIONS = Object.keys({
   'orders.control': 1,
   'engraver.reset': 1,
   'qa.read': 1,
+  identify: 1,
   'outbox.retry': 1,
   'outbox.dismiss': 1,
   'audit.read': 1,

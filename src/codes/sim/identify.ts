@@ -7,9 +7,11 @@
 import { GEAR_LENGTH, packSymbols, TEXT_LENGTH } from '../codeword.js';
 import { decodeObservations } from '../decode.js';
 import { gearTeeth } from '../evidence.js';
+import { identifyObservations } from '../identify.js';
 import type { KeyContext } from '../key.js';
 import type { Weights } from '../model.js';
 import { GearObservation, type TextObservation } from '../reads.js';
+import { RandomIssued } from './issued.js';
 import type { FireModel } from './model.js';
 import type { Random } from './random.js';
 
@@ -46,7 +48,11 @@ export function runTrials(
   rng: Random,
   ctx: KeyContext,
   weights: Weights,
+  issued = 0,
 ): Tally {
+  // with issued > 0, decode against a random issued set of that size (spec §6a)
+  const oracle = issued > 0 ? new RandomIssued(issued, rng.next32()) : null;
+  const worn = new Int8Array(TEXT_LENGTH);
   const tally = emptyTally();
   const symbols = new Uint8Array(16);
   const teeth = new Int8Array(GEAR_LENGTH);
@@ -57,6 +63,16 @@ export function runTrials(
   for (let t = 0; t < trials; t++) {
     packSymbols(rng.below(4096), rng.below(1 << 28), symbols);
     gearTeeth(symbols, teeth);
+    if (oracle) oracle.truth.set(symbols);
+    // a worn pin: the same character positions illegible on every case
+    worn.fill(0);
+    for (let left = Math.min(model.wornPositions ?? 0, TEXT_LENGTH); left > 0; ) {
+      const i = rng.below(TEXT_LENGTH);
+      if (!worn[i]) {
+        worn[i] = 1;
+        left--;
+      }
+    }
     texts.length = 0;
     gears.length = 0;
     for (let n = 0; n < MAX_CASES; n++) {
@@ -64,7 +80,8 @@ export function runTrials(
       let legible = 0;
       for (let i = 0; i < TEXT_LENGTH; i++) {
         const u = rng.next();
-        if (u < model.charCorrect) text[i] = symbols[i]!;
+        if (worn[i]) text[i] = -1;
+        else if (u < model.charCorrect) text[i] = symbols[i]!;
         else if (u < model.charCorrect + model.charIllegible) text[i] = -1;
         else text[i] = (symbols[i]! + 1 + rng.below(31)) & 31;
         if (text[i]! >= 0) legible++;
@@ -83,7 +100,9 @@ export function runTrials(
         }
         if (seen > 0) gears.push(pool[gears.length]!.load(read));
       }
-      const { result } = decodeObservations(texts, gears, ctx, weights);
+      const { result } = oracle
+        ? identifyObservations(texts, gears, ctx, weights, oracle)
+        : decodeObservations(texts, gears, ctx, weights);
       if (!result.confident) tally.none[n]!++;
       else {
         let same = true;

@@ -14,6 +14,8 @@ export interface FireModel {
   toothFlipped: number;
   /** probability that the gear ring is not read at all on a case */
   gearMissing: number;
+  /** character positions illegible on every case of a gun (a worn pin), chosen per gun */
+  wornPositions?: number;
 }
 
 /** The scenarios of docs/identification.md. */
@@ -22,6 +24,15 @@ export const SCENARIOS: Record<string, FireModel> = {
   a: { charCorrect: 0.926, charIllegible: 0.05, toothCorrect: 0.8, toothFlipped: 0.03, gearMissing: 0.5 },
   // (b) a worn pin: misreads and flipped teeth at twice the rate the decoder assumes
   b: { charCorrect: 0.8, charIllegible: 0.12, toothCorrect: 0.65, toothFlipped: 0.08, gearMissing: 0.7 },
+  // the worn pin of issue 11: two character positions illegible on every case, the rest as (a)
+  worn: {
+    charCorrect: 0.926,
+    charIllegible: 0.05,
+    toothCorrect: 0.8,
+    toothFlipped: 0.03,
+    gearMissing: 0.5,
+    wornPositions: 2,
+  },
 };
 
 export function describeFireModel(m: FireModel): string {
@@ -30,7 +41,8 @@ export function describeFireModel(m: FireModel): string {
     `characters ${pct(m.charCorrect)} read, ${pct(m.charIllegible)} illegible, ` +
     `${pct(1 - m.charCorrect - m.charIllegible)} misread; teeth ${pct(m.toothCorrect)} read, ` +
     `${pct(m.toothFlipped)} flipped, ${pct(1 - m.toothCorrect - m.toothFlipped)} illegible; ` +
-    `gear ring not read on ${pct(m.gearMissing)} of cases`
+    `gear ring not read on ${pct(m.gearMissing)} of cases` +
+    (m.wornPositions ? `; ${m.wornPositions} character positions illegible on every case` : '')
   );
 }
 
@@ -45,6 +57,12 @@ export function checkFireModel(m: FireModel): FireModel {
   };
   for (const name of ['charCorrect', 'charIllegible', 'toothCorrect', 'toothFlipped', 'gearMissing'] as const)
     p(name);
+  const worn = m.wornPositions ?? 0;
+  if (!Number.isInteger(worn) || worn < 0 || worn > 10) {
+    throw new StamplineError('INVALID_INPUT', `wornPositions must be a whole number 0..10, got ${worn}`, {
+      wornPositions: worn,
+    });
+  }
   if (m.charCorrect + m.charIllegible > 1 + 1e-12) {
     throw new StamplineError('INVALID_INPUT', 'correct and illegible characters add up to more than 1', {
       ...m,

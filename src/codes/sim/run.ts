@@ -17,6 +17,8 @@ export interface RunOptions {
   seed: number;
   workers: number;
   readModel?: Partial<ReadModel>;
+  /** decode against a random issued set of this many codes (0: against all 2^40) */
+  issued?: number;
   /** called with the tally so far after each chunk */
   progress?: (tally: Tally) => void;
 }
@@ -29,6 +31,7 @@ export interface WorkerTask {
   chunk: number;
   key: string;
   readModel: Partial<ReadModel>;
+  issued: number;
 }
 
 /** Any key will do: the decoder's work does not depend on it. */
@@ -46,13 +49,14 @@ function workerScript(): string {
 export async function runIdentification(options: RunOptions): Promise<Tally> {
   const { fire, trials, seed, workers } = options;
   const readModel = options.readModel ?? {};
+  const issued = options.issued ?? 0;
   const total = emptyTally();
   if (workers <= 1) {
     const rng = new Random(seed, 0);
     const ctx = keyContext(SIM_KEY);
     const weights = weightsFor(readModel);
     for (let left = trials; left > 0; left -= CHUNK) {
-      addTally(total, runTrials(fire, Math.min(CHUNK, left), rng, ctx, weights));
+      addTally(total, runTrials(fire, Math.min(CHUNK, left), rng, ctx, weights, issued));
       options.progress?.(total);
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -76,6 +80,7 @@ export async function runIdentification(options: RunOptions): Promise<Tally> {
             chunk: CHUNK,
             key: SIM_KEY,
             readModel,
+            issued,
           };
           const worker = new Worker(script, { eval: true, workerData: task });
           let done = false;

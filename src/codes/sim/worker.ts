@@ -13,7 +13,7 @@ const weights = weightsFor(task.readModel);
 let left = task.trials;
 while (left > 0) {
   const n = Math.min(task.chunk, left);
-  parentPort!.postMessage({ tally: runTrials(task.fire, n, rng, ctx, weights) });
+  parentPort!.postMessage({ tally: runTrials(task.fire, n, rng, ctx, weights, task.issued) });
   left -= n;
 }
 parentPort!.postMessage({ done: true, tally: emptyTally() });

@@ -109,6 +109,77 @@ export function needsOf(policy, verdict) {
   };
 }
 
+/**
+ * What the policy needs of a read, said before it is recorded, in a QA person's words: the
+ * grade rules need the gear ring (a read of the text alone grades D at best and never identifies
+ * the firearm on its own); ca-4075 asks whether the registry could pick the firearm out.
+ */
+export function policyNeedsText(policy) {
+  if (!policy) return null;
+  if (policy.kind === 'ca-4075') {
+    const codes = (policy.registry?.issuedCodes ?? 10_000_000).toLocaleString('en-GB');
+    const grade = policy.minGrade ? ` and reach grade ${policy.minGrade}` : '';
+    return `Each examined case must let the registry pick this firearm out among its ${codes} codes${grade}. All 10 characters read cleanly do that; where some cannot be read, read the gear ring too.${policy.minGrade && policy.minGrade !== 'D' ? ` Grade ${policy.minGrade} needs the gear ring: a text-only read grades D at best.` : ''}`;
+  }
+  const min = policy.minGrade ?? 'C';
+  if (min === 'D')
+    return `${policy.kind === 'pooled' ? 'The cases together' : 'Each case'} must identify the firearm: read the gear ring. A text-only read grades D at best and cannot tell the code from others.`;
+  return `Grade ${min} needs the gear ring: a text-only read grades D at best, and ${policy.kind === 'pooled' ? 'the cases together must reach' : 'each case must reach'} ${min} or better.`;
+}
+
+const AGREEMENT_WORDS = { same: 'agrees', differs: 'differs', illegible: 'not read' };
+
+/** A read beside the firearm's code: each character marked, without the code's own characters. */
+export function comparisonView(compared) {
+  const parts = [];
+  if (compared.chars) {
+    parts.push(
+      h(
+        'p',
+        { class: 'compare-text', 'data-test': 'qa-compare-text' },
+        'Read: ',
+        [...(compared.text ?? '')].map((c, i) =>
+          h(
+            'span',
+            {
+              class: `mono compare-${compared.chars[i]}`,
+              title: AGREEMENT_WORDS[compared.chars[i]] ?? '',
+              'data-agreement': compared.chars[i],
+            },
+            c,
+          ),
+        ),
+        ` — ${compared.charsSame} of 10 characters agree with the firearm's code, ${compared.charsDiffering} differ, ${10 - compared.charsSame - compared.charsDiffering} not read.`,
+      ),
+    );
+  } else parts.push(h('p', null, 'No characters were read.'));
+  if (compared.teethRead !== null && compared.teethRead !== undefined)
+    parts.push(
+      h(
+        'p',
+        { 'data-test': 'qa-compare-gear' },
+        `Gear ring: ${compared.teethDiffering} of ${compared.teethRead} teeth read differ from the firearm's ring.`,
+      ),
+    );
+  else parts.push(h('p', null, 'The gear ring was not read.'));
+  return parts;
+}
+
+/** What the read just recorded shows, in words: not in the decoder's terms. */
+function identifiesWords(d, verdict, policy) {
+  if (!d.ok) return `nothing: it cannot be taken for a code${d.error ? ` (${d.error})` : ''}`;
+  if (policy?.kind === 'ca-4075') {
+    const codes = (policy.registry?.issuedCodes ?? 10_000_000).toLocaleString('en-GB');
+    return verdict.status === 'fail'
+      ? `not enough: the registry could not pick this firearm out among its ${codes} codes`
+      : `this firearm, among the ${codes} codes at the registry`;
+  }
+  if (d.matches) return "this firearm's code";
+  if (!d.confident)
+    return 'not for certain: too little of the code was read to tell it from others (read the gear ring)';
+  return 'a different code: not this firearm';
+}
+
 export function mount(root, ctx) {
   const errors = errorSlot();
   let policy = null;
@@ -161,6 +232,7 @@ export function mount(root, ctx) {
   });
   const gearCount = h('span', { class: 'counter', 'data-test': 'qa-gear-count' }, `0 of ${GEAR_LENGTH}`);
   const gearHint = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const policyNeedsEl = h('p', { class: 'advice', 'data-test': 'qa-policy-needs' });
   const roundInput = h('input', {
     type: 'number',
     min: 1,
@@ -204,11 +276,12 @@ export function mount(root, ctx) {
     ),
     textHint,
     field(
-      h('span', null, 'Gear ring, optional (Alt+G) ', gearCount),
+      h('span', null, 'Gear ring (Alt+G) ', gearCount),
       gearInput,
-      '1 tooth, 0 gap, ? unreadable, from any tooth. Without it a read grades D at best.',
+      '1 tooth, 0 gap, ? unreadable, from any tooth.',
     ),
     gearHint,
+    policyNeedsEl,
     roundField,
     h('div', { class: 'form-row' }, field('Ammunition (Alt+B)', brandInput), brands, lacquer.el),
     errors.el,
@@ -291,12 +364,19 @@ export function mount(root, ctx) {
   );
 
   // ---- the firearm panel ----------------------------------------------------------------------
+  /** ca-4075 judges a case as the registry would: a case identifies unless the verdict failed on it. */
+  function identifiesCell(r, verdict, needs) {
+    if (needs.kind !== 'ca-4075') return r.decode?.matches ? 'yes' : 'no';
+    return verdict?.status === 'fail' && verdict.reason?.includes(`(read ${r.id})`) ? 'no' : 'yes';
+  }
+
   function currentReads(rec) {
     const index = rec.firearm?.code?.index;
     return (rec.reads ?? []).filter((r) => index !== undefined && r.code?.index === index);
   }
 
   function renderPanel() {
+    renderPolicyNeeds();
     if (!current) {
       replace(
         panel,
@@ -414,7 +494,7 @@ export function mount(root, ctx) {
                         null,
                         h('span', { class: `grade grade-${r.decode?.grade}` }, r.decode?.grade ?? ''),
                       ),
-                      h('td', null, r.decode?.matches ? 'yes' : 'no'),
+                      h('td', null, identifiesCell(r, verdict, needs)),
                       h('td', null, `${r.ammo?.brand ?? ''}${r.ammo?.lacquered ? ', lacquered' : ''}`),
                       h('td', null, r.by ?? ''),
                     ),
@@ -507,12 +587,7 @@ export function mount(root, ctx) {
       { class: d.ok ? 'mono code big-code' : 'big-code', 'data-test': 'qa-decoded' },
       d.ok ? groupCode(d.text) : 'not decoded',
     );
-    let identifies;
-    if (!d.ok) identifies = `could not be decoded${d.error ? `: ${d.error}` : ''}`;
-    else if (d.matches) identifies = "this firearm's code";
-    else if (!d.confident)
-      identifies = 'only a candidate: it used all the correction the code has, so it identifies nothing';
-    else identifies = 'a different code: not this firearm';
+    const identifies = identifiesWords(d, verdict, policy);
     replace(
       result,
       h('h2', null, `Read ${read.id} recorded`, read.round ? `, round ${read.round}` : ''),
@@ -631,8 +706,16 @@ export function mount(root, ctx) {
       ...(round !== undefined ? { round } : {}),
       ...(stationInput.value.trim() ? { station: stationInput.value.trim() } : {}),
     };
+    await record(body, true);
+  });
+
+  /** Sends the read; `ask`: a read that would fail the firearm comes back for confirmation. */
+  async function record(body, ask) {
     try {
-      const res = await busy(submit, () => post('/api/v1/qa/reads', body));
+      const res = await busy(submit, () =>
+        post('/api/v1/qa/reads', ask ? { ...body, askBeforeVoid: true } : body),
+      );
+      const brand = body.ammo.brand;
       remember(KEY.brand, brand);
       remember(KEY.lacquered, String(lacquer.input.checked));
       remember(KEY.station, stationInput.value.trim());
@@ -652,11 +735,75 @@ export function mount(root, ctx) {
         pickInput.focus();
       }
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'QA_VOID_UNCONFIRMED') {
+        askBeforeVoid(err.context ?? {}, body);
+        return;
+      }
       errors.show(err, 'Not recorded');
       const first = err?.problems?.[0]?.path;
       (PROBLEM_FIELDS[first] ?? textInput).focus();
     }
-  });
+  }
+
+  // ---- what the policy needs, and a failing read confirmed before the code is voided -----------
+  function renderPolicyNeeds() {
+    const words = policyNeedsText(policy);
+    policyNeedsEl.textContent = words ?? '';
+    policyNeedsEl.hidden = !words;
+  }
+
+  /**
+   * A read that would fail the firearm is not stored yet: show what it shows beside the code
+   * (which characters agree, not the code itself: the person may look at the case again), and let
+   * them look again, read another case where the policy allows it, or record it and void the code.
+   */
+  function askBeforeVoid(context, body) {
+    const compared = context.compared ?? {};
+    const again = h(
+      'button',
+      { type: 'button', class: 'primary', 'data-test': 'qa-read-again' },
+      'Look at the case again',
+    );
+    const another = context.anotherCase
+      ? h('button', { type: 'button', 'data-test': 'qa-read-another' }, 'Read another case instead')
+      : null;
+    const confirm = h(
+      'button',
+      { type: 'button', class: 'danger', 'data-test': 'qa-confirm-fail' },
+      'Record it: fail the firearm and void its code',
+    );
+    replace(
+      result,
+      h('h2', null, 'Not recorded yet: this read would fail the firearm'),
+      h(
+        'div',
+        { class: 'advice bad', role: 'alert', 'data-test': 'qa-confirm' },
+        h('p', { 'data-test': 'qa-confirm-reason' }, context.verdict?.reason ?? 'the policy would fail it'),
+        comparisonView(compared),
+        h(
+          'p',
+          null,
+          'Recording it sends the firearm to rework: its code is voided and its pin goes to the scrap.',
+          context.anotherCase
+            ? ' The policy counts the cases recorded, so another case of the test fire may be read instead.'
+            : '',
+        ),
+        h('div', { class: 'actions' }, again, another, confirm),
+      ),
+    );
+    again.addEventListener('click', () => {
+      replace(result);
+      textInput.focus();
+    });
+    another?.addEventListener('click', () => {
+      replace(result);
+      clearRead();
+      textInput.focus();
+    });
+    confirm.addEventListener('click', () => record(body, false));
+    again.focus();
+    result.scrollIntoView({ block: 'nearest' });
+  }
 
   // Enter records from any field of the read, the check box and the gear ring included.
   readForm.addEventListener('keydown', (ev) => {

@@ -13,6 +13,7 @@ import {
   pinFigures,
   registryStatus,
 } from '../ui.js';
+import { identifyPanel } from './identify.js';
 
 const KINDS = [
   ['serial', 'Serial'],
@@ -51,6 +52,19 @@ function table(headers, rows, attrs = {}) {
 function verdictOf(rec) {
   const status = rec.verdict?.status ?? rec.firearm?.qa?.result;
   return status ? chip(status, VERDICT_WORDS) : '';
+}
+
+/**
+ * Whether a read identified its firearm. Under ca-4075 a case is judged as the registry would
+ * (docs/qa.md): a read of a code that policy passed, or has not failed yet, identified it there,
+ * though on its own, against all 2^40 codes, it may not have.
+ */
+function identifiesCell(r, code, rec) {
+  if (r.decode?.matches) return 'yes';
+  const qa = code?.current ? (rec.verdict ?? rec.firearm?.qa) : code?.qa;
+  const status = qa?.status ?? qa?.result;
+  if (qa?.policy === 'ca-4075' && status && status !== 'fail' && r.decode?.ok) return 'at the registry';
+  return 'no';
 }
 
 function mountSearch(root, ctx) {
@@ -168,6 +182,7 @@ function mountSearch(root, ctx) {
     ev.preventDefault();
     search();
   });
+  if (ctx.can('identify')) root.append(identifyPanel());
   if (value.value) search();
   value.focus();
   ctx.focused = true;
@@ -292,7 +307,7 @@ function mountRecord(root, ctx, serial) {
                 h('td', { class: 'num' }, r.round ?? ''),
                 h('td', { class: 'mono' }, r.decode?.ok ? groupCode(r.decode.text) : 'not decoded'),
                 h('td', null, h('span', { class: `grade grade-${r.decode?.grade}` }, r.decode?.grade ?? '')),
-                h('td', null, r.decode?.matches ? 'yes' : 'no'),
+                h('td', null, identifiesCell(r, code, rec)),
               );
             }),
             { 'data-test': 'record-reads' },
