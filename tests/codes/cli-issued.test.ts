@@ -36,7 +36,7 @@ function run(args: string[], input = ''): Promise<{ status: number | null; stdou
   });
 }
 
-describe('stampline code decode --issued', { timeout: 120_000 }, () => {
+describe('stampline code decode --issued', { timeout: 300_000 }, () => {
   const issued = file('issued.txt', `# line 3\n${encode(42, 1, KEY).text}\n42,123456\n42, 99\n`);
 
   it('identifies a perfect text read against the issued codes, and says so in JSON', async () => {
