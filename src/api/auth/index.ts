@@ -19,7 +19,7 @@ import {
   verifyPassword,
 } from './passwords.js';
 import { movePending } from './pending.js';
-import { type AuthRoutesHost, registerAuthRoutes } from './routes.js';
+import { type AuthRoutesHost, isBodyless, registerAuthRoutes } from './routes.js';
 import { SESSION_COOKIE, SessionTable } from './sessions.js';
 import { LoginThrottle } from './throttle.js';
 import { type MachineTokens, TokenTable } from './tokens.js';
@@ -189,7 +189,9 @@ export class Auth implements AuthRoutesHost {
     this.sessionOfRequest.set(req, id);
     // A browser sends cookies with a form posted from any page; a page of another site cannot
     // send JSON here without the browser asking first (CORS), so a change must come as JSON.
-    if (!SAFE_METHODS.has(req.method) && !isJson(req.headers['content-type'])) {
+    // Nor can a form send a DELETE: one with no body at all (a logout) needs no Content-Type.
+    const bodylessDelete = req.method === 'DELETE' && isBodyless(req);
+    if (!SAFE_METHODS.has(req.method) && !bodylessDelete && !isJson(req.headers['content-type'])) {
       throw new StamplineError(
         'AUTH_JSON_REQUIRED',
         `a ${req.method} with a session cookie must be sent as JSON (Content-Type: application/json; send {} when there is nothing to say), got ${req.headers['content-type'] ?? 'no Content-Type'}`,
