@@ -106,6 +106,7 @@ export const ERROR_CATALOGUE = {
 
   // api/ requests refused before any route
   REQUEST_TOO_LARGE: entry(431, false, 'The request line or headers are too large (a URL over 16 KB)'),
+  API_BUSY: entry(503, true, 'Too many requests are waiting for the line; try again shortly'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
 import type { Line } from '../line/line.js';
 import { LiveEvents } from './events.js';
+import { fairShare } from './fair-share.js';
 import { clientErrorHandler, DOCS_CSP, harden } from './hardening.js';
 import { LineMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
@@ -83,6 +84,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
     clientErrorHandler,
   });
   harden(fastify);
+  fairShare(fastify);
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
   const app: Api = fastify.withTypeProvider<ZodTypeProvider>();
