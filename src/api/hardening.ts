@@ -6,7 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
+import { ERROR_CATALOGUE, type ErrorCode, StamplineError } from '../errors.js';
+import { normalizeTextForm, textRuleProblem } from '../text-rule.js';
 
 /**
  * The explorer at /docs runs swagger-ui's own scripts and styles from the line; it calls only the
@@ -55,8 +56,56 @@ export function parseJsonBody(text: string): unknown {
 
 class PoisonedKey extends Error {}
 
+/** Fields that are secrets, not text: a password is hashed as given and never shown. */
+const NOT_TEXT = new Set(['password']);
+
+/** `a.b` for a plain key, `a["odd key"]` otherwise, as the order intake writes paths. */
+function child(base: string, key: string): string {
+  if (/^[A-Za-z_$][\w$]*$/.test(key)) return base === '' ? key : `${base}.${key}`;
+  return `${base}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Checks every string of a parsed body against the text rule (src/text-rule.ts), naming each
+ * field that breaks it, and puts the others in NFC where they are. Answers the problems.
+ */
+export function checkBodyText(
+  value: unknown,
+  path = '',
+  problems: Array<{ path: string; reason: string }> = [],
+): Array<{ path: string; reason: string }> {
+  if (problems.length >= 100 || value === null || typeof value !== 'object') return problems;
+  const entries: Array<[string | number, unknown]> = Array.isArray(value)
+    ? value.map((v, i) => [i, v])
+    : Object.entries(value);
+  for (const [key, v] of entries) {
+    const at = typeof key === 'number' ? `${path}[${key}]` : child(path, key);
+    if (typeof v === 'string') {
+      if (typeof key === 'string' && NOT_TEXT.has(key)) continue;
+      const problem = textRuleProblem(v);
+      if (problem) problems.push({ path: at, reason: problem });
+      else (value as Record<string | number, unknown>)[key] = normalizeTextForm(v);
+    } else if (typeof key === 'string' && textRuleProblem(key)) {
+      problems.push({ path: at, reason: `the key ${textRuleProblem(key)}` });
+    } else checkBodyText(v, at, problems);
+  }
+  return problems;
+}
+
 /** Adds the JSON parser and the headers of every answer to the app. Call before any route. */
 export function harden(app: FastifyInstance): void {
+  // One rule for every text field of every body, whatever the route's schema says of it.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === null || typeof req.body !== 'object') return;
+    const problems = checkBodyText(req.body);
+    if (problems.length === 0) return;
+    const code: ErrorCode = req.routeOptions.config?.invalidInput ?? 'INVALID_INPUT';
+    throw new StamplineError(
+      code,
+      `the request body is not valid: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`,
+      { in: 'body', problems },
+    );
+  });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {

@@ -144,6 +144,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
     '/api/v1/orders',
     {
       onRequest: requires('orders.submit'),
+      config: { invalidInput: 'ORDER_INVALID' },
       validatorCompiler: takeAsIs,
       schema: {
         tags: ['orders'],
