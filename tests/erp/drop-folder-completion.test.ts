@@ -53,7 +53,9 @@ describe("a writer's pause at a row boundary", () => {
     expect(line.calls).toHaveLength(1);
     expect(line.orders.get('PO-1')?.firearms.map((f) => f.serial)).toEqual(['A-1', 'A-2', 'A-3']);
     // The marker goes with its file, so a later file of that name waits for its own.
-    expect((await readdir(dir)).filter((n) => !n.startsWith('.') && n !== 'processed' && n !== 'rejected')).toEqual([]);
+    expect(
+      (await readdir(dir)).filter((n) => !n.startsWith('.') && n !== 'processed' && n !== 'rejected'),
+    ).toEqual([]);
   });
 
   it('with done-file, a stale marker left by a stop does not let a later file in early', async () => {
