@@ -155,7 +155,7 @@ export function mount(root, ctx) {
       .map((s) => `${by[s].toLocaleString()} ${s}`);
     return h(
       'p',
-      { class: 'hint', 'data-test': 'active-more' },
+      { class: 'hint' },
       `${(total - shown).toLocaleString()} more open orders (${parts.join(', ')}). `,
       h('a', { href: '#/orders' }, 'See them all in Orders'),
     );
