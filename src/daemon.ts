@@ -245,6 +245,7 @@ export class Daemon {
         dir: c.erp.dropFolder.path,
         pollMs: c.erp.dropFolder.pollMs,
         settleMs: c.erp.dropFolder.settleMs,
+        completion: c.erp.dropFolder.completion,
         logger: log.child({ component: 'drop-folder' }),
         accept: async (orders, _file, intake) => {
           try {

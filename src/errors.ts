@@ -110,6 +110,10 @@ export const ERROR_CATALOGUE = {
   USER_EXISTS: entry(409, false, 'A user of that name exists'),
   USER_NOT_FOUND: entry(404, false, 'No user of that name'),
   USER_LAST_ADMIN: entry(409, false, 'The last enabled admin cannot be disabled or demoted'),
+
+  // api/ requests refused before any route
+  REQUEST_TOO_LARGE: entry(431, false, 'The request line or headers are too large (a URL over 16 KB)'),
+  API_BUSY: entry(503, true, 'Too many requests are waiting for the line; try again shortly'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

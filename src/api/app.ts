@@ -22,6 +22,8 @@ import { z } from 'zod';
 import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
 import type { Line } from '../line/line.js';
 import { LiveEvents } from './events.js';
+import { fairShare } from './fair-share.js';
+import { clientErrorHandler, DOCS_CSP, harden } from './hardening.js';
 import { LineMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
 import type { Api, AuditApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
@@ -82,7 +84,10 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
   const fastify = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 32 * 1024 * 1024,
+    clientErrorHandler,
   });
+  harden(fastify);
+  fairShare(fastify);
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
   const app: Api = fastify.withTypeProvider<ZodTypeProvider>();
@@ -171,6 +176,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
     routePrefix: '/docs',
     // The explorer is served from the daemon's own files; it must not call out to the internet.
     uiConfig: { validatorUrl: null, deepLinking: true },
+    staticCSP: DOCS_CSP,
   });
 
   // Plugins load in order: the access layer's hooks and routes come after the OpenAPI plugin

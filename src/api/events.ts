@@ -1,6 +1,7 @@
 /**
  * Live events for the UI: the line's `order`, `firearm` and `engraver` events, the QA service's
- * reads, changes of the registry outbox, and a `line` status snapshot after each burst of change.
+ * reads, changes of the registry outbox, and a `line` status snapshot after each burst of change
+ * (the line's summary: counts and a first page of the active orders, small however long the queue).
  * Each event is encoded once, whatever the number of listeners, and the hub listens to its sources
  * only while someone listens to it.
  */
@@ -8,6 +9,7 @@ import type { Line } from '../line/line.js';
 import type { OrderHeader } from '../line/model.js';
 import type { QaDecisionEvent } from '../qa/index.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
+import { ACTIVE_PAGE } from './schemas/line.js';
 
 export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa'] as const;
 export type LiveEventName = (typeof LIVE_EVENT_NAMES)[number];
@@ -60,7 +62,7 @@ export class LiveEvents {
 
   /** The line's status now, as a `line` event: what a client shows before any change arrives. */
   lineSnapshot(): LiveEvent {
-    return this.make('line', this.o.line.status());
+    return this.make('line', this.o.line.summary(ACTIVE_PAGE));
   }
 
   outboxSnapshot(): LiveEvent | undefined {
@@ -149,7 +151,7 @@ export class LiveEvents {
     if (this.lineTimer) return;
     this.lineTimer = setTimeout(() => {
       this.lineTimer = undefined;
-      if (this.listeners.size > 0) this.publish('line', this.o.line.status());
+      if (this.listeners.size > 0) this.publish('line', this.o.line.summary(ACTIVE_PAGE));
     }, this.o.coalesceMs ?? 250);
     this.lineTimer.unref();
   }

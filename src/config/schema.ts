@@ -536,6 +536,12 @@ const configObject = z.strictObject({
             .describe(
               'A file is read only once its size and time have not changed for this long, in ms, so that a file still being written is not read early.',
             ),
+          completion: z
+            .enum(['settle', 'done-file'])
+            .default('settle')
+            .describe(
+              'How a file is known to be complete. settle: unchanged for settleMs (for ERPs that write under a temporary name and rename). done-file: only once `<name>.done` stands beside it, written by the ERP after closing the file; no pause of the writer can then cut an order.',
+            ),
         })
         .nullable()
         .default(null)

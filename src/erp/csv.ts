@@ -16,6 +16,7 @@ import {
   makeProblem,
   modelProblem,
   normalizeTarget,
+  normalizeText,
   orderIdProblem,
   quote,
   serialProblem,
@@ -351,9 +352,10 @@ class RowReader {
       return true;
     }
     const id = cells[h.id]!.trim();
-    const make = cells[h.make]!.trim();
-    const model = cells[h.model]!.trim();
-    const caliber = cells[h.caliber]!.trim();
+    // In NFC, as the JSON intake stores them, so rows that spell a make two ways still agree.
+    const make = normalizeText(cells[h.make]!);
+    const model = normalizeText(cells[h.model]!);
+    const caliber = normalizeText(cells[h.caliber]!);
     const target = cells[h.target]!.trim();
     const destination = cells[h.destination]!.trim();
     let g = id === '' ? undefined : this.groups.get(id);

@@ -8,6 +8,10 @@
  * to `processed/`; any other moves to `rejected/` with `<name>.report.txt` and `.report.json`
  * beside it. All or nothing: `accept` gets every order of a file or none.
  *
+ * With `completion: 'done-file'` a file is looked at only once the ERP has put `<name>.done`
+ * beside it, and the marker is removed once the file has moved; a writer's pause cannot then cut
+ * an order. Without it, a file that changed after it was read is logged as an error.
+ *
  * Files are never overwritten: a name already used in processed/ or rejected/ becomes
  * `name-2.csv`, `name-3.csv`. A crash between the line accepting a file and its move is covered
  * by the intake journal (see intake-journal.ts). File system errors are logged and retried with
@@ -15,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStamplineError } from '../errors.js';
 import { CsvRowIndex, parseOrdersCsv } from './csv.js';
@@ -69,6 +73,14 @@ export interface DropFolderOptions {
   settleMs?: number;
   /** Larger files are rejected unread. Default 64 MiB (a 100,000-firearm order is about 7 MB). */
   maxFileBytes?: number;
+  /**
+   * How the folder knows a file is complete. `settle` (the default): its size, time and inode
+   * have not changed for `settleMs`; right for a writer that renames a finished file into the
+   * folder, and a guess for one that writes in place. `done-file`: only once a marker
+   * `<name>.done` (any content) stands beside it, written by the ERP after closing the CSV file;
+   * no pause of the writer, however long, can then cut an order.
+   */
+  completion?: DropCompletion;
   accept: AcceptOrders;
   logger: IntakeLogger;
 }
@@ -99,6 +111,9 @@ interface Seen {
   since: number;
 }
 
+export type DropCompletion = 'settle' | 'done-file';
+export const DONE_SUFFIX = '.done';
+
 export const PROCESSED_DIR = 'processed';
 export const REJECTED_DIR = 'rejected';
 const REPORT_SUFFIXES = ['.report.txt', '.report.json'] as const;
@@ -123,6 +138,7 @@ export class DropFolder extends EventEmitter<Events> {
   readonly #pollMs: number;
   readonly #settleMs: number;
   readonly #maxFileBytes: number;
+  readonly #completion: DropCompletion;
   readonly #accept: AcceptOrders;
   readonly #log: IntakeLogger;
   readonly #journal: IntakeJournal;
@@ -143,6 +159,7 @@ export class DropFolder extends EventEmitter<Events> {
     this.#pollMs = opts.pollMs ?? 1000;
     this.#settleMs = opts.settleMs ?? 2000;
     this.#maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
+    this.#completion = opts.completion ?? 'settle';
     this.#accept = opts.accept;
     this.#log = opts.logger;
     this.#journal = new IntakeJournal(opts.dir);
@@ -155,7 +172,7 @@ export class DropFolder extends EventEmitter<Events> {
     this.#stopping = false;
     await this.#prepare();
     this.#log.info(
-      { dir: this.dir, pollMs: this.#pollMs, settleMs: this.#settleMs },
+      { dir: this.dir, pollMs: this.#pollMs, settleMs: this.#settleMs, completion: this.#completion },
       'drop folder: watching for order files',
     );
     this.#schedule(0);
@@ -201,7 +218,19 @@ export class DropFolder extends EventEmitter<Events> {
       for (const d of [this.dir, this.processedDir, this.rejectedDir, this.#journal.dir]) {
         await mkdir(d, { recursive: true });
       }
-      const waiting = new Set((await readdir(this.dir)).filter(isDropCandidate));
+      const listed = await readdir(this.dir);
+      const waiting = new Set(listed.filter(isDropCandidate));
+      // A marker whose file is gone (a stop between the move and the marker's removal) must not
+      // let a later file of that name be taken before its writer is done.
+      for (const n of listed) {
+        if (
+          this.#completion === 'done-file' &&
+          n.endsWith(DONE_SUFFIX) &&
+          !waiting.has(n.slice(0, -DONE_SUFFIX.length))
+        ) {
+          await unlink(join(this.dir, n)).catch(() => {});
+        }
+      }
       const pruned = await this.#journal.prune(waiting);
       if (pruned > 0)
         this.#log.debug({ dir: this.dir, pruned }, 'drop folder: removed markers of files already moved');
@@ -218,8 +247,11 @@ export class DropFolder extends EventEmitter<Events> {
     if (!this.#prepared) await this.#prepare();
     if (!this.#prepared) return;
     let names: string[];
+    let done: Set<string> | undefined;
     try {
-      names = (await readdir(this.dir)).filter(isDropCandidate);
+      const all = await readdir(this.dir);
+      names = all.filter(isDropCandidate);
+      if (this.#completion === 'done-file') done = new Set(all.filter((n) => n.endsWith(DONE_SUFFIX)));
     } catch (err) {
       // The folder vanished or the share dropped: create it again on the next poll.
       this.#prepared = false;
@@ -229,6 +261,8 @@ export class DropFolder extends EventEmitter<Events> {
     const now = performance.now();
     const present = new Set<string>();
     for (const name of names) {
+      // Not complete until the ERP says so; until then the file is not even watched.
+      if (done && !done.has(`${name}${DONE_SUFFIX}`)) continue;
       let st: Awaited<ReturnType<typeof stat>>;
       try {
         st = await stat(join(this.dir, name));
@@ -346,6 +380,11 @@ export class DropFolder extends EventEmitter<Events> {
       }
       const firearms = parsed.orders.reduce((n, o) => n + o.firearms.length, 0);
       if (result.ok) {
+        await this.#grewAfterRead(
+          name,
+          settled,
+          parsed.orders.map((o) => o.id),
+        );
         await this.#journal.put({ file: name, sha256, state: 'accepted', at: new Date().toISOString() });
         await this.#processed(
           name,
@@ -377,6 +416,28 @@ export class DropFolder extends EventEmitter<Events> {
     }
   }
 
+  /**
+   * A writer that went on writing after the file was read (it paused longer than `settleMs`)
+   * has had its first rows taken as the whole file. Nothing can be taken back by then; the
+   * operator and the integrator must hear of it at once.
+   */
+  async #grewAfterRead(name: string, read: Seen, orderIds: string[]): Promise<void> {
+    const now = await stat(join(this.dir, name)).catch(() => undefined);
+    if (!now || (now.size === read.size && now.mtimeMs === read.mtimeMs && now.ino === read.ino)) return;
+    this.#log.error(
+      { file: name, readBytes: read.size, nowBytes: now.size, orderIds },
+      'drop folder: the file changed after it was read: its writer paused longer than settleMs, and the orders were taken from what was there; check them against the ERP, and write files under a temporary name then rename them, or set completion: done-file',
+    );
+  }
+
+  /** The ERP's marker goes once its file has left the folder. */
+  async #removeMarker(name: string): Promise<void> {
+    if (this.#completion !== 'done-file') return;
+    await unlink(join(this.dir, `${name}${DONE_SUFFIX}`)).catch((err) => {
+      if (errno(err) !== 'ENOENT') throw err;
+    });
+  }
+
   async #processed(name: string, sha256: string, orderIds: string[], firearms: number): Promise<void> {
     let movedTo = '';
     for (;;) {
@@ -387,6 +448,7 @@ export class DropFolder extends EventEmitter<Events> {
       }
     }
     await fsyncDir(this.processedDir);
+    await this.#removeMarker(name);
     await fsyncDir(this.dir);
     await this.#journal.remove(name, sha256);
     this.#seen.delete(name);
@@ -421,6 +483,7 @@ export class DropFolder extends EventEmitter<Events> {
       if (!(await writeNoClobber(`${movedTo}.report.json`, `${JSON.stringify(report, null, 2)}\n`))) continue;
       if (!(await moveNoClobber(join(this.dir, name), movedTo))) continue;
       await fsyncDir(this.rejectedDir);
+      await this.#removeMarker(name);
       await fsyncDir(this.dir);
       // The line refused it: nothing was stored, so no replay is owed.
       if (kind === 'refused' && sha256) await this.#journal.remove(name, sha256);

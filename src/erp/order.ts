@@ -9,6 +9,7 @@
  * property test keeps the two in agreement.
  */
 import { z } from 'zod';
+import { ruledText, TEXT_RULE } from '../text-rule.js';
 import { omittedReason, type Problem, ProblemCollector } from './problems.js';
 import {
   caliberProblem,
@@ -275,11 +276,14 @@ export function sameOrder(a: Order, b: Order): boolean {
   return true;
 }
 
-const noControl = (s: string) => !/[\p{Cc}\p{Zl}\p{Zp}\uFFFD]/u.test(s);
 const maxChars = (n: number) => (s: string) => [...s].length <= n;
-const text = (max: number) => z.string().trim().min(1).refine(maxChars(max)).refine(noControl);
+const text = (max: number) =>
+  ruledText(z.string().trim().min(1)).refine(maxChars(max)).describe(`1..${max} characters: ${TEXT_RULE}`);
 const optionalText = (max: number) =>
-  z.string().trim().refine(maxChars(max)).refine(noControl).nullish().describe('blank means none');
+  ruledText(z.string().trim())
+    .refine(maxChars(max))
+    .nullish()
+    .describe(`at most ${max} characters, blank means none: ${TEXT_RULE}`);
 
 export const firearmSchema = z.strictObject({
   serial: z.string().regex(SERIAL_PATTERN).describe('1..32 characters of A-Z, 0-9 and -'),

@@ -5,6 +5,8 @@
  * is. Reasons never start with the field's name; the caller knows where the value came from.
  */
 
+import { normalizeTextForm, textRuleProblem } from '../text-rule.js';
+
 export const LIMITS = {
   idLength: 64,
   /** make and model: long enough for "Smith & Wesson" / "M&P9 Shield Plus Performance Center". */
@@ -25,7 +27,6 @@ export const SERIAL_PATTERN = /^[A-Z0-9-]{1,32}$/;
 export const DESTINATION_PATTERN = /^[A-Z0-9-]{1,32}$/;
 
 const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
-const REPLACEMENT = '\uFFFD';
 
 /** How a value is named in a reason: "a number", "null", "an array". */
 export function describeType(v: unknown): string {
@@ -102,21 +103,19 @@ export function orderIdProblem(v: unknown): string | undefined {
   return 'must not begin or end with a space';
 }
 
-/** Descriptive text (make, model, caliber): any language, no control characters, trimmed. */
+/**
+ * Descriptive text (make, model, caliber): any language, trimmed, under the one text rule of
+ * src/text-rule.ts (well-formed, no control or invisible formatting character, stored in NFC).
+ */
 function textProblem(v: unknown, max: number, required: boolean): string | undefined {
   if (v === undefined || v === null) return required ? 'is required' : undefined;
   if (typeof v !== 'string') return `must be a string, not ${describeType(v)}`;
   const s = v.trim();
   if (s.length === 0) return required ? 'must not be empty' : undefined;
-  const n = tooLong(s, max);
+  const bad = textRuleProblem(s);
+  if (bad) return bad;
+  const n = tooLong(normalizeTextForm(s), max);
   if (n) return `must be at most ${max} characters; this one has ${n}`;
-  if (s.includes(REPLACEMENT)) {
-    return 'contains U+FFFD, the mark of bytes that were not valid UTF-8; save the file as UTF-8';
-  }
-  if (CONTROL.test(s)) {
-    const bad = firstBad(s, (c) => !CONTROL.test(c))!;
-    return `contains ${describeChar(bad.char)} at position ${bad.position}`;
-  }
   return undefined;
 }
 
@@ -125,14 +124,14 @@ export const modelProblem = (v: unknown) => textProblem(v, LIMITS.textLength, tr
 export const caliberProblem = (v: unknown) => textProblem(v, LIMITS.caliberLength, false);
 
 export function normalizeText(v: string): string {
-  return v.trim();
+  return normalizeTextForm(v.trim());
 }
 
 /** An optional text field: absent, null, or blank all mean "none". */
 export function normalizeOptionalText(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
   const s = v.trim();
-  return s.length === 0 ? undefined : s;
+  return s.length === 0 ? undefined : normalizeTextForm(s);
 }
 
 export function targetProblem(v: unknown): string | undefined {

@@ -608,6 +608,52 @@ export class Line extends EventEmitter<LineEvents> {
   }
 
   /**
+   * The line as the API and live events show it: `status()` with at most `limit` active orders
+   * (the ones being worked on first, then the queue in the order it came), and how many there
+   * are by state. Its cost does not grow with the queue beyond one pass over the headers; only
+   * the orders shown are counted.
+   */
+  summary(limit: number) {
+    return {
+      engraver: {
+        url: this.o.engraver.url,
+        connected: this.o.engraver.connected,
+        status: this.lastStatus,
+      },
+      current: this.current,
+      halted: this.halted,
+      ...this.activeView(limit),
+      indexesLeft: this.o.allocator.remaining(),
+    };
+  }
+
+  /** At most `limit` active orders with counts, working ones first, and the totals by state. */
+  activeView(limit: number) {
+    const byState = { running: 0, faulted: 0, paused: 0, queued: 0 };
+    const shown: Runtime[] = [];
+    const waiting: Runtime[] = [];
+    for (const rt of this.runtimes.values()) {
+      const state = rt.order.header.data.state;
+      if (state in byState) byState[state as keyof typeof byState]++;
+      if (state === 'queued') {
+        if (waiting.length < limit) waiting.push(rt);
+      } else if (shown.length < limit) shown.push(rt);
+    }
+    const page = [...shown, ...waiting].slice(0, limit);
+    return {
+      activeOrders: page.map((rt) => ({ ...rt.order.header.data, counts: countFirearms(rt.order) })),
+      activeTotal: this.runtimes.size,
+      activeByState: byState,
+    };
+  }
+
+  /** The counts of an order the line is working on; undefined for a finished or unknown one. */
+  activeCounts(id: string): ReturnType<typeof countFirearms> | undefined {
+    const rt = this.runtimes.get(id);
+    return rt ? countFirearms(rt.order) : undefined;
+  }
+
+  /**
    * The firearms that held this serial (oldest order first) or were given this code (current or
    * voided), as stored, each with its order's header.
    */

@@ -11,6 +11,7 @@ afterEach(() => {
 function fakeLine(): Line {
   return Object.assign(new EventEmitter(), {
     status: () => ({ activeOrders: [] }),
+    summary: () => ({ activeOrders: [], activeTotal: 0 }),
   }) as unknown as Line;
 }
 

@@ -18,6 +18,7 @@ afterEach(() => {
 function fakeLine(): Line {
   return Object.assign(new EventEmitter(), {
     status: () => ({ activeOrders: [], indexesLeft: 1 }),
+    summary: () => ({ activeOrders: [], activeTotal: 0, indexesLeft: 1 }),
     listOrders: async () => [],
   }) as unknown as Line;
 }

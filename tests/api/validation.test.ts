@@ -95,8 +95,8 @@ describe('bad input', () => {
 
 describe('unforeseen failures', () => {
   it('answer 500 INTERNAL without the details, which stay in the log', async () => {
-    const original = s.h.line.status.bind(s.h.line);
-    s.h.line.status = () => {
+    const original = s.h.line.summary.bind(s.h.line);
+    s.h.line.summary = () => {
       throw new Error('secret path /var/lib/stampline/key');
     };
     try {
@@ -109,7 +109,7 @@ describe('unforeseen failures', () => {
       expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error', context: {} } });
       expect(res.body).not.toContain('secret');
     } finally {
-      s.h.line.status = original;
+      s.h.line.summary = original;
     }
   });
 

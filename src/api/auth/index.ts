@@ -13,13 +13,14 @@ import {
   hashesWaiting,
   hashPassword,
   MAX_WAITING_HASHES,
+  MAX_WAITING_PER_NAME,
   needsRehash,
   type PasswordHash,
   type ScryptParams,
   verifyPassword,
 } from './passwords.js';
 import { movePending } from './pending.js';
-import { type AuthRoutesHost, registerAuthRoutes } from './routes.js';
+import { type AuthRoutesHost, isBodyless, registerAuthRoutes } from './routes.js';
 import { SESSION_COOKIE, SessionTable } from './sessions.js';
 import { LoginThrottle } from './throttle.js';
 import { type MachineTokens, TokenTable } from './tokens.js';
@@ -189,7 +190,9 @@ export class Auth implements AuthRoutesHost {
     this.sessionOfRequest.set(req, id);
     // A browser sends cookies with a form posted from any page; a page of another site cannot
     // send JSON here without the browser asking first (CORS), so a change must come as JSON.
-    if (!SAFE_METHODS.has(req.method) && !isJson(req.headers['content-type'])) {
+    // Nor can a form send a DELETE: one with no body at all (a logout) needs no Content-Type.
+    const bodylessDelete = req.method === 'DELETE' && isBodyless(req);
+    if (!SAFE_METHODS.has(req.method) && !bodylessDelete && !isJson(req.headers['content-type'])) {
       throw new StamplineError(
         'AUTH_JSON_REQUIRED',
         `a ${req.method} with a session cookie must be sent as JSON (Content-Type: application/json; send {} when there is nothing to say), got ${req.headers['content-type'] ?? 'no Content-Type'}`,
@@ -231,10 +234,15 @@ export class Auth implements AuthRoutesHost {
     replacing: string | undefined;
   }): Promise<{ id: string; user: { name: string; role: UserRole }; expiresAt: number }> {
     const name = input.username.trim().toLowerCase();
-    const wait = Math.max(
-      this.throttle.waitFor(name, input.address),
-      hashesWaiting() >= MAX_WAITING_HASHES ? 1000 : 0,
-    );
+    await this.refresh();
+    if (this.version === null || (this.users.size === 0 && this.fileProblem)) {
+      // Nobody can be checked: say why rather than "wrong password".
+      throw this.fileProblem ?? new StamplineError('LINE_NOT_READY', 'access control is not started yet');
+    }
+    // From the check to `begin` nothing awaits: of a burst of simultaneous guesses at one name,
+    // only those the throttle lets through are counted in and reach the hasher.
+    const busy = hashesWaiting() >= MAX_WAITING_HASHES || hashesWaiting(name) >= MAX_WAITING_PER_NAME;
+    const wait = Math.max(this.throttle.waitFor(name, input.address), busy ? 1000 : 0);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       this.log.warn({ user: name, address: input.address, retryAfterSeconds: seconds }, 'login throttled');
@@ -244,14 +252,9 @@ export class Auth implements AuthRoutesHost {
         { retryAfterSeconds: seconds },
       );
     }
-    await this.refresh();
-    if (this.version === null || (this.users.size === 0 && this.fileProblem)) {
-      // Nobody can be checked: say why rather than "wrong password".
-      throw this.fileProblem ?? new StamplineError('LINE_NOT_READY', 'access control is not started yet');
-    }
     this.throttle.begin(name, input.address);
     const stored = this.users.get(name);
-    const ok = await verifyPassword(input.password, stored?.password ?? this.dummyHash());
+    const ok = await verifyPassword(input.password, stored?.password ?? this.dummyHash(), name);
     // Read again: the user may have been disabled while the hash was computed.
     const user = this.users.get(name);
     if (!ok || !user) {
@@ -326,7 +329,7 @@ export class Auth implements AuthRoutesHost {
 
   /** Makes the hash of a password stored with weaker parameters again with the current ones. */
   private rehash(name: string, password: string, verified: PasswordHash): void {
-    const run = hashPassword(password, this.hashParams)
+    const run = hashPassword(password, this.hashParams, name)
       .then((hash) =>
         this.file.update((doc) => {
           const u = doc.users.find((x) => x.name === name);
@@ -358,7 +361,7 @@ export class Auth implements AuthRoutesHost {
         name: input.name,
       });
     }
-    const password = await hashPassword(input.password, this.hashParams);
+    const password = await hashPassword(input.password, this.hashParams, input.name);
     const { result, snapshot } = await this.file.update((doc) =>
       addUser(doc, { name: input.name, role: input.role, password }, actor, new Date(this.now())),
     );
@@ -377,7 +380,7 @@ export class Auth implements AuthRoutesHost {
       throw new StamplineError('USER_NOT_FOUND', `there is no user named ${name}`, { name });
     }
     const password =
-      change.password === undefined ? undefined : await hashPassword(change.password, this.hashParams);
+      change.password === undefined ? undefined : await hashPassword(change.password, this.hashParams, name);
     const actor = (req.identity as Identity).name;
     const { result, snapshot } = await this.file.update((doc) =>
       changeUser(

@@ -38,42 +38,100 @@ export const SCRYPT_LIMITS = { N: [2 ** 10, 2 ** 20], r: [1, 32], p: [1, 16] } a
 /**
  * scrypt runs on libuv's thread pool, which the line's durable writes share. One hash at a
  * time keeps three of its four threads free for the disk whatever arrives at the login form.
+ *
+ * The names take turns at the hasher (start-time fair queueing, one lane per user name): a hash
+ * is tagged with the turn its name reaches, the later of now and the end of that name's last
+ * hash, and the lowest tag goes next. A burst of guesses at one name (which the throttle already
+ * cuts to a few) queues behind itself; a login of another name waits at most for one hash of
+ * each other name being tried, never for the whole burst.
  */
-let queue: Promise<unknown> = Promise.resolve();
-let waiting = 0;
+interface Job {
+  start: number;
+  seq: number;
+  lane: string;
+  run: () => void;
+}
+const queue: Job[] = [];
+/** The turn after each lane's last queued hash. */
+const laneEnd = new Map<string, number>();
+/** The turn of the hash being made, or of the last one. */
+let turn = 0;
+let seq = 0;
+let hashing = false;
 
-/** Logins waiting for the hasher beyond which a new one is turned away (see LoginThrottle). */
-export const MAX_WAITING_HASHES = 32;
+/** Logins waiting for the hasher beyond which a new one is turned away (see Auth.login). */
+export const MAX_WAITING_HASHES = 1024;
+/** Hashes of one name waiting beyond which another try of that name is turned away. */
+export const MAX_WAITING_PER_NAME = 4;
 
-export function hashesWaiting(): number {
-  return waiting;
+export function hashesWaiting(lane?: string): number {
+  return lane === undefined ? queue.length : queue.filter((j) => j.lane === lane).length;
 }
 
-function derive(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
-  waiting++;
-  const run = queue.then(
-    () =>
-      new Promise<Buffer>((resolve, reject) => {
+function next(): void {
+  if (hashing || queue.length === 0) return;
+  let best = 0;
+  for (let i = 1; i < queue.length; i++) {
+    const a = queue[i]!;
+    const b = queue[best]!;
+    if (a.start < b.start || (a.start === b.start && a.seq < b.seq)) best = i;
+  }
+  const [job] = queue.splice(best, 1);
+  turn = job!.start;
+  // A lane that ends by the present turn has nothing queued and no advance left: forget it.
+  for (const [lane, end] of laneEnd) if (end <= turn) laneEnd.delete(lane);
+  hashing = true;
+  job!.run();
+}
+
+function enqueue(lane: string, run: () => void): void {
+  const start = Math.max(turn, laneEnd.get(lane) ?? 0);
+  laneEnd.set(lane, start + 1);
+  queue.push({ start, seq: seq++, lane, run });
+  next();
+}
+
+function derive(
+  password: string,
+  salt: Buffer,
+  params: ScryptParams,
+  keyLength: number,
+  lane: string,
+): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const done = (err: Error | null, key?: Buffer) => {
+      hashing = false;
+      next();
+      if (err) reject(err);
+      else resolve(key!);
+    };
+    const run = () => {
+      try {
         scrypt(
           password.normalize('NFC'),
           salt,
           keyLength,
           // 128 * N * r is the working set; node refuses anything above maxmem, so leave room.
           { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024 },
-          (err, key) => (err ? reject(err) : resolve(key)),
+          done,
         );
-      }),
-  );
-  queue = run.catch(() => {}).finally(() => waiting--);
-  return run;
+      } catch (err) {
+        // Parameters scrypt refuses outright must not leave the hasher taken for ever.
+        done(err as Error);
+      }
+    };
+    enqueue(lane, run);
+  });
 }
 
+/** `lane`: the user name the hash is made for (see the lanes above). */
 export async function hashPassword(
   password: string,
   params: ScryptParams = DEFAULT_SCRYPT,
+  lane = '',
 ): Promise<PasswordHash> {
   const salt = randomBytes(SALT_BYTES);
-  const key = await derive(password, salt, params, KEY_BYTES);
+  const key = await derive(password, salt, params, KEY_BYTES, lane);
   return {
     algorithm: 'scrypt',
     N: params.N,
@@ -85,11 +143,11 @@ export async function hashPassword(
 }
 
 /** Compares in constant time; a malformed stored hash never matches. */
-export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
+export async function verifyPassword(password: string, stored: PasswordHash, lane = ''): Promise<boolean> {
   const expected = Buffer.from(stored.hash, 'base64');
   const salt = Buffer.from(stored.salt, 'base64');
   if (expected.length < 16 || salt.length < 8) return false;
-  const key = await derive(password, salt, stored, expected.length);
+  const key = await derive(password, salt, stored, expected.length, lane);
   return timingSafeEqual(key, expected);
 }
 

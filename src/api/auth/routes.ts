@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isStamplineError, StamplineError } from '../../errors.js';
+import { SECURED } from '../schemas/common.js';
 import { requires } from './guard.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
 import { SESSION_COOKIE } from './sessions.js';
@@ -85,6 +86,12 @@ const changeBody = z
 export const AUTH_BODY_LIMIT = 16 * 1024;
 
 const SESSION = ['session'];
+
+/** No body at all: no Content-Length (or 0) and no chunked body. */
+export function isBodyless(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
 const USERS = ['users'];
 
 /** Any identity at all, whatever its permissions. */
@@ -153,6 +160,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
       schema: {
         tags: SESSION,
         summary: 'Who is asking: the identity of the session or token',
+        security: SECURED,
         response: {
           200: z.object({ identity: identityView, expiresAt: z.string().optional() }),
         },
@@ -171,7 +179,19 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
 
   app.delete(
     '/api/v1/session',
-    { schema: { tags: SESSION, summary: 'Log out: ends the session and clears its cookie' } },
+    {
+      // A logout says nothing: `Content-Type: application/json` with no body is as good as none,
+      // where fastify's JSON parser would refuse the empty body.
+      preParsing: async (req) => {
+        if (isBodyless(req)) delete req.headers['content-type'];
+      },
+      schema: {
+        tags: SESSION,
+        summary: 'Log out: ends the session and clears its cookie',
+        description: 'Takes no body (or an empty one, or `{}`). Without a session it does nothing.',
+        security: SECURED,
+      },
+    },
     async (req, reply) => {
       await host.logout(req);
       reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' });
@@ -186,6 +206,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
       schema: {
         tags: USERS,
         summary: 'The users of the line',
+        security: SECURED,
         response: { 200: z.object({ users: z.array(userView) }) },
       },
     },
@@ -200,6 +221,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
       schema: {
         tags: USERS,
         summary: 'Add a user',
+        security: SECURED,
         body: addBody,
         response: { 201: userView },
       },
@@ -219,6 +241,7 @@ export function registerAuthRoutes(fastify: FastifyInstance, host: AuthRoutesHos
         tags: USERS,
         summary:
           'Change a user: role, disabled, password. Disabling ends their sessions; a new password ends their other sessions.',
+        security: SECURED,
         params: z.object({ name: userNameSchema }),
         body: changeBody,
         response: { 200: userView },

@@ -13,12 +13,19 @@ import {
   SECURED,
   serializeUnchecked,
 } from '../schemas/common.js';
-import { orderHeaderSchema, orderListSchema, orderStateSchema, orderViewSchema } from '../schemas/line.js';
+import {
+  ACTIVE_PAGE,
+  orderHeaderSchema,
+  orderListSchema,
+  orderStateSchema,
+  orderViewSchema,
+} from '../schemas/line.js';
 import type { Api, RouteDeps } from './context.js';
 
 type OrderList = {
   active: Array<OrderHeader & { counts: OrderCounts }>;
-  all: OrderHeader[];
+  activeTotal: number;
+  all: Array<OrderHeader & { counts?: OrderCounts }>;
   next: string | null;
 };
 type OrderView = { order: OrderHeader; counts: OrderCounts; firearms: Firearm[] };
@@ -50,6 +57,8 @@ function decodeCursor(cursor: string): Position | undefined {
 }
 
 const STATES = orderStateSchema.options;
+
+const isFinishedState = (s: OrderState) => s === 'done' || s === 'aborted';
 
 /** `state=done,aborted` and `state=done&state=aborted` alike. */
 const statesParam = z.union([z.string(), z.array(z.string())]).transform((given, ctx) => {
@@ -135,6 +144,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
     '/api/v1/orders',
     {
       onRequest: requires('orders.submit'),
+      config: { invalidInput: 'ORDER_INVALID' },
       validatorCompiler: takeAsIs,
       schema: {
         tags: ['orders'],
@@ -164,17 +174,26 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
     '/api/v1/orders',
     {
       onRequest: requires('view'),
+      // Asked after every change by every screen: see GET /api/v1/line.
+      serializerCompiler: serializeUnchecked,
       schema: {
         tags: ['orders'],
         summary: 'List orders',
-        description:
-          '`active`: the orders the line is working on, with counts; `all`: one page of the orders matching `state` and `q`, newest first; `next`: the `before` of the following page, null after the last.',
+        description: `\`active\`: the first ${ACTIVE_PAGE} orders the line is working on, with counts, and \`activeTotal\` how many there are; \`all\`: one page of the orders matching \`state\` and \`q\`, newest first, those being worked on with their counts; \`next\`: the \`before\` of the following page, null after the last.`,
         security: SECURED,
         querystring: orderListQuery,
         response: { 200: answers<OrderList>(orderListSchema), ...GUARDED_ERRORS },
       },
     },
-    async (req) => ({ active: line.status().activeOrders, ...pageOf(await line.listOrders(), req.query) }),
+    async (req) => {
+      const page = pageOf(await line.listOrders(), req.query);
+      const { activeOrders, activeTotal } = line.activeView(ACTIVE_PAGE);
+      const all = page.all.map((o) => {
+        const counts = isFinishedState(o.state) ? undefined : line.activeCounts(o.id);
+        return counts ? { ...o, counts } : o;
+      });
+      return { active: activeOrders, activeTotal, all, next: page.next };
+    },
   );
 
   app.get(

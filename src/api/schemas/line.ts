@@ -129,13 +129,33 @@ export const orderCountsSchema = z.looseObject({
   voidedCodes: z.number().int(),
 });
 
+/**
+ * Active orders an answer or a live snapshot carries at most. A line may hold thousands queued;
+ * every answer stays small whatever it holds, and the rest are paged through `GET /api/v1/orders`.
+ */
+export const ACTIVE_PAGE = 50;
+
+const activeByStateSchema = z
+  .looseObject({
+    running: z.number().int(),
+    faulted: z.number().int(),
+    paused: z.number().int(),
+    queued: z.number().int(),
+  })
+  .describe('how many active orders are in each state');
+
 export const orderListSchema = z.object({
   active: z
     .array(orderHeaderSchema.extend({ counts: orderCountsSchema }))
-    .describe('every order the line is working on, with counts, whatever the filters and page'),
+    .describe(
+      `the first ${ACTIVE_PAGE} orders the line is working on, with counts (running, faulted and paused first, then the queue), whatever the filters and page; page through them all with state=queued,running,paused,faulted`,
+    ),
+  activeTotal: z.number().int().describe('how many orders the line is working on'),
   all: z
-    .array(orderHeaderSchema)
-    .describe('at most `limit` orders matching the filters, after the cursor, newest first'),
+    .array(orderHeaderSchema.extend({ counts: orderCountsSchema.optional() }))
+    .describe(
+      'at most `limit` orders matching the filters, after the cursor, newest first; an order the line is working on carries its counts',
+    ),
   next: z.string().nullable().describe('the `before` of the following page; null when this page is the last'),
 });
 
@@ -161,6 +181,12 @@ export const lineStatusSchema = z.looseObject({
   }),
   current: z.looseObject({ orderId: z.string(), serial: z.string() }).optional(),
   halted: z.looseObject({ reason: z.string(), fault: z.number().int().optional() }).optional(),
-  activeOrders: z.array(orderHeaderSchema.extend({ counts: orderCountsSchema })),
+  activeOrders: z
+    .array(orderHeaderSchema.extend({ counts: orderCountsSchema }))
+    .describe(
+      `at most ${ACTIVE_PAGE} of the active orders, with counts: running, faulted and paused first, then the queue in the order it came`,
+    ),
+  activeTotal: z.number().int().describe('how many orders the line is working on'),
+  activeByState: activeByStateSchema,
   indexesLeft: z.number().int(),
 });

@@ -169,6 +169,22 @@ export function mount(root, ctx) {
     );
   }
 
+  /** The line sends only the first orders of a long queue, and how many there are in all. */
+  function moreOrders(line, shown) {
+    const total = typeof line.activeTotal === 'number' ? line.activeTotal : shown;
+    if (total <= shown) return null;
+    const by = line.activeByState ?? {};
+    const parts = ['running', 'faulted', 'paused', 'queued']
+      .filter((s) => by[s])
+      .map((s) => `${by[s].toLocaleString()} ${s}`);
+    return h(
+      'p',
+      { class: 'hint' },
+      `${(total - shown).toLocaleString()} more open orders (${parts.join(', ')}). `,
+      h('a', { href: '#/orders' }, 'See them all in Orders'),
+    );
+  }
+
   function renderWork(line) {
     const orders = line.activeOrders ?? [];
     const current = line.current;
@@ -216,6 +232,7 @@ export function mount(root, ctx) {
               ),
             ),
           ),
+      moreOrders(line, orders.length),
       typeof line.indexesLeft === 'number'
         ? h(
             'p',

@@ -65,6 +65,7 @@ function mountList(root, ctx) {
   let loaded = false;
 
   function render() {
+    // A row of an order the line is working on carries its counts; `active` is only the first of them.
     const counts = new Map(active.map((o) => [o.id, o.counts]));
     const rows = [...first, ...kept];
     const filtered = filter.value.trim() !== '' || stateSel.value !== '';
@@ -104,7 +105,7 @@ function mountList(root, ctx) {
               'tbody',
               null,
               rows.map((o) => {
-                const c = counts.get(o.id);
+                const c = o.counts ?? counts.get(o.id);
                 return h(
                   'tr',
                   { 'data-test': 'order-row', 'data-order': o.id },
