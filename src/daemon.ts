@@ -22,12 +22,14 @@ import { DropFolder, type IntakeProblem } from './erp/drop-folder.js';
 import { StamplineError } from './errors.js';
 import { CodeAllocator } from './line/allocator.js';
 import { Line } from './line/line.js';
-import { LineRepository } from './line/repository.js';
+import { firearmsOf, LineRepository } from './line/repository.js';
+import { allocatorBehind, startWitnesses, unreservedWitnesses } from './line/witness.js';
 import type { Logger } from './logger.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
 import { DocumentStore } from './store/documents.js';
+import { StoreIdentity } from './store/identity.js';
 import { VERSION } from './version.js';
 
 export interface DaemonHooks {
@@ -84,6 +86,9 @@ export class Daemon {
     if (!c.issuer.key)
       throw new StamplineError('CONFIG_INVALID', 'issuer.key is not set (STAMPLINE_ISSUER_KEY)');
 
+    // Before anything creates a file: a file the store holds that is gone is refused by name.
+    const identity = new StoreIdentity(dataDir);
+    if ((await identity.open()) === 'created') log.info({ dataDir, store: identity.id }, 'new data folder');
     this.store = new DocumentStore({ dir: join(dataDir, 'docs') });
     await this.store.start();
     this.audit = new AuditTrail({
@@ -95,6 +100,11 @@ export class Daemon {
     // The finished orders are loaded once the daemon serves (below), so that start-up does not
     // share the thread with reading them; what became of the load is told once it ends.
     await this.repo.start({ finishedOrders: 'when-asked' });
+    for (const orderId of this.repo.unborn)
+      log.warn(
+        { orderId },
+        'dropped an unfinished order whose creation stopped before its header was written',
+      );
     const repo = this.repo;
     repo.finishedOrdersLoaded().then(
       () => {
@@ -174,6 +184,7 @@ export class Daemon {
     // Links come up in the background: an engraver or broker that cannot be reached is shown
     // as down and retried, and is no reason for the line not to start.
     await this.reporter.start();
+    await checkAllocator(this, allocator);
     await this.engraver.start();
     await this.line.start();
 
@@ -255,6 +266,7 @@ export class Daemon {
       });
       await this.dropFolder.start();
     }
+    await identity.expect([...STORE_PARTS, ...this.repo.parts()]);
     for (const fn of this.starters) await fn();
     this.repo.loadFinishedOrders();
   }
@@ -302,6 +314,34 @@ export class Daemon {
     log.info('stopped');
   }
 }
+
+/**
+ * Refuses to go on when a witness of the codes given holds an index the allocator has not
+ * reserved (see `line/witness.ts`).
+ */
+async function checkAllocator(daemon: Daemon, allocator: CodeAllocator): Promise<void> {
+  const c = daemon.config;
+  const repo = daemon.repo!;
+  const firearms = repo.activeOrders().flatMap((o) => [...firearmsOf(o)]);
+  const seen = startWitnesses({
+    issuer: c.issuer.number,
+    key: parseKey(c.issuer.key!),
+    codeIndex: { dir: repo.codeIndexDir, codes: await repo.codeIndexTails() },
+    firearms,
+    outbox: { dir: join(c.line.dataDir, 'outbox'), codes: daemon.reporter!.outbox.codesAtStart() },
+    audit: { dir: daemon.audit!.dir, last: daemon.audit!.lastEntry() },
+  });
+  const behind = unreservedWitnesses(allocator.reservedRuns(), seen);
+  if (behind.length > 0) throw allocatorBehind(allocator.file, behind);
+}
+
+/** Files of the data folder, besides the repository's, that must never go missing once written. */
+const STORE_PARTS = [
+  'docs/line/allocator.json',
+  'audit/audit.segments.json',
+  'outbox/outbox.segments.json',
+  'qa/reads.segments.json',
+];
 
 /**
  * The line's refusal of a drop-folder file as the problems its report lists: an order or a serial
