@@ -10,6 +10,7 @@ import { registerDaemonCommands } from './cli/daemon.js';
 import { registerEngraverCommands } from './cli/engraver.js';
 import { registerErpCommands } from './cli/erp.js';
 import { registerRegistryCommands } from './cli/registry.js';
+import { registerStoreCommands } from './cli/store.js';
 import { register as registerUserCommands } from './cli/user.js';
 import { StamplineError } from './errors.js';
 import { VERSION } from './version.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerRegistryCommands(program, sim);
   registerAuditCommands(program);
   registerUserCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 

@@ -23,6 +23,7 @@ import { StamplineError } from './errors.js';
 import { CodeAllocator } from './line/allocator.js';
 import { Line } from './line/line.js';
 import { firearmsOf, LineRepository } from './line/repository.js';
+import { STORE_FILES } from './line/store-check.js';
 import { allocatorBehind, startWitnesses, unreservedWitnesses } from './line/witness.js';
 import type { Logger } from './logger.js';
 import { QaService } from './qa/index.js';
@@ -266,7 +267,7 @@ export class Daemon {
       });
       await this.dropFolder.start();
     }
-    await identity.expect([...STORE_PARTS, ...this.repo.parts()]);
+    await identity.expect([...STORE_FILES, ...this.repo.parts()]);
     for (const fn of this.starters) await fn();
     this.repo.loadFinishedOrders();
   }
@@ -334,14 +335,6 @@ async function checkAllocator(daemon: Daemon, allocator: CodeAllocator): Promise
   const behind = unreservedWitnesses(allocator.reservedRuns(), seen);
   if (behind.length > 0) throw allocatorBehind(allocator.file, behind);
 }
-
-/** Files of the data folder, besides the repository's, that must never go missing once written. */
-const STORE_PARTS = [
-  'docs/line/allocator.json',
-  'audit/audit.segments.json',
-  'outbox/outbox.segments.json',
-  'qa/reads.segments.json',
-];
 
 /**
  * The line's refusal of a drop-folder file as the problems its report lists: an order or a serial
