@@ -100,7 +100,12 @@ export class Daemon {
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
     // The finished orders are loaded once the daemon serves (below), so that start-up does not
     // share the thread with reading them; what became of the load is told once it ends.
-    await this.repo.start({ finishedOrders: 'when-asked' });
+    const audit = this.audit;
+    await this.repo.start({
+      finishedOrders: 'when-asked',
+      wasCreated: async (id) =>
+        (await audit.query({ subject: `order:${id}`, action: 'order.create', limit: 1 })).length > 0,
+    });
     for (const orderId of this.repo.unborn)
       log.warn(
         { orderId },

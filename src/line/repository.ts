@@ -115,7 +115,13 @@ export class LineRepository {
    * file, which is always the newer. Without a catalogue (a store written before there was one, or
    * a catalogue deleted) every header file is read once to write it.
    */
-  async start(options: { finishedOrders?: 'at-once' | 'when-asked' } = {}): Promise<void> {
+  async start(
+    options: {
+      finishedOrders?: 'at-once' | 'when-asked';
+      /** Whether an order was ever created (its audit entry), asked only of an unfinished order with no header. */
+      wasCreated?: (orderId: string) => Promise<boolean>;
+    } = {},
+  ): Promise<void> {
     const identity = new StoreIdentity(this.dataDir);
     await identity.ensure();
     this.serials.start();
@@ -129,7 +135,7 @@ export class LineRepository {
       const order = await this.loadOrder(id);
       if (order) this.active.set(id, order);
       else {
-        await this.checkUnborn(id);
+        await this.checkUnborn(id, options.wasCreated);
         unborn.push(id);
       }
     }
@@ -165,8 +171,16 @@ export class LineRepository {
    * written, unless its firearms moved on: they change only once the order exists, so then its
    * header was deleted, and the order is refused rather than dropped.
    */
-  private async checkUnborn(id: string): Promise<void> {
+  private async checkUnborn(id: string, wasCreated?: (orderId: string) => Promise<boolean>): Promise<void> {
     const base = this.orderPath(id);
+    if (await wasCreated?.(id)) {
+      const file = this.store.file(`${base}/header`);
+      throw new StamplineError(
+        'STORE_MISSING',
+        `${file} is missing, though order ${id} is unfinished and the audit trail records its creation; restore it from a backup`,
+        { file, orderId: id },
+      );
+    }
     for (const name of await this.store.list(base)) {
       if (!/\/firearms-\d+$/.test(name)) continue;
       const chunk = await this.store.open<ChunkDoc>(name, () => ({ firearms: [] }));
@@ -329,7 +343,20 @@ export class LineRepository {
 
   /** An order, active or finished; finished orders are read from disk and not kept. */
   async order(id: string): Promise<LoadedOrder | undefined> {
-    return this.active.get(id) ?? (await this.loadOrder(id));
+    const order = this.active.get(id) ?? (await this.loadOrder(id));
+    if (!order) this.checkListed(id);
+    return order;
+  }
+
+  /** A finished order the catalogue lists has a header file: its absence is damage, not "no such order". */
+  private checkListed(id: string): void {
+    if (!this.catalogue.has(id)) return;
+    const file = this.store.file(`${this.orderPath(id)}/header`);
+    throw new StamplineError(
+      'STORE_MISSING',
+      `${file} is missing, though the order catalogue lists order ${id}; restore it from a backup`,
+      { file, orderId: id },
+    );
   }
 
   /**
@@ -443,7 +470,10 @@ export class LineRepository {
     }
     const base = this.orderPath(ref.orderId);
     if (!Number.isSafeInteger(ref.seq) || ref.seq < 0) return undefined;
-    if (!(await this.store.exists(`${base}/header`))) return undefined;
+    if (!(await this.store.exists(`${base}/header`))) {
+      this.checkListed(ref.orderId);
+      return undefined;
+    }
     const header = await this.store.open<OrderHeader>(`${base}/header`, placeholderHeader);
     if (ref.seq >= header.data.size) return undefined;
     const chunk = await this.chunkOf(ref, header.data);

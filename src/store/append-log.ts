@@ -204,6 +204,14 @@ export class AppendLog<T> {
     }
     this.size = kept;
     await this.findLastLine();
+    await this.noteLastSize();
+  }
+
+  /** Records the last segment's length as a lower bound for the next start (start, clean stop). */
+  private async noteLastSize(): Promise<void> {
+    const r = this.record;
+    if (!r || this.broken || r.last !== this.current || r.lastAtLeast === this.size) return;
+    await this.writeRecord({ ...r, lastAtLeast: this.size });
   }
 
   /**
@@ -232,7 +240,8 @@ export class AppendLog<T> {
     this.record = record;
     const newest = this.ids.at(-1);
     if (newest !== undefined && newest > record.last) {
-      await this.writeRecord({ ...record, last: newest });
+      const { lastAtLeast: _stale, ...rest } = record;
+      await this.writeRecord({ ...rest, last: newest });
     }
   }
 
@@ -299,6 +308,7 @@ export class AppendLog<T> {
     await this.startPromise?.catch(() => {});
     this.state = 'stopping';
     while (this.flushing) await this.flushing;
+    if (!this.opts.readOnly && this.handle) await this.noteLastSize().catch(() => {});
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
     await this.lock?.release();
@@ -421,6 +431,7 @@ export class AppendLog<T> {
         first: before.first,
         last: next,
         sizes: { ...before.sizes, [String(this.current)]: this.size },
+        lastAtLeast: 0,
       });
     } catch (err) {
       await handle.close().catch(() => {});
@@ -535,7 +546,7 @@ export class AppendLog<T> {
     const kept = this.ids.filter((id) => !doomed.includes(id));
     const sizes = { ...(this.record?.sizes ?? {}) };
     for (const id of doomed) delete sizes[String(id)];
-    await this.writeRecord({ first: kept[0] ?? this.current, last: this.current, sizes });
+    await this.writeRecord({ ...this.record, first: kept[0] ?? this.current, last: this.current, sizes });
     for (const id of doomed) {
       try {
         await unlink(this.fileOf(id));

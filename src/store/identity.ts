@@ -66,7 +66,7 @@ export class StoreIdentity {
     if (found.length > 0) {
       throw new StamplineError(
         'STORE_MISSING',
-        `${this.dataDir} holds a line's data (${found.join(', ')}) but no ${IDENTITY_FILE}: it was deleted, or the folder was copied without it; run \`stampline store check --repair\` to verify the folder and adopt it`,
+        `${this.dataDir} holds a line's data (${found.join(', ')}) but no ${this.file}: it was deleted, or the folder was copied without it; run \`stampline store check --repair\` to verify the folder and adopt it`,
         { file: this.file, found },
       );
     }

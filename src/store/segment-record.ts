@@ -17,6 +17,11 @@ export interface SegmentRecord {
   last: number;
   /** Bytes of each closed segment (every segment but the last), by segment id. */
   sizes: Record<string, number>;
+  /**
+   * Bytes the last segment held at the log's last start or clean stop. Appends only add to it (a
+   * torn tail cut off at start-up lies past it), so a last segment shorter than this was cut.
+   */
+  lastAtLeast?: number;
 }
 
 export function segmentRecordFile(dir: string, name: string): string {
@@ -47,7 +52,12 @@ export async function readSegmentRecord(dir: string, name: string): Promise<Segm
   ) {
     throw new StamplineError('STORE_CORRUPT', `${file} is not a segment record`, { file });
   }
-  return { first: r.first!, last: r.last!, sizes: { ...r.sizes } };
+  return {
+    first: r.first!,
+    last: r.last!,
+    sizes: { ...r.sizes },
+    ...(Number.isSafeInteger(r.lastAtLeast) ? { lastAtLeast: r.lastAtLeast } : {}),
+  };
 }
 
 export async function writeSegmentRecord(dir: string, name: string, record: SegmentRecord): Promise<void> {
@@ -79,8 +89,8 @@ export async function segmentProblems(
       problems.push({ file, problem: 'missing (the segment record lists it)' });
       continue;
     }
-    const size = record.sizes[String(id)];
-    if (size === undefined || id === record.last) continue;
+    const size = id === record.last ? record.lastAtLeast : record.sizes[String(id)];
+    if (size === undefined) continue;
     let actual: number;
     try {
       actual = (await stat(file)).size;
@@ -88,10 +98,13 @@ export async function segmentProblems(
       problems.push({ file, problem: `cannot be read: ${(err as Error).message}` });
       continue;
     }
-    if (actual !== size) {
+    if (id === record.last ? actual < size : actual !== size) {
       problems.push({
         file,
-        problem: `holds ${actual} bytes but was closed at ${size} bytes (${actual < size ? 'cut short' : 'replaced or written to'})`,
+        problem:
+          id === record.last
+            ? `holds ${actual} bytes but held ${size} when the log last started or stopped (cut short)`
+            : `holds ${actual} bytes but was closed at ${size} bytes (${actual < size ? 'cut short' : 'replaced or written to'})`,
       });
     }
   }

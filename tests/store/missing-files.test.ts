@@ -3,7 +3,7 @@
  * refuses naming it, or (a log's torn tail, the order catalogue) repairs or rebuilds and logs it.
  * Each case damages a copy of one line's data folder, made by the real daemon.
  */
-import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StamplineError } from '../../src/errors.js';
@@ -124,8 +124,22 @@ describe('start-up on a damaged data folder', () => {
     expect(folder.message).toContain('outbox');
   }, 60_000);
 
-  it('logs the bytes it cut off the outbox’s torn tail, and counts the repair', async () => {
-    const dir = await damaged((d) => cut(join(d, 'outbox/outbox.00000001.jsonl'), (n) => n - 40));
+  it('refuses an outbox cut short by whole records, which no crash leaves', async () => {
+    const dir = await damaged(async (d) => {
+      const file = join(d, 'outbox/outbox.00000001.jsonl');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1));
+    });
+    const err = await refusal(dir);
+    expect(err.code).toBe('STORE_MISSING');
+    expect(err.message).toContain('outbox/outbox.00000001.jsonl');
+    expect(err.message).toContain('cut short');
+  }, 30_000);
+
+  it('logs the bytes it cut off the outbox’s torn tail (a crash mid-write), and counts the repair', async () => {
+    const dir = await damaged((d) =>
+      appendFile(join(d, 'outbox/outbox.00000001.jsonl'), '{"k":"rec","id":"torn'),
+    );
     const t = await startDaemon(dir, false);
     try {
       const warned = t.logged().find((l) => String(l.msg).startsWith('outbox: cut off a torn last entry'));
