@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StamplineError } from '../../src/errors.js';
 import { shardOf } from '../../src/line/serial-index.js';
-import { copyOf, engrave, makeHistory, removeDir, startDaemon } from './support/history.js';
+import { copyOf, engrave, makeHistory, OPERATOR_TOKEN, removeDir, startDaemon } from './support/history.js';
 
 let history: string;
 const copies: string[] = [];
@@ -147,6 +147,14 @@ describe('start-up on a damaged data folder', () => {
       expect((warned!.note as { droppedBytes: number }).droppedBytes).toBeGreaterThan(0);
       const metrics = await (await fetch(`${t.daemon.address!.url}/metrics`)).text();
       expect(metrics).toMatch(/stampline_store_repairs_total\{log="outbox\/outbox"\} [1-9]/);
+      // the Line screen lists it, from the line's status
+      const status = await fetch(`${t.daemon.address!.url}/api/v1/line`, {
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+      });
+      expect(status.status).toBe(200);
+      expect(((await status.json()) as { storeRepairs: unknown[] }).storeRepairs).toContainEqual(
+        expect.objectContaining({ file: join(dir, 'outbox/outbox.00000001.jsonl'), droppedBytes: 21 }),
+      );
     } finally {
       await t.daemon.stop();
     }

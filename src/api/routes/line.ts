@@ -1,12 +1,13 @@
 /** The line's status and the operator's engraver reset. */
 
 import type { EngraverStatus } from '../../engraver/types.js';
+import { recentRepairs, type StoreRepair } from '../../store/repairs.js';
 import { actorOf, requires } from '../auth/guard.js';
 import { answers, emptyBodySchema, errorResponses, GUARDED_ERRORS, SECURED } from '../schemas/common.js';
 import { engraverStatusSchema, lineStatusSchema } from '../schemas/line.js';
 import type { Api, RouteDeps } from './context.js';
 
-type LineStatus = ReturnType<RouteDeps['line']['status']>;
+type LineStatus = ReturnType<RouteDeps['line']['status']> & { storeRepairs: StoreRepair[] };
 
 export function lineRoutes(app: Api, { line }: RouteDeps): void {
   app.get(
@@ -20,7 +21,7 @@ export function lineRoutes(app: Api, { line }: RouteDeps): void {
         response: { 200: answers<LineStatus>(lineStatusSchema), ...GUARDED_ERRORS },
       },
     },
-    async () => line.status(),
+    async () => ({ ...line.status(), storeRepairs: [...recentRepairs()] }),
   );
 
   app.post(

@@ -128,4 +128,15 @@ export const lineStatusSchema = z.looseObject({
   halted: z.looseObject({ reason: z.string(), fault: z.number().int().optional() }).optional(),
   activeOrders: z.array(orderHeaderSchema.extend({ counts: orderCountsSchema })),
   indexesLeft: z.number().int(),
+  /** Torn last lines cut off store logs at start-up, latest last (see docs/store.md). */
+  storeRepairs: z
+    .array(
+      z.looseObject({
+        log: z.string(),
+        file: z.string(),
+        droppedBytes: z.number().int(),
+        at: z.string(),
+      }),
+    )
+    .optional(),
 });

@@ -17,6 +17,7 @@ import { createLogger } from '../../../src/logger.js';
 import { KEY, order, until } from '../../line/harness.js';
 
 export const ISSUER = 1;
+export const OPERATOR_TOKEN = 'store-test-operator-token-0001';
 
 /** One line the daemon logged, parsed. */
 export interface Logged {
@@ -42,7 +43,7 @@ export async function testDaemon(dataDir: string, engraver = true): Promise<Test
       indexBlock: { start: 1000, size: 100_000 },
     },
     http: { host: '127.0.0.1', port: 0 },
-    auth: { erpToken: 'store-test-erp-token-0001' },
+    auth: { erpToken: 'store-test-erp-token-0001', operatorToken: OPERATOR_TOKEN },
     engraver: { url: `modbus-tcp://127.0.0.1:${enginePort}?unit=1`, id: 'eng-1', requestTimeoutMs: 1000 },
     mqtt: { url: `mqtt://127.0.0.1:${dead}`, protocolVersion: 4, reconnectMs: 200 },
     simulators: {
