@@ -17,15 +17,18 @@ const repairs: StoreRepair[] = [];
 const KEEP = 50;
 const counts = new Map<string, { repairs: number; droppedBytes: number }>();
 
-export function noteRepair(repair: AppendLogRepair): void {
-  const name = basename(repair.file).replace(/\.\d{8,}\.jsonl$/, '');
-  const log = `${basename(dirname(repair.file))}/${name}`;
+/** `log` names the store for the metric's label; by default `<folder>/<log name>` from the file. */
+export function noteRepair(repair: AppendLogRepair, log = defaultLabel(repair.file)): void {
   repairs.push({ ...repair, log, at: new Date().toISOString() });
   if (repairs.length > KEEP) repairs.shift();
   const c = counts.get(log) ?? { repairs: 0, droppedBytes: 0 };
   c.repairs++;
   c.droppedBytes += repair.droppedBytes;
   counts.set(log, c);
+}
+
+function defaultLabel(file: string): string {
+  return `${basename(dirname(file))}/${basename(file).replace(/\.\d{8,}\.jsonl$/, '')}`;
 }
 
 /** The latest repairs, oldest first. */
