@@ -11,6 +11,7 @@ import { registerEngraverCommands } from './cli/engraver.js';
 import { registerErpCommands } from './cli/erp.js';
 import { registerIdentifyCommand } from './cli/identify.js';
 import { registerRegistryCommands } from './cli/registry.js';
+import { registerStoreCommands } from './cli/store.js';
 import { register as registerUserCommands } from './cli/user.js';
 import { StamplineError } from './errors.js';
 import { VERSION } from './version.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerIdentifyCommand(program);
   registerUserCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 

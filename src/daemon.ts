@@ -23,13 +23,16 @@ import { StamplineError } from './errors.js';
 import { CodeAllocator } from './line/allocator.js';
 import { identifierForLine } from './line/identify.js';
 import { Line } from './line/line.js';
-import { LineRepository } from './line/repository.js';
+import { firearmsOf, LineRepository } from './line/repository.js';
+import { STORE_FILES } from './line/store-check.js';
+import { allocatorBehind, startWitnesses, unreservedWitnesses } from './line/witness.js';
 import type { Logger } from './logger.js';
 import { holdPort, listenError, type PortHold } from './port-hold.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
 import { DocumentStore } from './store/documents.js';
+import { StoreIdentity } from './store/identity.js';
 import { VERSION } from './version.js';
 
 export interface DaemonHooks {
@@ -87,6 +90,9 @@ export class Daemon {
     if (!c.issuer.key)
       throw new StamplineError('CONFIG_INVALID', 'issuer.key is not set (STAMPLINE_ISSUER_KEY)');
 
+    // Before anything creates a file: a file the store holds that is gone is refused by name.
+    const identity = new StoreIdentity(dataDir);
+    if ((await identity.open()) === 'created') log.info({ dataDir, store: identity.id }, 'new data folder');
     this.store = new DocumentStore({ dir: join(dataDir, 'docs') });
     await this.store.start();
     // After the store's lock (a second daemon on this data folder is refused by it first) and
@@ -100,7 +106,17 @@ export class Daemon {
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
     // The finished orders are loaded once the daemon serves (below), so that start-up does not
     // share the thread with reading them; what became of the load is told once it ends.
-    await this.repo.start({ finishedOrders: 'when-asked' });
+    const audit = this.audit;
+    await this.repo.start({
+      finishedOrders: 'when-asked',
+      wasCreated: async (id) =>
+        (await audit.query({ subject: `order:${id}`, action: 'order.create', limit: 1 })).length > 0,
+    });
+    for (const orderId of this.repo.unborn)
+      log.warn(
+        { orderId },
+        'dropped an unfinished order whose creation stopped before its header was written',
+      );
     const repo = this.repo;
     repo.finishedOrdersLoaded().then(
       () => {
@@ -182,6 +198,7 @@ export class Daemon {
     // Links come up in the background: an engraver or broker that cannot be reached is shown
     // as down and retried, and is no reason for the line not to start.
     await this.reporter.start();
+    await checkAllocator(this, allocator);
     await this.engraver.start();
     await this.line.start();
 
@@ -260,6 +277,7 @@ export class Daemon {
       });
       await this.dropFolder.start();
     }
+    await identity.expect([...STORE_FILES, ...this.repo.parts()]);
     for (const fn of this.starters) await fn();
     this.repo.loadFinishedOrders();
   }
@@ -307,6 +325,26 @@ export class Daemon {
     for (const cleanup of this.cleanups.reverse()) await step('simulator', cleanup);
     log.info('stopped');
   }
+}
+
+/**
+ * Refuses to go on when a witness of the codes given holds an index the allocator has not
+ * reserved (see `line/witness.ts`).
+ */
+async function checkAllocator(daemon: Daemon, allocator: CodeAllocator): Promise<void> {
+  const c = daemon.config;
+  const repo = daemon.repo!;
+  const firearms = repo.activeOrders().flatMap((o) => [...firearmsOf(o)]);
+  const seen = startWitnesses({
+    issuer: c.issuer.number,
+    key: parseKey(c.issuer.key!),
+    codeIndex: { dir: repo.codeIndexDir, codes: await repo.codeIndexTails() },
+    firearms,
+    outbox: { dir: join(c.line.dataDir, 'outbox'), codes: daemon.reporter!.outbox.codesAtStart() },
+    audit: { dir: daemon.audit!.dir, last: daemon.audit!.lastEntry() },
+  });
+  const behind = unreservedWitnesses(allocator.reservedRuns(), seen);
+  if (behind.length > 0) throw allocatorBehind(allocator.file, behind);
 }
 
 /**

@@ -57,6 +57,12 @@ export const ERROR_CATALOGUE = {
   STORE_CORRUPT: entry(500, false, 'A stored document or log line is corrupt'),
   STORE_LOCKED: entry(409, false, 'Another running process holds the store'),
   AUDIT_CHAIN_BROKEN: entry(500, false, 'The audit trail does not verify'),
+  STORE_MISSING: entry(500, false, 'A file the store accounts for is missing, cut short or replaced'),
+  STORE_WITNESS_AHEAD: entry(
+    500,
+    false,
+    'A record of the line holds a code index the allocator has not reserved',
+  ),
 
   // erp/ and line/
   ORDER_INVALID: entry(400, false, 'The order is not valid'),

@@ -11,6 +11,7 @@ import type { Line } from '../line/line.js';
 import type { Firearm, OrderHeader, OrderState } from '../line/model.js';
 import type { QaDecisionEvent } from '../qa/index.js';
 import type { OutboxEvents } from '../registry/outbox.js';
+import { repairCounts } from '../store/repairs.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export interface MetricsOptions {
@@ -136,6 +137,27 @@ export class LineMetrics {
       registers: [this.registry],
       collect() {
         this.set(line.status().indexesLeft);
+      },
+    });
+    // Tail repairs made at start-up by any log of the store (outbox, audit, QA reads, catalogue).
+    new Counter({
+      name: 'stampline_store_repairs_total',
+      help: 'Torn last lines cut off a store log at start-up, by log',
+      labelNames: ['log'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [log, c] of repairCounts()) this.inc({ log }, c.repairs);
+      },
+    });
+    new Counter({
+      name: 'stampline_store_repair_dropped_bytes_total',
+      help: 'Bytes of torn last lines cut off a store log at start-up (never acknowledged), by log',
+      labelNames: ['log'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [log, c] of repairCounts()) this.inc({ log }, c.droppedBytes);
       },
     });
     if (outbox) {

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, readFileIfExists, writeFileDurable } from '../store/durable.js';
+import { noteRepair } from '../store/repairs.js';
 
 export interface IntakeMarker {
   file: string;
@@ -42,7 +43,12 @@ export class IntakeJournal {
       if (m.file === file && m.sha256 === sha256 && (m.state === 'accepting' || m.state === 'accepted'))
         return m;
     } catch {
-      // A marker that cannot be read still says an attempt began.
+      // A marker that cannot be read still says an attempt began: the file is offered again as a
+      // replay, which the line answers for orders it already holds. The damage is counted and shown.
+      noteRepair(
+        { file: this.#path(file, sha256), segment: 0, keptBytes: 0, droppedBytes: Buffer.byteLength(text) },
+        `${JOURNAL_DIR}/markers`,
+      );
     }
     return { file, sha256, state: 'accepting', at: new Date(0).toISOString() };
   }

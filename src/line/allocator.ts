@@ -12,7 +12,10 @@ import type { CodeRef } from './model.js';
 
 const RESERVE = 64;
 
-interface AllocatorDoc {
+/** The allocator's document in the line's document store. */
+export const ALLOCATOR_DOC = 'line/allocator';
+
+export interface AllocatorDoc {
   /**
    * Every run of indexes this line has reserved, as [start, end) pairs; the last is the one in
    * use. Kept so that a configuration moving the line back to an older block cannot reuse one.
@@ -37,7 +40,7 @@ export class CodeAllocator {
   ) {}
 
   async start(): Promise<void> {
-    this.doc = await this.store.open<AllocatorDoc>('line/allocator', () => ({ reserved: [] }));
+    this.doc = await this.store.open<AllocatorDoc>(ALLOCATOR_DOC, () => ({ reserved: [] }));
     this.next = firstFree(this.doc.data.reserved, this.block.start, this.block.start + this.block.size);
     const last = this.doc.data.reserved.at(-1);
     if (!last || last[1] !== this.next) {
@@ -45,6 +48,16 @@ export class CodeAllocator {
         d.reserved.push([this.next, this.next]);
       });
     }
+  }
+
+  /** The runs of indexes reserved so far, [start, end) each, oldest first. */
+  reservedRuns(): ReadonlyArray<readonly [number, number]> {
+    return this.doc.data.reserved;
+  }
+
+  /** The document's file, as refusals name it. */
+  get file(): string {
+    return this.store.file(ALLOCATOR_DOC);
   }
 
   /** Indexes left in the block. */
@@ -81,8 +94,31 @@ export class CodeAllocator {
   }
 }
 
+/** True when some reserved run holds `index`: the allocator may have handed it out. */
+export function isReserved(reserved: ReadonlyArray<readonly [number, number]>, index: number): boolean {
+  return reserved.some(([a, b]) => index >= a && index < b);
+}
+
+/**
+ * The runs to add so that every one of `indexes` is reserved: one run from the lowest index not
+ * reserved to past the highest, so the allocator moves past them all and never back.
+ */
+export function runsCovering(
+  reserved: ReadonlyArray<readonly [number, number]>,
+  indexes: Iterable<number>,
+): Array<[number, number]> {
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const i of indexes) {
+    if (isReserved(reserved, i)) continue;
+    low = Math.min(low, i);
+    high = Math.max(high, i);
+  }
+  return low <= high ? [[low, high + 1]] : [];
+}
+
 /** The first index of [start, end) after every reserved run that reaches into it. */
-function firstFree(reserved: Array<[number, number]>, start: number, end: number): number {
+export function firstFree(reserved: Array<[number, number]>, start: number, end: number): number {
   let next = start;
   for (const [a, b] of reserved) {
     if (a < end && b > next) next = Math.max(next, b);

@@ -48,14 +48,32 @@ export class CodeIndex {
     return this.index.loadedShards();
   }
 
+  /** Refuses (STORE_MISSING) when a shard the index recorded is missing or empty. */
   start(): void {
     this.index.start();
+  }
+
+  /** What is wrong with the shards against their record, for `store check`. */
+  problems(): Array<{ file: string; problem: string }> {
+    return this.index.problems();
+  }
+
+  get recordFile(): string {
+    return this.index.recordFile;
   }
 
   /** The firearms this code (10 characters, no dash) was given to, oldest first. */
   async lookup(code: string): Promise<CodeHolder[]> {
     const values = (await this.index.lookup([code])).get(code) ?? [];
     return values.flatMap((v) => holderOf(v) ?? []);
+  }
+
+  /**
+   * The code on the last line of each shard: codes are indexed as they are allocated, in
+   * increasing index order, so the greatest index among them is the greatest the index holds.
+   */
+  async lastCodes(): Promise<string[]> {
+    return (await this.index.lastEntries()).map((e) => e.key);
   }
 
   /** Records the firearms these codes were given to; durable before it resolves. */

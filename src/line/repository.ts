@@ -16,18 +16,23 @@
  * on its cases.
  */
 import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { StamplineError } from '../errors.js';
 import { AppendLog } from '../store/append-log.js';
 import type { Doc, DocumentStore } from '../store/documents.js';
-import { writeFileDurable } from '../store/durable.js';
+import { removeFileDurable, writeFileDurable } from '../store/durable.js';
+import { StoreIdentity } from '../store/identity.js';
 import { safeName } from '../store/names.js';
+import { segmentRecordFile } from '../store/segment-record.js';
 import { CodeIndex } from './code-index.js';
 import type { Firearm, OrderCounts, OrderHeader } from './model.js';
 import { isFinished, newestFirst } from './model.js';
 import { SerialIndex } from './serial-index.js';
 
 export const CHUNK_SIZE = 128;
+
+/** The list of unfinished orders: a document that must exist once the line has started. */
+export const ACTIVE_ORDERS = 'line/active-orders';
 
 /**
  * The order catalogue's log: `<store>/line/order-catalogue.NNNNNNNN.jsonl`, one order header a
@@ -46,7 +51,7 @@ export function orderCatalogueSegment(storeDir: string, segment = 1): string {
 }
 
 /** Why start-up wrote the order catalogue afresh from the header files. */
-export type CatalogueRebuild = { reason: 'absent' | 'corrupt'; orders: number; detail?: string };
+export type CatalogueRebuild = { reason: 'absent' | 'corrupt' | 'missing'; orders: number; detail?: string };
 
 interface ChunkDoc {
   firearms: Firearm[];
@@ -76,6 +81,9 @@ export interface StoredFirearm {
 
 export class LineRepository {
   private readonly active = new Map<string, LoadedOrder>();
+  private readonly dataDir: string;
+  /** Unfinished orders the last start dropped because their creation never finished. */
+  unborn: string[] = [];
   private activeDoc!: Doc<ActiveDoc>;
   private readonly serials: SerialIndex;
   private readonly codes: CodeIndex;
@@ -92,6 +100,7 @@ export class LineRepository {
     serialIndexDir: string,
     codeIndexDir = join(dirname(serialIndexDir), 'codes'),
   ) {
+    this.dataDir = dirname(serialIndexDir);
     this.serials = new SerialIndex(serialIndexDir);
     this.codes = new CodeIndex(codeIndexDir);
     this.catalogue = new OrderCatalogue(store.dir);
@@ -106,16 +115,32 @@ export class LineRepository {
    * file, which is always the newer. Without a catalogue (a store written before there was one, or
    * a catalogue deleted) every header file is read once to write it.
    */
-  async start(options: { finishedOrders?: 'at-once' | 'when-asked' } = {}): Promise<void> {
+  async start(
+    options: {
+      finishedOrders?: 'at-once' | 'when-asked';
+      /** Whether an order was ever created (its audit entry), asked only of an unfinished order with no header. */
+      wasCreated?: (orderId: string) => Promise<boolean>;
+    } = {},
+  ): Promise<void> {
+    const identity = new StoreIdentity(this.dataDir);
+    await identity.ensure();
     this.serials.start();
     this.codes.start();
-    this.activeDoc = await this.store.open<ActiveDoc>('line/active-orders', () => ({ orderIds: [] }));
+    this.activeDoc = await this.store.open<ActiveDoc>(ACTIVE_ORDERS, () => ({ orderIds: [] }));
+    // Written at once, so that from now on its absence is damage, never a line with no orders.
+    if (!(await this.store.exists(ACTIVE_ORDERS))) await this.activeDoc.update(() => {});
     const unborn: string[] = [];
+    this.unborn = [];
     for (const id of this.activeDoc.data.orderIds) {
       const order = await this.loadOrder(id);
       if (order) this.active.set(id, order);
-      else unborn.push(id);
+      else {
+        await this.checkUnborn(id, options.wasCreated);
+        unborn.push(id);
+      }
     }
+    this.unborn = unborn;
+    await identity.expect(this.parts());
     // An order whose creation stopped before its header was written does not exist.
     if (unborn.length > 0) {
       await this.activeDoc.update((d) => {
@@ -133,6 +158,42 @@ export class LineRepository {
         this.catalogueFailure = this.catalogue.failure(err);
       });
     if (options.finishedOrders !== 'when-asked') this.beginLoad();
+  }
+
+  /** The files this repository keeps that must never go missing, relative to the data folder. */
+  parts(): string[] {
+    const rel = (file: string) => relative(this.dataDir, file).split(sep).join('/');
+    return [rel(this.store.file(ACTIVE_ORDERS)), rel(this.serials.recordFile), rel(this.codes.recordFile)];
+  }
+
+  /**
+   * An unfinished order without a header is one whose creation stopped before its header was
+   * written, unless its firearms moved on: they change only once the order exists, so then its
+   * header was deleted, and the order is refused rather than dropped.
+   */
+  private async checkUnborn(id: string, wasCreated?: (orderId: string) => Promise<boolean>): Promise<void> {
+    const base = this.orderPath(id);
+    if (await wasCreated?.(id)) {
+      const file = this.store.file(`${base}/header`);
+      throw new StamplineError(
+        'STORE_MISSING',
+        `${file} is missing, though order ${id} is unfinished and the audit trail records its creation; restore it from a backup`,
+        { file, orderId: id },
+      );
+    }
+    for (const name of await this.store.list(base)) {
+      if (!/\/firearms-\d+$/.test(name)) continue;
+      const chunk = await this.store.open<ChunkDoc>(name, () => ({ firearms: [] }));
+      this.store.close(name);
+      if (chunk.data.firearms.some((f) => f.state !== 'queued' || f.code !== undefined)) {
+        const file = this.store.file(`${base}/header`);
+        throw new StamplineError(
+          'STORE_MISSING',
+          `${file} is missing, though order ${id} is unfinished and its firearms have been worked on; restore it from a backup`,
+          { file, orderId: id },
+        );
+      }
+    }
   }
 
   /** Begins loading the finished orders' headers, if it has not begun. */
@@ -196,9 +257,8 @@ export class LineRepository {
     const header = await this.store.open<OrderHeader>(`${base}/header`, placeholderHeader);
     const chunks: Doc<ChunkDoc>[] = [];
     const count = Math.ceil(header.data.size / CHUNK_SIZE);
-    for (let i = 0; i < count; i++) {
-      chunks.push(await this.store.open<ChunkDoc>(`${base}/firearms-${pad(i)}`, () => ({ firearms: [] })));
-    }
+    for (let i = 0; i < count; i++)
+      chunks.push(await this.chunkOf({ orderId: id, seq: i * CHUNK_SIZE }, header.data));
     return { header, chunks };
   }
 
@@ -283,7 +343,20 @@ export class LineRepository {
 
   /** An order, active or finished; finished orders are read from disk and not kept. */
   async order(id: string): Promise<LoadedOrder | undefined> {
-    return this.active.get(id) ?? (await this.loadOrder(id));
+    const order = this.active.get(id) ?? (await this.loadOrder(id));
+    if (!order) this.checkListed(id);
+    return order;
+  }
+
+  /** A finished order the catalogue lists has a header file: its absence is damage, not "no such order". */
+  private checkListed(id: string): void {
+    if (!this.catalogue.has(id)) return;
+    const file = this.store.file(`${this.orderPath(id)}/header`);
+    throw new StamplineError(
+      'STORE_MISSING',
+      `${file} is missing, though the order catalogue lists order ${id}; restore it from a backup`,
+      { file, orderId: id },
+    );
   }
 
   /**
@@ -322,6 +395,15 @@ export class LineRepository {
 
   async updateHeader(order: LoadedOrder, change: (h: OrderHeader) => void): Promise<void> {
     await order.header.update(change);
+  }
+
+  /** The code on the last line of each code index shard (see `CodeIndex.lastCodes`). */
+  codeIndexTails(): Promise<string[]> {
+    return this.codes.lastCodes();
+  }
+
+  get codeIndexDir(): string {
+    return dirname(this.codes.recordFile);
   }
 
   /** Records that a firearm was given a code; durable before it resolves. */
@@ -388,17 +470,52 @@ export class LineRepository {
     }
     const base = this.orderPath(ref.orderId);
     if (!Number.isSafeInteger(ref.seq) || ref.seq < 0) return undefined;
-    if (!(await this.store.exists(`${base}/header`))) return undefined;
+    if (!(await this.store.exists(`${base}/header`))) {
+      this.checkListed(ref.orderId);
+      return undefined;
+    }
     const header = await this.store.open<OrderHeader>(`${base}/header`, placeholderHeader);
     if (ref.seq >= header.data.size) return undefined;
-    const chunk = await this.chunkOf(ref);
+    const chunk = await this.chunkOf(ref, header.data);
     const f = chunk.data.firearms[ref.seq % CHUNK_SIZE];
     return f ? { order: header.data, firearm: f } : undefined;
   }
 
-  private chunkOf(ref: FirearmRef): Promise<Doc<ChunkDoc>> {
+  /**
+   * The block of firearms holding `ref`, which must be on the disk, hold as many firearms as its
+   * order's size says and be this order's: a block deleted, cut short or copied from another order
+   * is STORE_MISSING naming its file, never an order with fewer firearms.
+   */
+  private async chunkOf(ref: FirearmRef, header?: OrderHeader): Promise<Doc<ChunkDoc>> {
+    const i = Math.floor(ref.seq / CHUNK_SIZE);
     const name = firearmChunkName(ref);
-    return this.store.open<ChunkDoc>(name, () => ({ firearms: [] }));
+    const chunk = await this.store.openExisting<ChunkDoc>(
+      name,
+      `a block of the firearms of order ${ref.orderId}, whose header is on the disk`,
+    );
+    if (header) {
+      const expected = Math.min(CHUNK_SIZE, header.size - i * CHUNK_SIZE);
+      const firearms = Array.isArray(chunk.data.firearms) ? chunk.data.firearms : [];
+      const wrong =
+        firearms.length !== expected
+          ? `holds ${firearms.length} firearms where order ${ref.orderId} of ${header.size} puts ${expected}`
+          : firearms.findIndex((f, j) => f?.orderId !== ref.orderId || f.seq !== i * CHUNK_SIZE + j) >= 0
+            ? `holds firearms that are not those of order ${ref.orderId} at their places`
+            : undefined;
+      if (wrong) {
+        this.store.close(name);
+        const file = this.store.file(name);
+        throw new StamplineError(
+          'STORE_MISSING',
+          `${file} ${wrong}: it was cut short or replaced; restore it from a backup`,
+          {
+            file,
+            orderId: ref.orderId,
+          },
+        );
+      }
+    }
+    return chunk;
   }
 
   /**
@@ -503,9 +620,19 @@ class OrderCatalogue {
         return;
       } catch (err) {
         await log.stop();
-        if (!(err instanceof StamplineError) || err.code !== 'STORE_CORRUPT') throw err;
+        if (
+          !(err instanceof StamplineError) ||
+          (err.code !== 'STORE_CORRUPT' && err.code !== 'STORE_MISSING')
+        )
+          throw err;
         this.byId.clear();
-        this.rebuild = { reason: 'corrupt', orders: 0, detail: err.message };
+        this.rebuild = {
+          reason: err.code === 'STORE_MISSING' ? 'missing' : 'corrupt',
+          orders: 0,
+          detail: err.message,
+        };
+        // The fresh catalogue starts a new account of its segments; the old one lists what is gone.
+        await removeFileDurable(segmentRecordFile(this.dir, ORDER_CATALOGUE.name));
       }
     }
     const headers = await onDisk();

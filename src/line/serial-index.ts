@@ -31,8 +31,18 @@ export class SerialIndex {
     return this.index.loadedShards();
   }
 
+  /** Refuses (STORE_MISSING) when a shard the index recorded is missing or empty. */
   start(): void {
     this.index.start();
+  }
+
+  /** What is wrong with the shards against their record, for `store check`. */
+  problems(): Array<{ file: string; problem: string }> {
+    return this.index.problems();
+  }
+
+  get recordFile(): string {
+    return this.index.recordFile;
   }
 
   /** The orders that have held each of these serials, oldest first, for those the line has held. */

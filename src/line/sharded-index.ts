@@ -13,11 +13,22 @@
  * not. A crash can leave a torn last line, which has no newline: it is ignored when read, and the
  * next append cuts it off, finding it from the file's last bytes when the shard is not in memory.
  */
-import { mkdirSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
-import { fsyncDir } from '../store/durable.js';
+import { fsyncDir, writeFileDurable } from '../store/durable.js';
 
 export const SHARDS = 256;
 
@@ -107,8 +118,162 @@ export class ShardedIndex {
     this.maxLoaded = max;
   }
 
+  /**
+   * Shards known to hold lines, as `shards.json` records them. A shard is listed once its first
+   * line is durable (at most SHARDS writes of the record, ever), so a listed shard that is gone
+   * or empty was deleted or emptied, and its entries would silently go missing.
+   */
+  private readonly created = new Set<number>();
+  private recordWrite: Promise<void> = Promise.resolve();
+
+  get recordFile(): string {
+    return join(this.dir, 'shards.json');
+  }
+
+  /**
+   * Checks the shards against their record and refuses (STORE_MISSING, naming the file) when a
+   * listed shard is missing or empty: its lines cannot be taken as never written. Shards present
+   * but not listed (a first append cut short before its record, or an index older than the
+   * record) are taken in.
+   */
   start(): void {
     mkdirSync(this.dir, { recursive: true });
+    const problems = this.problems();
+    if (problems.length > 0) {
+      const p = problems[0]!;
+      throw new StamplineError(
+        'STORE_MISSING',
+        `${this.what}: ${p.file} ${p.problem}; run \`stampline store check --repair\` to rebuild the index from the orders`,
+        { file: p.file, problem: p.problem, problems },
+      );
+    }
+    const before = this.created.size;
+    for (const n of this.presentShards()) this.created.add(n);
+    if (this.created.size !== before || !existsSync(this.recordFile)) this.writeRecordSync();
+  }
+
+  /**
+   * What is wrong with the shards against their record (for start-up and `store check`).
+   * Synchronous, like `start()`: a few hundred `stat`s, once.
+   */
+  problems(): Array<{ file: string; problem: string }> {
+    this.created.clear();
+    let text: string;
+    try {
+      text = readFileSync(this.recordFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StamplineError(
+        'STORE_UNAVAILABLE',
+        `cannot read ${this.recordFile}: ${(err as Error).message}`,
+      );
+    }
+    let listed: number[];
+    try {
+      const parsed = JSON.parse(text) as { shards?: unknown };
+      if (!Array.isArray(parsed.shards) || !parsed.shards.every((n) => Number.isSafeInteger(n)))
+        throw new Error();
+      listed = parsed.shards as number[];
+    } catch {
+      return [{ file: this.recordFile, problem: 'is not a shard record' }];
+    }
+    const problems: Array<{ file: string; problem: string }> = [];
+    for (const n of listed) {
+      this.created.add(n);
+      let size: number;
+      try {
+        size = statSync(this.file(n)).size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.cannotRead(n, err);
+        problems.push({ file: this.file(n), problem: 'is missing (the shard record lists it)' });
+        continue;
+      }
+      if (size === 0) problems.push({ file: this.file(n), problem: 'is empty (the shard record lists it)' });
+    }
+    return problems;
+  }
+
+  private presentShards(): number[] {
+    const found: number[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const m = /^([0-9a-f]{2})\.tsv$/.exec(name);
+      if (!m) continue;
+      const n = Number.parseInt(m[1]!, 16);
+      if (statSync(this.file(n)).size > 0) found.push(n);
+    }
+    return found;
+  }
+
+  private recordText(): string {
+    return `${JSON.stringify({ shards: [...this.created].sort((a, b) => a - b) })}\n`;
+  }
+
+  private writeRecordSync(): void {
+    const tmp = join(this.dir, `.shards.json.${process.pid}.tmp`);
+    try {
+      const fd = openSync(tmp, 'w');
+      try {
+        writeSync(fd, this.recordText());
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.recordFile);
+      const dirFd = openSync(this.dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    } catch (err) {
+      throw new StamplineError(
+        'STORE_UNAVAILABLE',
+        `cannot write ${this.recordFile}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private writeRecord(): Promise<void> {
+    const run = this.recordWrite.then(() =>
+      writeFileDurable(this.recordFile, this.recordText()).then(() => {}),
+    );
+    this.recordWrite = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * The last whole line's entry of every listed shard: one small read each, whatever the
+   * history. For a key appended in increasing order (a code's index), the greatest there is the
+   * greatest in the index.
+   */
+  async lastEntries(): Promise<IndexEntry[]> {
+    const entries: IndexEntry[] = [];
+    for (const n of [...this.created].sort((a, b) => a - b)) {
+      let handle: FileHandle;
+      try {
+        handle = await open(this.file(n), 'r');
+      } catch (err) {
+        throw this.cannotRead(n, err);
+      }
+      try {
+        const size = (await handle.stat()).size;
+        const end = await wholeLinesEnd(handle, size);
+        if (end === 0) continue;
+        const start = await wholeLinesEnd(handle, end - 1);
+        const buf = Buffer.alloc(end - 1 - start);
+        await readFully(handle, buf, buf.length, start);
+        const line = buf.toString('utf8');
+        const tab = line.indexOf('\t');
+        if (tab > 0) entries.push({ key: line.slice(0, tab), value: line.slice(tab + 1) });
+      } finally {
+        await handle.close();
+      }
+    }
+    return entries;
+  }
+
+  private cannotRead(n: number, err: unknown): StamplineError {
+    return new StamplineError('STORE_UNAVAILABLE', `cannot read ${this.file(n)}: ${(err as Error).message}`);
   }
 
   /**
@@ -213,9 +378,15 @@ export class ShardedIndex {
     }
     let created = false;
     for (const [n, all] of groupByShard(entries, (e) => e.key)) {
-      created = (await this.queued(n, () => this.append(n, all))) || created;
+      if (await this.queued(n, () => this.append(n, all))) {
+        created = true;
+        this.created.add(n);
+      }
     }
-    if (created) await fsyncDir(this.dir);
+    if (created) {
+      await fsyncDir(this.dir);
+      await this.writeRecord();
+    }
   }
 
   private queued<T>(n: number, fn: () => Promise<T>): Promise<T> {

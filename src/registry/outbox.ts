@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { StamplineError } from '../errors.js';
-import { AppendLog } from '../store/append-log.js';
+import { AppendLog, type AppendLogRepair } from '../store/append-log.js';
 import { type RegistryLogger, silentLogger } from './logger.js';
 import { type Ack, checkRecord, type RecordEvent, type RegistryRecord } from './record.js';
 
@@ -35,6 +35,8 @@ export interface OutboxOptions {
   /** Open the logs read-only, for tools that list the outbox beside a running daemon. */
   readOnly?: boolean;
   logger?: RegistryLogger;
+  /** Told when start-up cuts a torn last entry off the log; by default it is logged as a warning. */
+  onRepair?: (note: AppendLogRepair) => void;
 }
 
 export type OutboxRecordState = 'waiting' | 'in-flight' | 'rejected';
@@ -143,6 +145,8 @@ export interface Sendable {
 }
 
 const LATENCY_SAMPLES = 1024;
+/** A record's code, as `JSON.stringify` writes it (the record schema puts it at the top level). */
+const CODE_IN_RECORD = /"code":"([0-9A-Z]{10})"/;
 /** Carry live records forward once they are at most this share of the entries in old segments. */
 const CARRY_RATIO = 0.25;
 const COMPACT_EVERY_MS = 1_000;
@@ -155,6 +159,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   beforeSettle: SettleHook | undefined;
   /** serial → ids of the records held for it; built on the first `heldFor`. */
   private bySerial: Map<string, Set<string>> | undefined;
+  /** The codes of every record the log held at start, for the allocator's check at start-up. */
+  private readonly seenCodes = new Set<string>();
   private waiting = new Map<string, Held>();
   /** Ordered by last send, oldest first, so overdue records are found at the front. */
   private inFlight = new Map<string, Held>();
@@ -188,8 +194,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     super();
     const maxSegmentBytes = opts.maxSegmentBytes ?? 4 * 1024 * 1024;
     const readOnly = opts.readOnly ?? false;
-    this.journal = new AppendLog<Entry>({ dir: opts.dir, name: 'outbox', maxSegmentBytes, readOnly });
     this.log = (opts.logger ?? silentLogger).child({ component: 'outbox' });
+    this.journal = new AppendLog<Entry>({
+      dir: opts.dir,
+      name: 'outbox',
+      maxSegmentBytes,
+      readOnly,
+      onRepair:
+        opts.onRepair ??
+        ((note) => this.log.warn({ note }, 'outbox: cut off a torn last entry (never acknowledged)')),
+    });
   }
 
   get resendAfterMs(): number {
@@ -456,6 +470,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   /** Segment ids of the log, for diagnostics and tests of compaction. */
+  /** The codes of the records the log held when it was opened (acknowledged ones still in it too). */
+  codesAtStart(): ReadonlySet<string> {
+    return this.seenCodes;
+  }
+
   segments(): number[] {
     return this.journal.segments();
   }
@@ -555,6 +574,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.inFlight.clear();
     this.rejectedHeld.clear();
     this.segEntries.clear();
+    this.seenCodes.clear();
     for await (const { segment, entry } of this.journal.read()) {
       this.segEntries.set(segment, (this.segEntries.get(segment) ?? 0) + 1);
       if (entry.k === 'rec') {
@@ -595,6 +615,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         },
       );
     }
+    const code = CODE_IN_RECORD.exec(entry.j)?.[1];
+    if (code !== undefined) this.seenCodes.add(code);
     const previous = this.held.get(entry.id);
     if (previous) this.forget(previous);
     const h = this.hold(entry.id, entry.j, entry.t, segment);

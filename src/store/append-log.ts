@@ -15,6 +15,14 @@ import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
 import { fsyncDir, mkdirDurable } from './durable.js';
 import { FileLock } from './lock.js';
+import { noteRepair } from './repairs.js';
+import {
+  missingError,
+  readSegmentRecord,
+  type SegmentRecord,
+  segmentProblems,
+  writeSegmentRecord,
+} from './segment-record.js';
 
 export interface AppendLogOptions {
   dir: string;
@@ -77,6 +85,7 @@ export class AppendLog<T> {
   /** Set when a failed write could not be undone; every later append is refused. */
   private broken: StamplineError | undefined;
   private repair: AppendLogRepair | undefined;
+  private record: SegmentRecord | undefined;
   private readonly counters = { batches: 0, entries: 0 };
 
   constructor(opts: AppendLogOptions) {
@@ -162,12 +171,14 @@ export class AppendLog<T> {
     this.lock = new FileLock(join(dir, `${name}.lock`));
     await this.lock.acquire();
     this.ids = await this.listSegments();
+    await this.reconcileRecord();
     if (this.ids.length === 0) {
       this.current = 1;
       this.handle = await this.openFile(this.fileOf(1), 'w');
       await this.syncDir();
       this.ids = [1];
       this.size = 0;
+      await this.writeRecord({ first: 1, last: 1, sizes: {} });
       return;
     }
     this.current = this.ids.at(-1)!;
@@ -188,10 +199,59 @@ export class AppendLog<T> {
         );
       }
       this.repair = { file, segment: this.current, keptBytes: kept, droppedBytes: length - kept };
+      noteRepair(this.repair);
       this.opts.onRepair?.(this.repair);
     }
     this.size = kept;
     await this.findLastLine();
+    await this.noteLastSize();
+  }
+
+  /** Records the last segment's length as a lower bound for the next start (start, clean stop). */
+  private async noteLastSize(): Promise<void> {
+    const r = this.record;
+    if (!r || this.broken || r.last !== this.current || r.lastAtLeast === this.size) return;
+    await this.writeRecord({ ...r, lastAtLeast: this.size });
+  }
+
+  /**
+   * Checks the segments present against the log's segment record, so that a deleted or cut
+   * segment is refused rather than read as a shorter log. Segments left by a drop cut short are
+   * deleted; a segment left by a roll cut short is taken in. A log without a record (written
+   * before there was one) is taken as it is and its record written.
+   */
+  private async reconcileRecord(): Promise<void> {
+    const { dir, name } = this.opts;
+    const record = await readSegmentRecord(dir, name);
+    if (!record) {
+      this.record = undefined;
+      if (this.ids.length > 0)
+        await this.writeRecord({ first: this.ids[0]!, last: this.ids.at(-1)!, sizes: {} });
+      return;
+    }
+    const problems = await segmentProblems(dir, name, record, this.ids);
+    if (problems.length > 0) throw missingError(name, problems);
+    for (const id of this.ids.filter((x) => x < record.first)) {
+      await unlink(this.fileOf(id)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw unavailable(this.fileOf(id), err);
+      });
+    }
+    this.ids = this.ids.filter((x) => x >= record.first);
+    this.record = record;
+    const newest = this.ids.at(-1);
+    if (newest !== undefined && newest > record.last) {
+      const { lastAtLeast: _stale, ...rest } = record;
+      await this.writeRecord({ ...rest, last: newest });
+    }
+  }
+
+  private async writeRecord(record: SegmentRecord): Promise<void> {
+    try {
+      await writeSegmentRecord(this.opts.dir, this.opts.name, record);
+    } catch (err) {
+      throw unavailable(this.opts.dir, err);
+    }
+    this.record = record;
   }
 
   /** Finds the last complete line of the log, walking back over empty segments. */
@@ -248,6 +308,7 @@ export class AppendLog<T> {
     await this.startPromise?.catch(() => {});
     this.state = 'stopping';
     while (this.flushing) await this.flushing;
+    if (!this.opts.readOnly && this.handle) await this.noteLastSize().catch(() => {});
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
     await this.lock?.release();
@@ -364,6 +425,18 @@ export class AppendLog<T> {
       await handle.close().catch(() => {});
       throw err;
     }
+    try {
+      const before = this.record ?? { first: this.ids[0] ?? this.current, last: this.current, sizes: {} };
+      await this.writeRecord({
+        first: before.first,
+        last: next,
+        sizes: { ...before.sizes, [String(this.current)]: this.size },
+        lastAtLeast: 0,
+      });
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
     await this.handle!.close().catch(() => {});
     this.handle = handle;
     this.current = next;
@@ -468,6 +541,12 @@ export class AppendLog<T> {
     }
     const doomed = this.ids.filter((id) => id < segment && id !== this.current);
     if (doomed.length === 0) return;
+    // The record goes first: a crash part-way leaves segments before its first, which start-up
+    // deletes, never a record listing segments already gone.
+    const kept = this.ids.filter((id) => !doomed.includes(id));
+    const sizes = { ...(this.record?.sizes ?? {}) };
+    for (const id of doomed) delete sizes[String(id)];
+    await this.writeRecord({ ...this.record, first: kept[0] ?? this.current, last: this.current, sizes });
     for (const id of doomed) {
       try {
         await unlink(this.fileOf(id));

@@ -120,6 +120,11 @@ export class AuditTrail {
     return { seq: this.headSeq, hash: this.headHash };
   }
 
+  /** The newest entry as of start() and the records since. */
+  lastEntry(): AuditEntry | undefined {
+    return this.log.lastEntry();
+  }
+
   async start(): Promise<void> {
     await this.log.start();
     const last = this.log.lastEntry();

@@ -193,6 +193,35 @@ export class DocumentStore {
     return (await pending) as unknown as Doc<T>;
   }
 
+  /**
+   * A document that must have been written: STORE_MISSING, naming its file, when it has not. For
+   * a document whose absence would otherwise read as its defaults (an order's block of firearms).
+   */
+  async openExisting<T>(name: string, what: string): Promise<Doc<T>> {
+    const live = this.live.get(name)?.deref();
+    if (!live && !(await this.exists(name))) {
+      const file = this.fileOf(name);
+      throw new StamplineError('STORE_MISSING', `${file} is missing: ${what}; restore it from a backup`, {
+        file,
+        name,
+      });
+    }
+    const doc = await this.open<T>(name, () => null as T);
+    if (doc.data === null) {
+      this.close(name);
+      throw new StamplineError('STORE_MISSING', `${this.fileOf(name)} vanished while it was opened`, {
+        file: this.fileOf(name),
+        name,
+      });
+    }
+    return doc;
+  }
+
+  /** The file a document is kept in. */
+  file(name: string): string {
+    return this.fileOf(name);
+  }
+
   private touch(name: string, doc: DocImpl<unknown>): void {
     this.recent.delete(name);
     if (this.cacheSize === 0) return;

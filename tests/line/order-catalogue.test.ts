@@ -152,7 +152,9 @@ describe('the order catalogue', () => {
     await h.stop();
     const [file] = await catalogueFiles(h.dir);
     const text = await readFile(file!, 'utf8');
-    await writeFile(file!, `{"id":"o1",${text.slice(text.indexOf('\n'))}`);
+    // the same length, so that the damage is found by reading the line (a shorter log is cut short)
+    const first = text.slice(0, text.indexOf('\n'));
+    await writeFile(file!, `${'{"id":"o1",'.padEnd(first.length, ' ')}${text.slice(first.length)}`);
 
     const x = await lines.restart(h);
     await x.repo.finishedOrdersLoaded();

@@ -118,7 +118,8 @@ describe('AuditTrail', () => {
     await recordFive(trail);
     await trail.stop();
     const lines = await readLines();
-    lines[1] = '{"seq":2, this line is damaged';
+    // the same length, so that only reading the line could tell (a shorter trail is refused as cut)
+    lines[1] = '{"seq":2, this line is damaged'.padEnd(lines[1]!.length, ' ');
     await writeLines(lines);
     const again = await makeTrail();
     const sixth = await again.record({ actor: 'line', action: 'x', subject: 'S' });

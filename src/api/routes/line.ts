@@ -1,6 +1,7 @@
 /** The line's status and the operator's engraver reset. */
 
 import type { EngraverStatus } from '../../engraver/types.js';
+import { recentRepairs, type StoreRepair } from '../../store/repairs.js';
 import { actorOf, requires } from '../auth/guard.js';
 import {
   answers,
@@ -13,7 +14,7 @@ import {
 import { ACTIVE_PAGE, engraverStatusSchema, lineStatusSchema } from '../schemas/line.js';
 import type { Api, RouteDeps } from './context.js';
 
-type LineStatus = ReturnType<RouteDeps['line']['summary']>;
+type LineStatus = ReturnType<RouteDeps['line']['summary']> & { storeRepairs: StoreRepair[] };
 
 export function lineRoutes(app: Api, { line }: RouteDeps): void {
   app.get(
@@ -31,7 +32,7 @@ export function lineRoutes(app: Api, { line }: RouteDeps): void {
         response: { 200: answers<LineStatus>(lineStatusSchema), ...GUARDED_ERRORS },
       },
     },
-    async () => line.summary(ACTIVE_PAGE),
+    async () => ({ ...line.summary(ACTIVE_PAGE), storeRepairs: [...recentRepairs()] }),
   );
 
   app.post(

@@ -189,4 +189,15 @@ export const lineStatusSchema = z.looseObject({
   activeTotal: z.number().int().describe('how many orders the line is working on'),
   activeByState: activeByStateSchema,
   indexesLeft: z.number().int(),
+  /** Torn last lines cut off store logs at start-up, latest last (see docs/store.md). */
+  storeRepairs: z
+    .array(
+      z.looseObject({
+        log: z.string(),
+        file: z.string(),
+        droppedBytes: z.number().int(),
+        at: z.string(),
+      }),
+    )
+    .optional(),
 });

@@ -54,6 +54,13 @@ export function mount(root, ctx) {
     'aria-labelledby': 'h-registry',
     'data-test': 'line-registry',
   });
+  // Shown only when a store log had a torn tail cut off at start-up (a crash mid-write).
+  const repairsEl = h('section', {
+    class: 'card wide',
+    'aria-labelledby': 'h-repairs',
+    'data-test': 'line-store-repairs',
+    hidden: true,
+  });
   const refreshButton = h(
     'button',
     { type: 'button', class: 'quiet', 'data-test': 'line-refresh' },
@@ -62,8 +69,34 @@ export function mount(root, ctx) {
   root.append(
     h('div', { class: 'screen-head' }, h('h1', { tabindex: -1 }, 'Line'), refreshButton),
     errors.el,
-    h('div', { class: 'grid' }, engraverEl, registryEl, workEl),
+    h('div', { class: 'grid' }, engraverEl, registryEl, workEl, repairsEl),
   );
+
+  function renderRepairs(repairs) {
+    const list = Array.isArray(repairs) ? repairs : [];
+    repairsEl.hidden = list.length === 0;
+    if (list.length === 0) return;
+    replace(
+      repairsEl,
+      h('h2', { id: 'h-repairs' }, 'Store repairs at start-up'),
+      h(
+        'p',
+        { class: 'advice' },
+        'A log of the store ended in a half-written line (the line stopped mid-write) and it was cut off. Those bytes were never confirmed to anyone; if this repeats without crashes, check the disk.',
+      ),
+      h(
+        'ul',
+        null,
+        ...list.map((r) =>
+          h(
+            'li',
+            { 'data-test': 'store-repair' },
+            `${r.file}: ${plural(r.droppedBytes, 'byte')} cut off, ${when(r.at)}`,
+          ),
+        ),
+      ),
+    );
+  }
 
   const failed = (err) => errors.show(err);
 
@@ -378,6 +411,7 @@ export function mount(root, ctx) {
     errors.clear();
     renderEngraver(line.value);
     renderWork(line.value);
+    renderRepairs(line.value.storeRepairs);
     // The health check (open to all) carries the registry link when the line status does not.
     const registry =
       line.value.registry ?? (health.status === 'fulfilled' ? health.value?.checks?.registry : undefined);

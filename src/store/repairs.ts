@@ -1,0 +1,42 @@
+/**
+ * Every tail repair made in this process (a torn last line cut off a log at start-up), for
+ * `/metrics` and the Line screen: the logs report here themselves, so no owner can forget to.
+ * The owners also log each repair, with the bytes dropped.
+ */
+import { basename, dirname } from 'node:path';
+import type { AppendLogRepair } from './append-log.js';
+
+export interface StoreRepair extends AppendLogRepair {
+  /** The log, as `<folder>/<name>` (`outbox/outbox`, `audit/audit`), for a metric's label. */
+  log: string;
+  at: string;
+}
+
+const repairs: StoreRepair[] = [];
+/** The last repairs kept for the Line screen; the counts are kept for every log. */
+const KEEP = 50;
+const counts = new Map<string, { repairs: number; droppedBytes: number }>();
+
+/** `log` names the store for the metric's label; by default `<folder>/<log name>` from the file. */
+export function noteRepair(repair: AppendLogRepair, log = defaultLabel(repair.file)): void {
+  repairs.push({ ...repair, log, at: new Date().toISOString() });
+  if (repairs.length > KEEP) repairs.shift();
+  const c = counts.get(log) ?? { repairs: 0, droppedBytes: 0 };
+  c.repairs++;
+  c.droppedBytes += repair.droppedBytes;
+  counts.set(log, c);
+}
+
+function defaultLabel(file: string): string {
+  return `${basename(dirname(file))}/${basename(file).replace(/\.\d{8,}\.jsonl$/, '')}`;
+}
+
+/** The latest repairs, oldest first. */
+export function recentRepairs(): readonly StoreRepair[] {
+  return repairs;
+}
+
+/** Repairs and bytes dropped per log since the process started. */
+export function repairCounts(): ReadonlyMap<string, { repairs: number; droppedBytes: number }> {
+  return counts;
+}
