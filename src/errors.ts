@@ -86,6 +86,9 @@ export const ERROR_CATALOGUE = {
   QA_UNKNOWN_FIREARM: entry(404, false, 'No firearm on this line has that serial or code'),
   QA_ALREADY_DECIDED: entry(409, false, 'The verification of this code is already decided'),
   QA_DUPLICATE_ROUND: entry(409, false, 'A read of that round is already stored'),
+  IMAGE_UNREADABLE: entry(400, false, 'The file is not a PNG, JPEG or TIFF image that can be decoded'),
+  IMAGE_TOO_LARGE: entry(413, false, 'The image is larger than the reader accepts'),
+  IMAGE_NO_STAMP: entry(422, false, 'No stamp impression was found in the image'),
 
   // api/ routes
   FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),
