@@ -9,6 +9,7 @@ import { registerConfigCommands } from './cli/config.js';
 import { registerDaemonCommands } from './cli/daemon.js';
 import { registerEngraverCommands } from './cli/engraver.js';
 import { registerErpCommands } from './cli/erp.js';
+import { registerImageCommands } from './cli/image.js';
 import { registerRegistryCommands } from './cli/registry.js';
 import { register as registerUserCommands } from './cli/user.js';
 import { StamplineError } from './errors.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDaemonCommands(program);
   registerConfigCommands(program);
   registerCodeCommands(program, sim);
+  registerImageCommands(program.commands.find((c) => c.name() === 'code')!, sim);
   registerEngraverCommands(program, sim);
   registerErpCommands(program, sim);
   registerRegistryCommands(program, sim);

@@ -15,7 +15,7 @@
  */
 import { GEAR_LENGTH } from '../codeword.js';
 import { R_BASE, R_EDGE, R_TOOTH } from './geometry.js';
-import { boxBlur, type Raster, sample } from './raster.js';
+import { boxBlur, downsample, type Raster, sample } from './raster.js';
 
 export interface RingFit {
   cx: number;
@@ -41,14 +41,14 @@ function profileModel(r: number): number {
 }
 
 /** Darkness relative to the local background: positive where the image is darker. */
-function darkness(img: Raster, radius: number): Raster {
+export function darkness(img: Raster, radius: number): Raster {
   const bg = boxBlur(img, radius);
   const data = new Float32Array(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = bg.data[i]! - img.data[i]!;
   return { data, width: img.width, height: img.height };
 }
 
-function houghCentres(img: Raster, rMin: number, rMax: number, count: number): [number, number][] {
+export function houghCentres(img: Raster, rMin: number, rMax: number, count: number): [number, number][] {
   const { width, height, data } = img;
   const mag = new Float32Array(width * height);
   const gxs = new Float32Array(width * height);
@@ -86,11 +86,12 @@ function houghCentres(img: Raster, rMin: number, rMax: number, count: number): [
     const dx = gxs[i]! / m;
     const dy = gys[i]! / m;
     for (let r = rMin; r <= rMax; r++) {
-      for (const sign of [1, -1]) {
-        const px = Math.round(x + sign * r * dx);
-        const py = Math.round(y + sign * r * dy);
-        if (px >= 0 && py >= 0 && px < width && py < height) acc[py * width + px]! += 1;
-      }
+      const px = Math.round(x + r * dx);
+      const py = Math.round(y + r * dy);
+      if (px >= 0 && py >= 0 && px < width && py < height) acc[py * width + px]! += 1;
+      const qx = Math.round(x - r * dx);
+      const qy = Math.round(y - r * dy);
+      if (qx >= 0 && qy >= 0 && qx < width && qy < height) acc[qy * width + qx]! += 1;
     }
   }
   const smooth = boxBlur({ data: acc, width, height }, 2).data;
@@ -185,23 +186,32 @@ const RAY_Y = Float64Array.from({ length: ANGLES }, (_, a) => -Math.cos((2 * Mat
  * rMax: the ring of teeth is the one thing in the image that repeats 88 times round a centre,
  * and only at the right centre (within about a pixel) do its teeth add up in phase.
  */
-function toothRepetition(img: Raster, cx: number, cy: number, rMin: number, rMax: number): Float64Array {
+export function toothRepetition(
+  img: Raster,
+  cx: number,
+  cy: number,
+  rMin: number,
+  rMax: number,
+  arcs: number,
+): Float64Array {
   const out = new Float64Array(rMax + 1);
+  const per = ANGLES / arcs;
   for (let r = rMin; r <= rMax; r++) {
-    let c = 0;
-    let s = 0;
+    let total = 0;
     let n = 0;
-    let sum = 0;
-    for (let a = 0; a < ANGLES; a++) {
-      const v = sample(img, cx + r * RAY_X[a]!, cy + r * RAY_Y[a]!);
-      if (Number.isNaN(v)) continue;
-      c += v * COS88[a]!;
-      s += v * SIN88[a]!;
-      sum += v;
-      n++;
+    for (let k = 0; k < arcs; k++) {
+      let c = 0;
+      let s = 0;
+      for (let a = Math.round(k * per); a < Math.round((k + 1) * per); a++) {
+        const v = sample(img, cx + r * RAY_X[a]!, cy + r * RAY_Y[a]!);
+        if (Number.isNaN(v)) continue;
+        c += v * COS88[a]!;
+        s += v * SIN88[a]!;
+        n++;
+      }
+      total += Math.hypot(c, s);
     }
-    out[r] = n > ANGLES / 2 ? Math.hypot(c, s) / n : 0;
-    void sum;
+    out[r] = n > ANGLES / 2 ? total / n : 0;
   }
   return out;
 }
@@ -215,20 +225,53 @@ export function findRingCoarse(
   const sMin = (0.15 * half) / R_EDGE;
   const sMax = (1.05 * half) / R_EDGE;
   const smoothed = boxBlur(work, 1);
-  const centres = houghCentres(smoothed, Math.floor(BASE_EDGE * sMin), Math.ceil(R_EDGE * sMax), 6);
+  // votes are cast on a half-size copy, flattened so that lighting and highlights cast few
+  const small = downsample(work, 2);
+  const flat = darkness(small, Math.max(2, Math.round(half / 40)));
+  const centres = houghCentres(
+    flat,
+    Math.floor((BASE_EDGE * sMin) / 2),
+    Math.ceil((R_EDGE * sMax) / 2),
+    8,
+  ).map(([x, y]): [number, number] => [2 * x, 2 * y]);
   const rMin = Math.floor(TOOTH_MID * sMin);
   const rMax = Math.ceil(TOOTH_MID * sMax);
   let best: { cx: number; cy: number; radius: number; strength: number } | null = null;
   for (const [hx, hy] of centres) {
-    for (let dy = -1.5; dy <= 1.5; dy += 0.75) {
-      for (let dx = -1.5; dx <= 1.5; dx += 0.75) {
-        const rep = toothRepetition(work, hx + dx, hy + dy, rMin, rMax);
-        for (let r = rMin; r <= rMax; r++) {
-          if (!best || rep[r]! > best.strength)
-            best = { cx: hx + dx, cy: hy + dy, radius: r, strength: rep[r]! };
+    // a vote peak may be a few pixels off: the arcs' repetition, summed without phase, finds the
+    // teeth's radius anyway, and a climb on the full circle's repetition then finds the centre
+    const arcs = toothRepetition(work, hx, hy, rMin, rMax, 16);
+    let radius = rMin;
+    for (let r = rMin; r <= rMax; r++) if (arcs[r]! > arcs[radius]!) radius = r;
+    let cx = hx;
+    let cy = hy;
+    const strengthAt = (x: number, y: number) => {
+      const rep = toothRepetition(work, x, y, Math.max(rMin, radius - 2), Math.min(rMax, radius + 2), 1);
+      let s = 0;
+      for (let r = Math.max(rMin, radius - 2); r <= Math.min(rMax, radius + 2); r++) s += rep[r]!;
+      return s;
+    };
+    let strength = strengthAt(cx, cy);
+    for (const step of [2, 1, 0.5, 0.25]) {
+      for (let moved = true, guard = 0; moved && guard < 12; guard++) {
+        moved = false;
+        for (const [dx, dy] of [
+          [step, 0],
+          [-step, 0],
+          [0, step],
+          [0, -step],
+        ] as const) {
+          const v = strengthAt(cx + dx, cy + dy);
+          if (v > strength) {
+            strength = v;
+            cx += dx;
+            cy += dy;
+            moved = true;
+          }
         }
       }
     }
+    if (!best || strength > best.strength) best = { cx, cy, radius, strength };
   }
   if (!best) return null;
   const dark = darkness(smoothed, Math.max(3, Math.round(half / 12)));
