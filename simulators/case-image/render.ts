@@ -29,6 +29,8 @@ export interface CaseImage {
   width: number;
   height: number;
   placement: StampPlacement;
+  /** centres of the sectors where nothing transferred: radians clockwise from the pin's twelve o'clock */
+  missingSectors: number[];
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'tiff';
@@ -163,7 +165,7 @@ export function renderCaseImage(
       pixels[i] = Math.max(0, Math.min(255, Math.round(value * 255)));
     }
   }
-  return { pixels, width: size, height: size, placement: p };
+  return { pixels, width: size, height: size, placement: p, missingSectors: sectors };
 }
 
 /** The image as a PNG, JPEG or TIFF file. */

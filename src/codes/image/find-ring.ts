@@ -178,6 +178,10 @@ const COS88 = Float64Array.from({ length: ANGLES }, (_, a) =>
 const SIN88 = Float64Array.from({ length: ANGLES }, (_, a) =>
   Math.sin((GEAR_LENGTH * 2 * Math.PI * a) / ANGLES),
 );
+const COS_REF1 = Float64Array.from({ length: ANGLES }, (_, a) => Math.cos((77 * 2 * Math.PI * a) / ANGLES));
+const SIN_REF1 = Float64Array.from({ length: ANGLES }, (_, a) => Math.sin((77 * 2 * Math.PI * a) / ANGLES));
+const COS_REF2 = Float64Array.from({ length: ANGLES }, (_, a) => Math.cos((101 * 2 * Math.PI * a) / ANGLES));
+const SIN_REF2 = Float64Array.from({ length: ANGLES }, (_, a) => Math.sin((101 * 2 * Math.PI * a) / ANGLES));
 const RAY_X = Float64Array.from({ length: ANGLES }, (_, a) => Math.sin((2 * Math.PI * a) / ANGLES));
 const RAY_Y = Float64Array.from({ length: ANGLES }, (_, a) => -Math.cos((2 * Math.PI * a) / ANGLES));
 
@@ -196,22 +200,63 @@ export function toothRepetition(
 ): Float64Array {
   const out = new Float64Array(rMax + 1);
   const per = ANGLES / arcs;
+  const values = new Float64Array(ANGLES);
   for (let r = rMin; r <= rMax; r++) {
-    let total = 0;
     let n = 0;
-    for (let k = 0; k < arcs; k++) {
-      let c = 0;
-      let s = 0;
-      for (let a = Math.round(k * per); a < Math.round((k + 1) * per); a++) {
-        const v = sample(img, cx + r * RAY_X[a]!, cy + r * RAY_Y[a]!);
-        if (Number.isNaN(v)) continue;
-        c += v * COS88[a]!;
-        s += v * SIN88[a]!;
-        n++;
-      }
-      total += Math.hypot(c, s);
+    for (let a = 0; a < ANGLES; a++) {
+      const v = sample(img, cx + r * RAY_X[a]!, cy + r * RAY_Y[a]!);
+      values[a] = Number.isNaN(v) ? 0 : v;
+      if (!Number.isNaN(v)) n++;
     }
-    out[r] = n > ANGLES / 2 ? total / n : 0;
+    if (n < ANGLES / 2) continue;
+    let signal = 0;
+    let reference = 0;
+    for (let k = 0; k < arcs; k++) {
+      const from = Math.round(k * per);
+      const to = Math.round((k + 1) * per);
+      let mean = 0;
+      for (let a = from; a < to; a++) mean += values[a]!;
+      mean /= to - from;
+      signal += magnitude(values, from, to, mean, COS88, SIN88);
+      if (arcs > 1) {
+        reference +=
+          magnitude(values, from, to, mean, COS_REF1, SIN_REF1) +
+          magnitude(values, from, to, mean, COS_REF2, SIN_REF2);
+      }
+    }
+    // broadband edges (the cup's, a highlight's) repeat at every frequency; teeth at 88 only
+    out[r] = arcs > 1 ? signal / (reference / 2 + 1e-6 * n) : signal / n;
+  }
+  return out;
+}
+
+function magnitude(
+  values: Float64Array,
+  from: number,
+  to: number,
+  mean: number,
+  cos: Float64Array,
+  sin: Float64Array,
+): number {
+  let c = 0;
+  let s = 0;
+  for (let a = from; a < to; a++) {
+    const v = values[a]! - mean;
+    c += v * cos[a]!;
+    s += v * sin[a]!;
+  }
+  return Math.hypot(c, s);
+}
+
+/** The `count` strongest local maxima of a profile, at least 5 % of their radius apart. */
+export function topRadii(profile: Float64Array, rMin: number, rMax: number, count: number): number[] {
+  const out: number[] = [];
+  const order = [];
+  for (let r = rMin; r <= rMax; r++) order.push(r);
+  order.sort((a, b) => profile[b]! - profile[a]!);
+  for (const r of order) {
+    if (out.length >= count) break;
+    if (out.every((q) => Math.abs(q - r) > 0.05 * q)) out.push(r);
   }
   return out;
 }
@@ -236,48 +281,68 @@ export function findRingCoarse(
   ).map(([x, y]): [number, number] => [2 * x, 2 * y]);
   const rMin = Math.floor(TOOTH_MID * sMin);
   const rMax = Math.ceil(TOOTH_MID * sMax);
-  let best: { cx: number; cy: number; radius: number; strength: number } | null = null;
+  const found: { cx: number; cy: number; radius: number; strength: number }[] = [];
   for (const [hx, hy] of centres) {
-    // a vote peak may be a few pixels off: the arcs' repetition, summed without phase, finds the
-    // teeth's radius anyway, and a climb on the full circle's repetition then finds the centre
+    // a vote peak may be several pixels off: the arcs' repetition, summed without phase, still
+    // shows the teeth's radius; a search round the peak on the whole circle's repetition, which
+    // adds up only within a pixel of the centre, then finds the centre
     const arcs = toothRepetition(work, hx, hy, rMin, rMax, 16);
-    let radius = rMin;
-    for (let r = rMin; r <= rMax; r++) if (arcs[r]! > arcs[radius]!) radius = r;
-    let cx = hx;
-    let cy = hy;
-    const strengthAt = (x: number, y: number) => {
-      const rep = toothRepetition(work, x, y, Math.max(rMin, radius - 2), Math.min(rMax, radius + 2), 1);
-      let s = 0;
-      for (let r = Math.max(rMin, radius - 2); r <= Math.min(rMax, radius + 2); r++) s += rep[r]!;
-      return s;
-    };
-    let strength = strengthAt(cx, cy);
-    for (const step of [2, 1, 0.5, 0.25]) {
-      for (let moved = true, guard = 0; moved && guard < 12; guard++) {
-        moved = false;
-        for (const [dx, dy] of [
-          [step, 0],
-          [-step, 0],
-          [0, step],
-          [0, -step],
-        ] as const) {
-          const v = strengthAt(cx + dx, cy + dy);
+    const whole = toothRepetition(work, hx, hy, rMin, rMax, 1);
+    const radii = new Set([...topRadii(arcs, rMin, rMax, 3), ...topRadii(whole, rMin, rMax, 2)]);
+    for (const radius of radii) {
+      const lo = Math.max(rMin, radius - 2);
+      const hi = Math.min(rMax, radius + 2);
+      const strengthAt = (x: number, y: number) => {
+        const rep = toothRepetition(work, x, y, lo, hi, 1);
+        let s = 0;
+        for (let r = lo; r <= hi; r++) s += rep[r]!;
+        return s;
+      };
+      let cx = hx;
+      let cy = hy;
+      let strength = strengthAt(cx, cy);
+      for (let dy = -6; dy <= 6; dy += 1.5) {
+        for (let dx = -6; dx <= 6; dx += 1.5) {
+          const v = strengthAt(hx + dx, hy + dy);
           if (v > strength) {
             strength = v;
-            cx += dx;
-            cy += dy;
-            moved = true;
+            cx = hx + dx;
+            cy = hy + dy;
           }
         }
       }
+      for (const step of [0.75, 0.375]) {
+        for (let moved = true, guard = 0; moved && guard < 8; guard++) {
+          moved = false;
+          for (const [dx, dy] of [
+            [step, 0],
+            [-step, 0],
+            [0, step],
+            [0, -step],
+          ] as const) {
+            const v = strengthAt(cx + dx, cy + dy);
+            if (v > strength) {
+              strength = v;
+              cx += dx;
+              cy += dy;
+              moved = true;
+            }
+          }
+        }
+      }
+      found.push({ cx, cy, radius, strength });
     }
-    if (!best || strength > best.strength) best = { cx, cy, radius, strength };
   }
-  if (!best) return null;
+  // the repetition finds the teeth, the radial profile (base circle, teeth, edge circle at
+  // their radii) tells the true centre from a near miss
   const dark = darkness(smoothed, Math.max(3, Math.round(half / 12)));
-  const s0 = best.radius / TOOTH_MID;
-  const { scale, score } = bestScale(dark, best.cx, best.cy, s0 * 0.88, s0 * 1.12);
-  return { cx: best.cx, cy: best.cy, scale, score };
+  let best: { cx: number; cy: number; scale: number; score: number } | null = null;
+  for (const f of found.sort((a, b) => b.strength - a.strength).slice(0, 8)) {
+    const s0 = f.radius / TOOTH_MID;
+    const { scale, score } = bestScale(dark, f.cx, f.cy, s0 * 0.88, s0 * 1.12);
+    if (!best || score > best.score) best = { cx: f.cx, cy: f.cy, scale, score };
+  }
+  return best;
 }
 
 const RAYS = 180;
