@@ -27,6 +27,8 @@ export interface ImageRead {
   teeth: { x: number; y: number; p: number }[];
   /** the sync's first tooth and its last, as image points */
   sync: [number, number][];
+  /** how much better (natural log) the chosen rotation and mirror explain the image than the next best */
+  orientationMargin: number;
   ms: number;
 }
 
@@ -39,6 +41,12 @@ const FLOOR = 0.01;
 /** Below these the image holds nothing like the stamp. */
 const MIN_PROFILE = 0.35;
 const MIN_EDGE_SUPPORT = 0.15;
+/**
+ * The least margin (natural log) by which the chosen rotation and mirror must beat the next
+ * best. On simulated images of levels 2-4, reads with the right orientation had margins of 32
+ * and above, wrong ones 18 and below (docs/reading.md).
+ */
+const MIN_MARGIN = 25;
 
 const STEP = (2 * Math.PI) / GEAR_LENGTH;
 const SYNC_TEETH = [...SYNC].map(Number);
@@ -95,21 +103,28 @@ export function readRaster(img: Raster, name = 'the image', t0 = performance.now
   // the text tells orientation and mirror apart far better than 8 sync teeth: judge the best few by both
   let best = candidates[0]!;
   let bestTotal = Number.NEGATIVE_INFINITY;
+  let secondTotal = Number.NEGATIVE_INFINITY;
   for (const c of candidates.slice(0, 12)) {
     const g = geometryOf(c);
     let text = 0;
     for (let n = 0; n < TEXT_LENGTH; n++) text += readCell(mid, g, n, false).evidence;
     const total = c.score + text;
     if (total > bestTotal) {
+      secondTotal = bestTotal;
       bestTotal = total;
       best = c;
-    }
+    } else if (total > secondTotal) secondTotal = total;
   }
+  const margin = bestTotal - secondTotal;
   const g = geometryOf(best);
-  const chars = Array.from({ length: TEXT_LENGTH }, (_, n) => softmax(readCell(mid, g, n).logLikelihood));
+  // when no rotation and mirror stand out, no tooth or character can be put in its place
+  const placed = margin >= MIN_MARGIN;
+  const chars = Array.from({ length: TEXT_LENGTH }, (_, n) =>
+    placed ? softmax(readCell(mid, g, n).logLikelihood) : new Array<number>(32).fill(1 / 32),
+  );
   const teeth = Array.from({ length: GEAR_LENGTH }, (_, t) => {
     const j = (((best.mirrored ? best.j0 - t : best.j0 + t) % GEAR_LENGTH) + GEAR_LENGTH) % GEAR_LENGTH;
-    return p[j]!;
+    return placed ? p[j]! : 0.5;
   });
   const soft: SoftRead = { chars, teeth, rotation: Math.round(g.rotation * 100) / 100 };
 
@@ -149,6 +164,7 @@ export function readRaster(img: Raster, name = 'the image', t0 = performance.now
     sync: [0, 8].map((t) =>
       roundPoint(toImage(full, R_TOOTH * Math.sin(t * STEP), -R_TOOTH * Math.cos(t * STEP))),
     ),
+    orientationMargin: Math.round(margin * 10) / 10,
     ms: Math.round((performance.now() - t0) * 10) / 10,
   };
 }
