@@ -88,6 +88,15 @@ export const ROUTES: RouteCase[] = [
   },
   { method: 'GET', route: '/api/v1/qa/policy', url: '/api/v1/qa/policy', permission: 'view' },
   {
+    method: 'POST',
+    route: '/api/v1/qa/images/read',
+    url: '/api/v1/qa/images/read',
+    permission: 'qa.read',
+    body: { image: Buffer.from('not an image').toString('base64') },
+    bad: { body: { image: '' }, field: 'image' },
+  },
+  { method: 'POST', route: '/api/v1/qa/images', url: '/api/v1/qa/images', permission: 'qa.read', body: {} },
+  {
     method: 'GET',
     route: '/api/v1/qa/firearms/:serial',
     url: '/api/v1/qa/firearms/NOPE',
