@@ -1,7 +1,7 @@
 /**
  * Identification from case images, by degradation level: per gun, two images of two cases are
  * rendered and read; the gun is decoded from the first alone and from both. Run:
- * `npx tsx bench/reading-table.ts [guns per level]` (nice it; about 1 s per image).
+ * `npx tsx bench/reading-table.ts [guns per level] [levels...]` (nice it; about 1 s per image).
  */
 
 import { caseImageModel } from '../simulators/case-image/model.js';
@@ -12,13 +12,14 @@ import type { SoftRead } from '../src/codes/soft-read.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
 const guns = Number(process.argv[2] ?? 20);
+const levels = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [0, 1, 2, 3, 4];
 console.log(
   '| level | guns | chars right | teeth right | 1 image: identified | 2 images: identified | wrong |',
 );
 console.log(
   '| ----: | ---: | ----------: | ----------: | ------------------: | -------------------: | ----: |',
 );
-for (let level = 0; level <= 4; level++) {
+for (const level of levels) {
   let chars = 0;
   let teeth = 0;
   let one = 0;
