@@ -73,9 +73,7 @@ export function readTeeth(img: Raster, cx: number, cy: number, scale: number): R
           count++;
         }
       }
-      const ref = (at(BG_RADII[0]!, a) + at(BG_RADII[1]!, a)) / 2;
       e += at(R_EDGE, a) - at(R_EDGE + 1.2, a) / 2 - at(R_EDGE - 1.2, a) / 2;
-      void ref;
     }
     const slotBg = bgSmooth[Math.floor(((phase + j * STEP) / (2 * Math.PI)) * n) % n]!;
     values[j] = count > 0 ? sum / count - slotBg : Number.NaN;
