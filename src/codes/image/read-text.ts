@@ -8,8 +8,8 @@
  * best over the offsets. Under Gaussian noise the log-likelihood of a symbol is minus its
  * residual over 2σ², with σ² taken from the best symbol's residual; neighbouring samples are
  * not independent (the impression is blurred, the grid finer than a stroke), so the residuals
- * are divided by the number of samples per independent one (`SAMPLES_PER_DOF`, measured on
- * simulated images, docs/reading.md). A cell with no glyph left fits every template equally
+ * are divided by the number of samples per independent one (`SAMPLES_PER_DOF`, an estimate
+ * from the grid step and blur, not yet calibrated on simulated images). A cell with no glyph left fits every template equally
  * badly and comes out near uniform: no confident guess where the mark did not transfer.
  */
 import { GLYPH_SCALE, glyphOrigin, type StampGeometry, toImage } from './geometry.js';
