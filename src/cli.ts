@@ -10,6 +10,7 @@ import { registerDaemonCommands } from './cli/daemon.js';
 import { registerEngraverCommands } from './cli/engraver.js';
 import { registerErpCommands } from './cli/erp.js';
 import { registerIdentifyCommand } from './cli/identify.js';
+import { registerImageCommands } from './cli/image.js';
 import { registerRegistryCommands } from './cli/registry.js';
 import { registerStoreCommands } from './cli/store.js';
 import { register as registerUserCommands } from './cli/user.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDaemonCommands(program);
   registerConfigCommands(program);
   registerCodeCommands(program, sim);
+  registerImageCommands(program.commands.find((c) => c.name() === 'code')!, sim);
   registerEngraverCommands(program, sim);
   registerErpCommands(program, sim);
   registerRegistryCommands(program, sim);

@@ -99,6 +99,9 @@ export const ERROR_CATALOGUE = {
     'The read would fail the firearm and void its code: confirm it first',
   ),
   IDENTIFY_INVALID_READS: entry(400, false, 'The reads to identify are not valid'),
+  IMAGE_UNREADABLE: entry(400, false, 'The file is not a PNG, JPEG or TIFF image that can be decoded'),
+  IMAGE_TOO_LARGE: entry(413, false, 'The image is larger than the reader accepts'),
+  IMAGE_NO_STAMP: entry(422, false, 'No stamp impression was found in the image'),
 
   // api/ routes
   FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),

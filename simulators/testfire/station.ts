@@ -8,10 +8,13 @@
  * code's own random stream, so that what a code's cases read does not depend on timing.
  */
 
+import { readImageFile } from '../../src/codes/image/read-image.js';
 import { isStamplineError } from '../../src/errors.js';
 import type { Line, LineEvents, LineLogger } from '../../src/line/line.js';
 import type { Firearm } from '../../src/line/model.js';
 import { examinedRounds, type QaService, type SubmitResult } from '../../src/qa/index.js';
+import { caseImageModel } from '../case-image/model.js';
+import { encodeCaseImage, renderCaseImage } from '../case-image/render.js';
 import { DEFAULT_DEGRADATION, type DegradationSettings, fireCase, fireModels, Random } from './model.js';
 
 export const DEFAULT_BRANDS = [
@@ -34,7 +37,30 @@ export interface TestFireOptions {
   seed: number;
   /** the audit actor of the reads; `testfire` */
   actor?: string;
+  /**
+   * Send images instead of typed reads: each case is rendered by the case-image simulator at
+   * this degradation level (0..4), read by the image reader, and its hard read entered with the
+   * station `testfire (image)`. Unset: typed reads from the degradation model.
+   */
+  imageLevel?: number;
   logger?: LineLogger;
+}
+
+/** A case of this code as the image reader reads it off a simulated microscope image. */
+async function imageMarks(
+  code: { text: string; gear: string },
+  level: number,
+  rng: Random,
+): Promise<{ text?: string; gear?: string }> {
+  const image = renderCaseImage(code, caseImageModel(level, { size: 700 }), rng.below(2 ** 31));
+  try {
+    const read = await readImageFile(await encodeCaseImage(image), 'the test-fire image');
+    return { text: read.text, gear: read.gear };
+  } catch (err) {
+    // no stamp found on the case: a person would enter it as wholly illegible
+    if (isStamplineError(err, 'IMAGE_NO_STAMP')) return { text: '??????????' };
+    throw err;
+  }
 }
 
 const quiet: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -110,10 +136,14 @@ export class TestFireStation {
     const rounds = await this.roundsToFire(serial, code.index, resume);
     const results: SubmitResult[] = [];
     for (const round of rounds) {
-      const marks = fireCase(code, model, rng);
+      const marks =
+        this.o.imageLevel === undefined
+          ? fireCase(code, model, rng)
+          : await imageMarks(code, this.o.imageLevel, rng);
       if (this.stopped) break;
+      const station = this.o.imageLevel === undefined ? 'testfire' : 'testfire (image)';
       const result = await this.o.qa.submit(
-        { code: code.text, ...marks, ammo, round, station: 'testfire' },
+        { code: code.text, ...marks, ammo, round, station },
         this.o.actor ?? 'testfire',
       );
       results.push(result);

@@ -34,6 +34,7 @@ import { orderRoutes } from './routes/orders.js';
 import { outboxRoutes } from './routes/outbox.js';
 import { pinRoutes } from './routes/pins.js';
 import { qaRoutes } from './routes/qa.js';
+import { qaImageRoutes } from './routes/qa-images.js';
 import { recordRoutes } from './routes/records.js';
 import { statsRoutes } from './routes/stats.js';
 import { problemsOf } from './schemas/common.js';
@@ -264,6 +265,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
     lineRoutes(api, deps);
     outboxRoutes(api, deps);
     qaRoutes(api, deps);
+    qaImageRoutes(api, deps);
     recordRoutes(api, deps);
     statsRoutes(api, deps);
     auditRoutes(api, deps);

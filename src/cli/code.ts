@@ -27,6 +27,7 @@ import { checkFireModel, describeFireModel, type FireModel, SCENARIOS } from '..
 import { markdownTable, rows } from '../codes/sim/report.js';
 import { runIdentification } from '../codes/sim/run.js';
 import { StamplineError } from '../errors.js';
+import { imageReads } from './image.js';
 
 const EXIT_NEGATIVE = 1;
 
@@ -41,6 +42,7 @@ interface EncodeOptions {
 interface DecodeOptions {
   key?: string;
   read: string[];
+  image: string[];
   json?: boolean;
   batch?: boolean;
   issued?: string;
@@ -109,6 +111,12 @@ export function registerCodeCommands(program: Command, sim: Command): void {
     )
     .option('--json', 'print JSON')
     .option(
+      '--image <file>',
+      'one case as an image of it (PNG, JPEG or TIFF); read and fused with the other reads',
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    )
+    .option(
       '--batch',
       'read a JSON array [{key, reads: [{text, gear}]}] on standard input, print a JSON array',
     )
@@ -123,12 +131,17 @@ export function registerCodeCommands(program: Command, sim: Command): void {
         writeJson(items.map((item) => decodeItem(item, opts.key, issued)));
         return;
       }
-      if (opts.read.length === 0) {
-        throw new StamplineError('INVALID_INPUT', 'give at least one --read', {});
+      if (opts.read.length === 0 && opts.image.length === 0) {
+        throw new StamplineError('INVALID_INPUT', 'give at least one --read or --image', {});
       }
-      const reads = opts.read.map(splitRead);
-      const result = decodeReads(reads, required('--key', opts.key), { issued });
-      if (opts.json) writeJson(decodeJson(result));
+      const key = required('--key', opts.key);
+      const fromImages = await imageReads(opts.image);
+      const reads = [...opts.read.map(splitRead), ...fromImages.reads];
+      const result = decodeReads(reads, key, { issued });
+      if (opts.json)
+        writeJson(
+          opts.image.length > 0 ? { ...decodeJson(result), images: fromImages.images } : decodeJson(result),
+        );
       else process.stdout.write(decodeText(result));
       if (!result.confident) process.exitCode = EXIT_NEGATIVE;
     });

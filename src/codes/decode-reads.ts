@@ -13,6 +13,13 @@ import type { IssuedCodes } from './issued.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
 import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObservation } from './reads.js';
+import { checkSoftRead, hardRead } from './soft-read.js';
+
+/** A read with a soft part: its text and gear, where not typed, are the ones derived from it. */
+function withSoft(read: Read, n: number): Read {
+  const hard = hardRead(checkSoftRead(read.soft, n));
+  return { text: read.text ?? hard.text, gear: read.gear ?? hard.gear };
+}
 
 /** Observations reused from call to call (decoding keeps none of them). */
 const gearPool: GearObservation[] = [];
@@ -71,13 +78,14 @@ function decodeWith(
   const gearOfRead: number[] = [];
   for (let n = 0; n < reads.length; n++) {
     if (!(n in reads)) continue; // a hole in a sparse list is no read
-    const read = reads[n];
+    let read = reads[n];
     if (typeof read !== 'object' || read === null || Array.isArray(read)) {
       const which = `read ${n + 1}`;
       throw new StamplineError('CODE_BAD_READ', `${which} must be an object with text and/or gear`, {
         read: which,
       });
     }
+    if (read.soft != null) read = withSoft(read, n + 1);
     if (textPool.length === texts.length) textPool.push(new Int8Array(TEXT_LENGTH));
     const t = parseTextRead(read.text, n + 1, textPool[texts.length]);
     if (shortcuts && !options.issued && reads.length === 1 && t && typeof read.gear === 'string') {

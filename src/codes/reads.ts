@@ -5,11 +5,14 @@
 import { StamplineError } from '../errors.js';
 import { CHAR_VALUE } from './alphabet.js';
 import { GEAR_LENGTH, SYNC_BITS, SYNC_LENGTH, TEXT_LENGTH } from './codeword.js';
+import type { SoftRead } from './soft-read.js';
 
 /** One case: its text read, its gear read, either, both or neither. */
 export interface Read {
   text?: string | null;
   gear?: string | null;
+  /** a camera's read with its probabilities (soft-read.ts); typed text and gear take precedence */
+  soft?: SoftRead | null;
 }
 
 /** A text read: the value of each of c0..c9, or -1 where illegible or not read. */

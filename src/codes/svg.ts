@@ -22,13 +22,13 @@ export interface PinSvgOptions {
   size?: number;
 }
 
-const R_BASE = 40;
-const R_TOOTH = 46;
-const R_EDGE = 48.5;
-const TOOTH_FILL = 0.72; // share of each tooth's angular slot that the tooth covers
-const GLYPH_SCALE = 2.3;
-const ADVANCE = 5.6; // per character, in glyph units
-const LINE_GAP = 3; // between the two lines, in glyph units
+export const R_BASE = 40;
+export const R_TOOTH = 46;
+export const R_EDGE = 48.5;
+export const TOOTH_FILL = 0.72; // share of each tooth's angular slot that the tooth covers
+export const GLYPH_SCALE = 2.3;
+export const ADVANCE = 5.6; // per character, in glyph units
+export const LINE_GAP = 3; // between the two lines, in glyph units
 
 function fmt(x: number): string {
   return (Math.round(x * 1000) / 1000).toString();

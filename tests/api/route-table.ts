@@ -96,6 +96,15 @@ export const ROUTES: RouteCase[] = [
     bad: { body: { reads: [{ text: '0123456789' }, { gear: '0101' }] }, field: 'reads[1].gear' },
   },
   {
+    method: 'POST',
+    route: '/api/v1/qa/images/read',
+    url: '/api/v1/qa/images/read',
+    permission: 'qa.read',
+    body: { image: Buffer.from('not an image').toString('base64') },
+    bad: { body: { image: '' }, field: 'image' },
+  },
+  { method: 'POST', route: '/api/v1/qa/images', url: '/api/v1/qa/images', permission: 'qa.read', body: {} },
+  {
     method: 'GET',
     route: '/api/v1/qa/firearms/:serial',
     url: '/api/v1/qa/firearms/NOPE',

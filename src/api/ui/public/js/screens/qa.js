@@ -10,6 +10,7 @@ import { ApiError, enc, get, post, query } from '../api.js';
 import { h, replace } from '../dom.js';
 import { ALPHABET, asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { busy, checkbox, chip, errorSlot, facts, field } from '../ui.js';
+import { imageReader } from './qa-image.js';
 
 const SERIAL = /^[A-Z0-9-]{1,32}$/;
 const TEXT_LENGTH = 10;
@@ -259,6 +260,17 @@ export function mount(root, ctx) {
     value: remembered(KEY.station),
     'data-test': 'qa-station',
   });
+  const image = imageReader({
+    onRead(read) {
+      textInput.value = read.text;
+      gearInput.value = read.gear;
+      textInput.dispatchEvent(new Event('input'));
+      gearInput.dispatchEvent(new Event('input'));
+    },
+    onError(err) {
+      errors.show(err, 'The image was not read');
+    },
+  });
   const submit = h(
     'button',
     { type: 'submit', class: 'primary big', 'data-test': 'qa-submit' },
@@ -269,6 +281,7 @@ export function mount(root, ctx) {
     'form',
     { class: 'read card', novalidate: true, 'data-test': 'qa-read-form', 'aria-labelledby': 'h-qa-read' },
     needsEl,
+    image.el,
     field(
       h('span', null, 'Text seen on the case (Alt+T) ', textCount),
       textInput,
@@ -570,6 +583,7 @@ export function mount(root, ctx) {
   }
 
   function clearRead() {
+    image.reset();
     textInput.value = '';
     gearInput.value = '';
     textCount.textContent = `0 of ${TEXT_LENGTH}`;
@@ -706,6 +720,8 @@ export function mount(root, ctx) {
       ...(round !== undefined ? { round } : {}),
       ...(stationInput.value.trim() ? { station: stationInput.value.trim() } : {}),
     };
+    const fromImage = image.stationFor(text, stationInput.value.trim());
+    if (fromImage) body.station = fromImage;
     await record(body, true);
   });
 
