@@ -64,7 +64,10 @@ function drawOverlay(canvas, img, read) {
   for (const ch of read.chars) {
     c.strokeStyle = colourOf(ch.p);
     c.beginPath();
-    ch.box.forEach(([x, y], i) => (i === 0 ? c.moveTo(x * k, y * k) : c.lineTo(x * k, y * k)));
+    ch.box.forEach(([x, y], i) => {
+      if (i === 0) c.moveTo(x * k, y * k);
+      else c.lineTo(x * k, y * k);
+    });
     c.closePath();
     c.stroke();
   }
