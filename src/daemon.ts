@@ -10,6 +10,8 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AlarmService } from './alarms/service.js';
+import { watchAlarms } from './alarms/watch.js';
 import { buildApp } from './api/app.js';
 import { Auth } from './api/auth/index.js';
 import { uiPlugin } from './api/ui/index.js';
@@ -47,6 +49,8 @@ export class Daemon {
   auth?: Auth;
   app?: FastifyInstance;
   dropFolder?: DropFolder;
+  alarms?: AlarmService;
+  private unwatchAlarms: (() => void) | undefined;
   /** Where the API listens once started. */
   address?: { host: string; port: number; url: string };
   private portHold: PortHold | undefined;
@@ -91,9 +95,21 @@ export class Daemon {
     // After the store's lock (a second daemon on this data folder is refused by it first) and
     // before any link is touched.
     this.portHold = await holdPort(c.http.host, c.http.port);
+    // Opened before the other logs, so that a torn entry any of them cuts off is an alarm.
+    this.alarms = new AlarmService({
+      dataDir,
+      thresholds: c.alarms,
+      audit: { record: (entry) => this.audit!.record(entry) },
+      logger: log.child({ component: 'alarms' }),
+    });
+    await this.alarms.start();
+    const alarms = this.alarms;
     this.audit = new AuditTrail({
       dataDir,
-      onRepair: (note) => log.warn({ note }, 'audit trail: repaired a torn last entry'),
+      onRepair: (note) => {
+        log.warn({ note }, 'audit trail: repaired a torn last entry');
+        alarms.noteRepair('audit trail', note);
+      },
     });
     await this.audit.start();
     this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
@@ -190,9 +206,16 @@ export class Daemon {
       engraverId: c.engraver.id,
       audit: this.audit,
       logger: log.child({ component: 'qa' }),
+      onRepair: (note) => alarms.noteRepair('QA read log', note),
     });
     // After the line: decisions cut short by a stop are completed through it.
     await this.qa.start();
+    this.unwatchAlarms = watchAlarms(alarms, {
+      line: this.line,
+      codesLeft: () => allocator.remaining(),
+      reporter: this.reporter,
+      qa: this.qa,
+    });
 
     this.auth = new Auth({
       dataDir,
@@ -209,6 +232,7 @@ export class Daemon {
       outbox: this.reporter.outbox,
       qa: this.qa,
       audit: this.audit,
+      alarms,
       health: () => this.health(),
       version: VERSION,
     });
@@ -294,7 +318,9 @@ export class Daemon {
     await step('auth', this.auth && (() => this.auth!.stop()));
     await step('line', this.line && (() => this.line!.stop()));
     await step('engraver', this.engraver && (() => this.engraver!.stop()));
+    this.unwatchAlarms?.();
     await step('registry', this.reporter && (() => this.reporter!.stop()));
+    await step('alarms', this.alarms && (() => this.alarms!.stop()));
     await step('repository', this.repo && (() => this.repo!.stop()));
     await step('audit', this.audit && (() => this.audit!.stop()));
     await step('store', this.store && (() => this.store!.stop()));

@@ -87,6 +87,10 @@ export const ERROR_CATALOGUE = {
   QA_ALREADY_DECIDED: entry(409, false, 'The verification of this code is already decided'),
   QA_DUPLICATE_ROUND: entry(409, false, 'A read of that round is already stored'),
 
+  // alarms/
+  ALARM_NOT_FOUND: entry(404, false, 'No active alarm has that id'),
+  ALARM_ACKNOWLEDGED: entry(409, false, 'The alarm is already acknowledged'),
+
   // api/ routes
   FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),
 

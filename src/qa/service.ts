@@ -18,6 +18,7 @@ import { StamplineError } from '../errors.js';
 import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import type { AppendLogRepair } from '../store/append-log.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { decodeCase } from './decode.js';
 import { type CheckedRead, checkRead, invalid, normaliseCode } from './input.js';
@@ -51,6 +52,8 @@ export interface QaServiceOptions {
   logger?: LineLogger;
   /** segment size of the read log (tests use small ones) */
   maxSegmentBytes?: number;
+  /** told when start() cut off a torn last entry of the read log (the daemon raises an alarm) */
+  onRepair?: (note: AppendLogRepair) => void;
 }
 
 interface OpenCode {
@@ -122,7 +125,10 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     this.log = new ReadLog({
       dataDir: o.dataDir,
       ...(o.maxSegmentBytes !== undefined ? { maxSegmentBytes: o.maxSegmentBytes } : {}),
-      onRepair: (note) => this.logger.warn({ note }, 'QA read log: cut off a torn last entry'),
+      onRepair: (note) => {
+        this.logger.warn({ note }, 'QA read log: cut off a torn last entry');
+        o.onRepair?.(note);
+      },
     });
     this.serialIndex = new SerialSegments(o.dataDir);
   }

@@ -36,6 +36,7 @@ export const PERMISSIONS: Permission[] = [
   'qa.read',
   'outbox.retry',
   'outbox.dismiss',
+  'alarms.ack',
   'audit.read',
   'users.manage',
 ];

@@ -24,6 +24,7 @@ const MAY: Record<Permission, Who[]> = {
   'qa.read': ['qa', 'supervisor', 'admin', 'qa token'],
   'outbox.retry': ['operator', 'supervisor', 'admin', 'operator token'],
   'outbox.dismiss': ['supervisor', 'admin'],
+  'alarms.ack': ['operator', 'supervisor', 'admin', 'operator token'],
   'audit.read': ['supervisor', 'admin'],
   'users.manage': ['admin'],
 };

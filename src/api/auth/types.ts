@@ -35,6 +35,8 @@ export type Permission =
   | 'qa.read'
   | 'outbox.retry'
   | 'outbox.dismiss'
+  /** acknowledge an active alarm */
+  | 'alarms.ack'
   | 'audit.read'
   | 'users.manage';
 
@@ -63,6 +65,7 @@ const GRANTS: Record<Permission, readonly Who[]> = {
   'qa.read': ['user:qa', 'user:supervisor', 'user:admin', 'token:qa'],
   'outbox.retry': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'outbox.dismiss': ['user:supervisor', 'user:admin'],
+  'alarms.ack': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'audit.read': ['user:supervisor', 'user:admin'],
   'users.manage': ['user:admin'],
 };

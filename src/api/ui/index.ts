@@ -57,6 +57,7 @@ const PERMISSIONS = Object.keys({
   'qa.read': 1,
   'outbox.retry': 1,
   'outbox.dismiss': 1,
+  'alarms.ack': 1,
   'audit.read': 1,
   'users.manage': 1,
 } satisfies Record<Permission, 1>) as Permission[];
