@@ -54,11 +54,16 @@ export class BrowserLine {
   private daemonExit: Promise<number | null> = Promise.resolve(null);
   private log = '';
 
-  async start(policy: Record<string, unknown>): Promise<void> {
+  /**
+   * `engraverPort`: the line uses an engraver simulator the test runs itself on that port (to
+   * fault it at will) instead of the daemon's embedded one.
+   */
+  async start(policy: Record<string, unknown>, opts: { engraverPort?: number } = {}): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'stampline-browser-'));
     this.dataDir = join(this.dir, 'data');
     await mkdir(this.dataDir, { recursive: true });
-    const [http, engraver, broker] = [await freePort(), await freePort(), await freePort()];
+    const [http, freeEngraver, broker] = [await freePort(), await freePort(), await freePort()];
+    const engraver = opts.engraverPort ?? freeEngraver;
     this.url = `http://127.0.0.1:${http}`;
     this.configFile = join(this.dir, 'line.yaml');
     await writeFile(
@@ -78,7 +83,12 @@ export class BrowserLine {
         mqtt: { url: `mqtt://127.0.0.1:${broker}`, protocolVersion: 4 },
         qa: { policy },
         simulators: {
-          engraver: { enabled: true, transport: 'modbus-tcp', port: engraver, markingTimeMs: 150 },
+          engraver: {
+            enabled: opts.engraverPort === undefined,
+            transport: 'modbus-tcp',
+            port: engraver,
+            markingTimeMs: 150,
+          },
           broker: { enabled: true, port: broker },
           registry: { enabled: true },
         },
