@@ -1,7 +1,7 @@
 /** The alarm routes, the `alarm` live event and the alarm metrics, over a real alarm service. */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AlarmService } from '../../src/alarms/service.js';
 import { LiveEvents } from '../../src/api/events.js';
 import type { Line } from '../../src/line/line.js';
