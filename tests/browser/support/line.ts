@@ -58,7 +58,10 @@ export class BrowserLine {
    * `engraverPort`: the line uses an engraver simulator the test runs itself on that port (to
    * fault it at will) instead of the daemon's embedded one.
    */
-  async start(policy: Record<string, unknown>, opts: { engraverPort?: number } = {}): Promise<void> {
+  async start(
+    policy: Record<string, unknown>,
+    opts: { engraverPort?: number; serveTimeoutMs?: number } = {},
+  ): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'stampline-browser-'));
     this.dataDir = join(this.dir, 'data');
     await mkdir(this.dataDir, { recursive: true });
@@ -120,7 +123,7 @@ export class BrowserLine {
         return res?.ok ? true : undefined;
       },
       'the daemon to serve /healthz',
-      60_000,
+      opts.serveTimeoutMs ?? 60_000,
     );
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
