@@ -263,8 +263,8 @@ function engraverConditions(obs: Extract<Observation, { kind: 'engraver' }>): Co
       kind: 'engraver-fault',
       severity: 'critical',
       message: faulted
-        ? `The engraver is in FAULT${code ? ` (fault ${code})` : ''}${why}. Clear the cause at the engraver (interlock, part), then press Reset engraver on the Line screen.`
-        : `The line is halted${why}. Deal with the cause, then press Reset engraver on the Line screen.`,
+        ? `The engraver is in FAULT${code ? ` (fault ${code})` : ''}${why}. Clear the cause at the engraver (interlock, part), then press Reset on the Line screen.`
+        : `The line is halted${why}. Deal with the cause, then press Reset on the Line screen.`,
     });
   } else if (obs.connected && obs.state !== undefined) {
     // Only a state actually read says the fault is over; a link down says nothing about it.

@@ -8,13 +8,15 @@
  *
  * The engraver simulator runs in the test, so the test can open and close its interlock.
  */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
 import { freePort } from '../support/line-rig.js';
 import { requireCommands } from '../support/tools.js';
-import { BrowserLine, PEOPLE, type Person } from './support/line.js';
+import { BrowserLine, PEOPLE, type Person, screensDir } from './support/line.js';
 
 const canRun = requireCommands('chromium');
 const line = new BrowserLine();
@@ -22,6 +24,13 @@ const device = new EngraverDevice({ markingTimeMs: 150 });
 let server: ModbusTcpServer | undefined;
 const sel = (name: string) => `[data-test="${name}"]`;
 const FAULT = `${sel('alarm-banner')} ${sel('alarm')}[data-kind="engraver-fault"]`;
+
+/** docs/screens/ with `npm run screens`, else the test's folder. */
+async function shoot(page: Page, name: string): Promise<void> {
+  const dir = screensDir(line.dir);
+  await mkdir(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+}
 
 async function logIn(person: Person): Promise<Page> {
   const context = await line.browser!.newContext({ viewport: { width: 1280, height: 800 } });
@@ -75,7 +84,7 @@ describe.runIf(canRun)('an operator sees every alarm on every screen', () => {
     // The fault reaches the page by the event stream, without a reload.
     await operator.waitForSelector(FAULT);
     const message = await operator.textContent(`${FAULT} ${sel('alarm-message')}`);
-    expect(message).toMatch(/FAULT \(fault 1\).*Reset engraver/);
+    expect(message).toMatch(/FAULT \(fault 1\).*press Reset on the Line screen/);
 
     // On every screen of the operator's menu.
     const screens = await operator.$$eval('#nav a', (as) =>
@@ -101,6 +110,7 @@ describe.runIf(canRun)('an operator sees every alarm on every screen', () => {
     await operator.focus(`${FAULT} ${sel('alarm-ack')}`);
     await operator.keyboard.press('Enter');
     await operator.waitForSelector(`${FAULT}[data-acknowledged="yes"]`);
+    await shoot(operator, 'alarm-banner');
     expect(await operator.textContent(`${FAULT} ${sel('alarm-acked')}`)).toContain(PEOPLE.operator.name);
     // acknowledged is not cleared: the engraver is still in fault
     await operator.waitForTimeout(500);
@@ -115,6 +125,9 @@ describe.runIf(canRun)('an operator sees every alarm on every screen', () => {
     await operator.goto(`${line.url}/#/alarms`);
     const row = `${sel('alarm-row')}[data-kind="engraver-fault"]`;
     await operator.waitForSelector(`${row}[data-state="cleared"]`);
+    await shoot(operator, 'alarms');
+    // one alarm in all: nothing older to show
+    expect(await operator.isVisible(sel('alarm-journal-more'))).toBe(false);
     expect(await operator.textContent(`${row} ${sel('alarm-raised')}`)).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d/);
     expect(await operator.textContent(`${row} ${sel('alarm-acknowledged')}`)).toContain(PEOPLE.operator.name);
     expect(await operator.textContent(`${row} ${sel('alarm-cleared')}`)).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d/);

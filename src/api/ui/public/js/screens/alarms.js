@@ -44,11 +44,9 @@ function row(a) {
 export function mount(root, ctx) {
   const errors = errorSlot();
   const body = h('div', { 'data-test': 'alarm-journal' });
-  const more = h(
-    'button',
-    { type: 'button', 'data-test': 'alarm-journal-more', hidden: true },
-    'Show older alarms',
-  );
+  const more = h('button', { type: 'button', 'data-test': 'alarm-journal-more' }, 'Show older alarms');
+  // The wrapper is what hides: `.actions` sets display, and a hidden button inside would still show.
+  const moreWrap = h('div', { class: 'actions', hidden: true }, more);
   root.append(
     h('h1', { tabindex: -1 }, 'Alarms'),
     h(
@@ -58,7 +56,7 @@ export function mount(root, ctx) {
     ),
     errors.el,
     body,
-    h('div', { class: 'actions' }, more),
+    moreWrap,
   );
 
   let alarms = [];
@@ -99,7 +97,7 @@ export function mount(root, ctx) {
             ),
           ),
     );
-    more.hidden = next === null;
+    moreWrap.hidden = next === null;
   }
 
   async function load(reset) {
