@@ -10,6 +10,8 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AlarmService } from './alarms/service.js';
+import { watchAlarms } from './alarms/watch.js';
 import { buildApp } from './api/app.js';
 import { Auth } from './api/auth/index.js';
 import { uiPlugin } from './api/ui/index.js';
@@ -33,6 +35,7 @@ import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
 import { DocumentStore } from './store/documents.js';
 import { StoreIdentity } from './store/identity.js';
+import { onRepairNoted } from './store/repairs.js';
 import { VERSION } from './version.js';
 
 export interface DaemonHooks {
@@ -51,9 +54,12 @@ export class Daemon {
   auth?: Auth;
   app?: FastifyInstance;
   dropFolder?: DropFolder;
+  alarms?: AlarmService;
+  private unwatchAlarms: (() => void) | undefined;
   /** Where the API listens once started. */
   address?: { host: string; port: number; url: string };
   private portHold: PortHold | undefined;
+  private unwatchRepairs: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
   private readonly cleanups: Array<() => Promise<void>> = [];
   private readonly feeders: Array<() => Promise<void>> = [];
@@ -98,6 +104,18 @@ export class Daemon {
     // After the store's lock (a second daemon on this data folder is refused by it first) and
     // before any link is touched.
     this.portHold = await holdPort(c.http.host, c.http.port);
+    // Opened before the other logs, so that a torn entry any of them cuts off is an alarm.
+    this.alarms = new AlarmService({
+      dataDir,
+      thresholds: c.alarms,
+      audit: { record: (entry) => this.audit!.record(entry) },
+      logger: log.child({ component: 'alarms' }),
+    });
+    await this.alarms.start();
+    const alarms = this.alarms;
+    // Every repair of a store's log from here on (audit trail, QA log, outbox, order catalogue,
+    // intake journal) is an alarm until acknowledged; the alarm journal reports its own.
+    this.unwatchRepairs = onRepairNoted((r) => alarms.noteRepair(STORE_NAMES[r.log] ?? r.log, r));
     this.audit = new AuditTrail({
       dataDir,
       onRepair: (note) => log.warn({ note }, 'audit trail: repaired a torn last entry'),
@@ -214,6 +232,12 @@ export class Daemon {
     });
     // After the line: decisions cut short by a stop are completed through it.
     await this.qa.start();
+    this.unwatchAlarms = watchAlarms(alarms, {
+      line: this.line,
+      codesLeft: () => allocator.remaining(),
+      reporter: this.reporter,
+      qa: this.qa,
+    });
 
     this.auth = new Auth({
       dataDir,
@@ -231,6 +255,7 @@ export class Daemon {
       qa: this.qa,
       audit: this.audit,
       identify: identifierForLine(this.line, dataDir, parseKey(c.issuer.key), c.issuer.number),
+      alarms,
       health: () => this.health(),
       version: VERSION,
     });
@@ -318,7 +343,10 @@ export class Daemon {
     await step('auth', this.auth && (() => this.auth!.stop()));
     await step('line', this.line && (() => this.line!.stop()));
     await step('engraver', this.engraver && (() => this.engraver!.stop()));
+    this.unwatchAlarms?.();
+    this.unwatchRepairs?.();
     await step('registry', this.reporter && (() => this.reporter!.stop()));
+    await step('alarms', this.alarms && (() => this.alarms!.stop()));
     await step('repository', this.repo && (() => this.repo!.stop()));
     await step('audit', this.audit && (() => this.audit!.stop()));
     await step('store', this.store && (() => this.store!.stop()));
@@ -346,6 +374,16 @@ async function checkAllocator(daemon: Daemon, allocator: CodeAllocator): Promise
   const behind = unreservedWitnesses(allocator.reservedRuns(), seen);
   if (behind.length > 0) throw allocatorBehind(allocator.file, behind);
 }
+
+/** The logs of the store as an operator knows them, for their repair alarms (keyed `<folder>/<name>`). */
+const STORE_NAMES: Record<string, string> = {
+  'audit/audit': 'audit trail',
+  'qa/reads': 'QA read log',
+  'outbox/outbox': 'registry outbox',
+  'line/order-catalogue': 'order catalogue',
+  '.stampline-intake/markers': 'intake journal',
+  'alarms/journal': 'alarm journal',
+};
 
 /**
  * The line's refusal of a drop-folder file as the problems its report lists: an order or a serial

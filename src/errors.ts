@@ -103,6 +103,10 @@ export const ERROR_CATALOGUE = {
   IMAGE_TOO_LARGE: entry(413, false, 'The image is larger than the reader accepts'),
   IMAGE_NO_STAMP: entry(422, false, 'No stamp impression was found in the image'),
 
+  // alarms/
+  ALARM_NOT_FOUND: entry(404, false, 'No active alarm has that id'),
+  ALARM_ACKNOWLEDGED: entry(409, false, 'The alarm is already acknowledged'),
+
   // api/ routes
   FIREARM_NO_CODE: entry(409, false, 'The firearm has no code now (queued for a new one, or cancelled)'),
 

@@ -26,7 +26,9 @@ export interface PortHold {
 /** Binds `host:port` (nothing for port 0, which any free port satisfies), or throws as the API's listen would. */
 export async function holdPort(host: string, port: number): Promise<PortHold> {
   if (port === 0) return { release: async () => {} };
-  let server: Server | undefined = createServer();
+  // A client that connects meanwhile (a health probe during start) is turned away at once:
+  // close() waits for every open connection, and one left open would hold the start forever.
+  let server: Server | undefined = createServer((socket) => socket.destroy());
   server.listen({ host, port, exclusive: true });
   try {
     await Promise.race([

@@ -25,6 +25,7 @@ import { LiveEvents } from './events.js';
 import { fairShare } from './fair-share.js';
 import { clientErrorHandler, DOCS_CSP, harden } from './hardening.js';
 import { LineMetrics } from './metrics.js';
+import { type AlarmsApi, alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import type { Api, AuditApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
@@ -54,6 +55,8 @@ export interface ApiOptions {
   audit?: AuditApi;
   /** Identification of cases against the line's issued codes (`LineIdentifier`); without it, 503. */
   identify?: IdentifyApi;
+  /** The line's alarms (src/alarms): their routes, events and metrics. */
+  alarms?: AlarmsApi;
   health: () => { ok: boolean; checks: Record<string, unknown> };
   version: string;
   logger?: boolean | object;
@@ -165,6 +168,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
         { name: 'records', description: "Firearms' records and drawings" },
         { name: 'stats', description: 'Statistics of the reads' },
         { name: 'audit', description: 'The audit trail' },
+        { name: 'alarms', description: 'Alarms of the line and their journal' },
         { name: 'events', description: 'Live changes' },
         { name: 'session', description: 'Logging in and out' },
         { name: 'users', description: 'User accounts' },
@@ -197,10 +201,10 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
   app.addHook('onClose', async () => clearTimeout(cutConnections));
 
   const deps: RouteDeps = { line: opts.line, outbox: opts.outbox, qa: opts.qa, audit: opts.audit };
-  const metrics = new LineMetrics({ ...deps, processMetrics: opts.processMetrics });
+  const metrics = new LineMetrics({ ...deps, alarms: opts.alarms, processMetrics: opts.processMetrics });
   metrics.start();
   app.addHook('onClose', async () => metrics.stop());
-  const hub = new LiveEvents({ ...deps, outboxPollMs: opts.outboxPollMs });
+  const hub = new LiveEvents({ ...deps, alarms: opts.alarms, outboxPollMs: opts.outboxPollMs });
 
   app.register(async (api: Api) => {
     api.get(
@@ -271,6 +275,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
     auditRoutes(api, deps);
     pinRoutes(api, deps);
     identifyRoutes(api, { identify: opts.identify, audit: opts.audit });
+    alarmRoutes(api, { alarms: opts.alarms });
     eventRoutes(api, { hub, heartbeatMs: opts.heartbeatMs });
   });
 

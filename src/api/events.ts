@@ -5,13 +5,16 @@
  * Each event is encoded once, whatever the number of listeners, and the hub listens to its sources
  * only while someone listens to it.
  */
+
+import type { AlarmEvent } from '../alarms/service.js';
 import type { Line } from '../line/line.js';
 import type { OrderHeader } from '../line/model.js';
 import type { QaDecisionEvent } from '../qa/index.js';
+import type { AlarmsApi } from './routes/alarms.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 import { ACTIVE_PAGE } from './schemas/line.js';
 
-export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa'] as const;
+export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa', 'alarm'] as const;
 export type LiveEventName = (typeof LIVE_EVENT_NAMES)[number];
 
 export interface LiveEvent {
@@ -26,6 +29,8 @@ export interface LiveEventsOptions {
   line: Line;
   qa?: QaApi;
   outbox?: OutboxView;
+  /** `alarm` events: each raise, acknowledgement and clear, with the alarm as it now is. */
+  alarms?: AlarmsApi;
   /** How often the outbox depth is looked at when the outbox has no events of its own. Default 2,000. */
   outboxPollMs?: number;
   /** Bursts of change shorter than this give one `line` snapshot and one `outbox` event. Default 250. */
@@ -125,6 +130,12 @@ export class LiveEvents {
       const onDecision = (e: QaDecisionEvent) => this.publish('qa', { decision: e, serial: e.serial });
       qa.on('decision', onDecision);
       this.detachers.push(() => qa.off('decision', onDecision));
+    }
+    if (this.o.alarms) {
+      const alarms = this.o.alarms;
+      const onAlarm = (e: AlarmEvent) => this.publish('alarm', e);
+      alarms.on('alarm', onAlarm);
+      this.detachers.push(() => alarms.off('alarm', onAlarm));
     }
     if (outbox) {
       this.lastOutbox = this.outboxSnapshot()?.data ?? '';

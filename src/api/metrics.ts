@@ -6,18 +6,21 @@
  * gauges are read when scraped (firearms and orders per state, outbox depth, QA pass rate).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ALARM_KINDS } from '../alarms/model.js';
 import { faultName } from '../engraver/types.js';
 import type { Line } from '../line/line.js';
 import type { Firearm, OrderHeader, OrderState } from '../line/model.js';
 import type { QaDecisionEvent } from '../qa/index.js';
 import type { OutboxEvents } from '../registry/outbox.js';
 import { repairCounts } from '../store/repairs.js';
+import type { AlarmsApi } from './routes/alarms.js';
 import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export interface MetricsOptions {
   line: Line;
   qa?: QaApi;
   outbox?: OutboxView;
+  alarms?: AlarmsApi;
   /** Node.js process metrics (CPU, memory, event loop, GC). Default true. */
   processMetrics?: boolean;
 }
@@ -191,6 +194,30 @@ export class LineMetrics {
             fail += row.verdicts.fail;
           }
           this.set(pass + fail > 0 ? pass / (pass + fail) : Number.NaN);
+        },
+      });
+    }
+    const alarms = o.alarms;
+    if (alarms) {
+      new Gauge({
+        name: 'stampline_alarm_active',
+        help: 'Active alarms, by kind (src/alarms): 1 while an alarm of the kind is active',
+        labelNames: ['kind'] as const,
+        registers: [this.registry],
+        collect() {
+          const active = alarms.active();
+          for (const kind of ALARM_KINDS) this.set({ kind }, active.filter((a) => a.kind === kind).length);
+        },
+      });
+      new Counter({
+        name: 'stampline_alarms_raised_total',
+        help: 'Alarms raised since the daemon started, by kind',
+        labelNames: ['kind'] as const,
+        registers: [this.registry],
+        collect() {
+          // The service counts every raise, those before these metrics existed included.
+          this.reset();
+          for (const [kind, n] of alarms.raisedCounts()) this.inc({ kind }, n);
         },
       });
     }

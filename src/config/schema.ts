@@ -555,6 +555,26 @@ const configObject = z.strictObject({
     .prefault({})
     .describe('Verification of test-fired cases at the QA station.'),
 
+  alarms: z
+    .strictObject({
+      qaWindow: int(1, 10_000)
+        .default(50)
+        .describe('The QA failure alarm looks at this many of the latest verdicts (pass or fail).'),
+      qaMinVerdicts: int(1, 10_000)
+        .default(20)
+        .describe('The QA failure alarm is judged only once that many verdicts are in the window.'),
+      qaFailShare: rate(1, 0.2).describe(
+        'The QA failure alarm is raised when the share of failed verdicts in the window is above this, and cleared when it is at or below it.',
+      ),
+      codesLeftBelow: int(0, INDEX_LIMIT)
+        .default(1000)
+        .describe(
+          "The codes-low alarm is raised when fewer codes than this are left in the issuer's index block (0: never).",
+        ),
+    })
+    .prefault({})
+    .describe('Thresholds of the alarms (docs/alarms.md). The other alarms need no setting.'),
+
   simulators: z
     .strictObject({
       engraver: z

@@ -18,6 +18,7 @@ import { StamplineError } from '../errors.js';
 import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import type { AppendLogRepair } from '../store/append-log.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
 import { decodeCase } from './decode.js';
@@ -55,6 +56,8 @@ export interface QaServiceOptions {
   maxSegmentBytes?: number;
   /** the registry `ca-4075` judges a case against (`qa.registry`); default 10,000,000 codes */
   registry?: RegistrySize;
+  /** told when start() cut off a torn last entry of the read log (the daemon raises an alarm) */
+  onRepair?: (note: AppendLogRepair) => void;
 }
 
 interface OpenCode {
@@ -129,7 +132,10 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     this.log = new ReadLog({
       dataDir: o.dataDir,
       ...(o.maxSegmentBytes !== undefined ? { maxSegmentBytes: o.maxSegmentBytes } : {}),
-      onRepair: (note) => this.logger.warn({ note }, 'QA read log: cut off a torn last entry'),
+      onRepair: (note) => {
+        this.logger.warn({ note }, 'QA read log: cut off a torn last entry');
+        o.onRepair?.(note);
+      },
     });
     this.serialIndex = new SerialSegments(o.dataDir);
   }

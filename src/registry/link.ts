@@ -69,6 +69,13 @@ export interface LinkEvents {
   ack: [Ack];
 }
 
+/** An active alarm as the retained status tells it (docs/registry.md). */
+export interface StatusAlarm {
+  kind: string;
+  severity: string;
+  since: string;
+}
+
 const OFFLINE = JSON.stringify({ online: false });
 const DEFAULT_SESSION_EXPIRY_SEC = 7 * 24 * 3600;
 /** MQTT's largest receive maximum; a 3.1.1 broker advertises none. */
@@ -160,6 +167,9 @@ export class RegistryLink extends EventEmitter<LinkEvents> {
   /** Bumped on every connection, so PUBACKs of an earlier connection do not skew the count. */
   private generation = 0;
   private readonly log: RegistryLogger;
+  /** The line's active alarms, carried by the online status; `onlineSince` stays per connection. */
+  private alarms: StatusAlarm[] = [];
+  private onlineSince = '';
 
   constructor(private readonly opts: LinkOptions) {
     super();
@@ -269,6 +279,27 @@ export class RegistryLink extends EventEmitter<LinkEvents> {
     this.pump();
   }
 
+  /**
+   * Sets the active alarms the retained status carries, and publishes it again at once when the
+   * link is up, so whoever watches the line's status sees an alarm as it is raised or cleared.
+   */
+  setAlarms(alarms: StatusAlarm[]): void {
+    this.alarms = alarms.map((a) => ({ kind: a.kind, severity: a.severity, since: a.since }));
+    if (this.state === 'up' && this.client) this.publishOnline(this.client);
+  }
+
+  private publishOnline(client: MqttClient): void {
+    const online = JSON.stringify({
+      online: true,
+      version: this.opts.version,
+      since: this.onlineSince,
+      alarms: this.alarms,
+    });
+    client.publish(this.opts.topics.status, online, { qos: 1, retain: true }, (err) => {
+      if (err) this.log.warn({ err: err.message }, 'cannot publish the online status');
+    });
+  }
+
   status(): LinkStatus {
     return {
       state: this.state,
@@ -316,14 +347,8 @@ export class RegistryLink extends EventEmitter<LinkEvents> {
     client.subscribe(this.opts.topics.acks, { qos: 1 }, (err) => {
       if (err) this.log.error({ err: err.message }, 'cannot subscribe to the acks topic');
     });
-    const online = JSON.stringify({
-      online: true,
-      version: this.opts.version,
-      since: new Date().toISOString(),
-    });
-    client.publish(this.opts.topics.status, online, { qos: 1, retain: true }, (err) => {
-      if (err) this.log.warn({ err: err.message }, 'cannot publish the online status');
-    });
+    this.onlineSince = new Date().toISOString();
+    this.publishOnline(client);
     this.setState('up');
     this.log.info({ sessionPresent, connects: this.connects }, 'registry link up');
     this.emit('up', { sessionPresent });

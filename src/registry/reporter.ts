@@ -8,7 +8,13 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
-import { type LinkStatus, type MqttSettings, RegistryLink, validateMqttSettings } from './link.js';
+import {
+  type LinkStatus,
+  type MqttSettings,
+  RegistryLink,
+  type StatusAlarm,
+  validateMqttSettings,
+} from './link.js';
 import { type RegistryLogger, silentLogger } from './logger.js';
 import { Outbox, type OutboxItem, type OutboxStats, type SettleHook } from './outbox.js';
 import { type Ack, type RegistryRecord, type Topics, topicNames, topics } from './record.js';
@@ -171,6 +177,11 @@ export class RegistryReporter extends EventEmitter<ReporterEvents> {
       }
     });
     await this.outbox.enqueue(records);
+  }
+
+  /** The line's active alarms, for the retained status topic. */
+  setAlarms(alarms: StatusAlarm[]): void {
+    this.link.setAlarms(alarms);
   }
 
   status(): RegistryStatus {

@@ -16,11 +16,20 @@ const repairs: StoreRepair[] = [];
 /** The last repairs kept for the Line screen; the counts are kept for every log. */
 const KEEP = 50;
 const counts = new Map<string, { repairs: number; droppedBytes: number }>();
+const listeners = new Set<(repair: StoreRepair) => void>();
+
+/** Tells `listener` of every repair from now on (the daemon raises an alarm); returns the unsubscribe. */
+export function onRepairNoted(listener: (repair: StoreRepair) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
 
 /** `log` names the store for the metric's label; by default `<folder>/<log name>` from the file. */
 export function noteRepair(repair: AppendLogRepair, log = defaultLabel(repair.file)): void {
-  repairs.push({ ...repair, log, at: new Date().toISOString() });
+  const noted: StoreRepair = { ...repair, log, at: new Date().toISOString() };
+  repairs.push(noted);
   if (repairs.length > KEEP) repairs.shift();
+  for (const listener of listeners) listener(noted);
   const c = counts.get(log) ?? { repairs: 0, droppedBytes: 0 };
   c.repairs++;
   c.droppedBytes += repair.droppedBytes;

@@ -37,6 +37,7 @@ export const PERMISSIONS: Permission[] = [
   'identify',
   'outbox.retry',
   'outbox.dismiss',
+  'alarms.ack',
   'audit.read',
   'users.manage',
 ];

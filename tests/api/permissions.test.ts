@@ -17,6 +17,7 @@ const HOLDERS: Record<Exclude<Permission, 'users.manage'>, Caller[]> = {
   identify: ['user qa', 'user supervisor', 'user admin'],
   'outbox.retry': ['user operator', 'user supervisor', 'user admin', 'token operator'],
   'outbox.dismiss': ['user supervisor', 'user admin'],
+  'alarms.ack': ['user operator', 'user supervisor', 'user admin', 'token operator'],
   'audit.read': ['user supervisor', 'user admin'],
 };
 

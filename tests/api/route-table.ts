@@ -76,6 +76,21 @@ export const ROUTES: RouteCase[] = [
     bad: { url: `/api/v1/outbox/${UNKNOWN_RECORD}/dismiss`, body: { reason: '   ' }, field: 'reason' },
   },
   {
+    method: 'GET',
+    route: '/api/v1/alarms',
+    url: '/api/v1/alarms',
+    permission: 'view',
+    bad: { url: '/api/v1/alarms?limit=0', field: 'limit' },
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/alarms/:id/ack',
+    url: '/api/v1/alarms/999999/ack',
+    permission: 'alarms.ack',
+    body: {},
+    bad: { url: '/api/v1/alarms/not-an-id/ack', body: {}, field: 'id' },
+  },
+  {
     method: 'POST',
     route: '/api/v1/qa/reads',
     url: '/api/v1/qa/reads',

@@ -25,6 +25,7 @@ const MAY: Record<Permission, Who[]> = {
   identify: ['qa', 'supervisor', 'admin'],
   'outbox.retry': ['operator', 'supervisor', 'admin', 'operator token'],
   'outbox.dismiss': ['supervisor', 'admin'],
+  'alarms.ack': ['operator', 'supervisor', 'admin', 'operator token'],
   'audit.read': ['supervisor', 'admin'],
   'users.manage': ['admin'],
 };

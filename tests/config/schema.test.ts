@@ -73,6 +73,7 @@ describe('defaults', () => {
       },
       erp: { dropFolder: null },
       qa: { policy: { kind: 'every-case', cases: 3, minGrade: 'C' }, registry: { issuedCodes: 10_000_000 } },
+      alarms: { qaWindow: 50, qaMinVerdicts: 20, qaFailShare: 0.2, codesLeftBelow: 1000 },
       simulators: {
         engraver: { enabled: false, transport: 'modbus-tcp', port: 1502, markingTimeMs: 1500 },
         broker: { enabled: false, port: 1883 },

@@ -37,6 +37,8 @@ export type Permission =
   | 'identify'
   | 'outbox.retry'
   | 'outbox.dismiss'
+  /** acknowledge an active alarm */
+  | 'alarms.ack'
   | 'audit.read'
   | 'users.manage';
 
@@ -66,6 +68,7 @@ const GRANTS: Record<Permission, readonly Who[]> = {
   identify: ['user:qa', 'user:supervisor', 'user:admin'],
   'outbox.retry': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'outbox.dismiss': ['user:supervisor', 'user:admin'],
+  'alarms.ack': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'audit.read': ['user:supervisor', 'user:admin'],
   'users.manage': ['user:admin'],
 };

@@ -58,6 +58,7 @@ const PERMISSIONS = Object.keys({
   identify: 1,
   'outbox.retry': 1,
   'outbox.dismiss': 1,
+  'alarms.ack': 1,
   'audit.read': 1,
   'users.manage': 1,
 } satisfies Record<Permission, 1>) as Permission[];

@@ -54,11 +54,19 @@ export class BrowserLine {
   private daemonExit: Promise<number | null> = Promise.resolve(null);
   private log = '';
 
-  async start(policy: Record<string, unknown>): Promise<void> {
+  /**
+   * `engraverPort`: the line uses an engraver simulator the test runs itself on that port (to
+   * fault it at will) instead of the daemon's embedded one.
+   */
+  async start(
+    policy: Record<string, unknown>,
+    opts: { engraverPort?: number; serveTimeoutMs?: number } = {},
+  ): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'stampline-browser-'));
     this.dataDir = join(this.dir, 'data');
     await mkdir(this.dataDir, { recursive: true });
-    const [http, engraver, broker] = [await freePort(), await freePort(), await freePort()];
+    const [http, freeEngraver, broker] = [await freePort(), await freePort(), await freePort()];
+    const engraver = opts.engraverPort ?? freeEngraver;
     this.url = `http://127.0.0.1:${http}`;
     this.configFile = join(this.dir, 'line.yaml');
     await writeFile(
@@ -78,7 +86,12 @@ export class BrowserLine {
         mqtt: { url: `mqtt://127.0.0.1:${broker}`, protocolVersion: 4 },
         qa: { policy },
         simulators: {
-          engraver: { enabled: true, transport: 'modbus-tcp', port: engraver, markingTimeMs: 150 },
+          engraver: {
+            enabled: opts.engraverPort === undefined,
+            transport: 'modbus-tcp',
+            port: engraver,
+            markingTimeMs: 150,
+          },
           broker: { enabled: true, port: broker },
           registry: { enabled: true },
         },
@@ -110,7 +123,7 @@ export class BrowserLine {
         return res?.ok ? true : undefined;
       },
       'the daemon to serve /healthz',
-      60_000,
+      opts.serveTimeoutMs ?? 60_000,
     );
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,

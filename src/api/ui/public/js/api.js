@@ -89,7 +89,7 @@ export function query(params) {
 
 export const enc = encodeURIComponent;
 
-export const EVENT_TYPES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa'];
+export const EVENT_TYPES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa', 'alarm'];
 
 /**
  * The line's server-sent events, shared by every screen. A screen subscribes for as long as it

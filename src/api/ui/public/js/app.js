@@ -1,5 +1,6 @@
 // The shell of the page: who is logged in, which screens their role may open, the hash routes
 // (`#/orders/A-17`), and the live events every screen shares.
+import { alarmBanner } from './alarm-banner.js';
 import { ApiError, del, get, LiveEvents, setUnauthorizedHandler } from './api.js';
 import { h, replace } from './dom.js';
 import { errorView } from './ui.js';
@@ -17,6 +18,7 @@ const SCREENS = [
   { id: 'qa', title: 'QA station', permission: 'qa.read', load: () => import('./screens/qa.js') },
   { id: 'records', title: 'Records', permission: 'view', load: () => import('./screens/records.js') },
   { id: 'stats', title: 'Statistics', permission: 'view', load: () => import('./screens/stats.js') },
+  { id: 'alarms', title: 'Alarms', permission: 'view', load: () => import('./screens/alarms.js') },
   { id: 'audit', title: 'Audit', permission: 'audit.read', load: () => import('./screens/audit.js') },
   { id: 'users', title: 'Users', permission: 'users.manage', load: () => import('./screens/users.js') },
 ];
@@ -41,7 +43,21 @@ const LIVE_WORDS = { live: 'Live', connecting: 'Reconnecting…', closed: 'Not l
 const live = new LiveEvents((s) => {
   liveEl.dataset.state = s;
   liveEl.textContent = LIVE_WORDS[s] ?? s;
+  // Alarms raised or cleared while the stream was away are read again when it is back.
+  if (s === 'live') banner.refresh();
 });
+
+// The alarm banner, on every screen: in the header, so that no screen's content replaces it.
+const bannerEl = h('section', {
+  id: 'alarm-banner',
+  class: 'alarm-banner',
+  'aria-labelledby': 'alarm-banner-title',
+  'aria-live': 'polite',
+  'data-test': 'alarm-banner',
+  hidden: true,
+});
+document.querySelector('header.top')?.append(bannerEl);
+const banner = alarmBanner(bannerEl, { can, live });
 
 function can(permission) {
   const id = state.identity;
@@ -120,6 +136,7 @@ async function logout() {
   }
   state.identity = null;
   state.loginNote = 'You are logged out.';
+  banner.hide();
   live.close();
   navigate('#/login');
 }
@@ -139,6 +156,7 @@ async function loggedIn(next) {
   await loadSession();
   state.loginNote = '';
   live.open();
+  banner.show();
   // Only paths of this page or its certificates: never a link to another site.
   if (next?.startsWith('/certificates/')) location.assign(next);
   else navigate(next?.startsWith('#/') && !next.startsWith('#/login') ? next : landing());
@@ -148,6 +166,7 @@ setUnauthorizedHandler(() => {
   if (!state.identity) return;
   state.identity = null;
   state.loginNote = 'Your session has ended. Log in again to go on.';
+  banner.hide();
   live.close();
   const back = location.hash;
   navigate(`#/login?next=${encodeURIComponent(back)}`);
@@ -243,7 +262,10 @@ async function boot() {
     );
     return;
   }
-  if (state.identity) live.open();
+  if (state.identity) {
+    live.open();
+    banner.show();
+  }
   window.addEventListener('hashchange', render);
   await render();
 }
