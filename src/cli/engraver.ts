@@ -87,7 +87,7 @@ export function registerEngraverCommands(program: Command, sim: Command): void {
     )
     .requiredOption(
       '--transport <transport>',
-      'modbus-tcp, modbus-rtu, ascii-serial, commands-tcp or commands-serial',
+      'required: modbus-tcp, modbus-rtu, ascii-serial, commands-tcp or commands-serial',
     )
     .option('--profile <name-or-path>', 'command profile to serve (commands-tcp, commands-serial)')
     .option('--port <port>', "TCP port (modbus-tcp: default 1502; commands-tcp: the profile's)")
