@@ -6,10 +6,10 @@
  * The registry has no issuer's key and needs none: a code is identified by its text, which the
  * records carry. Indexes, an issuer's own sequence, are not part of the answer.
  */
-import { type DecodeResult, decodeReads, type Grade } from '../../src/codes/index.js';
+import { type DecodeResult, decodeReads } from '../../src/codes/index.js';
 import { IssuedSet } from '../../src/codes/issued.js';
 import { isStamplineError, StamplineError } from '../../src/errors.js';
-import { checkIdentifyInput } from '../../src/line/identify.js';
+import { checkIdentifyInput, type DecodeFigures, decodeFigures } from '../../src/line/identify.js';
 import type { Binding, RegistryBook } from './book.js';
 
 /** Any key will do to decode: only the text and issuer of a candidate are used. */
@@ -29,17 +29,7 @@ export interface RegistryIdentification {
   /** the code identified and the firearm it is bound to */
   binding?: Binding;
   candidates: RegistryCandidate[];
-  decode: {
-    ok: boolean;
-    text?: string;
-    errors: number;
-    erasures: number;
-    uec: number;
-    grade: Grade;
-    confident: boolean;
-    miscorrectionRisk?: number;
-    warning?: string;
-  };
+  decode: DecodeFigures;
   /** codes the registry holds, all issuers together */
   issuedCodes: number;
 }
@@ -84,19 +74,7 @@ export class RegistryIdentifier {
       const binding = this.book.binding(c.text);
       return { code: c.text, issuer: c.issuer, weightRatio: c.weightRatio, ...(binding ? { binding } : {}) };
     });
-    const decode: RegistryIdentification['decode'] = result.ok
-      ? {
-          ok: true,
-          text: result.text,
-          errors: result.errors,
-          erasures: result.erasures,
-          uec: result.uec,
-          grade: result.grade,
-          confident: result.confident,
-          miscorrectionRisk: result.miscorrectionRisk,
-          ...(result.warning ? { warning: result.warning } : {}),
-        }
-      : { ok: false, errors: 0, erasures: 0, uec: 0, grade: 'F', confident: false, warning: result.error };
+    const decode = decodeFigures(result);
     const answer =
       result.ok && result.confident ? candidates.find((c) => c.code === result.text)?.binding : undefined;
     if (answer)

@@ -122,6 +122,37 @@ export interface IdentifyCandidate {
   firearms: IdentifiedFirearm[];
 }
 
+/** What an identification says of the decode behind it, for a person or a client to weigh. */
+export interface DecodeFigures {
+  ok: boolean;
+  text?: string;
+  errors: number;
+  erasures: number;
+  uec: number;
+  grade: Grade;
+  confident: boolean;
+  /** probability that another issued code explains the reads at least as well (§6a) */
+  miscorrectionRisk?: number;
+  warning?: string;
+}
+
+/** The figures of a decode against issued codes; a failed decode is grade F with its reason. */
+export function decodeFigures(result: DecodeResult): DecodeFigures {
+  return result.ok
+    ? {
+        ok: true,
+        text: result.text,
+        errors: result.errors,
+        erasures: result.erasures,
+        uec: result.uec,
+        grade: result.grade,
+        confident: result.confident,
+        miscorrectionRisk: result.miscorrectionRisk,
+        ...(result.warning ? { warning: result.warning } : {}),
+      }
+    : { ok: false, errors: 0, erasures: 0, uec: 0, grade: 'F', confident: false, warning: result.error };
+}
+
 export interface Identification {
   /** `identified`: one of this line's codes, confidently; `candidates`: several explain the reads; `none`: none does */
   outcome: 'identified' | 'candidates' | 'none';
@@ -130,18 +161,7 @@ export interface Identification {
   /** the issued codes that explain the reads, best first */
   candidates: IdentifyCandidate[];
   /** the decode's figures */
-  decode: {
-    ok: boolean;
-    text?: string;
-    errors: number;
-    erasures: number;
-    uec: number;
-    grade: Grade;
-    confident: boolean;
-    /** probability that another issued code explains the reads at least as well (§6a) */
-    miscorrectionRisk?: number;
-    warning?: string;
-  };
+  decode: DecodeFigures;
   /** codes the line has issued, voided ones included: the set the reads were weighed against */
   issuedCodes: number;
 }
@@ -263,27 +283,7 @@ export class LineIdentifier {
         firearms: stored.map((s) => describe(s, c.text)),
       });
     }
-    const decode: Identification['decode'] = result.ok
-      ? {
-          ok: true,
-          text: result.text,
-          errors: result.errors,
-          erasures: result.erasures,
-          uec: result.uec,
-          grade: result.grade,
-          confident: result.confident,
-          miscorrectionRisk: result.miscorrectionRisk,
-          ...(result.warning ? { warning: result.warning } : {}),
-        }
-      : {
-          ok: false,
-          errors: 0,
-          erasures: 0,
-          uec: 0,
-          grade: 'F',
-          confident: false,
-          warning: result.error,
-        };
+    const decode = decodeFigures(result);
     const answer = result.ok && result.confident ? candidates.find((c) => c.text === result.text) : undefined;
     const firearm = answer?.firearms.at(-1);
     if (answer && firearm) {
