@@ -140,7 +140,12 @@ export class Daemon {
       () => {
         // A new data folder has no catalogue and nothing to rebuild it from: nothing to say then.
         const rebuilt = repo.catalogueRebuild;
-        if (rebuilt && (rebuilt.orders > 0 || rebuilt.reason === 'corrupt'))
+        if (rebuilt?.reason === 'incomplete')
+          log.warn(
+            { catalogue: rebuilt },
+            'order catalogue lacked finished orders: put back from their header files',
+          );
+        else if (rebuilt && (rebuilt.orders > 0 || rebuilt.reason === 'corrupt'))
           log.warn({ catalogue: rebuilt }, 'order catalogue written afresh from the order header files');
       },
       (err: unknown) => {

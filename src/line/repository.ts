@@ -24,6 +24,7 @@ import { removeFileDurable, writeFileDurable } from '../store/durable.js';
 import { StoreIdentity } from '../store/identity.js';
 import { safeName } from '../store/names.js';
 import { segmentRecordFile } from '../store/segment-record.js';
+import { activeListBehind, orderIsFinished, type UnlistedOrder, unlistedOrders } from './active-witness.js';
 import { CodeIndex } from './code-index.js';
 import type { Firearm, OrderCounts, OrderHeader } from './model.js';
 import { isFinished, newestFirst } from './model.js';
@@ -51,7 +52,16 @@ export function orderCatalogueSegment(storeDir: string, segment = 1): string {
 }
 
 /** Why start-up wrote the order catalogue afresh from the header files. */
-export type CatalogueRebuild = { reason: 'absent' | 'corrupt' | 'missing'; orders: number; detail?: string };
+/**
+ * What the load of the finished orders had to write: the whole catalogue afresh (`absent`,
+ * `corrupt`, `missing`), or the finished orders it lacked, found by their header files
+ * (`incomplete`: a catalogue cut at a line boundary).
+ */
+export type CatalogueRebuild = {
+  reason: 'absent' | 'corrupt' | 'missing' | 'incomplete';
+  orders: number;
+  detail?: string;
+};
 
 interface ChunkDoc {
   firearms: Firearm[];
@@ -59,7 +69,16 @@ interface ChunkDoc {
 
 interface ActiveDoc {
   orderIds: string[];
+  /**
+   * The orders retired last, newest last (at most RECENTLY_RETIRED): start-up takes an order the
+   * serial index names recently as finished when it is here, without reading its header
+   * (`active-witness.ts`). Absent in folders written before it.
+   */
+  retired?: string[];
 }
+
+/** How many retired orders the list of unfinished orders remembers (one per serial index shard). */
+const RECENTLY_RETIRED = 256;
 
 /** An order held in memory while it is unfinished. */
 export interface LoadedOrder {
@@ -141,6 +160,14 @@ export class LineRepository {
     }
     this.unborn = unborn;
     await identity.expect(this.parts());
+    // An older copy of the list of unfinished orders leaves out the orders created since.
+    const retired = new Set(this.activeDoc.data.retired ?? []);
+    const unlisted = await unlistedOrders(
+      await this.serials.recentOrders(),
+      (id) => this.active.has(id) || unborn.includes(id) || retired.has(id),
+      (id) => this.headerOnDisk(id),
+    );
+    if (unlisted.length > 0) throw activeListBehind(this.store.file(ACTIVE_ORDERS), unlisted);
     // An order whose creation stopped before its header was written does not exist.
     if (unborn.length > 0) {
       await this.activeDoc.update((d) => {
@@ -154,6 +181,7 @@ export class LineRepository {
     });
     this.catalogueLoad = asked
       .then(() => this.catalogue.start(() => this.finishedHeadersOnDisk()))
+      .then(() => this.accountForOrderFolders())
       .catch((err: unknown) => {
         this.catalogueFailure = this.catalogue.failure(err);
       });
@@ -234,17 +262,61 @@ export class LineRepository {
    * order created meanwhile is never taken for a finished one.
    */
   private async finishedHeadersOnDisk(): Promise<OrderHeader[]> {
+    return this.unlistedHeaders(await this.store.folders('orders'));
+  }
+
+  /**
+   * The headers in `folders` of orders not listed as unfinished, all finished: an unfinished one
+   * means the list of unfinished orders is an older copy, and is refused (`active-witness.ts`).
+   */
+  private async unlistedHeaders(folders: Iterable<string>): Promise<OrderHeader[]> {
     const headers: OrderHeader[] = [];
-    for (const folder of await this.store.folders('orders')) {
+    const unlisted: UnlistedOrder[] = [];
+    for (const folder of folders) {
       this.catalogue.checkNotAbandoned();
       const name = `${folder}/header`;
       if (!(await this.store.exists(name))) continue;
       const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
       this.store.close(name);
-      const id = doc.data.id;
-      if (!this.active.has(id) && !this.activeDoc.data.orderIds.includes(id)) headers.push(doc.data);
+      const h = doc.data;
+      if (this.active.has(h.id) || this.activeDoc.data.orderIds.includes(h.id)) continue;
+      if (orderIsFinished(h)) headers.push(h);
+      else unlisted.push({ orderId: h.id, state: h.state, header: this.store.file(name) });
     }
+    if (unlisted.length > 0) throw activeListBehind(this.store.file(ACTIVE_ORDERS), unlisted);
     return headers;
+  }
+
+  /**
+   * After the catalogue is read: every order folder is accounted for, listed as unfinished or in
+   * the catalogue. A finished order the catalogue lacks (cut at a line boundary) goes back in.
+   */
+  private async accountForOrderFolders(): Promise<void> {
+    const known = new Set<string>();
+    for (const id of this.activeDoc.data.orderIds) known.add(this.orderPath(id));
+    for (const h of this.catalogue.headers()) known.add(this.orderPath(h.id));
+    const folders = (await this.store.folders('orders')).filter((f) => !known.has(f));
+    const lacking = await this.unlistedHeaders(folders);
+    if (lacking.length === 0) return;
+    this.catalogue.checkNotAbandoned();
+    for (const h of lacking) await this.catalogue.add(h);
+    this.catalogue.rebuild = {
+      reason: 'incomplete',
+      orders: lacking.length,
+      detail: `finished orders missing from the catalogue: ${lacking
+        .slice(0, 10)
+        .map((h) => h.id)
+        .join(', ')}${lacking.length > 10 ? ', …' : ''}`,
+    };
+  }
+
+  /** An order's header as its file holds it, or undefined when it has none. */
+  private async headerOnDisk(id: string): Promise<{ header: OrderHeader; file: string } | undefined> {
+    const name = `${this.orderPath(id)}/header`;
+    if (!(await this.store.exists(name))) return undefined;
+    const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
+    this.store.close(name);
+    return { header: doc.data, file: this.store.file(name) };
   }
 
   private orderPath(id: string): string {
@@ -561,8 +633,10 @@ export class LineRepository {
     // The chunks' last in-memory changes (such as `reported`) are written before letting go.
     for (const c of order.chunks) await c.write();
     await this.catalogue.add(order.header.data);
+    const id = order.header.data.id;
     await this.activeDoc.update((d) => {
-      d.orderIds = d.orderIds.filter((id) => id !== order.header.data.id);
+      d.orderIds = d.orderIds.filter((o) => o !== id);
+      d.retired = [...(d.retired ?? []).filter((o) => o !== id), id].slice(-RECENTLY_RETIRED);
     });
     this.active.delete(order.header.data.id);
     const base = this.orderPath(order.header.data.id);

@@ -41,6 +41,17 @@ export class SerialIndex {
     return this.index.problems();
   }
 
+  /**
+   * The order named by the newest line of each shard: the orders whose serials were indexed
+   * last, one small read a shard (see `active-witness.ts`).
+   */
+  async recentOrders(): Promise<string[]> {
+    return (await this.index.lastEntries()).map((e) => {
+      const tab = e.value.indexOf('\t');
+      return tab < 0 ? e.value : e.value.slice(0, tab);
+    });
+  }
+
   get recordFile(): string {
     return this.index.recordFile;
   }

@@ -34,7 +34,7 @@ export const STORE_FILES = [
 export interface Finding {
   file: string;
   problem: string;
-  repair?: 'allocator' | 'serial-index' | 'code-index' | 'identity';
+  repair?: 'allocator' | 'serial-index' | 'code-index' | 'identity' | 'active-list';
 }
 
 export interface CheckReport {
@@ -174,6 +174,7 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
       findings.push({
         file: join(docs, 'line/active-orders.json'),
         problem: `does not list order ${header.id}, which is ${header.state}`,
+        repair: 'active-list',
       });
     }
     for (let i = 0; i * CHUNK_SIZE < header.size; i++) {

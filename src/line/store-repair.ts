@@ -15,6 +15,7 @@ import { StoreIdentity } from '../store/identity.js';
 import { ALLOCATOR_DOC, type AllocatorDoc, runsCovering } from './allocator.js';
 import { CodeIndex } from './code-index.js';
 import type { OrderHeader } from './model.js';
+import { ACTIVE_ORDERS } from './repository.js';
 import { SerialIndex } from './serial-index.js';
 import { type CheckReport, STORE_FILES } from './store-check.js';
 
@@ -38,6 +39,7 @@ export async function repairStore(dataDir: string, report: CheckReport): Promise
   }
   try {
     if (wants.has('allocator')) done.push(await repairAllocator(dataDir, store, report));
+    if (wants.has('active-list')) done.push(await relistUnfinished(dataDir, store, report));
     const broken = report.findings.filter((f) => f.repair === undefined);
     const ordersDamaged = broken.some((f) => f.file.includes(join(dataDir, 'docs', 'orders')));
     for (const kind of ['serial-index', 'code-index'] as const) {
@@ -93,6 +95,35 @@ async function repairAllocator(dataDir: string, store: DocumentStore, report: Ch
     await trail.stop();
   }
   return `allocator: reserved ${runs.map(([a, b]) => `${a}..${b - 1}`).join(', ')}; the next index is past ${runs.at(-1)![1] - 1}; audit entry written`;
+}
+
+/**
+ * Lists again the orders whose header says they are unfinished but the list of unfinished orders
+ * leaves out (an older copy of the list): their headers are the primary data.
+ */
+async function relistUnfinished(dataDir: string, store: DocumentStore, report: CheckReport): Promise<string> {
+  const doc = await store.open<{ orderIds: string[] }>(ACTIVE_ORDERS, () => ({ orderIds: [] }));
+  const unlisted = report.orders
+    .filter((h) => h.state !== 'done' && h.state !== 'aborted' && !doc.data.orderIds.includes(h.id))
+    .map((h) => h.id);
+  if (unlisted.length === 0) return 'list of unfinished orders: already lists every unfinished order';
+  await doc.update((d) => {
+    d.orderIds.push(...unlisted);
+  });
+  const trail = new AuditTrail({ dataDir });
+  await trail.start();
+  try {
+    await trail.record({
+      actor: 'stampline store check',
+      action: 'orders.relist',
+      subject: 'active-orders',
+      after: { orderIds: unlisted },
+      reason: 'the list of unfinished orders left out orders whose header files say they are unfinished',
+    });
+  } finally {
+    await trail.stop();
+  }
+  return `list of unfinished orders: listed again ${unlisted.join(', ')}; audit entry written`;
 }
 
 async function rebuildIndex(

@@ -9,7 +9,7 @@ import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/line/serial-index.js';
-import { order } from '../line/harness.js';
+import { order, until } from '../line/harness.js';
 import {
   allFirearms,
   copyOf,
@@ -114,6 +114,35 @@ describe('stampline store check', () => {
       expect(
         Math.min(...(await allFirearms(daemon)).filter((f) => f.orderId === 'D').map((f) => f.code!.index)),
       ).toBeGreaterThan(1004);
+    } finally {
+      await daemon.stop();
+    }
+  }, 60_000);
+
+  it('names an unfinished order an older list of unfinished orders leaves out; --repair lists it again, audited', async () => {
+    const dir = await copy();
+    const file = join(dir, 'docs/line/active-orders.json');
+    const list = JSON.parse(await readFile(file, 'utf8')) as { orderIds: string[] };
+    await writeFile(file, `${JSON.stringify({ ...list, orderIds: [] })}\n`);
+    const before = await stampline('store', 'check', '--data-dir', dir);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain(`BAD: ${file} does not list order C, which is queued`);
+
+    const fixed = await stampline('store', 'check', '--data-dir', dir, '--repair');
+    expect(fixed.stderr).toBe('');
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toContain('repaired: list of unfinished orders: listed again C');
+    const audit = await readFile(join(dir, 'audit/audit.00000001.jsonl'), 'utf8');
+    expect(audit.trim().split('\n').at(-1)).toContain('"action":"orders.relist"');
+
+    const { daemon } = await startDaemon(dir);
+    try {
+      await daemon.line!.startOrder('C', 'operator');
+      await until(
+        async () => (await daemon.line!.orderView('C')).order.state === 'done',
+        'order C done',
+        30_000,
+      );
     } finally {
       await daemon.stop();
     }

@@ -64,7 +64,9 @@ describe('the order catalogue', () => {
       await repo.start();
       await repo.finishedOrdersLoaded();
       expect(repo.catalogueRebuild).toBeUndefined();
-      expect(folders).not.toHaveBeenCalled();
+      // One listing of the order folders' names, to account for every order (active-witness.ts);
+      // no file of a finished order is read.
+      expect(folders.mock.calls.length).toBeLessThanOrEqual(1);
       const opened = open.mock.calls.map(([name]) => name);
       expect(opened.filter((n) => n.startsWith('orders/o4/') || n.startsWith('orders/o5/'))).not.toEqual([]);
       expect(opened.filter((n) => /^orders\/o[123]\//.test(n))).toEqual([]);

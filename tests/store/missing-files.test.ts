@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StamplineError } from '../../src/errors.js';
 import { shardOf } from '../../src/line/serial-index.js';
+import { until } from '../line/harness.js';
 import { copyOf, engrave, makeHistory, OPERATOR_TOKEN, removeDir, startDaemon } from './support/history.js';
 
 let history: string;
@@ -79,6 +80,50 @@ describe('start-up on a damaged data folder', () => {
     const err = await refusal(dir);
     expect(err.code).toBe('STORE_MISSING');
     expect(err.message).toContain(join(dir, 'docs/line/active-orders.json'));
+  }, 30_000);
+
+  it('refuses a list of unfinished orders replaced by an older copy that leaves out order C', async () => {
+    // The list as it was before order C was created: whole, parseable, and C missing from it.
+    const dir = await damaged(async (d) => {
+      const file = join(d, 'docs/line/active-orders.json');
+      const list = JSON.parse(await readFile(file, 'utf8')) as { orderIds: string[] };
+      await writeFile(
+        file,
+        `${JSON.stringify({ ...list, orderIds: list.orderIds.filter((id) => id !== 'C') })}\n`,
+      );
+    });
+    const err = await refusal(dir);
+    expect(err.code).toBe('STORE_MISSING');
+    expect(err.message).toContain(join(dir, 'docs/line/active-orders.json'));
+    expect(err.message).toContain('order C (queued');
+  }, 30_000);
+
+  it('puts back a finished order missing from an order catalogue cut at a line boundary after a crash, and logs it', async () => {
+    const dir = await damaged(async (d) => {
+      const file = join(d, 'docs/line/order-catalogue.00000001.jsonl');
+      const text = await readFile(file, 'utf8');
+      const kept = text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1);
+      expect(kept.length).toBeLessThan(text.length);
+      await writeFile(file, kept);
+      // After a crash the catalogue's record knows only the size at the last start.
+      const record = join(d, 'docs/line/order-catalogue.segments.json');
+      const r = JSON.parse(await readFile(record, 'utf8')) as { lastAtLeast?: number };
+      await writeFile(record, `${JSON.stringify({ ...r, lastAtLeast: kept.length })}\n`);
+    });
+    const t = await startDaemon(dir, false);
+    try {
+      await t.daemon.repo!.finishedOrdersLoaded();
+      const listed = (await t.daemon.line!.listOrders()).map((o) => o.id).sort();
+      expect(listed).toEqual(['A', 'B', 'C']);
+      expect(t.daemon.repo!.catalogueRebuild).toMatchObject({ reason: 'incomplete', orders: 1 });
+      await until(
+        async () =>
+          t.logged().some((l) => String(l.msg).startsWith('order catalogue lacked finished orders')),
+        'the repair logged',
+      );
+    } finally {
+      await t.daemon.stop();
+    }
   }, 30_000);
 
   it('refuses an unfinished order whose block of firearms is deleted, cut short or another order’s', async () => {
