@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './cli/audit.js';
+import { registerBackupCommands } from './cli/backup.js';
 import { registerCodeCommands } from './cli/code.js';
 import { registerConfigCommands } from './cli/config.js';
 import { registerDaemonCommands } from './cli/daemon.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerIdentifyCommand(program);
   registerUserCommands(program);
   registerStoreCommands(program);
+  registerBackupCommands(program);
   return program;
 }
 

@@ -33,6 +33,7 @@ import { holdPort, listenError, type PortHold } from './port-hold.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
+import { stageBackup } from './store/backup.js';
 import { DocumentStore } from './store/documents.js';
 import { StoreIdentity } from './store/identity.js';
 import { onRepairNoted } from './store/repairs.js';
@@ -261,6 +262,7 @@ export class Daemon {
       audit: this.audit,
       identify: identifierForLine(this.line, dataDir, parseKey(c.issuer.key), c.issuer.number),
       alarms,
+      backup: { stage: () => stageBackup(dataDir, c.line.id) },
       health: () => this.health(),
       version: VERSION,
     });

@@ -27,6 +27,7 @@ import { clientErrorHandler, DOCS_CSP, harden } from './hardening.js';
 import { LineMetrics } from './metrics.js';
 import { type AlarmsApi, alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
+import { type BackupApi, backupRoutes } from './routes/backup.js';
 import type { Api, AuditApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
 import { type IdentifyApi, identifyRoutes } from './routes/identify.js';
@@ -57,6 +58,8 @@ export interface ApiOptions {
   identify?: IdentifyApi;
   /** The line's alarms (src/alarms): their routes, events and metrics. */
   alarms?: AlarmsApi;
+  /** Backups of the running line's data (src/store/backup.ts). */
+  backup?: BackupApi;
   health: () => { ok: boolean; checks: Record<string, unknown> };
   version: string;
   logger?: boolean | object;
@@ -276,6 +279,7 @@ export function buildApp(opts: ApiOptions): FastifyInstance {
     pinRoutes(api, deps);
     identifyRoutes(api, { identify: opts.identify, audit: opts.audit });
     alarmRoutes(api, { alarms: opts.alarms });
+    backupRoutes(api, { backup: opts.backup, audit: opts.audit });
     eventRoutes(api, { hub, heartbeatMs: opts.heartbeatMs });
   });
 

@@ -39,7 +39,7 @@ async function target(
   return { dataDir: resolve(dataDir) };
 }
 
-function print(report: CheckReport, dataDir: string): string {
+export function printCheck(report: CheckReport, dataDir: string): string {
   const c = report.counts;
   const lines = [
     `${report.ok ? 'OK' : 'BAD'}: ${dataDir}: ${c.orders} orders, ${c.firearms} firearms, ${c.auditEntries} audit entries, ${c.outboxEntries} outbox entries, ${c.codesWitnessed} codes witnessed`,
@@ -95,7 +95,7 @@ export function registerStoreCommands(program: Command): void {
         );
       } else {
         if (repaired) for (const r of repaired) process.stdout.write(`repaired: ${r}\n`);
-        process.stdout.write(print(report, dataDir));
+        process.stdout.write(printCheck(report, dataDir));
       }
       if (!report.ok) process.exitCode = 1;
     });

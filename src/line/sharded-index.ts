@@ -29,6 +29,7 @@ import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
 import { fsyncDir, writeFileDurable } from '../store/durable.js';
+import { durableStep } from '../store/write-gate.js';
 
 export const SHARDS = 256;
 
@@ -407,7 +408,11 @@ export class ShardedIndex {
    * memory for the whole append or not at all. True when the file had no acknowledged line, so
    * that its directory entry may be new.
    */
-  private async append(n: number, all: IndexEntry[]): Promise<boolean> {
+  private append(n: number, all: IndexEntry[]): Promise<boolean> {
+    return durableStep(() => this.appendNow(n, all));
+  }
+
+  private async appendNow(n: number, all: IndexEntry[]): Promise<boolean> {
     const loaded = this.shards.get(n)?.shard;
     const last = new Map<string, string | undefined>();
     const list = all.filter((e) => {

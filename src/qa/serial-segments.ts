@@ -13,6 +13,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shardOf } from '../line/sharded-index.js';
 import { mkdirDurable } from '../store/durable.js';
+import { durableStep } from '../store/write-gate.js';
 
 export class SerialSegments {
   private readonly dir: string;
@@ -39,6 +40,10 @@ export class SerialSegments {
     }
     if (byShard.size === 0) return;
     await mkdirDurable(this.dir);
+    await durableStep(() => this.write(byShard));
+  }
+
+  private async write(byShard: Map<number, string[]>): Promise<void> {
     await Promise.all(
       [...byShard].map(async ([shard, lines]) => {
         const handle = await open(this.file(shard), 'a');

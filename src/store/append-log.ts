@@ -23,6 +23,7 @@ import {
   segmentProblems,
   writeSegmentRecord,
 } from './segment-record.js';
+import { durableStep } from './write-gate.js';
 
 export interface AppendLogOptions {
   dir: string;
@@ -378,9 +379,11 @@ export class AppendLog<T> {
       const text = batch.length === 1 ? batch[0]!.text : batch.map((p) => p.text).join('');
       const bytes = Buffer.from(text, 'utf8');
       try {
-        if (this.size > 0 && this.size + bytes.length > this.maxSegmentBytes) await this.roll();
-        await writeAt(this.handle!, bytes, this.size);
-        await this.handle!.datasync();
+        await durableStep(async () => {
+          if (this.size > 0 && this.size + bytes.length > this.maxSegmentBytes) await this.roll();
+          await writeAt(this.handle!, bytes, this.size);
+          await this.handle!.datasync();
+        });
       } catch (err) {
         const failure = unavailable(this.fileOf(this.current), err);
         await this.undoPartialWrite(failure);

@@ -7,6 +7,7 @@ import type { Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StamplineError } from '../errors.js';
+import { durableStep } from './write-gate.js';
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -30,7 +31,11 @@ async function mkdirDurable(dir: string): Promise<void> {
 }
 
 /** Deletes a file durably (the directory is fsynced). Returns false when it did not exist. */
-async function removeFileDurable(path: string): Promise<boolean> {
+function removeFileDurable(path: string): Promise<boolean> {
+  return durableStep(() => removeNow(path));
+}
+
+async function removeNow(path: string): Promise<boolean> {
   try {
     await unlink(path);
   } catch (err) {
@@ -69,10 +74,18 @@ export interface DurableWriteOptions {
  * over the target, fsync the directory. A reader sees the old content or the new, never a mix.
  * Resolves with the status of the file written (its inode is the target's from now on).
  */
-export async function writeFileDurable(
+export function writeFileDurable(
   path: string,
   data: string | Uint8Array,
   options: DurableWriteOptions = {},
+): Promise<Stats> {
+  return durableStep(() => writeNow(path, data, options));
+}
+
+async function writeNow(
+  path: string,
+  data: string | Uint8Array,
+  options: DurableWriteOptions,
 ): Promise<Stats> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);

@@ -39,6 +39,7 @@ export const PERMISSIONS: Permission[] = [
   'outbox.dismiss',
   'alarms.ack',
   'audit.read',
+  'backup',
   'users.manage',
 ];
 

@@ -19,6 +19,7 @@ const HOLDERS: Record<Exclude<Permission, 'users.manage'>, Caller[]> = {
   'outbox.dismiss': ['user supervisor', 'user admin'],
   'alarms.ack': ['user operator', 'user supervisor', 'user admin', 'token operator'],
   'audit.read': ['user supervisor', 'user admin'],
+  backup: ['user supervisor', 'user admin', 'token operator'],
 };
 
 const s = useStation({ per: 'file', markingTimeMs: 0 });

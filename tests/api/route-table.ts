@@ -155,6 +155,7 @@ export const ROUTES: RouteCase[] = [
     bad: { url: '/api/v1/audit?from=yesterday', field: 'from' },
   },
   { method: 'GET', route: '/api/v1/audit/verify', url: '/api/v1/audit/verify', permission: 'audit.read' },
+  { method: 'GET', route: '/api/v1/backup', url: '/api/v1/backup', permission: 'backup' },
   {
     method: 'GET',
     route: '/api/v1/firearms/:serial/pin.svg',

@@ -27,6 +27,7 @@ const MAY: Record<Permission, Who[]> = {
   'outbox.dismiss': ['supervisor', 'admin'],
   'alarms.ack': ['operator', 'supervisor', 'admin', 'operator token'],
   'audit.read': ['supervisor', 'admin'],
+  backup: ['supervisor', 'admin', 'operator token'],
   'users.manage': ['admin'],
 };
 

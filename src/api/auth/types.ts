@@ -40,6 +40,8 @@ export type Permission =
   /** acknowledge an active alarm */
   | 'alarms.ack'
   | 'audit.read'
+  /** take a backup of the line's data (it holds the users file) */
+  | 'backup'
   | 'users.manage';
 
 export interface Identity {
@@ -70,6 +72,7 @@ const GRANTS: Record<Permission, readonly Who[]> = {
   'outbox.dismiss': ['user:supervisor', 'user:admin'],
   'alarms.ack': ['user:operator', 'user:supervisor', 'user:admin', 'token:operator'],
   'audit.read': ['user:supervisor', 'user:admin'],
+  backup: ['user:supervisor', 'user:admin', 'token:operator'],
   'users.manage': ['user:admin'],
 };
 

@@ -60,6 +60,7 @@ const PERMISSIONS = Object.keys({
   'outbox.dismiss': 1,
   'alarms.ack': 1,
   'audit.read': 1,
+  backup: 1,
   'users.manage': 1,
 } satisfies Record<Permission, 1>) as Permission[];
 
