@@ -29,6 +29,7 @@ import type { Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
 import { N, PARITY } from './rs.js';
 import { CandidateList, SoftDecoder } from './soft.js';
+import { type FixedEvidence, fixedLogWeight } from './soft-evidence.js';
 
 /**
  * The largest estimated probability of a miscorrection that still counts as an identification.
@@ -151,6 +152,7 @@ class Search {
     readonly texts: readonly TextObservation[],
     readonly gears: readonly GearObservation[],
     readonly weights: Weights,
+    readonly fixed: FixedEvidence | null,
   ) {}
 
   /** the gear reads in the evidence of the last decode, one bit each */
@@ -196,7 +198,8 @@ class Search {
   }
 
   align(seed: Seed): void {
-    let score = textMatches(this.texts, seed.symbols) * this.weights.logKc;
+    let score =
+      textMatches(this.texts, seed.symbols) * this.weights.logKc + fixedLogWeight(this.fixed, seed.symbols);
     for (let k = 0; k < this.gears.length; k++) {
       const g = this.gears[k]!;
       const { rotation, mismatches } = alignGear(g, seed.symbols);
@@ -390,12 +393,13 @@ export function decodeObservations(
   gears: readonly GearObservation[],
   ctx: KeyContext,
   weights: Weights,
+  fixed: FixedEvidence | null = null,
 ): Outcome {
-  if (texts.length === 1 && gears.length <= 1) {
+  if (texts.length === 1 && gears.length <= 1 && !fixed) {
     const clean = decodeClean(texts[0]!, gears[0], weights, MAX_MISCORRECTION_RISK);
     if (clean) return cleanOutcome(clean, ctx);
   }
-  return searchObservations(texts, gears, ctx, weights);
+  return searchObservations(texts, gears, ctx, weights, fixed);
 }
 
 /**
@@ -430,16 +434,25 @@ export function searchObservations(
   gears: readonly GearObservation[],
   ctx: KeyContext,
   weights: Weights,
+  fixed: FixedEvidence | null = null,
 ): Outcome {
-  if (texts.length === 0 && gears.length === 0) {
+  if (fixed && fixed.touched === 0) fixed = null;
+  if (texts.length === 0 && gears.length === 0 && !fixed) {
     return { result: failure('nothing was read: every read is empty or illegible'), rotations: NO_ROTATIONS };
   }
-  return gears.length === 0 ? decodeTexts(texts, ctx, weights) : decodeWithGears(texts, gears, ctx, weights);
+  return gears.length === 0
+    ? decodeTexts(texts, ctx, weights, fixed)
+    : decodeWithGears(texts, gears, ctx, weights, fixed);
 }
 
-/** Text reads only: one alignment, one decode. */
-function decodeTexts(texts: readonly TextObservation[], ctx: KeyContext, weights: Weights): Outcome {
-  const touched = buildEvidence(wText, texts, [], NO_ROTATIONS, weights);
+/** Text reads (and soft reads, at their own alignment) only: one alignment, one decode. */
+function decodeTexts(
+  texts: readonly TextObservation[],
+  ctx: KeyContext,
+  weights: Weights,
+  fixed: FixedEvidence | null,
+): Outcome {
+  const touched = buildEvidence(wText, texts, [], NO_ROTATIONS, weights, fixed);
   decoder.decode(wText, list, touched);
   if (list.count === 0) return { result: failure(CANNOT), rotations: NO_ROTATIONS };
   // At most one candidate is within 2e + f ≤ 8; spec §3 promises it. Otherwise the heaviest.
@@ -460,12 +473,14 @@ function decodeWithGears(
   gears: readonly GearObservation[],
   ctx: KeyContext,
   weights: Weights,
+  fixed: FixedEvidence | null,
 ): Outcome {
-  const search = new Search(texts, gears, weights);
+  const search = new Search(texts, gears, weights, fixed);
   const noRotations = new Int16Array(gears.length).fill(-1);
-  search.textTouched = buildEvidence(wText, texts, gears, noRotations, weights);
+  // the soft reads' evidence is at a known alignment: it goes with the text reads'
+  search.textTouched = buildEvidence(wText, texts, gears, noRotations, weights, fixed);
   search.origin = 0;
-  if (texts.length > 0) {
+  if (texts.length > 0 || fixed) {
     decoder.decode(wText, list, search.textTouched, false);
     search.addList();
   }
