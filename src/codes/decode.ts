@@ -30,6 +30,10 @@ import type { GearObservation, TextObservation } from './reads.js';
 import { N, PARITY } from './rs.js';
 import { CandidateList, SoftDecoder } from './soft.js';
 import { type FixedEvidence, fixedLogWeight } from './soft-evidence.js';
+import { heaviestCodewords } from './soft-list.js';
+
+/** codewords the soft evidence weighs heaviest, added as candidates */
+const SOFT_CANDIDATES = 4;
 
 /**
  * The largest estimated probability of a miscorrection that still counts as an identification.
@@ -454,10 +458,12 @@ function decodeTexts(
 ): Outcome {
   const touched = buildEvidence(wText, texts, [], NO_ROTATIONS, weights, fixed);
   decoder.decode(wText, list, touched);
+  if (fixed) heaviestCodewords(wText, SOFT_CANDIDATES, (c) => decoder.consider(wText, list, c));
   if (list.count === 0) return { result: failure(CANNOT), rotations: NO_ROTATIONS };
   // At most one candidate is within 2e + f ≤ 8; spec §3 promises it. Otherwise the heaviest.
+  // With soft reads, whose hard decision is only their likeliest symbols, the heaviest.
   let best = -1;
-  for (let k = 0; k < list.count; k++) if (within(list.errors[k]!, list.erasures[k]!)) best = k;
+  if (!fixed) for (let k = 0; k < list.count; k++) if (within(list.errors[k]!, list.erasures[k]!)) best = k;
   if (best < 0) best = list.best();
   const c = list.symbols[best]!;
   let risk = sameAlignmentOdds(wText, c, touched);
@@ -484,6 +490,7 @@ function decodeWithGears(
     decoder.decode(wText, list, search.textTouched, false);
     search.addList();
   }
+  if (fixed) heaviestCodewords(wText, SOFT_CANDIDATES, (c) => search.add(c));
   for (let k = 0; k < gears.length; k++) search.seedFromGear(k);
   if (gears.length > 1 && !search.explainsAll()) search.seedFromConsensus();
   search.refine();
@@ -493,8 +500,11 @@ function decodeWithGears(
   // At a given alignment at most one codeword has 2e + f ≤ 8, and spec §3 promises it: a
   // heavier rival at the same alignment only makes it less certain. Between alignments, which
   // are unknowns of the reading, the evidence decides.
+  // With soft reads, whose hard decision is only their likeliest symbols, the evidence decides.
   const eligible = (s: Seed) =>
-    within(s.errors, s.erasures) || !seeds.some((p) => within(p.errors, p.erasures) && sameRotations(p, s));
+    fixed !== null ||
+    within(s.errors, s.erasures) ||
+    !seeds.some((p) => within(p.errors, p.erasures) && sameRotations(p, s));
   let best: Seed | undefined;
   for (const s of seeds) if (eligible(s) && (!best || s.score > best.score)) best = s;
   if (!best) best = seeds[0]!;
