@@ -20,10 +20,11 @@
  */
 
 import { type CleanDecode, decodeClean, decodeCleanRing } from './clean.js';
-import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
+import { GEAR_LENGTH } from './codeword.js';
 import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
+import { failure, MAX_MISCORRECTION_RISK, type Outcome, success } from './decode-result.js';
 import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, textMatches } from './evidence.js';
-import { type Grade, gradeFromUec, uecOf } from './grade.js';
+import { uecOf } from './grade.js';
 import type { KeyContext } from './key.js';
 import type { Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
@@ -32,16 +33,17 @@ import { CandidateList, SoftDecoder } from './soft.js';
 import { type FixedEvidence, fixedLogWeight } from './soft-evidence.js';
 import { heaviestCodewords } from './soft-list.js';
 
+export {
+  type Candidate,
+  type DecodeFailure,
+  type DecodeResult,
+  type DecodeSuccess,
+  MAX_MISCORRECTION_RISK,
+  type Outcome,
+} from './decode-result.js';
+
 /** codewords the soft evidence weighs heaviest, added as candidates */
 const SOFT_CANDIDATES = 4;
-
-/**
- * The largest estimated probability of a miscorrection that still counts as an identification.
- * Summed over the confident decodes of a million trials, it bounds the wrong identifications
- * the read model expects at 0.1, and the default read model expects twice the misreads of the
- * published test fires. See docs/codes.md for how it was chosen.
- */
-export const MAX_MISCORRECTION_RISK = 1e-7;
 
 const MAX_SEEDS = 16;
 const SEEDS_PER_DECODE = 4;
@@ -58,51 +60,6 @@ const SYNC_FLIPS_ALWAYS_TRIED = 2;
 const NEGLIGIBLE_LOG_ODDS = 30;
 /** a codeword explains a gear read well when at most this share (plus one) of its legible teeth differ */
 const WELL_EXPLAINED = 0.05;
-
-export interface DecodeSuccess {
-  ok: true;
-  issuer: number;
-  index: number;
-  /** c0..c9, ungrouped */
-  text: string;
-  codeword: number[];
-  gear: string;
-  errors: number;
-  erasures: number;
-  uec: number;
-  grade: Grade;
-  confident: boolean;
-  /** estimated probability that another code explains the reads at least as well */
-  miscorrectionRisk: number;
-  /** for each read, the tooth of its gear read where the sync starts, or null */
-  gearRotations: Array<number | null>;
-  warning?: string;
-  /** with an issued set (spec §6a): the issued codes that explain the reads, best first */
-  candidates?: Candidate[];
-}
-
-/** An issued code that explains the reads (spec §6a). */
-export interface Candidate {
-  /** c0..c9, ungrouped */
-  text: string;
-  issuer: number;
-  /** the index, when the key given is this issuer's */
-  index?: number;
-  /** its evidence weight over the best candidate's (1 for the best) */
-  weightRatio: number;
-}
-
-export interface DecodeFailure {
-  ok: false;
-  error: string;
-  uec: 0;
-  grade: 'F';
-  confident: false;
-  /** with an issued set: the issued codes that explain the reads (none, or none well enough) */
-  candidates?: Candidate[];
-}
-
-export type DecodeResult = DecodeSuccess | DecodeFailure;
 
 interface Seed {
   symbols: Uint8Array;
@@ -127,16 +84,6 @@ const wText = new Float64Array(EVIDENCE_SIZE);
 const wWork = new Float64Array(EVIDENCE_SIZE);
 const wOthers = new Float64Array(EVIDENCE_SIZE);
 const NO_ROTATIONS = new Int16Array(0);
-
-export interface Outcome {
-  result: DecodeResult;
-  /** rotation of each gear observation, -1 when none; valid until the next decode */
-  rotations: ArrayLike<number>;
-}
-
-function failure(error: string): DecodeFailure {
-  return { ok: false, error, uec: 0, grade: 'F', confident: false };
-}
 
 const CANNOT = 'cannot decode: the reads leave more than the code can correct (2e + f > 8)';
 
@@ -534,43 +481,4 @@ function decodeWithGears(
     }
   }
   return { result: success(c, errors, erasures, risk, ctx), rotations: best.rotations };
-}
-
-function success(
-  c: Uint8Array,
-  errors: number,
-  erasures: number,
-  risk: number,
-  ctx: KeyContext,
-): DecodeSuccess {
-  const uec = uecOf(errors, erasures);
-  const confident = uec > 0 && risk <= MAX_MISCORRECTION_RISK;
-  const symbols = new Array<number>(N);
-  for (let j = 0; j < N; j++) symbols[j] = c[j]!;
-  const result: DecodeSuccess = {
-    ok: true,
-    issuer: unpackIssuer(symbols),
-    index: unpackIndex(symbols, ctx),
-    text: symbolsToText(symbols),
-    codeword: symbols,
-    gear: symbolsToGear(symbols),
-    errors,
-    erasures,
-    uec,
-    grade: gradeFromUec(uec),
-    confident,
-    miscorrectionRisk: Math.min(1, risk),
-    gearRotations: [],
-  };
-  if (uec === 0) {
-    result.warning =
-      'all of the code’s correction power was used (UEC = 0): this is a candidate, not an identification, because a miscorrection is possible';
-  } else if (!confident) {
-    result.warning = `the reads do not single this code out (estimated miscorrection risk ${formatRisk(risk)}): this is a candidate, not an identification`;
-  }
-  return result;
-}
-
-function formatRisk(risk: number): string {
-  return risk >= 1 ? '≥ 1' : risk.toExponential(1);
 }
