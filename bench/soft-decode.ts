@@ -5,17 +5,19 @@
  * hard reads derived from them (`hardRead`, commit at 97 %). Also a calibration table of the
  * reader's character probabilities. Run (nice it; about 1 s per image on a quiet machine):
  *
- *   npx tsx bench/soft-decode.ts [--guns N] [--levels 2,3] [--reads FILE]
+ *   npx tsx bench/soft-decode.ts [--guns N] [--levels 2,3] [--reads FILE] [--issued N]
  *
  * With `--reads FILE` the reads are kept in FILE and taken from it when it exists, so the
- * decode can be measured again without rendering and reading the images again.
+ * decode can be measured again without rendering and reading the images again. With
+ * `--issued N` the soft reads are also identified against N issued codes (spec §6a): every
+ * gun's code and random others over all 4096 issuers.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { caseImageModel } from '../simulators/case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../simulators/case-image/render.js';
 import { ALPHABET } from '../src/codes/alphabet.js';
 import { readImageFile } from '../src/codes/image/read-image.js';
-import { decodeReads, encode, type Read } from '../src/codes/index.js';
+import { decodeReads, encode, IssuedSet, type Read } from '../src/codes/index.js';
 import { hardRead, type SoftRead } from '../src/codes/soft-read.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
@@ -38,6 +40,7 @@ function option(name: string, fallback: string): string {
 const gunsPerLevel = Number(option('--guns', '20'));
 const levels = option('--levels', '2,3').split(',').map(Number);
 const readsFile = option('--reads', '');
+const issuedCount = Number(option('--issued', '0'));
 
 async function readGuns(): Promise<Gun[]> {
   if (readsFile && existsSync(readsFile)) return JSON.parse(readFileSync(readsFile, 'utf8')) as Gun[];
@@ -63,19 +66,36 @@ async function readGuns(): Promise<Gun[]> {
 }
 
 const guns = await readGuns();
+let issued: IssuedSet | undefined;
+if (issuedCount > 0) {
+  issued = new IssuedSet();
+  for (const gun of guns) issued.addIndex(ISSUER, gun.index, KEY);
+  let seed = 12345;
+  const next = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed;
+  };
+  for (let n = guns.length; n < issuedCount; n++) issued.addData(next() % 4096, next() >>> 4);
+  console.log(`issued set: ${issued.size.toLocaleString('en')} codes\n`);
+}
+const issuedHead = issued ? ' against issued: identified | wrong | median ms |' : '';
+const issuedRule = issued ? ' ---: | ---: | ---: |' : '';
 const pct = (x: number, of: number) => (of === 0 ? '-' : `${((100 * x) / of).toFixed(1)} %`);
 
 console.log(
-  '| level | guns | images | hard: identified | hard: wrong | soft: identified | soft: wrong | soft: median ms |',
+  '| level | guns | images | hard: identified | hard: wrong | soft: identified | soft: wrong | soft: median ms |' +
+    issuedHead,
 );
 console.log(
-  '| ----: | ---: | -----: | ---------------: | ----------: | ---------------: | ----------: | --------------: |',
+  '| ----: | ---: | -----: | ---------------: | ----------: | ---------------: | ----------: | --------------: |' +
+    issuedRule,
 );
 for (const level of [...new Set(guns.map((g) => g.level))]) {
   const ofLevel = guns.filter((g) => g.level === level);
   for (const images of [1, 2]) {
-    const tally = { hard: 0, hardWrong: 0, soft: 0, softWrong: 0 };
+    const tally = { hard: 0, hardWrong: 0, soft: 0, softWrong: 0, issued: 0, issuedWrong: 0 };
     const ms: number[] = [];
+    const issuedMs: number[] = [];
     for (const gun of ofLevel) {
       const softs = gun.softs.slice(0, images).filter((s): s is SoftRead => s !== null);
       if (softs.length === 0) continue;
@@ -89,11 +109,25 @@ for (const level of [...new Set(guns.map((g) => g.level))]) {
         else if (kind === 'soft') tally.softWrong++;
         else tally.hardWrong++;
       }
+      if (issued) {
+        const t0 = performance.now();
+        const d = decodeReads(
+          softs.map((soft) => ({ soft })),
+          KEY,
+          { issued },
+        );
+        issuedMs.push(performance.now() - t0);
+        if (d.ok && d.confident) {
+          if (d.issuer === ISSUER && d.index === gun.index) tally.issued++;
+          else tally.issuedWrong++;
+        }
+      }
     }
+    issuedMs.sort((a, b) => a - b);
     ms.sort((a, b) => a - b);
     const n = ofLevel.length;
     console.log(
-      `| ${level} | ${n} | ${images} | ${pct(tally.hard, n)} | ${tally.hardWrong} | ${pct(tally.soft, n)} | ${tally.softWrong} | ${(ms[ms.length >> 1] ?? 0).toFixed(1)} |`,
+      `| ${level} | ${n} | ${images} | ${pct(tally.hard, n)} | ${tally.hardWrong} | ${pct(tally.soft, n)} | ${tally.softWrong} | ${(ms[ms.length >> 1] ?? 0).toFixed(1)} |${issued ? ` ${pct(tally.issued, n)} | ${tally.issuedWrong} | ${(issuedMs[issuedMs.length >> 1] ?? 0).toFixed(1)} |` : ''}`,
     );
   }
 }
