@@ -8,8 +8,11 @@
 import { ListDecoder, MAX_LEAVES } from './list.js';
 
 const list = new ListDecoder();
-/** stop once the enumeration is complete this far (natural log) past the heaviest codeword */
-const BEYOND_BEST = 12;
+/**
+ * stop once the enumeration is complete this far (natural log) past the heaviest codeword: far
+ * enough for the close rivals, whose weight the risk counts
+ */
+const BEYOND_BEST = 3;
 const LEVEL_SLACK = 0.5;
 const EVERY_CODEWORD = () => true;
 

@@ -4,7 +4,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALPHABET } from '../../src/codes/alphabet.js';
 import { packSymbols, symbolsToGear } from '../../src/codes/codeword.js';
 import { decodeReads, encode, IssuedSet, type Read } from '../../src/codes/index.js';
 import { hardRead, type SoftRead } from '../../src/codes/soft-read.js';
@@ -171,11 +170,12 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
   };
 
   it('a confident answer is the right code, even with positions read confidently wrong', () => {
+    let confidentDespiteWrongMarks = 0;
     fc.assert(
       fc.property(
         codeArb,
         fc.integer(),
-        fc.double({ min: 0, max: 4, noNaN: true }),
+        fc.double({ min: 0, max: 8, noNaN: true }),
         fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
         fc.integer({ min: 1, max: 3 }),
         (c, seed, strength, adversarial, cases) => {
@@ -184,12 +184,16 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
           const reads: Read[] = [];
           for (let k = 0; k < cases; k++) reads.push({ soft: calibratedRead(t, r, strength, adversarial) });
           const d = decodeReads(reads, KEY);
-          if (d.confident && d.ok)
-            expect(ALPHABET[d.codeword[0]!]! + d.text).toBe(ALPHABET[t[0]!]! + textOf(t));
+          if (d.confident && d.ok) {
+            expect(same(d.codeword, t)).toBe(true);
+            if (adversarial.length > 0) confidentDespiteWrongMarks++;
+          }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
+    // not vacuous: strong reads are identified through some confidently wrong marks
+    expect(confidentDespiteWrongMarks).toBeGreaterThan(0);
   });
 
   it('against issued codes never confidently answers a code outside the set or a wrong one', () => {
@@ -197,7 +201,7 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
       fc.property(
         codeArb,
         fc.integer(),
-        fc.double({ min: 0, max: 3, noNaN: true }),
+        fc.double({ min: 0, max: 8, noNaN: true }),
         fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
         fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 31 })), {
           maxLength: 30,
@@ -232,7 +236,7 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
     let wrong = 0;
     let expected = 0;
     let answered = 0;
-    for (let trial = 0; trial < 400; trial++) {
+    for (let trial = 0; trial < 200; trial++) {
       const t = symbolsOf({ issuer: Math.floor(r() * 4096), permuted: Math.floor(r() * 2 ** 28) });
       const d = decodeReads([{ soft: calibratedRead(t, r, 3.5) }], KEY);
       if (!d.ok || d.miscorrectionRisk >= 0.1) continue;
@@ -240,13 +244,7 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
       expected += d.miscorrectionRisk;
       if (!same(d.codeword, t)) wrong++;
     }
-    expect(answered).toBeGreaterThan(40);
+    expect(answered).toBeGreaterThan(30);
     expect(wrong).toBeLessThanOrEqual(expected + 3 * Math.sqrt(expected) + 1);
   });
 });
-
-function textOf(symbols: ArrayLike<number>): string {
-  let t = '';
-  for (let i = 0; i < 10; i++) t += ALPHABET[symbols[i]!];
-  return t;
-}
