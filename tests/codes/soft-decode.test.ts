@@ -129,6 +129,18 @@ describe('soft reads as evidence', () => {
     });
   });
 
+  it('aligns a typed gear read of another case to a soft read, at any rotation', () => {
+    // case 1: the camera read the characters, unsure of each; case 2: a person typed the ring from tooth 30
+    const chars = sureRead(symbols, 0.7, 0.5);
+    const ring = code.gear.slice(30) + code.gear.slice(0, 30);
+    const typedGear = `${ring.slice(0, 30)}${'?'.repeat(30)}${ring.slice(60)}`;
+    expect(decodeReads([{ soft: chars }], KEY).confident).toBe(false);
+    expect(decodeReads([{ gear: typedGear }], KEY).confident).toBe(false);
+    const d = decodeReads([{ soft: chars }, { gear: typedGear }], KEY);
+    expect(d).toMatchObject({ ok: true, confident: true, index: 4242 });
+    if (d.ok) expect(d.gearRotations).toEqual([null, (88 - 30) % 88]);
+  });
+
   it('lets a typed text beside a soft read take precedence over its characters', () => {
     const wrongChars = sureRead(encode(11, 4243, KEY).symbols, 0.99, 0.5);
     const read: Read = {
