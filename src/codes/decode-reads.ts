@@ -13,13 +13,11 @@ import type { IssuedCodes } from './issued.js';
 import { keyContext } from './key.js';
 import { type ReadModel, weightsFor } from './model.js';
 import { GearObservation, parseGearRead, parseTextRead, type Read, type TextObservation } from './reads.js';
-import { checkSoftRead, hardRead } from './soft-read.js';
+import { addSoftRead, emptyFixedEvidence, type FixedEvidence } from './soft-evidence.js';
+import { checkSoftRead } from './soft-read.js';
 
-/** A read with a soft part: its text and gear, where not typed, are the ones derived from it. */
-function withSoft(read: Read, n: number): Read {
-  const hard = hardRead(checkSoftRead(read.soft, n));
-  return { text: read.text ?? hard.text, gear: read.gear ?? hard.gear };
-}
+/** The soft reads' evidence, reused from call to call. */
+const fixedPool: FixedEvidence = emptyFixedEvidence();
 
 /** Observations reused from call to call (decoding keeps none of them). */
 const gearPool: GearObservation[] = [];
@@ -76,19 +74,36 @@ function decodeWith(
   const texts: TextObservation[] = [];
   const gears: GearObservation[] = [];
   const gearOfRead: number[] = [];
+  let fixed: FixedEvidence | null = null;
   for (let n = 0; n < reads.length; n++) {
     if (!(n in reads)) continue; // a hole in a sparse list is no read
-    let read = reads[n];
+    const read = reads[n];
     if (typeof read !== 'object' || read === null || Array.isArray(read)) {
       const which = `read ${n + 1}`;
       throw new StamplineError('CODE_BAD_READ', `${which} must be an object with text and/or gear`, {
         read: which,
       });
     }
-    if (read.soft != null) read = withSoft(read, n + 1);
+    if (read.soft != null) {
+      // a soft read is weighed by its likelihoods; a typed text or gear beside it takes precedence
+      const soft = checkSoftRead(read.soft, n + 1);
+      if (!fixed) {
+        fixed = fixedPool;
+        fixed.w.fill(1);
+        fixed.touched = 0;
+      }
+      addSoftRead(fixed, soft, weights, read.text == null, read.gear == null);
+    }
     if (textPool.length === texts.length) textPool.push(new Int8Array(TEXT_LENGTH));
     const t = parseTextRead(read.text, n + 1, textPool[texts.length]);
-    if (shortcuts && !options.issued && reads.length === 1 && t && typeof read.gear === 'string') {
+    if (
+      shortcuts &&
+      !options.issued &&
+      reads.length === 1 &&
+      read.soft == null &&
+      t &&
+      typeof read.gear === 'string'
+    ) {
       // one clean case with a fully legible ring needs neither the ring parsed nor a search
       const clean = decodeCleanCase(t, read.gear.trim(), ctx, weights);
       if (clean) return withRotations(clean, [0]);
@@ -100,11 +115,11 @@ function decodeWith(
     if (g) gears.push(g);
   }
   if (options.issued) {
-    const outcome = identifyObservations(texts, gears, ctx, weights, options.issued, options);
+    const outcome = identifyObservations(texts, gears, ctx, weights, options.issued, { ...options, fixed });
     return withRotations(outcome, gearOfRead);
   }
   const decode = shortcuts ? decodeObservations : searchObservations;
-  return withRotations(decode(texts, gears, ctx, weights), gearOfRead);
+  return withRotations(decode(texts, gears, ctx, weights, fixed), gearOfRead);
 }
 
 /** The result, with each read's gear rotation: `gearOfRead[n]` is read n's gear observation or -1. */

@@ -20,23 +20,30 @@
  */
 
 import { type CleanDecode, decodeClean, decodeCleanRing } from './clean.js';
-import { GEAR_LENGTH, symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
+import { GEAR_LENGTH } from './codeword.js';
 import { otherRotationOdds, sameAlignmentOdds } from './confidence.js';
+import { failure, MAX_MISCORRECTION_RISK, type Outcome, success } from './decode-result.js';
 import { addGears, alignGear, buildEvidence, EVIDENCE_SIZE, textMatches } from './evidence.js';
-import { type Grade, gradeFromUec, uecOf } from './grade.js';
+import { uecOf } from './grade.js';
 import type { KeyContext } from './key.js';
 import type { Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
 import { N, PARITY } from './rs.js';
 import { CandidateList, SoftDecoder } from './soft.js';
+import { type FixedEvidence, fixedLogWeight } from './soft-evidence.js';
+import { heaviestCodewords } from './soft-list.js';
 
-/**
- * The largest estimated probability of a miscorrection that still counts as an identification.
- * Summed over the confident decodes of a million trials, it bounds the wrong identifications
- * the read model expects at 0.1, and the default read model expects twice the misreads of the
- * published test fires. See docs/codes.md for how it was chosen.
- */
-export const MAX_MISCORRECTION_RISK = 1e-7;
+export {
+  type Candidate,
+  type DecodeFailure,
+  type DecodeResult,
+  type DecodeSuccess,
+  MAX_MISCORRECTION_RISK,
+  type Outcome,
+} from './decode-result.js';
+
+/** codewords the soft evidence weighs heaviest, added as candidates */
+const SOFT_CANDIDATES = 4;
 
 const MAX_SEEDS = 16;
 const SEEDS_PER_DECODE = 4;
@@ -53,51 +60,6 @@ const SYNC_FLIPS_ALWAYS_TRIED = 2;
 const NEGLIGIBLE_LOG_ODDS = 30;
 /** a codeword explains a gear read well when at most this share (plus one) of its legible teeth differ */
 const WELL_EXPLAINED = 0.05;
-
-export interface DecodeSuccess {
-  ok: true;
-  issuer: number;
-  index: number;
-  /** c0..c9, ungrouped */
-  text: string;
-  codeword: number[];
-  gear: string;
-  errors: number;
-  erasures: number;
-  uec: number;
-  grade: Grade;
-  confident: boolean;
-  /** estimated probability that another code explains the reads at least as well */
-  miscorrectionRisk: number;
-  /** for each read, the tooth of its gear read where the sync starts, or null */
-  gearRotations: Array<number | null>;
-  warning?: string;
-  /** with an issued set (spec §6a): the issued codes that explain the reads, best first */
-  candidates?: Candidate[];
-}
-
-/** An issued code that explains the reads (spec §6a). */
-export interface Candidate {
-  /** c0..c9, ungrouped */
-  text: string;
-  issuer: number;
-  /** the index, when the key given is this issuer's */
-  index?: number;
-  /** its evidence weight over the best candidate's (1 for the best) */
-  weightRatio: number;
-}
-
-export interface DecodeFailure {
-  ok: false;
-  error: string;
-  uec: 0;
-  grade: 'F';
-  confident: false;
-  /** with an issued set: the issued codes that explain the reads (none, or none well enough) */
-  candidates?: Candidate[];
-}
-
-export type DecodeResult = DecodeSuccess | DecodeFailure;
 
 interface Seed {
   symbols: Uint8Array;
@@ -123,16 +85,6 @@ const wWork = new Float64Array(EVIDENCE_SIZE);
 const wOthers = new Float64Array(EVIDENCE_SIZE);
 const NO_ROTATIONS = new Int16Array(0);
 
-export interface Outcome {
-  result: DecodeResult;
-  /** rotation of each gear observation, -1 when none; valid until the next decode */
-  rotations: ArrayLike<number>;
-}
-
-function failure(error: string): DecodeFailure {
-  return { ok: false, error, uec: 0, grade: 'F', confident: false };
-}
-
 const CANNOT = 'cannot decode: the reads leave more than the code can correct (2e + f > 8)';
 
 function within(errors: number, erasures: number): boolean {
@@ -151,6 +103,7 @@ class Search {
     readonly texts: readonly TextObservation[],
     readonly gears: readonly GearObservation[],
     readonly weights: Weights,
+    readonly fixed: FixedEvidence | null,
   ) {}
 
   /** the gear reads in the evidence of the last decode, one bit each */
@@ -196,7 +149,8 @@ class Search {
   }
 
   align(seed: Seed): void {
-    let score = textMatches(this.texts, seed.symbols) * this.weights.logKc;
+    let score =
+      textMatches(this.texts, seed.symbols) * this.weights.logKc + fixedLogWeight(this.fixed, seed.symbols);
     for (let k = 0; k < this.gears.length; k++) {
       const g = this.gears[k]!;
       const { rotation, mismatches } = alignGear(g, seed.symbols);
@@ -390,12 +344,13 @@ export function decodeObservations(
   gears: readonly GearObservation[],
   ctx: KeyContext,
   weights: Weights,
+  fixed: FixedEvidence | null = null,
 ): Outcome {
-  if (texts.length === 1 && gears.length <= 1) {
+  if (texts.length === 1 && gears.length <= 1 && !fixed) {
     const clean = decodeClean(texts[0]!, gears[0], weights, MAX_MISCORRECTION_RISK);
     if (clean) return cleanOutcome(clean, ctx);
   }
-  return searchObservations(texts, gears, ctx, weights);
+  return searchObservations(texts, gears, ctx, weights, fixed);
 }
 
 /**
@@ -430,21 +385,32 @@ export function searchObservations(
   gears: readonly GearObservation[],
   ctx: KeyContext,
   weights: Weights,
+  fixed: FixedEvidence | null = null,
 ): Outcome {
-  if (texts.length === 0 && gears.length === 0) {
+  if (fixed && fixed.touched === 0) fixed = null;
+  if (texts.length === 0 && gears.length === 0 && !fixed) {
     return { result: failure('nothing was read: every read is empty or illegible'), rotations: NO_ROTATIONS };
   }
-  return gears.length === 0 ? decodeTexts(texts, ctx, weights) : decodeWithGears(texts, gears, ctx, weights);
+  return gears.length === 0
+    ? decodeTexts(texts, ctx, weights, fixed)
+    : decodeWithGears(texts, gears, ctx, weights, fixed);
 }
 
-/** Text reads only: one alignment, one decode. */
-function decodeTexts(texts: readonly TextObservation[], ctx: KeyContext, weights: Weights): Outcome {
-  const touched = buildEvidence(wText, texts, [], NO_ROTATIONS, weights);
+/** Text reads (and soft reads, at their own alignment) only: one alignment, one decode. */
+function decodeTexts(
+  texts: readonly TextObservation[],
+  ctx: KeyContext,
+  weights: Weights,
+  fixed: FixedEvidence | null,
+): Outcome {
+  const touched = buildEvidence(wText, texts, [], NO_ROTATIONS, weights, fixed);
   decoder.decode(wText, list, touched);
+  if (fixed) heaviestCodewords(wText, SOFT_CANDIDATES, (c) => decoder.consider(wText, list, c));
   if (list.count === 0) return { result: failure(CANNOT), rotations: NO_ROTATIONS };
   // At most one candidate is within 2e + f ≤ 8; spec §3 promises it. Otherwise the heaviest.
+  // With soft reads, whose hard decision is only their likeliest symbols, the heaviest.
   let best = -1;
-  for (let k = 0; k < list.count; k++) if (within(list.errors[k]!, list.erasures[k]!)) best = k;
+  if (!fixed) for (let k = 0; k < list.count; k++) if (within(list.errors[k]!, list.erasures[k]!)) best = k;
   if (best < 0) best = list.best();
   const c = list.symbols[best]!;
   let risk = sameAlignmentOdds(wText, c, touched);
@@ -460,15 +426,18 @@ function decodeWithGears(
   gears: readonly GearObservation[],
   ctx: KeyContext,
   weights: Weights,
+  fixed: FixedEvidence | null,
 ): Outcome {
-  const search = new Search(texts, gears, weights);
+  const search = new Search(texts, gears, weights, fixed);
   const noRotations = new Int16Array(gears.length).fill(-1);
-  search.textTouched = buildEvidence(wText, texts, gears, noRotations, weights);
+  // the soft reads' evidence is at a known alignment: it goes with the text reads'
+  search.textTouched = buildEvidence(wText, texts, gears, noRotations, weights, fixed);
   search.origin = 0;
-  if (texts.length > 0) {
+  if (texts.length > 0 || fixed) {
     decoder.decode(wText, list, search.textTouched, false);
     search.addList();
   }
+  if (fixed) heaviestCodewords(wText, SOFT_CANDIDATES, (c) => search.add(c));
   for (let k = 0; k < gears.length; k++) search.seedFromGear(k);
   if (gears.length > 1 && !search.explainsAll()) search.seedFromConsensus();
   search.refine();
@@ -478,8 +447,11 @@ function decodeWithGears(
   // At a given alignment at most one codeword has 2e + f ≤ 8, and spec §3 promises it: a
   // heavier rival at the same alignment only makes it less certain. Between alignments, which
   // are unknowns of the reading, the evidence decides.
+  // With soft reads, whose hard decision is only their likeliest symbols, the evidence decides.
   const eligible = (s: Seed) =>
-    within(s.errors, s.erasures) || !seeds.some((p) => within(p.errors, p.erasures) && sameRotations(p, s));
+    fixed !== null ||
+    within(s.errors, s.erasures) ||
+    !seeds.some((p) => within(p.errors, p.erasures) && sameRotations(p, s));
   let best: Seed | undefined;
   for (const s of seeds) if (eligible(s) && (!best || s.score > best.score)) best = s;
   if (!best) best = seeds[0]!;
@@ -509,43 +481,4 @@ function decodeWithGears(
     }
   }
   return { result: success(c, errors, erasures, risk, ctx), rotations: best.rotations };
-}
-
-function success(
-  c: Uint8Array,
-  errors: number,
-  erasures: number,
-  risk: number,
-  ctx: KeyContext,
-): DecodeSuccess {
-  const uec = uecOf(errors, erasures);
-  const confident = uec > 0 && risk <= MAX_MISCORRECTION_RISK;
-  const symbols = new Array<number>(N);
-  for (let j = 0; j < N; j++) symbols[j] = c[j]!;
-  const result: DecodeSuccess = {
-    ok: true,
-    issuer: unpackIssuer(symbols),
-    index: unpackIndex(symbols, ctx),
-    text: symbolsToText(symbols),
-    codeword: symbols,
-    gear: symbolsToGear(symbols),
-    errors,
-    erasures,
-    uec,
-    grade: gradeFromUec(uec),
-    confident,
-    miscorrectionRisk: Math.min(1, risk),
-    gearRotations: [],
-  };
-  if (uec === 0) {
-    result.warning =
-      'all of the code’s correction power was used (UEC = 0): this is a candidate, not an identification, because a miscorrection is possible';
-  } else if (!confident) {
-    result.warning = `the reads do not single this code out (estimated miscorrection risk ${formatRisk(risk)}): this is a candidate, not an identification`;
-  }
-  return result;
-}
-
-function formatRisk(risk: number): string {
-  return risk >= 1 ? '≥ 1' : risk.toExponential(1);
 }

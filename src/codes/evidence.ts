@@ -7,6 +7,7 @@ import { GEAR_LENGTH, SYNC_BITS, SYNC_LENGTH, TEXT_LENGTH } from './codeword.js'
 import { popcount5, type Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
 import { N } from './rs.js';
+import type { FixedEvidence } from './soft-evidence.js';
 
 export const EVIDENCE_SIZE = N * 32;
 
@@ -45,8 +46,9 @@ const HEADROOM = 300;
 
 /**
  * Evidence of all text reads plus the gear reads at the given rotations (a rotation < 0 leaves
- * that gear read out). Rows are scaled back whenever they could approach overflow; only
- * ratios within a row carry meaning. Returns the positions some read touched, one bit each.
+ * that gear read out), on top of the soft reads' `fixed` evidence when given. Rows are scaled
+ * back whenever they could approach overflow; only ratios within a row carry meaning. Returns
+ * the positions some read touched, one bit each.
  */
 export function buildEvidence(
   w: Float64Array,
@@ -54,10 +56,17 @@ export function buildEvidence(
   gears: readonly GearObservation[],
   rotations: ArrayLike<number>,
   weights: Weights,
+  fixed?: FixedEvidence | null,
 ): number {
-  w.fill(1);
   let growth = 0;
   let touched = 0;
+  if (fixed) {
+    // rows at most 1: no headroom used
+    w.set(fixed.w);
+    touched = fixed.touched;
+  } else {
+    w.fill(1);
+  }
   for (let k = 0; k < texts.length; k++) {
     const t = texts[k]!;
     addText(w, t, weights);

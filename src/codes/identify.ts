@@ -32,6 +32,7 @@ import { KEEP_COST, ListDecoder, MAX_LEAVES } from './list.js';
 import type { Weights } from './model.js';
 import type { GearObservation, TextObservation } from './reads.js';
 import { SoftDecoder } from './soft.js';
+import type { FixedEvidence } from './soft-evidence.js';
 
 const ISSUERS = 4096;
 const PER_ISSUER = 2 ** 28;
@@ -47,6 +48,8 @@ const MAX_LISTED = 16;
 export interface IdentifyOptions {
   /** the issuer whose key was given: other issuers' candidates get no index */
   keyIssuer?: number;
+  /** the soft reads' evidence, at the alignment their reader found */
+  fixed?: FixedEvidence | null;
 }
 
 /** The chance that a codeword of an issuer in use was issued. */
@@ -134,13 +137,15 @@ export function identifyObservations(
   issued: IssuedCodes,
   options: IdentifyOptions = {},
 ): Outcome {
-  const plain = decodeObservations(texts, gears, ctx, weights);
+  const fixed = options.fixed?.touched ? options.fixed : null;
+  const plain = decodeObservations(texts, gears, ctx, weights, fixed);
   const rotations = new Int16Array(gears.length).fill(-1);
   if (plain.result.ok) for (let k = 0; k < gears.length; k++) rotations[k] = plain.rotations[k]!;
-  if (texts.length === 0 && !plain.result.ok) return { result: withCandidates(plain.result, []), rotations };
+  if (texts.length === 0 && !fixed && !plain.result.ok)
+    return { result: withCandidates(plain.result, []), rotations };
   const density = issuedDensity(issued);
 
-  let touched = buildEvidence(w, texts, gears, rotations, weights);
+  let touched = buildEvidence(w, texts, gears, rotations, weights, fixed);
   let found = enumerate(issued, density);
   if (found && gears.length > 0) {
     // the gear reads at the rotations that fit the answer best
@@ -151,7 +156,7 @@ export function identifyObservations(
       rotations[k] = r;
     }
     if (moved) {
-      touched = buildEvidence(w, texts, gears, rotations, weights);
+      touched = buildEvidence(w, texts, gears, rotations, weights, fixed);
       found = enumerate(issued, density);
     }
   }
@@ -176,7 +181,7 @@ export function identifyObservations(
     for (let g = 0; g < gears.length; g++) {
       const only = rotations.slice();
       only[g] = -1;
-      const othersTouched = buildEvidence(wOthers, texts, gears, only, weights);
+      const othersTouched = buildEvidence(wOthers, texts, gears, only, weights, fixed);
       const limit = (MAX_MISCORRECTION_RISK - risk) / density;
       risk +=
         density * otherRotationOdds(wOthers, c, gears[g]!, rotations[g]!, weights, limit, othersTouched);

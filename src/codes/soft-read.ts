@@ -4,11 +4,10 @@
  *   - `teeth[k]`: the probability that tooth k, counted from the start of the sync, is a tooth;
  *   - `rotation`: where the ring's sync was found in the image (degrees), for the record.
  *
- * The hard read (`text`, `gear` with `?` where unsure) is derived from it for display, for the
- * read log, and as the decoder's evidence: a character or tooth is committed only when its
- * probability reaches the thresholds below, which keeps the committed marks' error rate under
- * the read model's (`model.ts`: 5 % per character and per tooth), so the decoder's confidence
- * stays an honest bound. A mark below the threshold is an erasure, as a person's `?` is.
+ * The decoder weighs the soft read itself, tempered to its read model (`soft-evidence.ts`).
+ * The hard read (`text`, `gear` with `?` where unsure) is derived from it for display and for
+ * the read log: a character or tooth is shown only when its probability reaches the thresholds
+ * below, and is `?` otherwise, as a person's illegible mark is.
  */
 import { StamplineError } from '../errors.js';
 import { ALPHABET } from './alphabet.js';
@@ -72,7 +71,7 @@ export function hardGear(soft: SoftRead, commit = TOOTH_COMMIT): string {
   return soft.teeth.map((p) => (p >= commit ? '1' : p <= 1 - commit ? '0' : '?')).join('');
 }
 
-/** The typed read the decoder takes for a soft one; null parts where nothing was sure. */
+/** The hard read shown and logged for a soft one; null parts where nothing was sure. */
 export function hardRead(soft: SoftRead): Read {
   const text = hardText(soft);
   const gear = hardGear(soft);

@@ -252,6 +252,11 @@ export class SoftDecoder {
     return e;
   }
 
+  /** Adds a codeword found elsewhere to the list, weighed against the evidence last decided. */
+  consider(w: Float64Array, list: CandidateList, codeword: Uint8Array): void {
+    this.record(w, list, codeword);
+  }
+
   private record(w: Float64Array, list: CandidateList, codeword: Uint8Array): void {
     if (list.find(codeword) >= 0 || list.count === MAX_CANDIDATES) return;
     const k = list.count++;
