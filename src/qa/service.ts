@@ -18,6 +18,7 @@ import { StamplineError } from '../errors.js';
 import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import { SerialQueue } from '../serial-queue.js';
 import type { AppendLogRepair } from '../store/append-log.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
@@ -116,11 +117,13 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   private tailSegment = 0;
   /** an append failed: the log may hold an entry the memory lacks, so no checkpoint until restart */
   private checkpointsOff = false;
-  private checkpointing: Promise<void> = Promise.resolve();
+  /** checkpoints being written, one at a time */
+  private readonly checkpointing = new SerialQueue();
   private startInfo: QaStartInfo = { checkpoint: null, replayedEntries: 0 };
   private stats = new ReadStatistics();
   private lastReadId = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** reads being taken, one at a time */
+  private readonly queue = new SerialQueue();
   private started = false;
   private completedAtStart: QaDecisionEvent[] = [];
 
@@ -214,8 +217,8 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.queue.catch(() => {});
-    await this.checkpointing;
+    await this.queue.settled();
+    await this.checkpointing.settled();
     await this.log.stop();
   }
 
@@ -246,9 +249,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     } catch (err) {
       return Promise.reject(err);
     }
-    const run = this.queue.then(() => this.submitNow(read, actor));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(() => this.submitNow(read, actor));
   }
 
   private async submitNow(input: CheckedRead, actor: string): Promise<SubmitResult> {
@@ -557,7 +558,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     this.segments = new Map();
     this.flushing.add(flushed);
     this.covered = segment;
-    this.checkpointing = this.checkpointing.then(async () => {
+    void this.checkpointing.run(async () => {
       try {
         await this.serialIndex.add(flushed);
       } catch (err) {
