@@ -15,10 +15,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { StamplineError } from '../errors.js';
-import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
+import type { Line, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
 import { SerialQueue } from '../serial-queue.js';
+import { type AuditSink, type Logger, silentLogger } from '../shared.js';
 import type { AppendLogRepair } from '../store/append-log.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
@@ -52,7 +53,7 @@ export interface QaServiceOptions {
   /** the engraver the line marks pins with, for the statistics */
   engraverId: string;
   audit?: AuditSink;
-  logger?: LineLogger;
+  logger?: Logger;
   /** segment size of the read log (tests use small ones) */
   maxSegmentBytes?: number;
   /** the registry `ca-4075` judges a case against (`qa.registry`); default 10,000,000 codes */
@@ -78,8 +79,6 @@ export interface QaStartInfo {
   replayedEntries: number;
 }
 
-const quiet: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
 export interface QaServiceEvents {
   /** every accepted read, with the verdict and what it did (a decision it took included) */
   read: [SubmitResult & { serial: string }];
@@ -103,7 +102,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   /** the registry the policy judges cases against, when it does (`ca-4075`) */
   readonly registry: RegistrySize;
   private readonly log: ReadLog;
-  private readonly logger: LineLogger;
+  private readonly logger: Logger;
   /** reads of codes without a decision, by code index (unique for the issuer) */
   private readonly open = new Map<number, OpenCode>();
   /** the log segments after the last checkpoint holding entries of each serial */
@@ -131,7 +130,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     super();
     this.policy = o.policy;
     this.registry = o.registry ?? DEFAULT_REGISTRY;
-    this.logger = o.logger ?? quiet;
+    this.logger = o.logger ?? silentLogger;
     this.log = new ReadLog({
       dataDir: o.dataDir,
       ...(o.maxSegmentBytes !== undefined ? { maxSegmentBytes: o.maxSegmentBytes } : {}),
