@@ -86,9 +86,9 @@ export class ShardedIndex {
    */
   private readonly shards = new Map<number, Slot>();
   /**
-   * The last read or append queued on each shard. They run one at a time: an append that cut a
-   * torn line off while another was appending would cut that append off too, and a read beside
-   * an append could not tell whether it saw the append's lines. An append to a shard in memory
+   * The reads and appends queued on each shard (a `KeyedSerialQueue`). They run one at a time:
+   * an append that cut a torn line off while another was appending would cut that append off
+   * too, and a read beside an append could not tell whether it saw the append's lines. An append to a shard in memory
    * adds its values to it once they are durable; a shard with work queued is never evicted, so
    * that the append keeps the copy it updates and a lookup meanwhile does not read it again.
    */
