@@ -22,12 +22,9 @@ import { EngraverDevice } from '../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../simulators/engraver/modbus-tcp-server.js';
 import { buildApp } from '../src/api/app.js';
 import { Auth } from '../src/api/auth/index.js';
-import { parseKey } from '../src/codes/index.js';
 import { createEngraver } from '../src/engraver/index.js';
-import { CodeAllocator } from '../src/line/allocator.js';
-import { Line } from '../src/line/line.js';
-import { LineRepository } from '../src/line/repository.js';
-import { DocumentStore } from '../src/store/documents.js';
+import { createLineServices } from '../src/line-services.js';
+import { ServiceStack } from '../src/service-stack.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -108,7 +105,6 @@ const JOBS = option('jobs', 300);
 const CLIENTS = option('clients', 50);
 const KEY = '00112233445566778899aabbccddeeff';
 const TOKEN = 'bench-operator-token-0123456789';
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const progress = (msg: string) =>
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -193,39 +189,52 @@ interface Phase {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'stampline-bench-api-load-'));
   const sim = await startEngraverProcess();
-  const store = new DocumentStore({ dir: join(dir, 'docs') });
-  await store.start();
-  const repo = new LineRepository(store, join(dir, 'serials'));
-  await repo.start();
-  const allocator = new CodeAllocator(store, 1, parseKey(KEY), { start: 0, size: 1_000_000 });
-  await allocator.start();
   const engraver = createEngraver(`modbus-tcp://127.0.0.1:${sim.port}?unit=1`, {});
-  const line = new Line({
-    repo,
-    allocator,
-    engraver,
-    sink: { async report() {} },
-    audit: { async record() {} },
-    recipeFor: () => ({ power: 500, frequency: 30, speed: 200, passes: 2 }),
-    records: {
-      issuer: 1,
-      line: 'bench',
-      certifiedBy: { kind: 'manufacturer', licence: 'L' },
-      engraverId: 'e',
+  // Built and stopped as the daemon builds and stops its line.
+  const services = createLineServices(
+    {
+      dataDir: dir,
+      issuer: { number: 1, key: KEY, indexBlock: { start: 0, size: 1_000_000 } },
+      records: {
+        issuer: 1,
+        line: 'bench',
+        certifiedBy: { kind: 'manufacturer', licence: 'L' },
+        engraverId: 'e',
+      },
+      recipeFor: () => ({ power: 500, frequency: 30, speed: 200, passes: 2 }),
+      mirror: true,
+      jobTimeoutMs: 10_000,
     },
-    logger: quiet,
-    mirror: true,
-    jobTimeoutMs: 10_000,
+    { engraver, sink: { async report() {} }, audit: { async record() {} } },
+  );
+  const stack = new ServiceStack((step, err) => {
+    console.error(`cannot stop ${step}: ${(err as Error).message}`);
+    process.exitCode = 1;
   });
-  await engraver.start();
+  await services.startStore(stack);
+  await services.startOrders(stack);
+  await stack.start(
+    'engraver',
+    () => engraver.start(),
+    () => engraver.stop(),
+  );
   await engraver.whenConnected(5000);
-  await line.start();
+  const { line } = services;
+  await stack.start(
+    'line',
+    () => line.start(),
+    () => line.stop(),
+  );
   const auth = new Auth({
     dataDir: join(dir, 'auth'),
     tokens: { operator: TOKEN },
     sessionTtlMinutes: 60,
   });
-  await auth.start();
+  await stack.start(
+    'auth',
+    () => auth.start(),
+    () => auth.stop(),
+  );
   const app = buildApp({
     line,
     auth,
@@ -393,11 +402,7 @@ async function main(): Promise<void> {
   );
 
   await app.close();
-  await auth.stop();
-  await line.stop();
-  await engraver.stop();
-  await repo.stop();
-  await store.stop();
+  await stack.stopAll();
   sim.stop();
   await rm(dir, { recursive: true, force: true });
   const lost = results.reduce((n, r) => n + r.drops, 0);

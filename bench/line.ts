@@ -22,16 +22,16 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { EngraverDevice } from '../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../simulators/engraver/modbus-tcp-server.js';
-import { parseKey } from '../src/codes/index.js';
 import { createEngraver, type Engraver } from '../src/engraver/index.js';
 import { ModbusClient } from '../src/engraver/modbus/client.js';
 import { parseOrdersCsv } from '../src/erp/csv.js';
-import { CodeAllocator } from '../src/line/allocator.js';
-import { Line, type RecordSink } from '../src/line/line.js';
+import type { RecordSink } from '../src/line/line.js';
 import type { Firearm, OrderHeader } from '../src/line/model.js';
 import { CHUNK_SIZE, LineRepository, orderCatalogueSegment } from '../src/line/repository.js';
 import { SHARDS, shardOf } from '../src/line/serial-index.js';
+import { createLineServices, type LineServices } from '../src/line-services.js';
 import { Outbox } from '../src/registry/outbox.js';
+import { ServiceStack } from '../src/service-stack.js';
 import { DocumentStore } from '../src/store/documents.js';
 import { writeFileDurable } from '../src/store/durable.js';
 import { safeName } from '../src/store/names.js';
@@ -41,7 +41,6 @@ const KEY = '00112233445566778899aabbccddeeff';
 const RECIPE = { power: 500, frequency: 30, speed: 200, passes: 2 };
 const quick = process.argv.includes('--quick');
 const mode = process.argv[2];
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const audit = { async record() {} };
 
 function median(xs: number[]): number {
@@ -80,29 +79,34 @@ function firearm(orderId: string, seq: number, serial: string, state: Firearm['s
   };
 }
 
-/** A line with a fixed recipe and quiet logs, as every part of this benchmark uses it. */
-function benchLine(
-  repo: LineRepository,
-  allocator: CodeAllocator,
-  engraver: Engraver,
-  sink: RecordSink,
-): Line {
-  return new Line({
-    repo,
-    allocator,
-    engraver,
-    sink,
-    audit,
-    recipeFor: () => RECIPE,
-    records: {
-      issuer: 1,
-      line: 'bench',
-      certifiedBy: { kind: 'manufacturer', licence: 'L' },
-      engraverId: 'e',
+/**
+ * A line on `dir` with a fixed recipe and quiet logs, built as the daemon builds its own, as every
+ * part of this benchmark uses it.
+ */
+function benchLine(dir: string, blockSize: number, engraver: Engraver, sink: RecordSink): LineServices {
+  return createLineServices(
+    {
+      dataDir: dir,
+      issuer: { number: 1, key: KEY, indexBlock: { start: 0, size: blockSize } },
+      records: {
+        issuer: 1,
+        line: 'bench',
+        certifiedBy: { kind: 'manufacturer', licence: 'L' },
+        engraverId: 'e',
+      },
+      recipeFor: () => RECIPE,
+      mirror: true,
+      jobTimeoutMs: 10_000,
     },
-    logger: quiet,
-    mirror: true,
-    jobTimeoutMs: 10_000,
+    { engraver, sink, audit },
+  );
+}
+
+/** Stops what a benchmark started, last first; a stop that fails is told and fails the run. */
+function benchStack(): ServiceStack {
+  return new ServiceStack((step, err) => {
+    console.error(`cannot stop ${step}: ${(err as Error).message}`);
+    process.exitCode = 1;
   });
 }
 
@@ -145,18 +149,17 @@ async function lineThroughput(n: number): Promise<{ line: number; raw: number }>
   await server.start();
   const raw = await rawJobCycles(server.port, n);
 
-  const store = new DocumentStore({ dir: join(dir, 'docs') });
-  await store.start();
-  const repo = new LineRepository(store, join(dir, 'serials'));
-  await repo.start();
-  const allocator = new CodeAllocator(store, 1, parseKey(KEY), { start: 0, size: 1_000_000 });
-  await allocator.start();
+  const stack = benchStack();
   const outbox = new Outbox({ dir: join(dir, 'outbox') } as ConstructorParameters<typeof Outbox>[0]);
-  await outbox.start();
+  await stack.start(
+    'outbox',
+    () => outbox.start(),
+    () => outbox.stop(),
+  );
   const engraver = createEngraver(`modbus-tcp://127.0.0.1:${server.port}?unit=1`, { pollIntervalMs: 1 });
-  const line = benchLine(repo, allocator, engraver, { report: (records) => outbox.enqueue(records) });
-  await engraver.start();
-  await line.start();
+  const services = benchLine(dir, 1_000_000, engraver, { report: (records) => outbox.enqueue(records) });
+  const { line } = services;
+  await services.start(stack);
   await line.submitOrder(
     {
       id: 'bench',
@@ -178,11 +181,7 @@ async function lineThroughput(n: number): Promise<{ line: number; raw: number }>
     check();
   });
   const elapsed = performance.now() - t;
-  await line.stop();
-  await engraver.stop();
-  await outbox.stop();
-  await repo.stop();
-  await store.stop();
+  await stack.stopAll();
   await server.stop();
   device.close();
   await rm(dir, { recursive: true, force: true });
@@ -371,18 +370,15 @@ async function csvChild(which: 'line' | 'parse'): Promise<void> {
   let dir: string | undefined;
   if (which === 'line') {
     dir = await mkdtemp(join(tmpdir(), 'stampline-bench-csv-'));
-    const store = new DocumentStore({ dir: join(dir, 'docs') });
-    await store.start();
-    const repo = new LineRepository(store, join(dir, 'serials'));
-    await repo.start();
-    const allocator = new CodeAllocator(store, 1, parseKey(KEY), { start: 0, size: 1000 });
-    await allocator.start();
-    const line = benchLine(repo, allocator, createEngraver('modbus-tcp://127.0.0.1:1?unit=1'), {
+    // The order is taken by a line that is not started: the store and the orders are.
+    const stack = benchStack();
+    const services = benchLine(dir, 1000, createEngraver('modbus-tcp://127.0.0.1:1?unit=1'), {
       async report() {},
     });
-    await line.submitOrders(parsed.orders, 'drop-folder', 'bench');
-    await repo.stop();
-    await store.stop();
+    await services.startStore(stack);
+    await services.startOrders(stack);
+    await services.line.submitOrders(parsed.orders, 'drop-folder', 'bench');
+    await stack.stopAll();
   }
   const ms = performance.now() - t;
   const status = await readFile('/proc/self/status', 'utf8');

@@ -1,12 +1,14 @@
 /**
  * The composition root: builds every service of one line from its configuration, starts them in
- * order and stops them in the reverse order. Constructors only assign; `start()` does the work.
+ * order, pushing each on a `ServiceStack` as it starts, and stops them by popping it. Constructors
+ * only assign; `start()` does the work. A start that fails stops what had started, last first.
  *
- * Shutdown order (safe to call twice): stop what feeds the line (simulated stations, the drop
- * folder, HTTP), let the QA read in flight be decided, stop access control, let the job in
- * flight end, close the engraver link, stop the registry link with the offline status, flush and
- * close the stores, stop the other simulators, and leave the logger to the caller, which closes
- * it last.
+ * Start order, hence the reverse stop order: the store (its lock), the port held for the API, the
+ * alarms, the audit trail, the order repository and allocator, the demo's simulators, the
+ * registry link, the engraver link, the line, access control, the QA service, HTTP, the drop
+ * folder, and the demo's simulated test fire. So a stop ends what feeds the line first, lets the
+ * QA read and the job in flight end, closes the engraver link, publishes the registry's offline
+ * status, stops the simulators, and flushes and closes the stores; the caller closes the logger.
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -16,25 +18,27 @@ import { buildApp } from './api/app.js';
 import { Auth } from './api/auth/index.js';
 import { uiPlugin } from './api/ui/index.js';
 import { parseKey } from './codes/index.js';
-import { recipeFor } from './config/recipes.js';
 import type { Config } from './config/schema.js';
 import { createEngraver } from './engraver/index.js';
 import type { Engraver } from './engraver/types.js';
-import { DropFolder, type IntakeProblem } from './erp/drop-folder.js';
+import { DropFolder } from './erp/drop-folder.js';
+import { refusalProblems } from './erp/refusal.js';
 import { StamplineError } from './errors.js';
-import { CodeAllocator } from './line/allocator.js';
+import type { CodeAllocator } from './line/allocator.js';
 import { identifierForLine } from './line/identify.js';
-import { Line } from './line/line.js';
-import { firearmsOf, LineRepository } from './line/repository.js';
+import type { Line } from './line/line.js';
+import { firearmsOf, type LineRepository } from './line/repository.js';
 import { STORE_FILES } from './line/store-check.js';
 import { allocatorBehind, startWitnesses, unreservedWitnesses } from './line/witness.js';
+import { createLineServices, lineConfigOf } from './line-services.js';
 import type { Logger } from './logger.js';
-import { holdPort, listenError, type PortHold } from './port-hold.js';
+import { holdPort, listenError } from './port-hold.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
+import { ServiceStack } from './service-stack.js';
 import { AuditTrail } from './store/audit.js';
 import { stageBackup } from './store/backup.js';
-import { DocumentStore } from './store/documents.js';
+import type { DocumentStore } from './store/documents.js';
 import { StoreIdentity } from './store/identity.js';
 import { onRepairNoted } from './store/repairs.js';
 import { VERSION } from './version.js';
@@ -56,33 +60,37 @@ export class Daemon {
   app?: FastifyInstance;
   dropFolder?: DropFolder;
   alarms?: AlarmService;
-  private unwatchAlarms: (() => void) | undefined;
   /** Where the API listens once started. */
   address?: { host: string; port: number; url: string };
-  private portHold: PortHold | undefined;
-  private unwatchRepairs: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
-  private readonly cleanups: Array<() => Promise<void>> = [];
-  private readonly feeders: Array<() => Promise<void>> = [];
+  /** What has started, to be stopped last first (`ServiceStack`). */
+  private readonly stack: ServiceStack;
   private readonly starters: Array<() => Promise<void>> = [];
 
   constructor(
     readonly config: Config,
     readonly logger: Logger,
     private readonly hooks: DaemonHooks = {},
-  ) {}
+  ) {
+    this.stack = new ServiceStack((step, err) => logger.error({ err, step }, 'error while stopping'));
+  }
 
-  /** Registers something to stop after the line's own services (simulators, in the demo). */
+  /**
+   * Registers something to stop with the daemon, in its place on the stack: a simulator started
+   * before the daemon connects stops after the line and the links that use it, and before the
+   * stores.
+   */
   onStop(cleanup: () => Promise<void>): void {
-    this.cleanups.push(cleanup);
+    this.stack.push('simulator', cleanup);
   }
 
   /**
    * Registers something to stop first, before the intake closes: a simulated station that feeds
-   * the line (the demo's test fire), which would otherwise submit to services already stopped.
+   * the line (the demo's test fire), which is started once the line is up and would otherwise
+   * submit to services already stopped.
    */
   beforeStop(stop: () => Promise<void>): void {
-    this.feeders.push(stop);
+    this.stack.push('simulated station', stop);
   }
 
   /** Registers something to run once the line is up (the demo's sample order). */
@@ -90,53 +98,107 @@ export class Daemon {
     this.starters.push(fn);
   }
 
+  /** Starts every service in order; when one fails, those already started are stopped, last first. */
   async start(): Promise<void> {
+    try {
+      await this.startServices();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startServices(): Promise<void> {
     const c = this.config;
     const log = this.logger;
+    const stack = this.stack;
     const dataDir = c.line.dataDir;
     if (!c.issuer.key)
       throw new StamplineError('CONFIG_INVALID', 'issuer.key is not set (STAMPLINE_ISSUER_KEY)');
 
-    // Before anything creates a file: a file the store holds that is gone is refused by name.
-    const identity = new StoreIdentity(dataDir);
-    if ((await identity.open()) === 'created') log.info({ dataDir, store: identity.id }, 'new data folder');
-    this.store = new DocumentStore({ dir: join(dataDir, 'docs') });
-    await this.store.start();
-    // After the store's lock (a second daemon on this data folder is refused by it first) and
-    // before any link is touched.
-    this.portHold = await holdPort(c.http.host, c.http.port);
-    // Opened before the other logs, so that a torn entry any of them cuts off is an alarm.
-    this.alarms = new AlarmService({
-      dataDir,
-      thresholds: c.alarms,
-      audit: { record: (entry) => this.audit!.record(entry) },
-      logger: log.child({ component: 'alarms' }),
-    });
-    await this.alarms.start();
-    const alarms = this.alarms;
-    // Every repair of a store's log from here on (audit trail, QA log, outbox, order catalogue,
-    // intake journal) is an alarm until acknowledged; the alarm journal reports its own.
-    this.unwatchRepairs = onRepairNoted((r) => alarms.noteRepair(STORE_NAMES[r.log] ?? r.log, r));
-    this.audit = new AuditTrail({
+    // Constructors only assign: everything is built here and started below, in order.
+    const audit = new AuditTrail({
       dataDir,
       onRepair: (note) => log.warn({ note }, 'audit trail: repaired a torn last entry'),
     });
-    await this.audit.start();
-    this.repo = new LineRepository(this.store, join(dataDir, 'serials'));
+    this.audit = audit;
+    const alarms = new AlarmService({
+      dataDir,
+      thresholds: c.alarms,
+      audit: { record: (entry) => audit.record(entry) },
+      logger: log.child({ component: 'alarms' }),
+    });
+    this.alarms = alarms;
+    const reporter = new RegistryReporter({
+      dataDir,
+      // The firearm keeps what became of each record before the outbox lets it go.
+      beforeSettle: (settlements) => this.line!.noteSettled(settlements),
+      issuer: c.issuer.number,
+      line: c.line.id,
+      version: VERSION,
+      mqtt: mqttOptions(c),
+      resendAfterMs: c.mqtt.resendAfterMs,
+      window: c.mqtt.window,
+      logger: log,
+    });
+    this.reporter = reporter;
+    const services = createLineServices(lineConfigOf(c), {
+      engraver: createEngraver(c.engraver.url, {
+        requestTimeoutMs: c.engraver.requestTimeoutMs,
+        reconnect: c.engraver.reconnect,
+        profile: c.engraver.profile,
+        logger: log.child({ component: 'engraver' }),
+      }),
+      sink: reporter,
+      audit,
+      logger: log.child({ component: 'line' }),
+    });
+    this.store = services.store;
+    this.repo = services.repo;
+    this.engraver = services.engraver;
+    this.line = services.line;
+    const { repo, allocator, line } = services;
+
+    // Before anything creates a file: a file the store holds that is gone is refused by name.
+    const identity = new StoreIdentity(dataDir);
+    if ((await identity.open()) === 'created') log.info({ dataDir, store: identity.id }, 'new data folder');
+    await services.startStore(stack);
+    // After the store's lock (a second daemon on this data folder is refused by it first) and
+    // before any link is touched. Let go before the API listens; stopping lets go of it too.
+    const portHold = await holdPort(c.http.host, c.http.port);
+    stack.push('http port', () => portHold.release());
+    // Opened before the other logs, so that a torn entry any of them cuts off is an alarm.
+    await stack.start(
+      'alarms',
+      () => alarms.start(),
+      () => alarms.stop(),
+    );
+    // Every repair of a store's log from here on (audit trail, QA log, outbox, order catalogue,
+    // intake journal) is an alarm until acknowledged; the alarm journal reports its own.
+    stack.push(
+      'repair alarms',
+      onRepairNoted((r) => alarms.noteRepair(STORE_NAMES[r.log] ?? r.log, r)),
+    );
+    await stack.start(
+      'audit',
+      () => audit.start(),
+      () => audit.stop(),
+    );
+    // Its acknowledgements are audited: from here on it stops before the audit trail (stopping it
+    // again is nothing), while the entry above still stops it when a start fails before this.
+    stack.push('alarms', () => alarms.stop());
     // The finished orders are loaded once the daemon serves (below), so that start-up does not
     // share the thread with reading them; what became of the load is told once it ends.
-    const audit = this.audit;
-    await this.repo.start({
+    await services.startOrders(stack, {
       finishedOrders: 'when-asked',
       wasCreated: async (id) =>
         (await audit.query({ subject: `order:${id}`, action: 'order.create', limit: 1 })).length > 0,
     });
-    for (const orderId of this.repo.unborn)
+    for (const orderId of repo.unborn)
       log.warn(
         { orderId },
         'dropped an unfinished order whose creation stopped before its header was written',
       );
-    const repo = this.repo;
     repo.finishedOrdersLoaded().then(
       () => {
         // A new data folder has no catalogue and nothing to rebuild it from: nothing to say then.
@@ -158,117 +220,76 @@ export class Daemon {
         );
       },
     );
-    const allocator = new CodeAllocator(
-      this.store,
-      c.issuer.number,
-      parseKey(c.issuer.key),
-      c.issuer.indexBlock,
-    );
-    await allocator.start();
 
+    // Simulators started here (the demo) are pushed on the stack by `onStop`.
     await this.hooks.beforeConnect?.(this);
-
-    this.engraver = createEngraver(c.engraver.url, {
-      requestTimeoutMs: c.engraver.requestTimeoutMs,
-      reconnect: c.engraver.reconnect,
-      profile: c.engraver.profile,
-      logger: log.child({ component: 'engraver' }),
-    });
-
-    this.reporter = new RegistryReporter({
-      dataDir,
-      // The firearm keeps what became of each record before the outbox lets it go.
-      beforeSettle: (settlements) => this.line!.noteSettled(settlements),
-      issuer: c.issuer.number,
-      line: c.line.id,
-      version: VERSION,
-      mqtt: {
-        url: c.mqtt.url,
-        protocolVersion: c.mqtt.protocolVersion,
-        clientId: c.mqtt.clientId,
-        ...(c.mqtt.username ? { username: c.mqtt.username } : {}),
-        ...(c.mqtt.password ? { password: c.mqtt.password } : {}),
-        ...(c.mqtt.tls?.ca ? { ca: c.mqtt.tls.ca } : {}),
-        ...(c.mqtt.tls?.cert ? { cert: c.mqtt.tls.cert } : {}),
-        ...(c.mqtt.tls?.key ? { key: c.mqtt.tls.key } : {}),
-        ...(c.mqtt.tls ? { rejectUnauthorized: c.mqtt.tls.rejectUnauthorized } : {}),
-        keepaliveSec: c.mqtt.keepaliveSeconds,
-        reconnectMinMs: c.mqtt.reconnectMs,
-      },
-      resendAfterMs: c.mqtt.resendAfterMs,
-      window: c.mqtt.window,
-      logger: log,
-    });
-
-    this.line = new Line({
-      repo: this.repo,
-      allocator,
-      engraver: this.engraver,
-      sink: this.reporter,
-      audit: this.audit,
-      recipeFor: (make, model) => recipeFor(c.recipes, make, model),
-      records: {
-        issuer: c.issuer.number,
-        line: c.line.id,
-        certifiedBy: { kind: c.issuer.kind, licence: c.issuer.licence },
-        engraverId: c.engraver.id,
-      },
-      logger: log.child({ component: 'line' }),
-      mirror: c.engraver.mirror,
-      jobTimeoutMs: c.engraver.jobTimeoutMs,
-      autoStart: c.simulators.sampleOrder.enabled && c.simulators.sampleOrder.autoStart,
-    });
 
     // Links come up in the background: an engraver or broker that cannot be reached is shown
     // as down and retried, and is no reason for the line not to start.
-    await this.reporter.start();
+    await stack.start(
+      'registry',
+      () => reporter.start(),
+      () => reporter.stop(),
+    );
     await checkAllocator(this, allocator);
-    await this.engraver.start();
-    await this.line.start();
+    // Alarms follow the line, the link and QA until the line and the engraver have stopped.
+    let unwatchAlarms: (() => void) | undefined;
+    stack.push('alarm watch', () => unwatchAlarms?.());
+    await services.startLine(stack);
 
-    this.qa = new QaService({
-      line: this.line,
+    const auth = new Auth({
+      dataDir,
+      tokens: { erp: c.auth.erpToken, operator: c.auth.operatorToken, qa: c.auth.qaToken },
+      sessionTtlMinutes: c.auth.sessionTtlMinutes,
+      audit,
+      logger: log.child({ component: 'auth' }),
+    });
+    this.auth = auth;
+    await stack.start(
+      'auth',
+      () => auth.start(),
+      () => auth.stop(),
+    );
+
+    const qa = new QaService({
+      line,
       policy: c.qa.policy,
       registry: c.qa.registry,
       key: parseKey(c.issuer.key),
       dataDir,
       engraverId: c.engraver.id,
-      audit: this.audit,
+      audit,
       logger: log.child({ component: 'qa' }),
     });
-    // After the line: decisions cut short by a stop are completed through it.
-    await this.qa.start();
-    this.unwatchAlarms = watchAlarms(alarms, {
-      line: this.line,
+    this.qa = qa;
+    // After the line: decisions cut short by a stop are completed through it. Stopped before
+    // access control, letting the read in flight be decided.
+    await stack.start(
+      'qa',
+      () => qa.start(),
+      () => qa.stop(),
+    );
+    unwatchAlarms = watchAlarms(alarms, {
+      line,
       codesLeft: () => allocator.remaining(),
-      reporter: this.reporter,
-      qa: this.qa,
+      reporter,
+      qa,
     });
 
-    this.auth = new Auth({
-      dataDir,
-      tokens: { erp: c.auth.erpToken, operator: c.auth.operatorToken, qa: c.auth.qaToken },
-      sessionTtlMinutes: c.auth.sessionTtlMinutes,
-      audit: this.audit,
-      logger: log.child({ component: 'auth' }),
-    });
-    await this.auth.start();
-
-    this.app = buildApp({
-      line: this.line,
-      auth: this.auth,
-      outbox: this.reporter.outbox,
-      qa: this.qa,
-      audit: this.audit,
-      identify: identifierForLine(this.line, dataDir, parseKey(c.issuer.key), c.issuer.number),
+    const app = buildApp({
+      line,
+      auth,
+      outbox: reporter.outbox,
+      qa,
+      audit,
+      identify: identifierForLine(line, dataDir, parseKey(c.issuer.key), c.issuer.number),
       alarms,
       backup: { stage: () => stageBackup(dataDir, c.line.id) },
       health: () => this.health(),
       version: VERSION,
     });
-    const line = this.line;
-    const qa = this.qa;
-    this.app.register(uiPlugin, {
+    this.app = app;
+    app.register(uiPlugin, {
       certificates: {
         firearm: (serial) => qa.firearm(serial),
         order: async (id) => {
@@ -279,18 +300,23 @@ export class Daemon {
         lineId: c.line.id,
       },
     });
-    await this.portHold?.release();
-    await this.app.listen({ host: c.http.host, port: c.http.port }).catch((err: NodeJS.ErrnoException) => {
-      throw listenError(c.http.host, c.http.port, err);
-    });
-    const addr = this.app.server.address();
+    await portHold.release();
+    // Closing stops the intake of requests and reads (open event streams are closed).
+    await stack.start(
+      'http',
+      () =>
+        app.listen({ host: c.http.host, port: c.http.port }).catch((err: NodeJS.ErrnoException) => {
+          throw listenError(c.http.host, c.http.port, err);
+        }),
+      () => app.close(),
+    );
+    const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : c.http.port;
     this.address = { host: c.http.host, port, url: `http://${c.http.host}:${port}` };
     log.info({ url: this.address.url }, 'HTTP API listening');
 
     if (c.erp.dropFolder) {
-      const line = this.line;
-      this.dropFolder = new DropFolder({
+      const dropFolder = new DropFolder({
         dir: c.erp.dropFolder.path,
         pollMs: c.erp.dropFolder.pollMs,
         settleMs: c.erp.dropFolder.settleMs,
@@ -307,11 +333,16 @@ export class Daemon {
           }
         },
       });
-      await this.dropFolder.start();
+      this.dropFolder = dropFolder;
+      await stack.start(
+        'drop folder',
+        () => dropFolder.start(),
+        () => dropFolder.stop(),
+      );
     }
-    await identity.expect([...STORE_FILES, ...this.repo.parts()]);
+    await identity.expect([...STORE_FILES, ...repo.parts()]);
     for (const fn of this.starters) await fn();
-    this.repo.loadFinishedOrders();
+    repo.loadFinishedOrders();
   }
 
   health(): { ok: boolean; checks: Record<string, unknown> } {
@@ -327,39 +358,31 @@ export class Daemon {
     };
   }
 
+  /**
+   * Stops what started, last first (see the order at the top of this file). Safe to call twice,
+   * and during a start that failed.
+   */
   stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+    this.stopping ??= this.stack.stopAll().then(() => this.logger.info('stopped'));
     return this.stopping;
   }
+}
 
-  private async doStop(): Promise<void> {
-    const log = this.logger;
-    const step = async (name: string, fn: (() => Promise<unknown>) | undefined) => {
-      if (!fn) return;
-      try {
-        await fn();
-      } catch (err) {
-        log.error({ err, step: name }, 'error while stopping');
-      }
-    };
-    for (const stop of this.feeders.reverse()) await step('simulated station', stop);
-    await step('drop folder', this.dropFolder && (() => this.dropFolder!.stop()));
-    await step('http port', this.portHold && (() => this.portHold!.release()));
-    await step('http', this.app && (() => this.app!.close()));
-    await step('qa', this.qa && (() => this.qa!.stop()));
-    await step('auth', this.auth && (() => this.auth!.stop()));
-    await step('line', this.line && (() => this.line!.stop()));
-    await step('engraver', this.engraver && (() => this.engraver!.stop()));
-    this.unwatchAlarms?.();
-    this.unwatchRepairs?.();
-    await step('registry', this.reporter && (() => this.reporter!.stop()));
-    await step('alarms', this.alarms && (() => this.alarms!.stop()));
-    await step('repository', this.repo && (() => this.repo!.stop()));
-    await step('audit', this.audit && (() => this.audit!.stop()));
-    await step('store', this.store && (() => this.store!.stop()));
-    for (const cleanup of this.cleanups.reverse()) await step('simulator', cleanup);
-    log.info('stopped');
-  }
+/** The registry link's MQTT settings from the configuration. */
+function mqttOptions(c: Config) {
+  return {
+    url: c.mqtt.url,
+    protocolVersion: c.mqtt.protocolVersion,
+    clientId: c.mqtt.clientId,
+    ...(c.mqtt.username ? { username: c.mqtt.username } : {}),
+    ...(c.mqtt.password ? { password: c.mqtt.password } : {}),
+    ...(c.mqtt.tls?.ca ? { ca: c.mqtt.tls.ca } : {}),
+    ...(c.mqtt.tls?.cert ? { cert: c.mqtt.tls.cert } : {}),
+    ...(c.mqtt.tls?.key ? { key: c.mqtt.tls.key } : {}),
+    ...(c.mqtt.tls ? { rejectUnauthorized: c.mqtt.tls.rejectUnauthorized } : {}),
+    keepaliveSec: c.mqtt.keepaliveSeconds,
+    reconnectMinMs: c.mqtt.reconnectMs,
+  };
 }
 
 /**
@@ -391,26 +414,3 @@ const STORE_NAMES: Record<string, string> = {
   '.stampline-intake/markers': 'intake journal',
   'alarms/journal': 'alarm journal',
 };
-
-/**
- * The line's refusal of a drop-folder file as the problems its report lists: an order or a serial
- * the line already holds (409), or an order the line cannot take as it is configured (400, such
- * as a licensed installer's order without a destination). Anything else is no answer about the
- * file, and is left to the drop folder to retry.
- */
-function refusalProblems(err: unknown): IntakeProblem[] | undefined {
-  if (!(err instanceof StamplineError) || (err.status !== 409 && err.status !== 400)) return undefined;
-  const ctx = err.context;
-  const conflicts = (ctx.conflicts as Array<{ serial: string; reason: string }> | undefined) ?? [];
-  if (conflicts.length > 0) return conflicts.map((c) => ({ serial: c.serial, reason: c.reason }));
-  const problems = (ctx.problems as Array<{ path?: string; reason: string }> | undefined) ?? [];
-  const orderIds = (ctx.orderIds as string[] | undefined) ?? [];
-  if (problems.length > 0 && orderIds.length > 0) {
-    return orderIds.flatMap((orderId) =>
-      problems.map((p) => ({ orderId, ...(p.path ? { path: p.path } : {}), reason: p.reason })),
-    );
-  }
-  if (problems.length > 0)
-    return problems.map((p) => ({ ...(p.path ? { path: p.path } : {}), reason: p.reason }));
-  return [{ ...(typeof ctx.orderId === 'string' ? { orderId: ctx.orderId } : {}), reason: err.message }];
-}

@@ -63,6 +63,16 @@ export type DeviceEvent =
 
 export type DeviceRefusal = 'BUSY' | 'BADJOB' | 'NOJOB' | 'FAULT';
 
+/**
+ * What a job does once it starts, as a test scripts it (`EngraverDevice.script`): it ends DONE or
+ * with a fault after `afterMs` (the marking time when not given), or it marks until the test ends
+ * it with `finishMarking` or `faultMarking` (or an abort, or a power cut).
+ */
+export type JobScript =
+  | { end: 'done'; afterMs?: number }
+  | { end: 'fault'; fault: number; afterMs?: number }
+  | { end: 'hold' };
+
 export interface DeviceOptions {
   /** How long marking takes. 0 ends the job on the next turn of the event loop. */
   markingTimeMs?: number;
@@ -92,11 +102,13 @@ export class EngraverDevice {
   private activeJob = 0;
   /** Set when jobId is written, consumed by a start: the same load is never marked twice. */
   private loaded = false;
-  private marking: { record: MarkRecord; timer: NodeJS.Timeout | NodeJS.Immediate } | undefined;
+  /** The job marking now; a held job (`JobScript` 'hold') has no timer. */
+  private marking: { record: MarkRecord; timer: NodeJS.Timeout | NodeJS.Immediate | undefined } | undefined;
   private readonly listeners = new Set<(event: DeviceEvent) => void>();
 
   // Fault injection
   private nextJobFault: { fault: number; atFraction: number } | undefined;
+  private scripted: ((job: LoadedJob) => JobScript | undefined) | undefined;
   interlockOpen = false;
   noPart = false;
 
@@ -181,6 +193,45 @@ export class EngraverDevice {
     this.nextJobFault = { fault, atFraction };
   }
 
+  // ---- Control, for tests --------------------------------------------------------------------
+
+  /**
+   * Ends the job marking now, DONE, as if its marking time had run out. False when no job is
+   * marking.
+   */
+  finishMarking(): boolean {
+    if (!this.marking) return false;
+    this.endMarking('done', FAULT.NONE);
+    return true;
+  }
+
+  /** Ends the job marking now with `fault` (the device goes to FAULT). False when no job is marking. */
+  faultMarking(fault: number): boolean {
+    if (!this.marking) return false;
+    if (!Number.isInteger(fault) || fault <= FAULT.NONE || fault > 0xffff) {
+      throw new RangeError(`a fault is a whole number from 1 to 65535, not ${fault}`);
+    }
+    this.endMarking('fault', fault);
+    return true;
+  }
+
+  /** Whether a job is marking now. */
+  get isMarking(): boolean {
+    return this.marking !== undefined;
+  }
+
+  /**
+   * Scripts what each job started from now on does: `behave` is asked at every start and answers
+   * how that job ends, or undefined for the usual marking (a fault set by `faultNextJob` still
+   * comes first). Returns a function that ends the script.
+   */
+  script(behave: (job: LoadedJob) => JobScript | undefined): () => void {
+    this.scripted = behave;
+    return () => {
+      if (this.scripted === behave) this.scripted = undefined;
+    };
+  }
+
   /** Power cut and back: READY, activeJob 0, counters cleared, a job in progress is left part-marked. */
   powerCycle(): void {
     if (this.marking) {
@@ -233,11 +284,19 @@ export class EngraverDevice {
     this.fault = FAULT.NONE;
     const injected = this.nextJobFault;
     this.nextJobFault = undefined;
-    const end = injected
-      ? () => this.endMarking('fault', injected.fault)
-      : () => this.endMarking('done', FAULT.NONE);
-    const delay = injected ? this.markingTimeMs * injected.atFraction : this.markingTimeMs;
-    this.marking = { record, timer: delay > 0 ? setTimeout(end, delay) : setImmediate(end) };
+    const scripted: JobScript | undefined = injected
+      ? { end: 'fault', fault: injected.fault, afterMs: this.markingTimeMs * injected.atFraction }
+      : this.scripted?.(job);
+    const end =
+      scripted?.end === 'fault'
+        ? () => this.endMarking('fault', scripted.fault)
+        : () => this.endMarking('done', FAULT.NONE);
+    const delay =
+      scripted && scripted.end !== 'hold' ? (scripted.afterMs ?? this.markingTimeMs) : this.markingTimeMs;
+    this.marking = {
+      record,
+      timer: scripted?.end === 'hold' ? undefined : delay > 0 ? setTimeout(end, delay) : setImmediate(end),
+    };
     this.emit({ kind: 'marking', record });
   }
 
@@ -357,7 +416,8 @@ export function validateJob(job: LoadedJob): string | undefined {
   return undefined;
 }
 
-function clearMarkingTimer(timer: NodeJS.Timeout | NodeJS.Immediate): void {
+function clearMarkingTimer(timer: NodeJS.Timeout | NodeJS.Immediate | undefined): void {
+  if (timer === undefined) return;
   clearTimeout(timer as NodeJS.Timeout);
   clearImmediate(timer as NodeJS.Immediate);
 }

@@ -3,14 +3,15 @@
  * link and outbox, the QA verdicts. And where its active alarms go besides the API: the
  * registry's retained status. The daemon calls `watchAlarms` once the services run.
  */
-import type { Line } from '../line/line.js';
+
 import type { QaDecisionEvent } from '../qa/index.js';
 import type { SubmitResult } from '../qa/types.js';
 import type { RegistryReporter } from '../registry/reporter.js';
+import type { LineApi } from '../shared.js';
 import type { AlarmService } from './service.js';
 
 export interface AlarmSources {
-  line: Pick<Line, 'on' | 'off' | 'status'>;
+  line: Pick<LineApi, 'on' | 'off' | 'status'>;
   /** codes left in the issuer's index block */
   codesLeft: () => number;
   reporter?: Pick<RegistryReporter, 'on' | 'off' | 'link' | 'outbox' | 'setAlarms'>;

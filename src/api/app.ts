@@ -20,7 +20,6 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ERROR_CATALOGUE, StamplineError } from '../errors.js';
-import type { Line } from '../line/line.js';
 import { LiveEvents } from './events.js';
 import { fairShare } from './fair-share.js';
 import { clientErrorHandler, DOCS_CSP, harden } from './hardening.js';
@@ -28,7 +27,7 @@ import { LineMetrics } from './metrics.js';
 import { type AlarmsApi, alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import { type BackupApi, backupRoutes } from './routes/backup.js';
-import type { Api, AuditApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
+import type { Api, AuditApi, LineApi, OutboxView, QaApi, RouteDeps } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
 import { type IdentifyApi, identifyRoutes } from './routes/identify.js';
 import { lineRoutes } from './routes/line.js';
@@ -41,10 +40,11 @@ import { recordRoutes } from './routes/records.js';
 import { statsRoutes } from './routes/stats.js';
 import { problemsOf } from './schemas/common.js';
 
-export type { AuditApi, FirearmRecord, OutboxView, QaApi } from './routes/context.js';
+export type { AuditApi, FirearmRecord, LineApi, OutboxView, QaApi } from './routes/context.js';
 
 export interface ApiOptions {
-  line: Line;
+  /** What the routes call on the line (`LineApi`): the `Line` in the daemon, a small fake in a test. */
+  line: LineApi;
   /**
    * Access control (src/api/auth): sets `req.identity` for every request and adds the session and
    * user routes. Registered before any route. Without it no request has an identity, and every

@@ -7,11 +7,10 @@
  */
 
 import type { AlarmEvent } from '../alarms/service.js';
-import type { Line } from '../line/line.js';
 import type { OrderHeader } from '../line/model.js';
 import type { QaDecisionEvent } from '../qa/index.js';
 import type { AlarmsApi } from './routes/alarms.js';
-import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
+import type { LineApi, OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 import { ACTIVE_PAGE } from './schemas/line.js';
 
 export const LIVE_EVENT_NAMES = ['line', 'order', 'firearm', 'engraver', 'outbox', 'qa', 'alarm'] as const;
@@ -26,7 +25,7 @@ export interface LiveEvent {
 }
 
 export interface LiveEventsOptions {
-  line: Line;
+  line: Pick<LineApi, 'on' | 'off' | 'summary'>;
   qa?: QaApi;
   outbox?: OutboxView;
   /** `alarm` events: each raise, acknowledgement and clear, with the alarm as it now is. */

@@ -8,16 +8,15 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ALARM_KINDS } from '../alarms/model.js';
 import { faultName } from '../engraver/types.js';
-import type { Line } from '../line/line.js';
 import type { Firearm, OrderHeader, OrderState } from '../line/model.js';
 import type { QaDecisionEvent } from '../qa/index.js';
 import type { OutboxEvents } from '../registry/outbox.js';
 import { repairCounts } from '../store/repairs.js';
 import type { AlarmsApi } from './routes/alarms.js';
-import type { OutboxView, QaApi, QaReadEvent } from './routes/context.js';
+import type { LineApi, OutboxView, QaApi, QaReadEvent } from './routes/context.js';
 
 export interface MetricsOptions {
-  line: Line;
+  line: Pick<LineApi, 'on' | 'off' | 'status' | 'listOrders'>;
   qa?: QaApi;
   outbox?: OutboxView;
   alarms?: AlarmsApi;

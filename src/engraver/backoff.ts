@@ -2,6 +2,8 @@
  * Reconnect delays: exponential with full jitter, so that several lines restarting together after
  * a power cut do not hammer a shared gateway in step.
  */
+import { SerialQueue } from '../serial-queue.js';
+
 export interface BackoffOptions {
   initialMs: number;
   maxMs: number;
@@ -33,20 +35,13 @@ export class Backoff {
  * requests at once, so every request on one bus goes through one queue.
  */
 export class RequestQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
+  private readonly queue = new SerialQueue();
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    this.pending++;
-    const result = this.tail.then(task, task);
-    this.tail = result.then(
-      () => this.pending--,
-      () => this.pending--,
-    );
-    return result;
+    return this.queue.run(task);
   }
 
   get depth(): number {
-    return this.pending;
+    return this.queue.depth;
   }
 }

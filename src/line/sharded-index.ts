@@ -28,6 +28,7 @@ import {
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
+import { KeyedSerialQueue, SerialQueue } from '../serial-queue.js';
 import { fsyncDir, writeFileDurable } from '../store/durable.js';
 import { durableStep } from '../store/write-gate.js';
 
@@ -86,13 +87,13 @@ export class ShardedIndex {
    */
   private readonly shards = new Map<number, Slot>();
   /**
-   * The last read or append queued on each shard. They run one at a time: an append that cut a
-   * torn line off while another was appending would cut that append off too, and a read beside
-   * an append could not tell whether it saw the append's lines. An append to a shard in memory
+   * The reads and appends queued on each shard (a `KeyedSerialQueue`). They run one at a time:
+   * an append that cut a torn line off while another was appending would cut that append off
+   * too, and a read beside an append could not tell whether it saw the append's lines. An append to a shard in memory
    * adds its values to it once they are durable; a shard with work queued is never evicted, so
    * that the append keeps the copy it updates and a lookup meanwhile does not read it again.
    */
-  private readonly queue = new Map<number, Promise<unknown>>();
+  private readonly queue = new KeyedSerialQueue<number>({ onIdle: () => this.evict() });
   /**
    * For each shard whose length is known (read, or appended to by this index), the bytes up to
    * the end of its last acknowledged line. Anything past it on disk is a torn line or the lines
@@ -125,7 +126,7 @@ export class ShardedIndex {
    * or empty was deleted or emptied, and its entries would silently go missing.
    */
   private readonly created = new Set<number>();
-  private recordWrite: Promise<void> = Promise.resolve();
+  private readonly recordWrites = new SerialQueue();
 
   get recordFile(): string {
     return join(this.dir, 'shards.json');
@@ -235,11 +236,9 @@ export class ShardedIndex {
   }
 
   private writeRecord(): Promise<void> {
-    const run = this.recordWrite.then(() =>
-      writeFileDurable(this.recordFile, this.recordText()).then(() => {}),
-    );
-    this.recordWrite = run.catch(() => {});
-    return run;
+    return this.recordWrites.run(async () => {
+      await writeFileDurable(this.recordFile, this.recordText());
+    });
   }
 
   /**
@@ -317,7 +316,7 @@ export class ShardedIndex {
   private evict(): void {
     for (const [n, slot] of this.shards) {
       if (this.shards.size <= this.maxLoaded) return;
-      if (slot.shard === undefined || this.queue.has(n)) continue;
+      if (slot.shard === undefined || this.queue.busy(n)) continue;
       this.shards.delete(n);
     }
   }
@@ -391,16 +390,8 @@ export class ShardedIndex {
   }
 
   private queued<T>(n: number, fn: () => Promise<T>): Promise<T> {
-    const run = (this.queue.get(n) ?? Promise.resolve()).then(fn);
-    const settled = run.catch(() => {});
-    this.queue.set(n, settled);
-    // the map holds only shards with work still queued
-    void settled.then(() => {
-      if (this.queue.get(n) !== settled) return;
-      this.queue.delete(n);
-      this.evict();
-    });
-    return run;
+    // the queue holds only shards with work still queued; one left idle may be evicted
+    return this.queue.run(n, fn);
   }
 
   /**

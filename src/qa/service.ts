@@ -15,9 +15,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { StamplineError } from '../errors.js';
-import type { AuditSink, Line, LineLogger, QaDecision } from '../line/line.js';
+import type { Line, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
 import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import { SerialQueue } from '../serial-queue.js';
+import { type AuditSink, type Logger, silentLogger } from '../shared.js';
 import type { AppendLogRepair } from '../store/append-log.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
@@ -51,7 +53,7 @@ export interface QaServiceOptions {
   /** the engraver the line marks pins with, for the statistics */
   engraverId: string;
   audit?: AuditSink;
-  logger?: LineLogger;
+  logger?: Logger;
   /** segment size of the read log (tests use small ones) */
   maxSegmentBytes?: number;
   /** the registry `ca-4075` judges a case against (`qa.registry`); default 10,000,000 codes */
@@ -77,8 +79,6 @@ export interface QaStartInfo {
   replayedEntries: number;
 }
 
-const quiet: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
 export interface QaServiceEvents {
   /** every accepted read, with the verdict and what it did (a decision it took included) */
   read: [SubmitResult & { serial: string }];
@@ -102,7 +102,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   /** the registry the policy judges cases against, when it does (`ca-4075`) */
   readonly registry: RegistrySize;
   private readonly log: ReadLog;
-  private readonly logger: LineLogger;
+  private readonly logger: Logger;
   /** reads of codes without a decision, by code index (unique for the issuer) */
   private readonly open = new Map<number, OpenCode>();
   /** the log segments after the last checkpoint holding entries of each serial */
@@ -116,11 +116,13 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   private tailSegment = 0;
   /** an append failed: the log may hold an entry the memory lacks, so no checkpoint until restart */
   private checkpointsOff = false;
-  private checkpointing: Promise<void> = Promise.resolve();
+  /** checkpoints being written, one at a time */
+  private readonly checkpointing = new SerialQueue();
   private startInfo: QaStartInfo = { checkpoint: null, replayedEntries: 0 };
   private stats = new ReadStatistics();
   private lastReadId = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** reads being taken, one at a time */
+  private readonly queue = new SerialQueue();
   private started = false;
   private completedAtStart: QaDecisionEvent[] = [];
 
@@ -128,7 +130,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     super();
     this.policy = o.policy;
     this.registry = o.registry ?? DEFAULT_REGISTRY;
-    this.logger = o.logger ?? quiet;
+    this.logger = o.logger ?? silentLogger;
     this.log = new ReadLog({
       dataDir: o.dataDir,
       ...(o.maxSegmentBytes !== undefined ? { maxSegmentBytes: o.maxSegmentBytes } : {}),
@@ -214,8 +216,8 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.queue.catch(() => {});
-    await this.checkpointing;
+    await this.queue.settled();
+    await this.checkpointing.settled();
     await this.log.stop();
   }
 
@@ -246,9 +248,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     } catch (err) {
       return Promise.reject(err);
     }
-    const run = this.queue.then(() => this.submitNow(read, actor));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(() => this.submitNow(read, actor));
   }
 
   private async submitNow(input: CheckedRead, actor: string): Promise<SubmitResult> {
@@ -557,7 +557,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     this.segments = new Map();
     this.flushing.add(flushed);
     this.covered = segment;
-    this.checkpointing = this.checkpointing.then(async () => {
+    void this.checkpointing.run(async () => {
       try {
         await this.serialIndex.add(flushed);
       } catch (err) {

@@ -2,7 +2,8 @@
  * An append-only log of JSON lines in numbered segment files, for records whose order matters
  * (the audit trail, the registry outbox). Appends are durable when their promise resolves, and
  * appends that arrive while a write is on its way to the disk are committed together by the
- * next write and fsync, so many concurrent writers cost one fsync per batch, not one each.
+ * next write and fsync (`WriteBatcher`), so many concurrent writers cost one fsync per batch,
+ * not one each.
  *
  * The cost of an append never depends on how much is already in the log, and start-up reads
  * only the tail of the last segment. A crash can leave only the last line of the last segment
@@ -23,6 +24,7 @@ import {
   segmentProblems,
   writeSegmentRecord,
 } from './segment-record.js';
+import { WriteBatcher } from './write-batcher.js';
 import { durableStep } from './write-gate.js';
 
 export interface AppendLogOptions {
@@ -60,11 +62,10 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const READ_CHUNK = 1024 * 1024;
 const NEWLINE = 0x0a;
 
+/** One append waiting for its batch's write: its lines and how many entries they hold. */
 interface Pending {
   text: string;
   count: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped';
@@ -81,8 +82,7 @@ export class AppendLog<T> {
   /** Bytes of the current segment known to be on the disk. */
   private size = 0;
   private lastLine: string | undefined;
-  private pending: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly writes = new WriteBatcher<Pending>((batch) => this.commit(batch));
   /** Set when a failed write could not be undone; every later append is refused. */
   private broken: StamplineError | undefined;
   private repair: AppendLogRepair | undefined;
@@ -308,7 +308,7 @@ export class AppendLog<T> {
   private async doStop(): Promise<void> {
     await this.startPromise?.catch(() => {});
     this.state = 'stopping';
-    while (this.flushing) await this.flushing;
+    await this.writes.idle();
     if (!this.opts.readOnly && this.handle) await this.noteLastSize().catch(() => {});
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
@@ -354,48 +354,30 @@ export class AppendLog<T> {
       }
       text += `${line}\n`;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ text, count: entries.length, resolve, reject });
-      this.kick();
-    });
-  }
-
-  private kick(): void {
-    if (this.flushing || this.pending.length === 0) return;
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      this.kick();
-    });
+    return this.writes.add({ text, count: entries.length });
   }
 
   /** Group commit: everything that queued up while the previous write was in flight goes in one write and one fsync. */
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      if (this.broken) {
-        for (const p of batch) p.reject(this.broken);
-        continue;
-      }
-      const text = batch.length === 1 ? batch[0]!.text : batch.map((p) => p.text).join('');
-      const bytes = Buffer.from(text, 'utf8');
-      try {
-        await durableStep(async () => {
-          if (this.size > 0 && this.size + bytes.length > this.maxSegmentBytes) await this.roll();
-          await writeAt(this.handle!, bytes, this.size);
-          await this.handle!.datasync();
-        });
-      } catch (err) {
-        const failure = unavailable(this.fileOf(this.current), err);
-        await this.undoPartialWrite(failure);
-        for (const p of batch) p.reject(failure);
-        continue;
-      }
-      this.size += bytes.length;
-      this.counters.batches++;
-      for (const p of batch) this.counters.entries += p.count;
-      this.lastLine = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1);
-      for (const p of batch) p.resolve();
+  private async commit(batch: Pending[]): Promise<undefined> {
+    if (this.broken) throw this.broken;
+    const text = batch.length === 1 ? batch[0]!.text : batch.map((p) => p.text).join('');
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      await durableStep(async () => {
+        if (this.size > 0 && this.size + bytes.length > this.maxSegmentBytes) await this.roll();
+        await writeAt(this.handle!, bytes, this.size);
+        await this.handle!.datasync();
+      });
+    } catch (err) {
+      const failure = unavailable(this.fileOf(this.current), err);
+      await this.undoPartialWrite(failure);
+      throw failure;
     }
+    this.size += bytes.length;
+    this.counters.batches++;
+    for (const p of batch) this.counters.entries += p.count;
+    this.lastLine = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1);
+    return undefined;
   }
 
   /**

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { isStamplineError, StamplineError } from '../errors.js';
 import { AppendLog, type AppendLogRepair } from './append-log.js';
 import { canonicalJson } from './canonical-json.js';
+import { WriteBatcher } from './write-batcher.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
@@ -82,23 +83,20 @@ export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'> & { hash?: unknow
   return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
 }
 
-interface PendingRecord {
-  input: Required<Pick<AuditRecordInput, 'actor' | 'action' | 'subject'>> & {
-    before: unknown;
-    after: unknown;
-    reason: string | null;
-  };
-  resolve: (entry: AuditEntry) => void;
-  reject: (err: unknown) => void;
-}
+/** An entry as recorded, before it is given its time and its place in the chain. */
+type PendingRecord = Required<Pick<AuditRecordInput, 'actor' | 'action' | 'subject'>> & {
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+};
 
 export class AuditTrail {
   private readonly opts: AuditTrailOptions;
   private readonly log: AppendLog<AuditEntry>;
   private headSeq = 0;
   private headHash = GENESIS_HASH;
-  private pending: PendingRecord[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Entries recorded at the same time are chained in call order and committed in one append. */
+  private readonly writes = new WriteBatcher<PendingRecord, AuditEntry>((batch) => this.commit(batch));
 
   constructor(opts: AuditTrailOptions) {
     this.opts = opts;
@@ -148,59 +146,38 @@ export class AuditTrail {
   }
 
   async stop(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    await this.writes.idle();
     await this.log.stop();
   }
 
   /** Appends an entry; resolves with it once it is on the disk. */
   record(input: AuditRecordInput): Promise<AuditEntry> {
-    let normalised: PendingRecord['input'];
+    let normalised: PendingRecord;
     try {
       normalised = normalise(input);
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<AuditEntry>((resolve, reject) => {
-      this.pending.push({ input: normalised, resolve, reject });
-      this.kick();
-    });
+    return this.writes.add(normalised);
   }
 
-  private kick(): void {
-    if (this.flushing || this.pending.length === 0) return;
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      this.kick();
-    });
-  }
-
-  /** Chains everything queued since the last write and commits it in one append. */
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      const time = (this.opts.now?.() ?? new Date()).toISOString();
-      let seq = this.headSeq;
-      let prev = this.headHash;
-      const entries: AuditEntry[] = [];
-      for (const { input } of batch) {
-        const body = { seq: ++seq, time, ...input, prev };
-        const entry: AuditEntry = { ...body, hash: hashAuditEntry(body) };
-        entries.push(entry);
-        prev = entry.hash;
-      }
-      try {
-        await this.log.append(entries);
-      } catch (err) {
-        // The head is unchanged, so the next entry still chains to the last one on the disk.
-        for (const p of batch) p.reject(err);
-        continue;
-      }
-      this.headSeq = seq;
-      this.headHash = prev;
-      batch.forEach((p, i) => {
-        p.resolve(entries[i]!);
-      });
+  /** Chains a batch onto the head and commits it in one append; the head moves once it is durable. */
+  private async commit(batch: PendingRecord[]): Promise<AuditEntry[]> {
+    const time = (this.opts.now?.() ?? new Date()).toISOString();
+    let seq = this.headSeq;
+    let prev = this.headHash;
+    const entries: AuditEntry[] = [];
+    for (const input of batch) {
+      const body = { seq: ++seq, time, ...input, prev };
+      const entry: AuditEntry = { ...body, hash: hashAuditEntry(body) };
+      entries.push(entry);
+      prev = entry.hash;
     }
+    // On failure the head is unchanged, so the next entry still chains to the last one on the disk.
+    await this.log.append(entries);
+    this.headSeq = seq;
+    this.headHash = prev;
+    return entries;
   }
 
   /** Reads the whole trail and checks every entry's hash, sequence number and link. */
@@ -290,7 +267,7 @@ function checkEntry(entry: AuditEntry, expectedSeq: number, prev: string): strin
   return undefined;
 }
 
-function normalise(input: AuditRecordInput): PendingRecord['input'] {
+function normalise(input: AuditRecordInput): PendingRecord {
   if (input === null || typeof input !== 'object') {
     throw new StamplineError('INVALID_INPUT', 'an audit record needs actor, action and subject');
   }

@@ -11,6 +11,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { StamplineError } from '../errors.js';
+import { SerialQueue } from '../serial-queue.js';
 import { DurableJsonAdapter } from './adapter.js';
 import { mkdirDurable, removeFileDurable } from './durable.js';
 import { FileLock } from './lock.js';
@@ -39,7 +40,7 @@ export interface Doc<T> {
 const DOC_SUFFIX = '.json';
 
 class DocImpl<T> implements Doc<T> {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   removed = false;
 
   constructor(
@@ -54,16 +55,14 @@ class DocImpl<T> implements Doc<T> {
 
   /** Resolves when every queued operation has finished. */
   settled(): Promise<unknown> {
-    return this.tail;
+    return this.queue.settled();
   }
 
   enqueue<R>(task: () => Promise<R>): Promise<R> {
-    const run = this.tail.then(() => {
+    return this.queue.run(() => {
       this.assertUsable();
       return task();
     });
-    this.tail = run.catch(() => {});
-    return run;
   }
 
   private assertUsable(): void {

@@ -4,7 +4,6 @@
  * whoever subscribes later, since it is retained.
  */
 
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,9 @@ import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlarmService } from '../../src/alarms/service.js';
 import { watchAlarms } from '../../src/alarms/watch.js';
-import type { Line } from '../../src/line/line.js';
 import { RegistryReporter } from '../../src/registry/reporter.js';
 import { aedesTarget, type BrokerTarget, waitFor } from '../registry/brokers.js';
+import { fakeLine } from '../support/fake-line.js';
 
 let dir: string;
 let broker: BrokerTarget;
@@ -44,9 +43,17 @@ beforeEach(async () => {
   alarms = new AlarmService({ dataDir: dir });
   await alarms.start();
   // A line that is running, with its engraver ready and plenty of codes.
-  const line = Object.assign(new EventEmitter(), {
-    status: () => ({ engraver: { connected: true, status: { state: 'READY', fault: 0 } } }),
-  }) as unknown as Line;
+  const idle = fakeLine({}, 50_000).status();
+  const line = fakeLine({
+    status: () => ({
+      ...idle,
+      engraver: {
+        ...idle.engraver,
+        connected: true,
+        status: { state: 'READY', fault: 0, completed: 0, activeJob: 0 },
+      },
+    }),
+  });
   unwatch = watchAlarms(alarms, { line, codesLeft: () => 50_000, reporter });
   await waitFor('the link to be up', () => reporter.link.isUp);
 });

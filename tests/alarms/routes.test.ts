@@ -1,11 +1,10 @@
 /** The alarm routes, the `alarm` live event and the alarm metrics, over a real alarm service. */
-import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AlarmService } from '../../src/alarms/service.js';
 import { LiveEvents } from '../../src/api/events.js';
-import type { Line } from '../../src/line/line.js';
 import { apiFor, type Caller, type TestApi } from '../api/support.js';
+import { fakeLine } from '../support/fake-line.js';
 import { tempFolderPerTest } from '../support/temp.js';
 
 const dir = tempFolderPerTest('alarm-routes', async () => {
@@ -16,10 +15,7 @@ let alarms: AlarmService;
 let api: TestApi;
 const audit: Array<{ actor: string; action: string; subject: string }> = [];
 // The alarm routes do not touch the line; the metrics read its status and order list.
-const line = Object.assign(new EventEmitter(), {
-  status: () => ({ engraver: {}, activeOrders: [], indexesLeft: 5000 }),
-  listOrders: async () => [],
-}) as unknown as Line;
+const line = fakeLine({}, 5000);
 
 beforeEach(async () => {
   audit.length = 0;

@@ -1,11 +1,10 @@
 /** The audit trail for supervisors: filtered and paged reads, a time window, and the chain check. */
-import { EventEmitter } from 'node:events';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Line } from '../../src/line/line.js';
 import { AuditTrail } from '../../src/store/audit.js';
 import { makeDir, removeDir } from '../line/harness.js';
+import { fakeLine } from '../support/fake-line.js';
 import { apiFor, type TestApi } from './support.js';
 
 let dir: string;
@@ -19,7 +18,7 @@ beforeEach(async () => {
   trail = new AuditTrail({ dataDir: join(dir, 'trail'), now: () => new Date(clock) });
   await trail.start();
   // Users log in at 08:00; the line's own entries follow, an hour apart.
-  api = await apiFor(new EventEmitter() as unknown as Line, join(dir, 'auth'), { audit: trail });
+  api = await apiFor(fakeLine(), join(dir, 'auth'), { audit: trail });
   for (const [hour, actor, action, subject] of [
     [9, 'olga', 'order.start', 'order:A-1'],
     [10, 'line', 'code.void', 'firearm:S1'],

@@ -1,10 +1,9 @@
 /** Access control inside the API as the daemon builds it (src/api/app.ts), not a test double of it. */
-import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { Auth } from '../../src/api/auth/index.js';
-import type { Line } from '../../src/line/line.js';
+import { fakeLine } from '../support/fake-line.js';
 import { FAST_HASH, login, PASSWORD, seedUsers, TOKENS, tempDataDir } from './auth-support.js';
 
 let app: FastifyInstance;
@@ -21,7 +20,7 @@ beforeAll(async () => {
   auth = new Auth({ dataDir: data.dir, tokens: TOKENS, sessionTtlMinutes: 30, hashParams: FAST_HASH });
   await auth.start();
   app = buildApp({
-    line: new EventEmitter() as unknown as Line,
+    line: fakeLine(),
     auth,
     health: () => ({ ok: true, checks: {} }),
     version: 'test',

@@ -2,7 +2,6 @@
  * An event stream lives no longer than the identity it was opened with: a logout, a disabled
  * user or an expired session ends it at the next heartbeat or event, a bearer token's goes on.
  */
-import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -10,7 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { Auth } from '../../src/api/auth/index.js';
 import { changeUser } from '../../src/api/auth/users.js';
 import { UsersFile } from '../../src/api/auth/users-file.js';
-import type { Line } from '../../src/line/line.js';
+import { fakeLine } from '../support/fake-line.js';
 import { FAST_HASH, FakeClock, login, PASSWORD, seedUsers, TOKENS, tempDataDir } from './auth-support.js';
 
 interface Setup {
@@ -43,9 +42,8 @@ async function setup(): Promise<Setup> {
   });
   await auth.start();
   cleanups.push(() => auth.stop());
-  const line = Object.assign(new EventEmitter(), { status: () => ({ state: 'idle' }) });
   const app = buildApp({
-    line: line as unknown as Line,
+    line: fakeLine(),
     auth,
     health: () => ({ ok: true, checks: {} }),
     version: 'test',

@@ -1,11 +1,10 @@
 /** Prometheus metrics of one line: jobs, faults, states, the outbox, registry acks and QA. */
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { engravedRecord } from '../../simulators/registry/sample.js';
 import { buildApp } from '../../src/api/app.js';
 import { FAULT } from '../../src/engraver/types.js';
-import type { Line } from '../../src/line/line.js';
 import { until } from '../line/harness.js';
+import { fakeLine } from '../support/fake-line.js';
 import { engrave, useStation } from './support.js';
 
 const s = useStation({ per: 'test', markingTimeMs: 0, outbox: true });
@@ -111,15 +110,7 @@ describe('GET /metrics', () => {
   it('keeps each app to its own registry, with process metrics when asked', async () => {
     await engrave(s, 'A-1', ['S1']);
     // A line of its own, with no order ever.
-    const line = new EventEmitter() as unknown as Line & Record<string, unknown>;
-    line.status = () => ({
-      engraver: { url: '', connected: false, status: undefined, statusAt: undefined },
-      current: undefined,
-      halted: undefined,
-      activeOrders: [],
-      indexesLeft: 0,
-    });
-    line.listOrders = async () => [];
+    const line = fakeLine({}, 0);
     const bare = buildApp({ line, health: () => ({ ok: true, checks: {} }), version: 'test' });
     try {
       const text = await scrape(bare);

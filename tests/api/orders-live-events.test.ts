@@ -1,19 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LiveEvent, LiveEvents } from '../../src/api/events.js';
-import type { Line } from '../../src/line/line.js';
+import { fakeLine } from '../support/fake-line.js';
 
 const hubs: LiveEvents[] = [];
 afterEach(() => {
   for (const h of hubs.splice(0)) h.close();
 });
-
-function fakeLine(): Line {
-  return Object.assign(new EventEmitter(), {
-    status: () => ({ activeOrders: [] }),
-    summary: () => ({ activeOrders: [], activeTotal: 0 }),
-  }) as unknown as Line;
-}
 
 describe('the live events of the outbox', () => {
   it('reach every stream even when one stream throws, and nothing throws out of the timer', async () => {

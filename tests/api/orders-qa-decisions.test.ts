@@ -7,21 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type LiveEvent, LiveEvents } from '../../src/api/events.js';
 import { LineMetrics } from '../../src/api/metrics.js';
 import type { QaApi, QaReadEvent } from '../../src/api/routes/context.js';
-import type { Line } from '../../src/line/line.js';
 import type { QaDecisionEvent } from '../../src/qa/index.js';
+import { fakeLine } from '../support/fake-line.js';
 
 const hubs: LiveEvents[] = [];
 afterEach(() => {
   for (const h of hubs.splice(0)) h.close();
 });
-
-function fakeLine(): Line {
-  return Object.assign(new EventEmitter(), {
-    status: () => ({ activeOrders: [], indexesLeft: 1 }),
-    summary: () => ({ activeOrders: [], activeTotal: 0, indexesLeft: 1 }),
-    listOrders: async () => [],
-  }) as unknown as Line;
-}
 
 const verdict = (status: 'pass' | 'fail') => ({
   status,
@@ -78,7 +70,7 @@ async function verdictCounts(metrics: LineMetrics): Promise<Record<string, numbe
 describe('QA decisions applied without a read of their own', () => {
   it('are counted once each, with those at start-up and those taken at their read', async () => {
     const qa = fakeQa([decision('S-1', 'fail', 'start')]);
-    const metrics = new LineMetrics({ line: fakeLine(), qa, processMetrics: false });
+    const metrics = new LineMetrics({ line: fakeLine({}, 1), qa, processMetrics: false });
     metrics.start();
     qa.emit('decision', decision('S-2', 'pass', 'retry'));
     qa.emit('read', readEvent('S-3', 'pass'));
@@ -88,7 +80,7 @@ describe('QA decisions applied without a read of their own', () => {
 
   it('are sent to the live streams as a qa event naming the firearm', () => {
     const qa = fakeQa([]);
-    const hub = new LiveEvents({ line: fakeLine(), qa });
+    const hub = new LiveEvents({ line: fakeLine({}, 1), qa });
     hubs.push(hub);
     const seen: LiveEvent[] = [];
     hub.subscribe((e) => seen.push(e));

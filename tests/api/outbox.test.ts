@@ -1,12 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engravedRecord } from '../../simulators/registry/sample.js';
-import type { Line } from '../../src/line/line.js';
 import { Outbox } from '../../src/registry/outbox.js';
+import { fakeLine } from '../support/fake-line.js';
 import { apiFor, type Caller, type TestApi } from './support.js';
 
 let dir: string;
@@ -21,7 +20,7 @@ beforeEach(async () => {
   await outbox.start();
   audit.length = 0;
   // The outbox routes do not touch the line; only the live events and metrics listen to it.
-  const line = new EventEmitter() as unknown as Line;
+  const line = fakeLine();
   api = await apiFor(line, join(dir, 'auth'), {
     outbox,
     audit: {

@@ -10,9 +10,9 @@ import { type ApiOptions, buildApp } from '../../src/api/app.js';
 import { Auth } from '../../src/api/auth/index.js';
 import type { Identity } from '../../src/api/auth/types.js';
 import { parseKey } from '../../src/codes/index.js';
-import type { Line } from '../../src/line/line.js';
 import { type QaPolicy, QaService } from '../../src/qa/index.js';
 import { Outbox } from '../../src/registry/outbox.js';
+import type { LineApi } from '../../src/shared.js';
 import { AuditTrail } from '../../src/store/audit.js';
 import { type Harness, KEY, makeDir, removeDir, startLine, until } from '../line/harness.js';
 
@@ -49,7 +49,11 @@ export interface TestApi {
  * The API over a line with the real access layer: a user of each role, logged in, and the three
  * machine tokens. Process metrics are left out.
  */
-export async function apiFor(line: Line, dataDir: string, extra: Partial<ApiOptions> = {}): Promise<TestApi> {
+export async function apiFor(
+  line: LineApi,
+  dataDir: string,
+  extra: Partial<ApiOptions> = {},
+): Promise<TestApi> {
   const auth = new Auth({
     dataDir,
     tokens: TOKENS,

@@ -7,25 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
-import { parseKey } from '../../src/codes/index.js';
 import type { Engraver } from '../../src/engraver/types.js';
-import { CodeAllocator } from '../../src/line/allocator.js';
-import {
-  type AuditSink,
-  Line,
-  type LineOptions,
-  type NewOrder,
-  type QaDecision,
-  type RecordSink,
-} from '../../src/line/line.js';
-import { LineRepository } from '../../src/line/repository.js';
+import type { Line, LineOptions, NewOrder, QaDecision, RecordSink } from '../../src/line/line.js';
+import type { LineRepository } from '../../src/line/repository.js';
+import { createLineServices } from '../../src/line-services.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
-import { DocumentStore } from '../../src/store/documents.js';
+import { ServiceStack } from '../../src/service-stack.js';
+import type { AuditSink } from '../../src/shared.js';
+import type { DocumentStore } from '../../src/store/documents.js';
 import { DeviceEngraver } from '../support/device-engraver.js';
 
 export const KEY = '000102030405060708090a0b0c0d0e0f';
-
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 export interface Harness<E extends Engraver = DeviceEngraver> {
   dir: string;
@@ -81,68 +73,61 @@ export async function startLineWith<E extends Engraver>(
   device: EngraverDevice,
   options: LineStartOptions = {},
 ): Promise<Harness<E>> {
-  const store = new DocumentStore({ dir: join(dir, 'docs') });
-  await store.start();
-  const repo = new LineRepository(store, join(dir, 'serials'));
-  await repo.start();
-  const allocator = new CodeAllocator(
-    store,
-    1,
-    parseKey(KEY),
-    options.block ?? { start: 1000, size: 100_000 },
-  );
-  await allocator.start();
   const records: RegistryRecord[] = [];
   const audit: Harness['audit'] = [];
   const { sink, audit: trail } = options;
-  const line = new Line({
-    repo,
-    allocator,
-    engraver,
-    sink: {
-      async report(r) {
-        await sink?.report(r);
-        records.push(...r);
+  const services = createLineServices(
+    {
+      dataDir: dir,
+      issuer: { number: 1, key: KEY, indexBlock: options.block ?? { start: 1000, size: 100_000 } },
+      records: {
+        issuer: 1,
+        line: 'line-1',
+        certifiedBy: { kind: 'manufacturer', licence: 'FFL-1-23-456-07-8A-90123' },
+        engraverId: 'eng-1',
       },
-      // The records the test's sink still holds, for the views' registry status.
-      ...(sink?.held ? { held: (serial: string) => sink.held!(serial) } : {}),
+      recipeFor: options.recipeFor ?? (() => ({ power: 500, frequency: 30, speed: 200, passes: 2 })),
+      mirror: true,
+      jobTimeoutMs: options.jobTimeoutMs ?? 10_000,
+      autoStart: options.autoStart ?? false,
     },
-    audit: {
-      async record(e) {
-        await trail?.record(e);
-        audit.push(e);
+    {
+      engraver,
+      sink: {
+        async report(r) {
+          await sink?.report(r);
+          records.push(...r);
+        },
+        // The records the test's sink still holds, for the views' registry status.
+        ...(sink?.held ? { held: (serial: string) => sink.held!(serial) } : {}),
       },
-      // A QA decision applied again asks the trail which of its entries were already written.
-      query: trail?.query?.bind(trail),
+      audit: {
+        async record(e) {
+          await trail?.record(e);
+          audit.push(e);
+        },
+        // A QA decision applied again asks the trail which of its entries were already written.
+        query: trail?.query?.bind(trail),
+      },
     },
-    recipeFor: options.recipeFor ?? (() => ({ power: 500, frequency: 30, speed: 200, passes: 2 })),
-    records: {
-      issuer: 1,
-      line: 'line-1',
-      certifiedBy: { kind: 'manufacturer', licence: 'FFL-1-23-456-07-8A-90123' },
-      engraverId: 'eng-1',
-    },
-    logger: quiet,
-    mirror: true,
-    jobTimeoutMs: options.jobTimeoutMs ?? 10_000,
-    autoStart: options.autoStart ?? false,
-  });
-  await engraver.start();
-  await line.start();
+  );
+  // Stopped as a clean daemon stop would: the line, the engraver, the repository, the store. A
+  // stop that fails does not keep the others from stopping, and fails the harness's stop after.
+  const failures: unknown[] = [];
+  const stack = new ServiceStack((_step, err) => failures.push(err));
+  await services.start(stack);
   return {
     dir,
     device,
     engraver,
-    line,
-    store,
-    repo,
+    line: services.line,
+    store: services.store,
+    repo: services.repo,
     records,
     audit,
     async stop() {
-      await line.stop();
-      await engraver.stop();
-      await repo.stop();
-      await store.stop();
+      await stack.stopAll();
+      if (failures.length > 0) throw failures.splice(0)[0];
     },
   };
 }

@@ -7,7 +7,7 @@ const lines = useLines();
 
 /** Ends the job the device is marking now, as if its marking time had run out. */
 function endMarking(device: EngraverDevice): void {
-  (device as unknown as { endMarking(outcome: 'done', fault: number): void }).endMarking('done', 0);
+  device.finishMarking();
 }
 
 describe('a QA failure in an aborted order that still has a job marking', () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isStamplineError, StamplineError } from '../../errors.js';
-import type { AuditSink, LineLogger } from '../../line/line.js';
+import { type AuditSink, type Logger, silentLogger } from '../../shared.js';
 import {
   DEFAULT_SCRYPT,
   hashesWaiting,
@@ -45,7 +45,7 @@ export interface AuthOptions {
   tokens: MachineTokens;
   sessionTtlMinutes: number;
   audit?: AuditSink;
-  logger?: LineLogger;
+  logger?: Logger;
   /** Clock in ms since the epoch; tests move it instead of sleeping. */
   now?: () => number;
   /** scrypt parameters of new hashes (default DEFAULT_SCRYPT); tests lower them to run fast. */
@@ -57,8 +57,6 @@ export interface AuthOptions {
 const FLUSH_RETRY_MS = 30_000;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-const quietLogger: LineLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 export const FIRST_ADMIN_HINT =
   'no enabled admin yet: create the first one on this machine with `stampline user add NAME --role admin` (the daemon picks it up without a restart)';
@@ -84,7 +82,7 @@ function passwordChanged(before: UserRecord, now: UserRecord): boolean {
 export class Auth implements AuthRoutesHost {
   private readonly opts: AuthOptions;
   private readonly now: () => number;
-  private readonly log: LineLogger;
+  private readonly log: Logger;
   private readonly hashParams: ScryptParams;
   private readonly file: UsersFile;
   private readonly sessions: SessionTable;
@@ -108,7 +106,7 @@ export class Auth implements AuthRoutesHost {
   constructor(opts: AuthOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.log = opts.logger ?? quietLogger;
+    this.log = opts.logger ?? silentLogger;
     this.hashParams = opts.hashParams ?? DEFAULT_SCRYPT;
     this.file = new UsersFile(opts.dataDir);
     this.sessions = new SessionTable(opts.sessionTtlMinutes * 60_000, this.now);

@@ -5,17 +5,17 @@
  * process the users of a path take turns first, because a lock file holding our own pid says
  * nothing about which part of the process holds it.
  */
+import { KeyedSerialQueue } from '../../serial-queue.js';
 import { FileLock } from '../../store/lock.js';
 
-const turns = new Map<string, Promise<unknown>>();
+const turns = new KeyedSerialQueue<string>();
 
 /** A lock file whose owner is unknown (written by hand, or by something else) is stale after this. */
 const UNREADABLE_STALE_MS = 30_000;
 
 /** Runs `fn` holding the lock file `path`; waits up to `timeoutMs` for another holder to finish. */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const before = turns.get(path) ?? Promise.resolve();
-  const mine = before.then(async () => {
+  return turns.run(path, async () => {
     const lock = new FileLock(path, { unreadableStaleMs: UNREADABLE_STALE_MS });
     await lock.acquire({ waitMs: timeoutMs });
     try {
@@ -24,10 +24,4 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
       await lock.release();
     }
   });
-  const settled = mine.catch(() => {});
-  turns.set(path, settled);
-  settled.then(() => {
-    if (turns.get(path) === settled) turns.delete(path);
-  });
-  return mine;
 }

@@ -4,7 +4,7 @@
  * crash between the trail and the file leaves a change that is recorded again by the next
  * mover: twice rather than never, and recognisable by its `change` id.
  */
-import type { AuditSink } from '../../line/line.js';
+import type { AuditSink } from '../../shared.js';
 import type { PendingAudit, UsersFile, UsersSnapshot } from './users-file.js';
 
 /** The trail entry of a waiting change: its `after` also names the change and when it was made. */

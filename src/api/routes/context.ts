@@ -7,10 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StamplineError } from '../../errors.js';
-import type { AuditSink, Line } from '../../line/line.js';
 import type { QaDecisionEvent, QaPolicy } from '../../qa/index.js';
 import type { CaseReadInput, FirearmRecord, StatsDimension, StatsRow, SubmitResult } from '../../qa/types.js';
 import type { OutboxEvents } from '../../registry/outbox.js';
+import type { AuditSink, LineApi } from '../../shared.js';
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '../../store/audit.js';
 
 /** The fastify instance with zod schemas as its type provider. */
@@ -21,6 +21,16 @@ export type Api = FastifyInstance<
   FastifyBaseLogger,
   ZodTypeProvider
 >;
+
+export type {
+  ActiveOrder,
+  ActiveView,
+  EngraverView,
+  LineApi,
+  LineApiEvents,
+  LineStatus,
+  LineSummary,
+} from '../../shared.js';
 
 export interface OutboxView {
   depth(): number;
@@ -64,7 +74,7 @@ export interface AuditApi extends AuditSink {
 }
 
 export interface RouteDeps {
-  line: Line;
+  line: LineApi;
   outbox?: OutboxView;
   qa?: QaApi;
   audit?: AuditApi;
