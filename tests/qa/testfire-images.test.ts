@@ -38,7 +38,12 @@ describe('the test-fire station with images', () => {
     for (const f of (await rig.h.line.orderView('o1')).firearms) {
       const record = await rig.qa.firearm(f.serial);
       expect(record.reads).toHaveLength(1);
-      expect(record.reads[0]).toMatchObject({ station: 'testfire (image)', decode: { matches: true } });
+      expect(record.reads[0]).toMatchObject({
+        station: 'testfire',
+        source: 'image',
+        decode: { matches: true },
+      });
+      expect(record.reads[0]!.corrected).toBeUndefined();
     }
   }, 180_000);
 });
