@@ -30,6 +30,7 @@ import { STORE_FILES } from './line/store-check.js';
 import { allocatorBehind, startWitnesses, unreservedWitnesses } from './line/witness.js';
 import type { Logger } from './logger.js';
 import { holdPort, listenError, type PortHold } from './port-hold.js';
+import { ImageFolder } from './qa/image-folder.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { AuditTrail } from './store/audit.js';
@@ -54,6 +55,7 @@ export class Daemon {
   auth?: Auth;
   app?: FastifyInstance;
   dropFolder?: DropFolder;
+  imageFolder?: ImageFolder;
   alarms?: AlarmService;
   private unwatchAlarms: (() => void) | undefined;
   /** Where the API listens once started. */
@@ -302,6 +304,21 @@ export class Daemon {
       });
       await this.dropFolder.start();
     }
+    if (c.qa.imageFolder) {
+      const f = c.qa.imageFolder;
+      this.imageFolder = new ImageFolder({
+        dir: f.path,
+        pollMs: f.pollMs,
+        settleMs: f.settleMs,
+        completion: f.completion,
+        nameIs: f.nameIs,
+        ammo: { brand: f.brand, lacquered: f.lacquered },
+        station: f.station,
+        qa: this.qa,
+        logger: log.child({ component: 'image-folder' }),
+      });
+      await this.imageFolder.start();
+    }
     await identity.expect([...STORE_FILES, ...this.repo.parts()]);
     for (const fn of this.starters) await fn();
     this.repo.loadFinishedOrders();
@@ -337,6 +354,7 @@ export class Daemon {
     };
     for (const stop of this.feeders.reverse()) await step('simulated station', stop);
     await step('drop folder', this.dropFolder && (() => this.dropFolder!.stop()));
+    await step('image folder', this.imageFolder && (() => this.imageFolder!.stop()));
     await step('http port', this.portHold && (() => this.portHold!.release()));
     await step('http', this.app && (() => this.app!.close()));
     await step('qa', this.qa && (() => this.qa!.stop()));
