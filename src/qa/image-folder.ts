@@ -15,6 +15,7 @@
  * part `r<N>` is the round (`SN-1234_r2_0001.png`). Ammunition and station not given by a
  * sidecar are the folder's.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
@@ -24,7 +25,7 @@ import type { IntakeLogger } from '../erp/drop-folder.js';
 import { freeName, fsyncDir, moveNoClobber, writeNoClobber } from '../erp/no-clobber.js';
 import { type DropCompletion, errno, message, type Seen, SettledFiles } from '../erp/settled-files.js';
 import { StamplineError } from '../errors.js';
-import type { Ammunition, CaseReadInput, SubmitResult } from './types.js';
+import type { Ammunition, CaseReadInput, FirearmRecord, SubmitResult } from './types.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.tif', '.tiff'];
 export const SIDECAR_SUFFIX = '.json';
@@ -53,7 +54,10 @@ export interface ImageFolderOptions {
   ammo: Ammunition;
   /** the station recorded with each read unless a sidecar says; default `image folder` */
   station?: string;
-  qa: { submit(input: CaseReadInput, actor: string): Promise<SubmitResult> };
+  qa: {
+    submit(input: CaseReadInput, actor: string): Promise<SubmitResult>;
+    records(query: { serial?: string; code?: string }): Promise<FirearmRecord[]>;
+  };
   logger: IntakeLogger;
 }
 
@@ -274,9 +278,22 @@ export class ImageFolder extends EventEmitter<Events> {
           );
         }
         const input = await this.#inputFor(name, hasSidecar);
+        const sha256 = createHash('sha256').update(got.bytes).digest('hex');
+        const earlier = await this.#recorded(input, sha256);
+        if (earlier) {
+          // a stop between the read being stored and the image's move: the read is not taken twice
+          this.#log.info({ file: name, read: earlier.id }, 'image folder: image already recorded; moved');
+          await this.#moveTaken(name, hasSidecar, earlier.serial, earlier.id);
+          return;
+        }
         const image = await readImageFile(got.bytes, name);
         result = await this.#o.qa.submit(
-          { ...input, text: image.text, gear: image.gear, imageRead: { text: image.text, gear: image.gear } },
+          {
+            ...input,
+            text: image.text,
+            gear: image.gear,
+            imageRead: { text: image.text, gear: image.gear, sha256 },
+          },
           IMAGE_FOLDER_ACTOR,
         );
       } catch (err) {
@@ -355,6 +372,24 @@ export class ImageFolder extends EventEmitter<Events> {
       ...(round !== undefined ? { round } : {}),
       station,
     };
+  }
+
+  /** The read of this very image file stored already for the firearm, if any. */
+  async #recorded(input: CaseReadInput, sha256: string): Promise<{ id: number; serial: string } | undefined> {
+    const query = input.code !== undefined ? { code: input.code } : { serial: input.serial! };
+    let records: FirearmRecord[];
+    try {
+      records = await this.#o.qa.records(query);
+    } catch (err) {
+      // a name that is no serial or code: the read is refused below, naming it
+      if (err instanceof StamplineError && !err.transient && err.status < 500) return undefined;
+      throw err;
+    }
+    for (const rec of records) {
+      const read = rec.reads.find((r) => r.imageSha256 === sha256);
+      if (read) return { id: read.id, serial: read.serial };
+    }
+    return undefined;
   }
 
   /** Moves the image (and its sidecar) into `dir` under a free name; gives where the image went. */

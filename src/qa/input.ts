@@ -116,6 +116,13 @@ export const caseReadInputSchema: z.ZodType<CaseReadInput> = z
           })
           .optional()
           .describe('the gear as the image reader read it'),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, {
+            error: 'must be the SHA-256 of the image file, 64 lower-case hex digits',
+          })
+          .optional()
+          .describe('the SHA-256 of the image file, recorded with the read to find it again'),
       })
       .optional()
       .describe(
@@ -189,6 +196,7 @@ export function checkRead(input: unknown): CheckedRead {
   if (r.imageRead !== undefined) {
     read.imageRead = { text: r.imageRead.text };
     if (present(r.imageRead.gear)) read.imageRead.gear = r.imageRead.gear!.trim();
+    if (r.imageRead.sha256 !== undefined) read.imageRead.sha256 = r.imageRead.sha256;
   }
   if (r.askBeforeVoid === true) read.askBeforeVoid = true;
   return read;
@@ -214,12 +222,16 @@ function textKey(text: string | undefined): string {
  * text and the gear, each when it differs from the reader's (the text compared without dashes,
  * spaces or case).
  */
-export function provenanceOf(read: CheckedRead): Pick<StoredRead, 'source' | 'corrected'> {
+export function provenanceOf(read: CheckedRead): Pick<StoredRead, 'source' | 'corrected' | 'imageSha256'> {
   const image = read.imageRead;
   if (!image) return { source: 'typed' };
   const corrected: NonNullable<StoredRead['corrected']> = {};
   if (textKey(read.text) !== textKey(image.text)) corrected.text = { from: image.text, to: read.text ?? '' };
   if ((read.gear ?? '') !== (image.gear ?? ''))
     corrected.gear = { from: image.gear ?? '', to: read.gear ?? '' };
-  return { source: 'image', ...(corrected.text || corrected.gear ? { corrected } : {}) };
+  return {
+    source: 'image',
+    ...(corrected.text || corrected.gear ? { corrected } : {}),
+    ...(image.sha256 !== undefined ? { imageSha256: image.sha256 } : {}),
+  };
 }

@@ -32,7 +32,7 @@ export interface CaseReadInput {
    * image route, the watched folder): the read is then recorded as from an image, and a `text`
    * or `gear` that differs from it as a correction of it by the person who sent it.
    */
-  imageRead?: { text: string; gear?: string };
+  imageRead?: { text: string; gear?: string; sha256?: string };
   /**
    * Ask before a failing verdict voids the code: a read that would fail the firearm is then
    * refused (409 QA_VOID_UNCONFIRMED, nothing stored) with what it shows, for the person to
@@ -88,6 +88,8 @@ export interface StoredRead {
   source?: ReadSource;
   /** for a read from an image: the text and gear as the reader read them and as recorded, where a person changed them */
   corrected?: { text?: ReadCorrection; gear?: ReadCorrection };
+  /** for a read from an image: the SHA-256 of the image file, when the sender gave it */
+  imageSha256?: string;
   /** what the statistics group by */
   make: string;
   model: string;

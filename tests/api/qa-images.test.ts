@@ -2,6 +2,7 @@
  * Case images at the QA station over HTTP: a read for the overlay (nothing stored), a read
  * recorded from an image with and without a correction, and the refusals that store nothing.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { caseImageModel } from '../../simulators/case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../../simulators/case-image/render.js';
@@ -113,6 +114,7 @@ describe('case images at the QA station', () => {
       image: { corrected: false },
     });
     expect(first.json().read.corrected).toBeUndefined();
+    expect(first.json().read.imageSha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     const typed = `${code.text.slice(0, 5)}?????`;
     const second = await post(
       { serial: 'S1', brand: 'Federal HST', lacquered: 'false', text: typed },

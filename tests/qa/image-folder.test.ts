@@ -4,6 +4,7 @@
  * names, and moved to processed/; an image that cannot be taken moves to failed/ with its reason
  * beside it and in the log, and nothing is stored for it.
  */
+import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -126,6 +127,36 @@ describe('the image folder', () => {
       station: 'scope 3',
       ammo: { brand: 'Wolf Steel', lacquered: true },
     });
+  }, 120_000);
+
+  it('does not record twice an image whose read was stored before a stop cut its move short', async () => {
+    const { rig, codes } = await engraved({ kind: 'every-case', cases: 3, minGrade: 'C' });
+    const code = codes.get('O1-0000')!;
+    const bytes = await imageOf(code);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // what the folder had stored for this image when the line stopped
+    const text = code.text.replace('-', '');
+    const stored = await rig.qa.submit(
+      {
+        serial: 'O1-0000',
+        text,
+        ammo: { brand: 'Bench 9mm FMJ', lacquered: false },
+        imageRead: { text, sha256 },
+      },
+      'image-folder',
+    );
+    expect(stored.read.imageSha256).toBe(sha256);
+    const dir = join(rig.dir, 'images');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'O1-0000_0001.png'), bytes);
+    // another image of another case of the same firearm is a new read
+    await writeFile(join(dir, 'O1-0000_0002.png'), await imageOf(code, 8));
+    await watch(rig, { settleMs: 50 });
+    await waitFor(async () => (await readdir(join(dir, 'processed'))).length === 2, 'both images taken');
+    const reads = await readsOf(rig, 'O1-0000');
+    expect(reads).toHaveLength(2);
+    expect(reads[0]!.id).toBe(stored.read.id);
+    expect(reads[1]!.imageSha256).not.toBe(sha256);
   }, 120_000);
 
   it('moves a bad image aside with a clear error in the log and beside it, storing nothing', async () => {

@@ -9,6 +9,7 @@
  * An image the reader refuses (not an image, too large, no stamp) is answered with its error
  * and nothing is stored.
  */
+import { createHash } from 'node:crypto';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
 import { MAX_FILE_BYTES } from '../../codes/image/load.js';
@@ -155,7 +156,11 @@ export function qaImageRoutes(app: Api, { qa }: RouteDeps): void {
           ...(fields.round !== undefined ? { round: Number(fields.round) } : {}),
           ...(fields.station !== undefined ? { station: fields.station } : {}),
           // recorded as from an image, and a text the person sent in place of the reader's as a correction
-          imageRead: { text: image.text, gear: image.gear },
+          imageRead: {
+            text: image.text,
+            gear: image.gear,
+            sha256: createHash('sha256').update(file).digest('hex'),
+          },
         };
         const parsed = caseReadInputSchema.safeParse(candidate);
         if (!parsed.success) {

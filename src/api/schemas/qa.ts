@@ -46,6 +46,7 @@ export const storedReadSchema = z
       .describe(
         "for a read from an image: the image reader's text or gear (from) and what the person recorded instead (to)",
       ),
+    imageSha256: z.string().optional().describe('for a read from an image: the SHA-256 of the image file'),
     make: z.string(),
     model: z.string(),
     engraverId: z.string(),
