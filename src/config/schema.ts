@@ -737,7 +737,7 @@ const configObject = z.strictObject({
             .nullable()
             .default(null)
             .describe(
-              'Send case images instead of typed reads: each case is rendered by the case-image simulator at this degradation level (0 clean .. 4 severe, docs/reading.md), read by the image reader and recorded as a read from an image, so the demo shows engraved pin → fired case → image → read → verdict. The char/tooth/gear rates above then play no part. Null: typed reads. About a second of CPU per case.',
+              'Send case images instead of typed reads: each case is rendered by the case-image simulator at this degradation level (0 clean .. 4 severe, docs/reading.md), read by the image reader and recorded as a read from an image, so the demo shows engraved pin → fired case → image → read → verdict. The char/tooth/gear rates above then play no part. Null: typed reads. Rendering and reading a case each take up to about a second of CPU.',
             ),
         })
         .prefault({})

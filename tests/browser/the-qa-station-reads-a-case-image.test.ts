@@ -93,11 +93,15 @@ describe.runIf(canRun)('the QA station reads a case image', () => {
     await page.fill(sel('qa-ammo'), 'Federal 115 gr FMJ');
     await page.press(sel('qa-text'), 'Enter');
     await page.waitForSelector(`${sel('qa-verdict')}:has-text("pass")`, { timeout: 30_000 });
-    // the read list says the read came from the image and what the person changed of it
+    // the station's list of reads says the read came from the image and was corrected (it shows
+    // no text of earlier reads); the Records screen says what was changed
     const source = await page.waitForSelector(`${sel('qa-read-source')}:has-text("image, corrected")`, {
       timeout: 30_000,
     });
-    expect(await source.textContent()).toContain(`text ${dashed(text)} → ${dashed(corrected)}`);
+    expect(await source.textContent()).toBe('image, corrected');
+    await page.goto(`${line.url}/#/records/I1-0001`);
+    const record = await page.waitForSelector(`${sel('record-read-source')}:has-text("corrected")`);
+    expect(await record.textContent()).toContain(`text ${dashed(text)} → ${dashed(corrected)}`);
     await page.context().close();
 
     // so does the audit trail

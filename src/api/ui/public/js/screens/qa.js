@@ -510,7 +510,7 @@ export function mount(root, ctx) {
                       ),
                       h('td', null, identifiesCell(r, verdict, needs)),
                       h('td', null, `${r.ammo?.brand ?? ''}${r.ammo?.lacquered ? ', lacquered' : ''}`),
-                      h('td', { 'data-test': 'qa-read-source' }, sourceOf(r)),
+                      h('td', { 'data-test': 'qa-read-source' }, sourceOf(r, false)),
                       h('td', null, r.by ?? ''),
                     ),
                   ),
