@@ -5,12 +5,13 @@
  * beside it and in the log, and nothing is stored for it.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { caseImageModel } from '../../simulators/case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../../simulators/case-image/render.js';
+import { MAX_FILE_BYTES } from '../../src/codes/image/load.js';
 import { ImageFolder, type ImageFolderOptions, namingOf } from '../../src/qa/image-folder.js';
 import { memoryLogger, sleep, waitFor } from '../erp/support.js';
 import { order } from '../line/harness.js';
@@ -127,6 +128,22 @@ describe('the image folder', () => {
       station: 'scope 3',
       ammo: { brand: 'Wolf Steel', lacquered: true },
     });
+  }, 120_000);
+
+  it("refuses an image over the reader's limit unread, naming the limit, storing nothing", async () => {
+    const { rig } = await engraved();
+    const { dir, logger } = await watch(rig, { settleMs: 50 });
+    // a sparse file: its size is over the limit without writing 64 MiB
+    await writeFile(join(dir, 'O1-0000_r1.tif'), '');
+    await truncate(join(dir, 'O1-0000_r1.tif'), MAX_FILE_BYTES + 1);
+    await waitFor(async () => (await readdir(join(dir, 'failed'))).length === 2, 'the image failed');
+    const why = await readFile(join(dir, 'failed', 'O1-0000_r1.tif.error.txt'), 'utf8');
+    expect(why).toContain(`IMAGE_TOO_LARGE: O1-0000_r1.tif is ${MAX_FILE_BYTES + 1} bytes`);
+    expect(why).toContain(`at most ${MAX_FILE_BYTES} bytes (64 MiB)`);
+    expect(logger.entries.find((e) => e.msg === 'image folder: image refused')?.obj).toMatchObject({
+      code: 'IMAGE_TOO_LARGE',
+    });
+    expect(await readsOf(rig, 'O1-0000')).toHaveLength(0);
   }, 120_000);
 
   it('does not record twice an image whose read was stored before a stop cut its move short', async () => {
