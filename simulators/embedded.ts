@@ -112,6 +112,7 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
         lacqueredShare: t.lacqueredShare,
         brands: t.brands,
         seed: t.seed,
+        ...(t.imageLevel !== null ? { imageLevel: t.imageLevel } : {}),
         logger: log,
       });
       await station.start();
@@ -122,7 +123,12 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
       else daemon.onStop(() => station.stop());
       started.testfire = station;
       log.info(
-        { policy: qa.policy.kind, delayMs: t.delayMs, lacqueredShare: t.lacqueredShare },
+        {
+          policy: qa.policy.kind,
+          delayMs: t.delayMs,
+          lacqueredShare: t.lacqueredShare,
+          imageLevel: t.imageLevel,
+        },
         'simulated test fire: engraved firearms are test-fired and their cases read into QA',
       );
     });

@@ -33,6 +33,7 @@ import { allocatorBehind, startWitnesses, unreservedWitnesses } from './line/wit
 import { createLineServices, lineConfigOf } from './line-services.js';
 import type { Logger } from './logger.js';
 import { holdPort, listenError } from './port-hold.js';
+import { ImageFolder } from './qa/image-folder.js';
 import { QaService } from './qa/index.js';
 import { RegistryReporter } from './registry/reporter.js';
 import { ServiceStack } from './service-stack.js';
@@ -59,6 +60,7 @@ export class Daemon {
   auth?: Auth;
   app?: FastifyInstance;
   dropFolder?: DropFolder;
+  imageFolder?: ImageFolder;
   alarms?: AlarmService;
   /** Where the API listens once started. */
   address?: { host: string; port: number; url: string };
@@ -338,6 +340,26 @@ export class Daemon {
         'drop folder',
         () => dropFolder.start(),
         () => dropFolder.stop(),
+      );
+    }
+    if (c.qa.imageFolder) {
+      const f = c.qa.imageFolder;
+      const imageFolder = new ImageFolder({
+        dir: f.path,
+        pollMs: f.pollMs,
+        settleMs: f.settleMs,
+        completion: f.completion,
+        nameIs: f.nameIs,
+        ammo: { brand: f.brand, lacquered: f.lacquered },
+        station: f.station,
+        qa: this.qa!,
+        logger: log.child({ component: 'image-folder' }),
+      });
+      this.imageFolder = imageFolder;
+      await stack.start(
+        'image folder',
+        () => imageFolder.start(),
+        () => imageFolder.stop(),
       );
     }
     await identity.expect([...STORE_FILES, ...repo.parts()]);

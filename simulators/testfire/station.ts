@@ -39,8 +39,8 @@ export interface TestFireOptions {
   actor?: string;
   /**
    * Send images instead of typed reads: each case is rendered by the case-image simulator at
-   * this degradation level (0..4), read by the image reader, and its hard read entered with the
-   * station `testfire (image)`. Unset: typed reads from the degradation model.
+   * this degradation level (0..4), read by the image reader, and its hard read entered as a read
+   * from an image (`source: image`). Unset: typed reads from the degradation model.
    */
   imageLevel?: number;
   logger?: LineLogger;
@@ -51,14 +51,15 @@ async function imageMarks(
   code: { text: string; gear: string },
   level: number,
   rng: Random,
-): Promise<{ text?: string; gear?: string }> {
+): Promise<{ text: string; gear?: string; imageRead: { text: string; gear?: string } }> {
   const image = renderCaseImage(code, caseImageModel(level, { size: 700 }), rng.below(2 ** 31));
   try {
     const read = await readImageFile(await encodeCaseImage(image), 'the test-fire image');
-    return { text: read.text, gear: read.gear };
+    return { text: read.text, gear: read.gear, imageRead: { text: read.text, gear: read.gear } };
   } catch (err) {
     // no stamp found on the case: a person would enter it as wholly illegible
-    if (isStamplineError(err, 'IMAGE_NO_STAMP')) return { text: '??????????' };
+    if (isStamplineError(err, 'IMAGE_NO_STAMP'))
+      return { text: '??????????', imageRead: { text: '??????????' } };
     throw err;
   }
 }
@@ -141,9 +142,8 @@ export class TestFireStation {
           ? fireCase(code, model, rng)
           : await imageMarks(code, this.o.imageLevel, rng);
       if (this.stopped) break;
-      const station = this.o.imageLevel === undefined ? 'testfire' : 'testfire (image)';
       const result = await this.o.qa.submit(
-        { code: code.text, ...marks, ammo, round, station },
+        { code: code.text, ...marks, ammo, round, station: 'testfire' },
         this.o.actor ?? 'testfire',
       );
       results.push(result);

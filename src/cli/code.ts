@@ -7,16 +7,12 @@
  * in the results); bad input exits 2.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { MAX_MISCORRECTION_RISK } from '../codes/decode.js';
 import { renderPinDxf } from '../codes/dxf.js';
 import {
-  type Codeword,
-  type DecodeResult,
   decodeReads,
   encode,
-  formatText,
   type IssuedCodes,
   parseIssuedFile,
   type Read,
@@ -27,7 +23,9 @@ import { checkFireModel, describeFireModel, type FireModel, SCENARIOS } from '..
 import { markdownTable, rows } from '../codes/sim/report.js';
 import { runIdentification } from '../codes/sim/run.js';
 import { StamplineError } from '../errors.js';
+import { codewordJson, codewordText, decodeJson, decodeText } from './code-text.js';
 import { imageReads } from './image.js';
+import { decodeImageBatch, hasImages, identifyImagesCommand, workerCount } from './image-batch.js';
 
 const EXIT_NEGATIVE = 1;
 
@@ -46,6 +44,7 @@ interface DecodeOptions {
   json?: boolean;
   batch?: boolean;
   issued?: string;
+  workers?: string;
 }
 
 interface SvgOptions {
@@ -58,7 +57,7 @@ interface SvgOptions {
 
 interface IdentifyOptions {
   scenario: string;
-  trials: string;
+  trials?: string;
   seed: string;
   workers?: string;
   charCorrect?: string;
@@ -70,6 +69,9 @@ interface IdentifyOptions {
   assumeToothFlip?: string;
   issued?: string;
   wornPositions?: string;
+  images?: boolean;
+  levels?: string;
+  cases?: string;
   json?: boolean;
 }
 
@@ -118,8 +120,9 @@ export function registerCodeCommands(program: Command, sim: Command): void {
     )
     .option(
       '--batch',
-      'read a JSON array [{key, reads: [{text, gear}]}] on standard input, print a JSON array',
+      'read a JSON array [{key, reads: [{text, gear}], images: [file]}] on standard input, print a JSON array',
     )
+    .option('--workers <n>', 'with --batch: threads reading images (default: one per core)')
     .option(
       '--issued <file>',
       'identify against the issued codes in FILE: one a line, its 10 characters or issuer,index (with --key)',
@@ -128,7 +131,20 @@ export function registerCodeCommands(program: Command, sim: Command): void {
       const issued = opts.issued === undefined ? undefined : readIssued(opts.issued, opts.key);
       if (opts.batch) {
         const items = await readBatch();
-        writeJson(items.map((item) => decodeItem(item, opts.key, issued)));
+        const decode = (item: unknown) => decodeItem(item, opts.key, issued);
+        if (!items.some(hasImages)) {
+          writeJson(items.map(decode));
+          return;
+        }
+        const tty = process.stderr.isTTY === true;
+        writeJson(
+          await decodeImageBatch(items, {
+            workers: workerCount(opts.workers),
+            decode,
+            ...(tty ? { progress: (d, of) => process.stderr.write(`\r${d} of ${of} images read`) } : {}),
+          }),
+        );
+        if (tty) process.stderr.write('\n');
         return;
       }
       if (opts.read.length === 0 && opts.image.length === 0) {
@@ -182,7 +198,10 @@ export function registerCodeCommands(program: Command, sim: Command): void {
       'Monte-Carlo of identifying a gun from 1 to 5 test-fired cases: correct, none and WRONG rates',
     )
     .option('--scenario <name>', `preset fire model: ${Object.keys(SCENARIOS).join(' or ')}`, 'a')
-    .option('--trials <n>', 'guns to simulate (each row of the table uses every one)', '100000')
+    .option(
+      '--trials <n>',
+      'guns to simulate (each row of the table uses every one); default 100000, with --images 100 per level',
+    )
     .option('--seed <n>', 'random seed; the same seed and worker count give the same table', '1')
     .option('--workers <n>', 'worker threads (default: one per core)')
     .option('--char-correct <p>', 'probability that a character is read correctly')
@@ -206,8 +225,25 @@ export function registerCodeCommands(program: Command, sim: Command): void {
       '--worn-positions <n>',
       'character positions illegible on every case of a gun (a worn pin); scenario worn has 2',
     )
+    .option(
+      '--images',
+      'render each case with the case-image simulator, read it with the image reader, and decode the images (docs/reading.md)',
+    )
+    .option('--levels <list>', 'with --images: degradation levels, e.g. 0,1,2,3,4 (the default)')
+    .option('--cases <n>', 'with --images: cases per gun, 1 to 3 (default 3)')
     .option('--json', 'print JSON')
     .action(async (opts: IdentifyOptions) => {
+      if (opts.images) {
+        await identifyImagesCommand({
+          trials: opts.trials === undefined ? 100 : integer('trials', opts.trials),
+          seed: integer('seed', opts.seed),
+          workers: workerCount(opts.workers),
+          levels: opts.levels ?? '0,1,2,3,4',
+          cases: opts.cases === undefined ? 3 : integer('cases', opts.cases),
+          json: opts.json === true,
+        });
+        return;
+      }
       await identify(opts);
     });
 }
@@ -314,90 +350,8 @@ function decodeItem(item: unknown, defaultKey: string | undefined, issued?: Issu
   }
 }
 
-function codewordJson(c: Codeword): object {
-  return { ok: true, issuer: c.issuer, index: c.index, text: c.text, gear: c.gear, codeword: c.symbols };
-}
-
-function decodeJson(r: DecodeResult): object {
-  if (!r.ok) {
-    return {
-      ok: false,
-      error: r.error,
-      uec: r.uec,
-      grade: r.grade,
-      confident: false,
-      ...(r.candidates ? { candidates: r.candidates } : {}),
-    };
-  }
-  return {
-    ok: true,
-    issuer: r.issuer,
-    index: r.index,
-    text: r.text,
-    errors: r.errors,
-    erasures: r.erasures,
-    uec: r.uec,
-    grade: r.grade,
-    confident: r.confident,
-    ...(r.warning ? { warning: r.warning } : {}),
-    miscorrectionRisk: r.miscorrectionRisk,
-    codeword: r.codeword,
-    gear: r.gear,
-    gearRotations: r.gearRotations,
-    ...(r.candidates ? { candidates: r.candidates } : {}),
-  };
-}
-
 function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-/** The gear as people check it against a ring: sync, then one group of 5 per symbol. */
-function groupedGear(gear: string): string {
-  const groups = [gear.slice(0, 8)];
-  for (let o = 8; o < gear.length; o += 5) groups.push(gear.slice(o, o + 5));
-  return groups.join(' ');
-}
-
-function codewordLines(c: Pick<Codeword, 'text' | 'gear' | 'symbols'>): string[] {
-  return [
-    `text      ${formatText(c.text)}`,
-    `gear      ${groupedGear(c.gear)}`,
-    `codeword  ${c.symbols.slice(0, 8).join(' ')} | ${c.symbols.slice(8).join(' ')}`,
-  ];
-}
-
-function codewordText(c: Codeword): string {
-  return `${[`issuer    ${c.issuer}`, `index     ${c.index}`, ...codewordLines(c)].join('\n')}\n`;
-}
-
-function decodeText(r: DecodeResult): string {
-  if (!r.ok) return `not decoded: ${r.error}\ngrade     F\n${candidateLines(r.candidates)}`;
-  const verdict = r.confident ? 'identified' : 'candidate (not an identification)';
-  const lines = [
-    `${verdict}: issuer ${r.issuer}, index ${r.index}`,
-    ...codewordLines({ text: r.text, gear: r.gear, symbols: r.codeword }),
-    `corrected ${r.errors} error${r.errors === 1 ? '' : 's'}, filled ${r.erasures} erasure${r.erasures === 1 ? '' : 's'}`,
-    `UEC       ${r.uec.toFixed(3)}, grade ${r.grade}`,
-    `risk      ${r.miscorrectionRisk.toExponential(1)} estimated probability of a miscorrection (confident at most ${MAX_MISCORRECTION_RISK})`,
-  ];
-  r.gearRotations.forEach((rot, n) => {
-    if (rot !== null) lines.push(`read ${n + 1}    gear sync starts at tooth ${rot + 1} of the read`);
-  });
-  if (r.warning) lines.push(`warning:  ${r.warning}`);
-  return `${lines.join('\n')}\n${candidateLines(r.candidates)}`;
-}
-
-function candidateLines(candidates: DecodeResult['candidates']): string {
-  if (!candidates) return '';
-  if (candidates.length === 0) return 'issued    no issued code explains the reads\n';
-  return candidates
-    .map(
-      (c, n) =>
-        `${n === 0 ? 'issued   ' : '         '} ${formatText(c.text)}  issuer ${c.issuer}` +
-        `${c.index === undefined ? '' : `, index ${c.index}`}  weight ratio ${c.weightRatio.toExponential(1)}\n`,
-    )
-    .join('');
 }
 
 async function identify(opts: IdentifyOptions): Promise<void> {
@@ -422,11 +376,10 @@ async function identify(opts: IdentifyOptions): Promise<void> {
   if (issued < 0 || issued > 2 ** 40) {
     throw new StamplineError('INVALID_INPUT', 'issued must be a number of codes, 0..2^40', { issued });
   }
-  const trials = integer('trials', opts.trials);
+  const trials = integer('trials', opts.trials ?? '100000');
   if (trials < 1) throw new StamplineError('INVALID_INPUT', 'trials must be at least 1', { trials });
   const seed = integer('seed', opts.seed);
-  const workers = opts.workers === undefined ? availableParallelism() : integer('workers', opts.workers);
-  if (workers < 1) throw new StamplineError('INVALID_INPUT', 'workers must be at least 1', { workers });
+  const workers = workerCount(opts.workers);
   const readModel = {
     charMisread: probability('assume-char-misread', opts.assumeCharMisread, DEFAULT_READ_MODEL.charMisread),
     toothFlip: probability('assume-tooth-flip', opts.assumeToothFlip, DEFAULT_READ_MODEL.toothFlip),

@@ -194,6 +194,57 @@ const qaPolicy = z
   .prefault({ kind: 'every-case' })
   .describe('The QA policy that decides pass or fail, chosen by `kind`.');
 
+const qaImageFolder = z
+  .strictObject({
+    path: setting(
+      z.string().min(1),
+      "Folder a microscope's software saves case images to (PNG, JPEG, TIFF); `processed/` and `failed/` are made inside it.",
+      { fsPath: true },
+    ),
+    pollMs: int(100, 3_600_000).default(1000).describe('How often the folder is scanned, in ms.'),
+    settleMs: int(0, 3_600_000)
+      .default(2000)
+      .describe(
+        'An image is read only once its size and time have not changed for this long, in ms, so that an image still being written is not read early.',
+      ),
+    completion: z
+      .enum(['settle', 'done-file'])
+      .default('settle')
+      .describe(
+        'How an image is known to be complete. settle: unchanged for settleMs. done-file: only once `<name>.done` stands beside it, written after the image (and its sidecar) are closed.',
+      ),
+    nameIs: z
+      .enum(['serial', 'code'])
+      .default('serial')
+      .describe(
+        "What the first part of an image's name (up to `_`) is, when no sidecar names the firearm: its serial or its code.",
+      ),
+    brand: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .describe("The bench's ammunition (brand and load), for images whose sidecar does not say."),
+    lacquered: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Whether the bench's ammunition has lacquered primers, for images whose sidecar does not say.",
+      ),
+    station: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .default('image folder')
+      .describe('The station recorded with each read, unless a sidecar says.'),
+  })
+  .nullable()
+  .default(null)
+  .describe(
+    'A watched folder of case images (docs/reading.md). Absent or null: images come through the QA station and the API only.',
+  );
+
 const qaRegistry = z
   .strictObject({
     issuedCodes: int(1, 2 ** 40)
@@ -551,7 +602,7 @@ const configObject = z.strictObject({
     .describe('Order intake from the ERP besides `POST /api/v1/orders`.'),
 
   qa: z
-    .strictObject({ policy: qaPolicy, registry: qaRegistry })
+    .strictObject({ policy: qaPolicy, registry: qaRegistry, imageFolder: qaImageFolder })
     .prefault({})
     .describe('Verification of test-fired cases at the QA station.'),
 
@@ -682,6 +733,12 @@ const configObject = z.strictObject({
           seed: int(0, 2_147_483_647)
             .default(1)
             .describe("Seed of the model's random draws; each code's cases come from their own stream."),
+          imageLevel: int(0, 4)
+            .nullable()
+            .default(null)
+            .describe(
+              'Send case images instead of typed reads: each case is rendered by the case-image simulator at this degradation level (0 clean .. 4 severe, docs/reading.md), read by the image reader and recorded as a read from an image, so the demo shows engraved pin → fired case → image → read → verdict. The char/tooth/gear rates above then play no part. Null: typed reads. Rendering and reading a case each take up to about a second of CPU.',
+            ),
         })
         .prefault({})
         .describe('A simulated test fire and QA station.'),

@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStamplineError } from '../errors.js';
 import { CsvRowIndex, parseOrdersCsv } from './csv.js';
@@ -28,6 +28,9 @@ import { freeName, fsyncDir, moveNoClobber, writeNoClobber } from './no-clobber.
 import type { Order } from './order.js';
 import { DEFAULT_MAX_PROBLEMS, omittedReason, ProblemCollector } from './problems.js';
 import { type RejectionKind, type RejectionReport, type ReportProblem, renderReportText } from './report.js';
+import { type DropCompletion, errno, message, type Seen, SettledFiles } from './settled-files.js';
+
+export { DONE_SUFFIX, type DropCompletion } from './settled-files.js';
 
 export interface IntakeLogger {
   debug(obj: object, msg?: string): void;
@@ -104,31 +107,12 @@ export interface RejectedEvent {
 
 type Events = { processed: [ProcessedEvent]; rejected: [RejectedEvent] };
 
-interface Seen {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  since: number;
-}
-
-export type DropCompletion = 'settle' | 'done-file';
-export const DONE_SUFFIX = '.done';
-
 export const PROCESSED_DIR = 'processed';
 export const REJECTED_DIR = 'rejected';
 const REPORT_SUFFIXES = ['.report.txt', '.report.json'] as const;
-const MAX_BACKOFF_MS = 60_000;
 
 export function isDropCandidate(name: string): boolean {
   return !name.startsWith('.') && !name.startsWith('~') && name.toLowerCase().endsWith('.csv');
-}
-
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export class DropFolder extends EventEmitter<Events> {
@@ -142,8 +126,7 @@ export class DropFolder extends EventEmitter<Events> {
   readonly #accept: AcceptOrders;
   readonly #log: IntakeLogger;
   readonly #journal: IntakeJournal;
-  readonly #seen = new Map<string, Seen>();
-  readonly #retry = new Map<string, { at: number; attempts: number }>();
+  readonly #files: SettledFiles;
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
   #running = false;
@@ -163,6 +146,15 @@ export class DropFolder extends EventEmitter<Events> {
     this.#accept = opts.accept;
     this.#log = opts.logger;
     this.#journal = new IntakeJournal(opts.dir);
+    this.#files = new SettledFiles({
+      dir: opts.dir,
+      pollMs: this.#pollMs,
+      settleMs: this.#settleMs,
+      completion: this.#completion,
+      isCandidate: isDropCandidate,
+      logger: opts.logger,
+      label: 'drop folder',
+    });
   }
 
   /** Starts watching. A folder that cannot be created is logged and retried, never thrown. */
@@ -220,17 +212,7 @@ export class DropFolder extends EventEmitter<Events> {
       }
       const listed = await readdir(this.dir);
       const waiting = new Set(listed.filter(isDropCandidate));
-      // A marker whose file is gone (a stop between the move and the marker's removal) must not
-      // let a later file of that name be taken before its writer is done.
-      for (const n of listed) {
-        if (
-          this.#completion === 'done-file' &&
-          n.endsWith(DONE_SUFFIX) &&
-          !waiting.has(n.slice(0, -DONE_SUFFIX.length))
-        ) {
-          await unlink(join(this.dir, n)).catch(() => {});
-        }
-      }
+      await this.#files.pruneMarkers(listed);
       const pruned = await this.#journal.prune(waiting);
       if (pruned > 0)
         this.#log.debug({ dir: this.dir, pruned }, 'drop folder: removed markers of files already moved');
@@ -246,45 +228,16 @@ export class DropFolder extends EventEmitter<Events> {
   async #scan(): Promise<void> {
     if (!this.#prepared) await this.#prepare();
     if (!this.#prepared) return;
-    let names: string[];
-    let done: Set<string> | undefined;
+    let listed: string[];
     try {
-      const all = await readdir(this.dir);
-      names = all.filter(isDropCandidate);
-      if (this.#completion === 'done-file') done = new Set(all.filter((n) => n.endsWith(DONE_SUFFIX)));
+      listed = await readdir(this.dir);
     } catch (err) {
       // The folder vanished or the share dropped: create it again on the next poll.
       this.#prepared = false;
       this.#folderProblem(err, 'cannot list the folder; will retry');
       return;
     }
-    const now = performance.now();
-    const present = new Set<string>();
-    for (const name of names) {
-      // Not complete until the ERP says so; until then the file is not even watched.
-      if (done && !done.has(`${name}${DONE_SUFFIX}`)) continue;
-      let st: Awaited<ReturnType<typeof stat>>;
-      try {
-        st = await stat(join(this.dir, name));
-      } catch {
-        continue;
-      }
-      if (!st.isFile()) continue;
-      present.add(name);
-      const before = this.#seen.get(name);
-      if (!before || before.size !== st.size || before.mtimeMs !== st.mtimeMs || before.ino !== st.ino) {
-        this.#seen.set(name, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, since: now });
-      }
-    }
-    for (const name of this.#seen.keys()) {
-      if (!present.has(name)) {
-        this.#seen.delete(name);
-        this.#retry.delete(name);
-      }
-    }
-    const ready = [...this.#seen.entries()]
-      .filter(([name, s]) => now - s.since >= this.#settleMs && (this.#retry.get(name)?.at ?? 0) <= now)
-      .sort(([a, x], [b, y]) => x.mtimeMs - y.mtimeMs || (a < b ? -1 : a > b ? 1 : 0));
+    const ready = await this.#files.ready(listed);
     for (const [name, s] of ready) {
       // Stopping finishes the file in hand, not every file waiting.
       if (this.#stopping) break;
@@ -292,51 +245,11 @@ export class DropFolder extends EventEmitter<Events> {
     }
   }
 
-  #defer(name: string, err: unknown, what: string): void {
-    const attempts = (this.#retry.get(name)?.attempts ?? 0) + 1;
-    const wait = Math.min(MAX_BACKOFF_MS, this.#pollMs * 2 ** Math.min(attempts, 16));
-    this.#retry.set(name, { at: performance.now() + wait, attempts });
-    this.#log.warn(
-      { file: name, err: message(err), attempts, retryInMs: wait },
-      `drop folder: ${what}; will retry`,
-    );
-  }
-
   async #take(name: string, settled: Seen): Promise<void> {
     const path = join(this.dir, name);
-    let bytes: Buffer | undefined;
-    let size = 0;
-    try {
-      const handle = await open(path, 'r');
-      try {
-        const st = await handle.stat();
-        size = st.size;
-        if (st.size !== settled.size || st.mtimeMs !== settled.mtimeMs || st.ino !== settled.ino) {
-          this.#seen.delete(name);
-          return;
-        }
-        if (st.size <= this.#maxFileBytes) bytes = await handle.readFile();
-      } finally {
-        await handle.close();
-      }
-      const after = await stat(path);
-      if (
-        after.size !== settled.size ||
-        after.mtimeMs !== settled.mtimeMs ||
-        (bytes !== undefined && bytes.length !== settled.size)
-      ) {
-        this.#seen.delete(name);
-        return;
-      }
-    } catch (err) {
-      if (errno(err) === 'ENOENT') {
-        this.#seen.delete(name);
-        return;
-      }
-      // A file locked by its writer (EBUSY on shares) or not yet readable: not settled.
-      this.#defer(name, err, 'cannot open the file');
-      return;
-    }
+    const got = await this.#files.read(name, settled, this.#maxFileBytes);
+    if (!got) return;
+    const { bytes, size } = got;
 
     try {
       if (bytes === undefined) {
@@ -374,7 +287,7 @@ export class DropFolder extends EventEmitter<Events> {
           result = { ok: false, problems: [{ reason: err.message }] };
         } else {
           // Whether the line stored anything is unknown; the next attempt is a replay.
-          this.#defer(name, err, 'the line could not take the file');
+          this.#files.defer(name, err, 'the line could not take the file');
           return;
         }
       }
@@ -409,10 +322,10 @@ export class DropFolder extends EventEmitter<Events> {
     } catch (err) {
       if (errno(err) === 'ENOENT' && !(await stat(path).catch(() => undefined))) {
         this.#log.warn({ file: name }, 'drop folder: the file disappeared while being taken');
-        this.#seen.delete(name);
+        this.#files.forget(name);
         return;
       }
-      this.#defer(name, err, 'cannot finish taking the file');
+      this.#files.defer(name, err, 'cannot finish taking the file');
     }
   }
 
@@ -422,20 +335,12 @@ export class DropFolder extends EventEmitter<Events> {
    * operator and the integrator must hear of it at once.
    */
   async #grewAfterRead(name: string, read: Seen, orderIds: string[]): Promise<void> {
-    const now = await stat(join(this.dir, name)).catch(() => undefined);
-    if (!now || (now.size === read.size && now.mtimeMs === read.mtimeMs && now.ino === read.ino)) return;
+    const now = await this.#files.changedSince(name, read);
+    if (!now) return;
     this.#log.error(
       { file: name, readBytes: read.size, nowBytes: now.size, orderIds },
       'drop folder: the file changed after it was read: its writer paused longer than settleMs, and the orders were taken from what was there; check them against the ERP, and write files under a temporary name then rename them, or set completion: done-file',
     );
-  }
-
-  /** The ERP's marker goes once its file has left the folder. */
-  async #removeMarker(name: string): Promise<void> {
-    if (this.#completion !== 'done-file') return;
-    await unlink(join(this.dir, `${name}${DONE_SUFFIX}`)).catch((err) => {
-      if (errno(err) !== 'ENOENT') throw err;
-    });
   }
 
   async #processed(name: string, sha256: string, orderIds: string[], firearms: number): Promise<void> {
@@ -448,11 +353,10 @@ export class DropFolder extends EventEmitter<Events> {
       }
     }
     await fsyncDir(this.processedDir);
-    await this.#removeMarker(name);
+    await this.#files.removeMarker(name);
     await fsyncDir(this.dir);
     await this.#journal.remove(name, sha256);
-    this.#seen.delete(name);
-    this.#retry.delete(name);
+    this.#files.forget(name);
     this.#log.info({ file: name, movedTo, orderIds, firearms }, 'drop folder: file accepted');
     this.emit('processed', { file: name, movedTo, sha256, orderIds, firearms });
   }
@@ -483,12 +387,11 @@ export class DropFolder extends EventEmitter<Events> {
       if (!(await writeNoClobber(`${movedTo}.report.json`, `${JSON.stringify(report, null, 2)}\n`))) continue;
       if (!(await moveNoClobber(join(this.dir, name), movedTo))) continue;
       await fsyncDir(this.rejectedDir);
-      await this.#removeMarker(name);
+      await this.#files.removeMarker(name);
       await fsyncDir(this.dir);
       // The line refused it: nothing was stored, so no replay is owed.
       if (kind === 'refused' && sha256) await this.#journal.remove(name, sha256);
-      this.#seen.delete(name);
-      this.#retry.delete(name);
+      this.#files.forget(name);
       this.#log.warn(
         { file: name, movedTo, kind, problems: report.total, first: problems[0]?.reason },
         'drop folder: file rejected',

@@ -1,7 +1,7 @@
 /** Verification at the QA station (spec erp-and-qa.md): what other modules may use. */
 export { type CharAgreement, compareRead, type ReadComparison } from './compare.js';
 export { decodeCase, decodeCases, gradeAtLeast } from './decode.js';
-export { caseReadInputSchema, checkRead, normaliseCode, problemsOf } from './input.js';
+export { caseReadInputSchema, checkRead, normaliseCode, problemsOf, provenanceOf } from './input.js';
 export {
   caseProblem,
   casesNeeded,
@@ -36,7 +36,9 @@ export type {
   CaseReadInput,
   FirearmRecord,
   QaDecisionEvent,
+  ReadCorrection,
   ReadDecode,
+  ReadSource,
   StatsDimension,
   StatsRow,
   StoredRead,

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { CHAR_VALUE } from '../codes/alphabet.js';
 import { GEAR_LENGTH, TEXT_LENGTH } from '../codes/index.js';
 import { StamplineError } from '../errors.js';
-import type { CaseReadInput } from './types.js';
+import type { CaseReadInput, StoredRead } from './types.js';
 
 export const MAX_ROUNDS = 10_000;
 
@@ -99,6 +99,35 @@ export const caseReadInputSchema: z.ZodType<CaseReadInput> = z
       .max(64, { error: 'must be at most 64 characters' })
       .optional()
       .describe('the station or instrument'),
+    imageRead: z
+      .strictObject({
+        text: z
+          .string()
+          .max(64, { error: `must be at most ${TEXT_LENGTH} characters` })
+          .refine((t) => symbolsOf(t).length <= TEXT_LENGTH, {
+            error: `must be at most ${TEXT_LENGTH} characters once dashes and spaces are taken out`,
+          })
+          .describe('the text as the image reader read it, `?` where it was unsure'),
+        gear: z
+          .string()
+          .max(GEAR_LENGTH + 16, { error: `must be ${GEAR_LENGTH} characters of 0, 1 and ?` })
+          .refine((g) => g.trim() === '' || (g.trim().length === GEAR_LENGTH && GEAR.test(g.trim())), {
+            error: `must be ${GEAR_LENGTH} characters of 0, 1 and ?, or empty`,
+          })
+          .optional()
+          .describe('the gear as the image reader read it'),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, {
+            error: 'must be the SHA-256 of the image file, 64 lower-case hex digits',
+          })
+          .optional()
+          .describe('the SHA-256 of the image file, recorded with the read to find it again'),
+      })
+      .optional()
+      .describe(
+        "the image reader's read, when this read comes from a case image: the read is recorded as from an image, and a text or gear that differs from it as a correction",
+      ),
     askBeforeVoid: z
       .boolean({ error: 'must be true or false' })
       .optional()
@@ -164,6 +193,11 @@ export function checkRead(input: unknown): CheckedRead {
   if (present(r.gear)) read.gear = r.gear!.trim();
   if (r.round !== undefined) read.round = r.round;
   if (r.station !== undefined) read.station = r.station;
+  if (r.imageRead !== undefined) {
+    read.imageRead = { text: r.imageRead.text };
+    if (present(r.imageRead.gear)) read.imageRead.gear = r.imageRead.gear!.trim();
+    if (r.imageRead.sha256 !== undefined) read.imageRead.sha256 = r.imageRead.sha256;
+  }
   if (r.askBeforeVoid === true) read.askBeforeVoid = true;
   return read;
 }
@@ -174,4 +208,30 @@ export function invalid(path: string, reason: string, context: Record<string, un
     ...context,
     problems: [{ path, reason }],
   });
+}
+
+/** A text read as compared: dashes and spaces out, upper case. */
+function textKey(text: string | undefined): string {
+  return symbolsOf(text ?? '')
+    .join('')
+    .toUpperCase();
+}
+
+/**
+ * Where a checked read came from, and what the person changed of the image reader's read: the
+ * text and the gear, each when it differs from the reader's (the text compared without dashes,
+ * spaces or case).
+ */
+export function provenanceOf(read: CheckedRead): Pick<StoredRead, 'source' | 'corrected' | 'imageSha256'> {
+  const image = read.imageRead;
+  if (!image) return { source: 'typed' };
+  const corrected: NonNullable<StoredRead['corrected']> = {};
+  if (textKey(read.text) !== textKey(image.text)) corrected.text = { from: image.text, to: read.text ?? '' };
+  if ((read.gear ?? '') !== (image.gear ?? ''))
+    corrected.gear = { from: image.gear ?? '', to: read.gear ?? '' };
+  return {
+    source: 'image',
+    ...(corrected.text || corrected.gear ? { corrected } : {}),
+    ...(image.sha256 !== undefined ? { imageSha256: image.sha256 } : {}),
+  };
 }

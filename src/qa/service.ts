@@ -24,7 +24,7 @@ import type { AppendLogRepair } from '../store/append-log.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
 import { decodeCase } from './decode.js';
-import { type CheckedRead, checkRead, invalid, normaliseCode } from './input.js';
+import { type CheckedRead, checkRead, invalid, normaliseCode, provenanceOf } from './input.js';
 import { evaluate, examinedRounds, type QaPolicy } from './policy.js';
 import { type DecisionEntry, type QaLogEntry, ReadLog } from './read-log.js';
 import { DEFAULT_REGISTRY, type RegistrySize } from './registry-check.js';
@@ -288,6 +288,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       ammo: { brand: input.ammo.brand, lacquered: input.ammo.lacquered },
       ...(input.round !== undefined ? { round: input.round } : {}),
       ...(input.station !== undefined ? { station: input.station } : {}),
+      ...provenanceOf(input),
       make: order.make,
       model: order.model,
       engraverId: this.o.engraverId,
@@ -309,6 +310,8 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
         grade: decode.grade,
         matches: decode.matches,
         ammo: stored.ammo,
+        source: stored.source,
+        ...(stored.corrected ? { corrected: stored.corrected } : {}),
       },
     });
 

@@ -28,6 +28,12 @@ export interface CaseReadInput {
   /** the station or instrument, free text */
   station?: string;
   /**
+   * The read the image reader made, when this read comes from a case image (the station, the
+   * image route, the watched folder): the read is then recorded as from an image, and a `text`
+   * or `gear` that differs from it as a correction of it by the person who sent it.
+   */
+  imageRead?: { text: string; gear?: string; sha256?: string };
+  /**
    * Ask before a failing verdict voids the code: a read that would fail the firearm is then
    * refused (409 QA_VOID_UNCONFIRMED, nothing stored) with what it shows, for the person to
    * confirm by sending it again without this, or to read the case again.
@@ -53,6 +59,12 @@ export interface ReadDecode {
   error?: string;
 }
 
+/** What a person changed of the image reader's read before recording it: the reader's, then theirs. */
+export interface ReadCorrection {
+  from: string;
+  to: string;
+}
+
 /** A read as stored: appended, never changed. */
 export interface StoredRead {
   /** sequence number in the line's read log, from 1 */
@@ -69,6 +81,15 @@ export interface StoredRead {
   ammo: Ammunition;
   round?: number;
   station?: string;
+  /**
+   * Where the read came from: typed by a person, or the image reader's read of a case image.
+   * Absent on reads logged before it was recorded (their station may say `(image)`).
+   */
+  source?: ReadSource;
+  /** for a read from an image: the text and gear as the reader read them and as recorded, where a person changed them */
+  corrected?: { text?: ReadCorrection; gear?: ReadCorrection };
+  /** for a read from an image: the SHA-256 of the image file, when the sender gave it */
+  imageSha256?: string;
   /** what the statistics group by */
   make: string;
   model: string;
@@ -77,6 +98,8 @@ export interface StoredRead {
   recipe: string;
   decode: ReadDecode;
 }
+
+export type ReadSource = 'typed' | 'image';
 
 export type VerdictStatus = 'pending' | 'pass' | 'fail';
 

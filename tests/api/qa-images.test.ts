@@ -2,6 +2,7 @@
  * Case images at the QA station over HTTP: a read for the overlay (nothing stored), a read
  * recorded from an image with and without a correction, and the refusals that store nothing.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { caseImageModel } from '../../simulators/case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../../simulators/case-image/render.js';
@@ -59,6 +60,28 @@ const readsOf = async (serial: string) =>
   ).json().reads as unknown[];
 
 describe('case images at the QA station', () => {
+  it("records a read sent as JSON with the image reader's read as from an image, a changed text as a correction", async () => {
+    const codes = await engrave(s, 'A-1', ['S1', 'S2']);
+    const machine = codes.get('S2')!.text.replace('-', '');
+    const gear = codes.get('S2')!.gear;
+    const send = (payload: object) =>
+      s.api.app.inject({ method: 'POST', url: '/api/v1/qa/reads', headers: s.api.as('user qa'), payload });
+    const ammo = { brand: 'Federal HST', lacquered: false };
+    const typed = await send({ serial: 'S1', text: codes.get('S1')!.text, ammo });
+    expect(typed.statusCode).toBe(201);
+    expect(typed.json().read.source).toBe('typed');
+    const changed = `${machine.slice(0, 9)}?`;
+    const fixed = await send({ serial: 'S2', text: changed, gear, ammo, imageRead: { text: machine, gear } });
+    expect(fixed.statusCode).toBe(201);
+    expect(fixed.json().read).toMatchObject({
+      source: 'image',
+      corrected: { text: { from: machine, to: changed } },
+    });
+    const bad = await send({ serial: 'S2', text: machine, ammo, imageRead: { text: machine, gear: '01' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toContain('imageRead.gear');
+  });
+
   it('reads an image for the overlay as JSON from a session, storing nothing', async () => {
     const codes = await engrave(s, 'A-1', ['S1']);
     const bytes = await imageOf(codes.get('S1')!);
@@ -87,20 +110,40 @@ describe('case images at the QA station', () => {
     );
     expect(first.statusCode).toBe(201);
     expect(first.json()).toMatchObject({
-      read: { serial: 'S1', station: 'bench 2 (image)', decode: { matches: true } },
+      read: { serial: 'S1', station: 'bench 2', source: 'image', decode: { matches: true } },
       image: { corrected: false },
     });
+    expect(first.json().read.corrected).toBeUndefined();
+    expect(first.json().read.imageSha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     const typed = `${code.text.slice(0, 5)}?????`;
     const second = await post(
       { serial: 'S1', brand: 'Federal HST', lacquered: 'false', text: typed },
       { name: 'c2.png', bytes: await imageOf(code, 4) },
     );
     expect(second.statusCode).toBe(201);
+    const machine = code.text.replace('-', '');
     expect(second.json()).toMatchObject({
-      read: { text: typed, station: 'image (image, corrected)' },
+      read: { text: typed, source: 'image', corrected: { text: { from: machine, to: typed } } },
       image: { corrected: true },
     });
-    expect(await readsOf('S1')).toHaveLength(2);
+    // the gear was not changed, so only the text is a correction
+    expect(second.json().read.corrected.gear).toBeUndefined();
+    expect(second.json().read.station).toBeUndefined();
+    const reads = await readsOf('S1');
+    expect(reads).toHaveLength(2);
+    expect(reads[1]).toMatchObject({ source: 'image', corrected: { text: { from: machine, to: typed } } });
+    // the audit trail says it too
+    const audit = await s.audit.query({ action: 'qa.read', limit: 10 });
+    const afters = audit.map((e) => e.after as Record<string, unknown>);
+    expect(afters).toContainEqual(expect.objectContaining({ source: 'image', read: 1 }));
+    expect(afters).toContainEqual(
+      expect.objectContaining({
+        source: 'image',
+        read: 2,
+        corrected: { text: { from: machine, to: typed } },
+      }),
+    );
+    expect(afters.find((a) => a.read === 1)).not.toHaveProperty('corrected');
   });
 
   it('refuses a corrupt image, a missing image, an image with no stamp and the wrong role, storing nothing', async () => {

@@ -21,6 +21,7 @@ const canRun = requireCommands('chromium');
 const line = new BrowserLine();
 const sel = (name: string) => `[data-test="${name}"]`;
 let dir = '';
+const dashed = (t: string) => `${t.slice(0, 5)}-${t.slice(5)}`;
 
 async function logIn(person: Person): Promise<Page> {
   const context = await line.browser!.newContext({ viewport: { width: 1280, height: 900 } });
@@ -92,7 +93,23 @@ describe.runIf(canRun)('the QA station reads a case image', () => {
     await page.fill(sel('qa-ammo'), 'Federal 115 gr FMJ');
     await page.press(sel('qa-text'), 'Enter');
     await page.waitForSelector(`${sel('qa-verdict')}:has-text("pass")`, { timeout: 30_000 });
+    // the station's list of reads says the read came from the image and was corrected (it shows
+    // no text of earlier reads); the Records screen says what was changed
+    const source = await page.waitForSelector(`${sel('qa-read-source')}:has-text("image, corrected")`, {
+      timeout: 30_000,
+    });
+    expect(await source.textContent()).toBe('image, corrected');
+    await page.goto(`${line.url}/#/records/I1-0001`);
+    const record = await page.waitForSelector(`${sel('record-read-source')}:has-text("corrected")`);
+    expect(await record.textContent()).toContain(`text ${dashed(text)} → ${dashed(corrected)}`);
     await page.context().close();
+
+    // so does the audit trail
+    const supervisor = await logIn(PEOPLE.supervisor);
+    await supervisor.goto(`${line.url}/#/audit`);
+    const note = await supervisor.waitForSelector(`${sel('audit-read-source')}:has-text("corrected")`);
+    expect(await note.textContent()).toContain(`text ${dashed(text)} → ${dashed(corrected)}`);
+    await supervisor.context().close();
 
     const reads = await until(
       async () => {
@@ -102,6 +119,10 @@ describe.runIf(canRun)('the QA station reads a case image', () => {
       'the read in the log',
       10_000,
     ).catch(async () => (await line.erp('GET', '/api/v1/records/I1-0001')).body.reads);
-    expect(reads[0]).toMatchObject({ text: corrected, station: 'image (image, corrected)' });
+    expect(reads[0]).toMatchObject({
+      text: corrected,
+      source: 'image',
+      corrected: { text: { from: text, to: corrected } },
+    });
   }, 240_000);
 });

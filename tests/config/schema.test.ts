@@ -72,7 +72,11 @@ describe('defaults', () => {
         window: 500,
       },
       erp: { dropFolder: null },
-      qa: { policy: { kind: 'every-case', cases: 3, minGrade: 'C' }, registry: { issuedCodes: 10_000_000 } },
+      qa: {
+        policy: { kind: 'every-case', cases: 3, minGrade: 'C' },
+        registry: { issuedCodes: 10_000_000 },
+        imageFolder: null,
+      },
       alarms: { qaWindow: 50, qaMinVerdicts: 20, qaFailShare: 0.2, codesLeftBelow: 1000 },
       simulators: {
         engraver: { enabled: false, transport: 'modbus-tcp', port: 1502, markingTimeMs: 1500 },
@@ -91,6 +95,7 @@ describe('defaults', () => {
           lacqueredShare: 0.2,
           brands: ['Federal HST', 'Winchester White Box', 'Remington UMC', 'Blazer Brass', 'Fiocchi'],
           seed: 1,
+          imageLevel: null,
         },
       },
       log: { level: 'info', pretty: false },
@@ -119,6 +124,32 @@ describe('defaults', () => {
     );
     expect(() => parseConfig(patched({ qa: { registry: { issuers: 5000 } } }))).toThrow(
       /qa\.registry\.issuers/,
+    );
+  });
+
+  it("takes the QA image folder with its defaults, refuses one without the bench's ammunition, and the test fire's image level", () => {
+    expect(parsedWith({}).qa.imageFolder).toBeNull();
+    const c = parsedWith({ qa: { imageFolder: { path: 'images', brand: 'Federal HST' } } });
+    expect(c.qa.imageFolder).toEqual({
+      path: '/srv/line/images',
+      pollMs: 1000,
+      settleMs: 2000,
+      completion: 'settle',
+      nameIs: 'serial',
+      brand: 'Federal HST',
+      lacquered: false,
+      station: 'image folder',
+    });
+    expect(() => parsedWith({ qa: { imageFolder: { path: 'images' } } })).toThrow(/qa\.imageFolder\.brand/);
+    expect(() => parsedWith({ qa: { imageFolder: { path: 'i', brand: 'x', nameIs: 'lot' } } })).toThrow(
+      /qa\.imageFolder\.nameIs/,
+    );
+    expect(parsedWith({}).simulators.testfire.imageLevel).toBeNull();
+    expect(parsedWith({ simulators: { testfire: { imageLevel: 2 } } }).simulators.testfire.imageLevel).toBe(
+      2,
+    );
+    expect(() => parsedWith({ simulators: { testfire: { imageLevel: 5 } } })).toThrow(
+      /simulators\.testfire\.imageLevel/,
     );
   });
 

@@ -4,11 +4,12 @@
  *     for the station's overlay; nothing is stored. JSON so that the station's browser session
  *     may send it (a change sent with a session cookie must be JSON).
  *   - `POST /api/v1/qa/images` (multipart: the file `image` and the fields of a read): reads the
- *     image and records the read as `POST /api/v1/qa/reads` does, the text corrected by the QA
- *     person where a `text` field is sent. For microscopes and integrators with a token.
+ *     image and records the read as `POST /api/v1/qa/reads` does, recorded as from an image, the
+ *     text corrected by the QA person where a `text` field differs from the reader's. For microscopes and integrators with a token.
  * An image the reader refuses (not an image, too large, no stamp) is answered with its error
  * and nothing is stored.
  */
+import { createHash } from 'node:crypto';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
 import { MAX_FILE_BYTES } from '../../codes/image/load.js';
@@ -146,8 +147,6 @@ export function qaImageRoutes(app: Api, { qa }: RouteDeps): void {
             { field: 'image' },
           );
         const image = await readImageFile(file, name);
-        const corrected =
-          fields.text !== undefined && fields.text.replace(/[-\s]/g, '').toUpperCase() !== image.text;
         const candidate = {
           ...(fields.serial !== undefined ? { serial: fields.serial } : {}),
           ...(fields.code !== undefined ? { code: fields.code } : {}),
@@ -155,11 +154,13 @@ export function qaImageRoutes(app: Api, { qa }: RouteDeps): void {
           gear: image.gear,
           ammo: { brand: fields.brand ?? '', lacquered: fields.lacquered === 'true' },
           ...(fields.round !== undefined ? { round: Number(fields.round) } : {}),
-          // the station field says the read came from an image, and whether a person corrected it
-          station: `${fields.station ?? 'image'}${corrected ? ' (image, corrected)' : ' (image)'}`.slice(
-            0,
-            64,
-          ),
+          ...(fields.station !== undefined ? { station: fields.station } : {}),
+          // recorded as from an image, and a text the person sent in place of the reader's as a correction
+          imageRead: {
+            text: image.text,
+            gear: image.gear,
+            sha256: createHash('sha256').update(file).digest('hex'),
+          },
         };
         const parsed = caseReadInputSchema.safeParse(candidate);
         if (!parsed.success) {
@@ -169,7 +170,10 @@ export function qaImageRoutes(app: Api, { qa }: RouteDeps): void {
           });
         }
         const result = await service().submit(parsed.data, actorOf(req));
-        return reply.status(201).send({ ...result, image: { ...imageReadJson(image), corrected } });
+        return reply.status(201).send({
+          ...result,
+          image: { ...imageReadJson(image), corrected: result.read.corrected !== undefined },
+        });
       },
     );
   });

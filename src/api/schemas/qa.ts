@@ -33,6 +33,20 @@ export const storedReadSchema = z
     ammo: ammunitionSchema,
     round: z.number().int().optional(),
     station: z.string().optional(),
+    source: z
+      .enum(['typed', 'image'])
+      .optional()
+      .describe('typed by a person, or read off a case image; absent on reads logged before it was recorded'),
+    corrected: z
+      .looseObject({
+        text: z.looseObject({ from: z.string(), to: z.string() }).optional(),
+        gear: z.looseObject({ from: z.string(), to: z.string() }).optional(),
+      })
+      .optional()
+      .describe(
+        "for a read from an image: the image reader's text or gear (from) and what the person recorded instead (to)",
+      ),
+    imageSha256: z.string().optional().describe('for a read from an image: the SHA-256 of the image file'),
     make: z.string(),
     model: z.string(),
     engraverId: z.string(),

@@ -27,6 +27,28 @@ export function when(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/**
+ * Where a read came from, as the read lists show it: `typed`, `image`, or `image, corrected`,
+ * with `detail` what the person changed of the reader's text (`text A?C… → ABC…`; the QA
+ * station leaves it out, as it shows no text of earlier reads). A read logged before the source
+ * was recorded is told by its station (`... (image, corrected)`), else shown as typed.
+ * @param {{ source?: string, station?: string, corrected?: { text?: { from: string, to: string }, gear?: { from: string, to: string } } }} r
+ * @param {boolean} [detail]
+ */
+export function sourceOf(r, detail = true) {
+  const legacy = /\(image(, corrected)?\)$/.exec(r?.station ?? '');
+  const source = r?.source ?? (legacy ? 'image' : 'typed');
+  if (source !== 'image') return 'typed';
+  const c = r.corrected;
+  if (!c) return legacy?.[1] ? 'image, corrected' : 'image';
+  if (!detail) return 'image, corrected';
+  const parts = [];
+  if (c.text)
+    parts.push(`text ${groupCode(c.text.from) || c.text.from} → ${groupCode(c.text.to) || c.text.to}`);
+  if (c.gear) parts.push('gear');
+  return `image, corrected: ${parts.join('; ')}`;
+}
+
 export function pct(share) {
   if (typeof share !== 'number' || !Number.isFinite(share)) return '–';
   return `${Math.round(share * 1000) / 10}%`;

@@ -2,7 +2,7 @@
 // before and after of each change, and a check that the hash chain is unbroken.
 import { get, query } from '../api.js';
 import { h, replace } from '../dom.js';
-import { plural, when } from '../format.js';
+import { plural, sourceOf, when } from '../format.js';
 import { busy, errorSlot, field } from '../ui.js';
 
 function isoOf(local) {
@@ -55,6 +55,12 @@ export function mount(root, ctx) {
     body,
   );
 
+  /** A case read from an image says so, with what the person corrected of the reader's read. */
+  function readNote(e) {
+    if (e.action !== 'qa.read' || e.after?.source !== 'image') return null;
+    return h('span', { class: 'hint', 'data-test': 'audit-read-source' }, sourceOf(e.after));
+  }
+
   function render(entries) {
     const sorted = [...entries].sort((a, b) => b.seq - a.seq);
     replace(
@@ -91,7 +97,7 @@ export function mount(root, ctx) {
                     h('td', { class: 'mono' }, e.actor),
                     h('td', { class: 'mono' }, e.action),
                     h('td', { class: 'mono' }, e.subject),
-                    h('td', null, e.reason ?? ''),
+                    h('td', null, e.reason ?? '', readNote(e)),
                     h(
                       'td',
                       null,

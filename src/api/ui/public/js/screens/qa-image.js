@@ -3,7 +3,7 @@
 // drawn over it: the stamp's edge circle, the sync, each character's box and each tooth,
 // coloured by confidence. The read fills the station's text and gear fields, where the QA
 // person can correct a character before recording; the station then records the read as
-// coming from an image, and as corrected when its text was changed (docs/reading.md).
+// coming from an image, with what the person changed of the reader's text (docs/reading.md).
 import { ApiError, post } from '../api.js';
 import { h } from '../dom.js';
 
@@ -144,15 +144,11 @@ export function imageReader({ onRead, onError }) {
   return {
     el: h('div', { class: 'qa-image' }, drop, status, canvas),
     /**
-     * What to record as the station of a read with this text: from an image, and whether the
-     * person corrected the image's text; null when no image was read.
-     * @param {string} text the text as it will be recorded
-     * @param {string} station the station typed, if any
+     * The reader's read of the image shown, sent with the read so that the line records it as
+     * from an image and what the person changed of it as a correction; null when no image was read.
      */
-    stationFor(text, station) {
-      if (!last) return null;
-      const corrected = text.replace(/[-\s]/g, '').toUpperCase() !== last.text;
-      return `${station || 'image'} (image${corrected ? ', corrected' : ''})`.slice(0, 64);
+    imageRead() {
+      return last ? { ...last } : null;
     },
     reset() {
       last = null;

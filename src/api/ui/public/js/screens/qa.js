@@ -8,7 +8,7 @@
 // case is being typed.
 import { ApiError, enc, get, post, query } from '../api.js';
 import { h, replace } from '../dom.js';
-import { ALPHABET, asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
+import { ALPHABET, asCode, FIREARM_STATE_WORDS, groupCode, plural, sourceOf, when } from '../format.js';
 import { busy, checkbox, chip, errorSlot, facts, field } from '../ui.js';
 import { imageReader } from './qa-image.js';
 
@@ -487,6 +487,7 @@ export function mount(root, ctx) {
                       'Grade',
                       'Identifies',
                       'Ammunition',
+                      'Source',
                       'By',
                     ]
                       .filter(Boolean)
@@ -509,6 +510,7 @@ export function mount(root, ctx) {
                       ),
                       h('td', null, identifiesCell(r, verdict, needs)),
                       h('td', null, `${r.ammo?.brand ?? ''}${r.ammo?.lacquered ? ', lacquered' : ''}`),
+                      h('td', { 'data-test': 'qa-read-source' }, sourceOf(r, false)),
                       h('td', null, r.by ?? ''),
                     ),
                   ),
@@ -720,9 +722,8 @@ export function mount(root, ctx) {
       ...(round !== undefined ? { round } : {}),
       ...(stationInput.value.trim() ? { station: stationInput.value.trim() } : {}),
     };
-    const fromImage = image.stationFor(text, stationInput.value.trim());
-    if (fromImage) body.station = fromImage;
-    await record(body, true);
+    const imageRead = image.imageRead();
+    await record(imageRead ? { ...body, imageRead } : body, true);
   });
 
   /** Sends the read; `ask`: a read that would fail the firearm comes back for confirmation. */

@@ -2,7 +2,7 @@
 // code it carried (voided ones too), every read of every case, the verdicts, and its certificate.
 import { enc, get, query } from '../api.js';
 import { h, replace } from '../dom.js';
-import { asCode, FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
+import { asCode, FIREARM_STATE_WORDS, groupCode, plural, sourceOf, when } from '../format.js';
 import {
   chip,
   errorSlot,
@@ -284,6 +284,7 @@ function mountRecord(root, ctx, serial) {
               'By',
               'Code read',
               'Text read',
+              'Source',
               'Gear',
               'Ammunition',
               'Round',
@@ -302,6 +303,7 @@ function mountRecord(root, ctx, serial) {
                 h('td', null, r.by),
                 h('td', { class: 'mono' }, groupCode(r.code?.text), code && !code.current ? ' (voided)' : ''),
                 h('td', { class: 'mono' }, r.text ?? ''),
+                h('td', { 'data-test': 'record-read-source' }, sourceOf(r)),
                 h('td', null, r.gear ? `${GEAR_TEETH - (illegible ?? 0)}/${GEAR_TEETH}` : 'not read'),
                 h('td', null, r.ammo?.brand ?? '', r.ammo?.lacquered ? ', lacquered' : ''),
                 h('td', { class: 'num' }, r.round ?? ''),
