@@ -10,8 +10,10 @@ import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { parseKey } from '../../src/codes/index.js';
 import type { Engraver } from '../../src/engraver/types.js';
 import { CodeAllocator } from '../../src/line/allocator.js';
+import type { CrashPoint } from '../../src/line/crash-points.js';
 import {
   type AuditSink,
+  type CrashHook,
   Line,
   type LineOptions,
   type NewOrder,
@@ -36,6 +38,11 @@ export interface Harness<E extends Engraver = DeviceEngraver> {
   repo: LineRepository;
   records: RegistryRecord[];
   audit: Array<{ actor: string; action: string; subject: string }>;
+  /**
+   * Sets the hook the line calls at each crash point (`CrashPoint`), or clears it. A hook that
+   * throws ends the step there, as a crash would.
+   */
+  onCrashPoint(hook: CrashHook | undefined): void;
   /** Stops this line's services (not the device), like a clean daemon stop. */
   stop(): Promise<void>;
 }
@@ -95,6 +102,7 @@ export async function startLineWith<E extends Engraver>(
   const records: RegistryRecord[] = [];
   const audit: Harness['audit'] = [];
   const { sink, audit: trail } = options;
+  let crashHook: CrashHook | undefined;
   const line = new Line({
     repo,
     allocator,
@@ -126,6 +134,7 @@ export async function startLineWith<E extends Engraver>(
     mirror: true,
     jobTimeoutMs: options.jobTimeoutMs ?? 10_000,
     autoStart: options.autoStart ?? false,
+    crashHook: (point: CrashPoint, firearm) => crashHook?.(point, firearm),
   });
   await engraver.start();
   await line.start();
@@ -138,6 +147,9 @@ export async function startLineWith<E extends Engraver>(
     repo,
     records,
     audit,
+    onCrashPoint(hook) {
+      crashHook = hook;
+    },
     async stop() {
       await line.stop();
       await engraver.stop();
