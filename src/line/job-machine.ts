@@ -194,14 +194,18 @@ function ended(f: Firearm, obs: Extract<Observation, { kind: 'ended' }>, at: str
     };
   }
   // The job did not finish: its code is never used again. The pin is scrapped if marking may
-  // have begun, and the registry is told the code is void.
+  // have begun, and the registry is told the code is void. That record is queued before the void
+  // is written: a crash between them leaves the firearm `marking`, settled again after the
+  // restart, and the record queued again has the same id. The other way round, the crash would
+  // leave a scrapped pin whose record nothing queues again.
   const fault = result.kind === 'fault' ? result.fault : undefined;
   const pinScrapped = !(result.kind === 'not-started' || fault === 4);
   const reason = describeFailure(result);
   const to: FirearmState = obs.orderAborted ? 'cancelled' : 'queued';
-  const effects: Effect[] = [{ kind: 'write' }];
+  const effects: Effect[] = [];
   if (pinScrapped) effects.push({ kind: 'report', record: 'voided' });
   effects.push(
+    { kind: 'write' },
     { kind: 'audit-void', reason, pinScrapped },
     { kind: 'log', level: 'warn', msg: 'code voided', reason, pinScrapped },
     { kind: 'requeue' },
