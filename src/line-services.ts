@@ -15,7 +15,7 @@ import { recipeFor } from './config/recipes.js';
 import type { Config } from './config/schema.js';
 import type { Engraver } from './engraver/types.js';
 import { CodeAllocator } from './line/allocator.js';
-import { Line, type LineOptions, type RecordSink } from './line/line.js';
+import { type CrashHook, Line, type LineOptions, type RecordSink } from './line/line.js';
 import { LineRepository } from './line/repository.js';
 import type { ServiceStack } from './service-stack.js';
 import { type AuditSink, type Logger, silentLogger } from './shared.js';
@@ -45,6 +45,8 @@ export interface LineParts {
   sink: RecordSink;
   audit: AuditSink;
   logger?: Logger;
+  /** Where the line's crash points go (tests); by default `STAMPLINE_CRASH_AT` (crash-points.ts). */
+  crashHook?: CrashHook;
 }
 
 /** What the line takes from the daemon's configuration. */
@@ -95,6 +97,7 @@ export class LineServices {
       mirror: config.mirror,
       jobTimeoutMs: config.jobTimeoutMs,
       autoStart: config.autoStart ?? false,
+      ...(parts.crashHook ? { crashHook: parts.crashHook } : {}),
     });
   }
 

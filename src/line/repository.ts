@@ -15,57 +15,50 @@
  * read. Codes the line has given firearms are in another, so that QA finds a firearm by the code
  * on its cases.
  */
-import { readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { StamplineError } from '../errors.js';
-import { AppendLog } from '../store/append-log.js';
 import type { Doc, DocumentStore } from '../store/documents.js';
-import { removeFileDurable, writeFileDurable } from '../store/durable.js';
 import { StoreIdentity } from '../store/identity.js';
-import { safeName } from '../store/names.js';
-import { segmentRecordFile } from '../store/segment-record.js';
 import { activeListBehind, orderIsFinished, type UnlistedOrder, unlistedOrders } from './active-witness.js';
 import { CodeIndex } from './code-index.js';
-import type { Firearm, OrderCounts, OrderHeader } from './model.js';
-import { isFinished, newestFirst } from './model.js';
+import {
+  CHUNK_SIZE,
+  type ChunkDoc,
+  type FirearmRef,
+  firearmAt,
+  firearmChunkName,
+  firearmsOf,
+  type LoadedOrder,
+  orderDocPath,
+  pad,
+  placeholderHeader,
+  type StoredFirearm,
+} from './loaded-order.js';
+import type { Firearm, OrderHeader } from './model.js';
+import { newestFirst } from './model.js';
+import { type CatalogueRebuild, OrderCatalogue } from './order-catalogue.js';
 import { SerialIndex } from './serial-index.js';
 
-export const CHUNK_SIZE = 128;
+export {
+  allFinished,
+  CHUNK_SIZE,
+  countFirearms,
+  type FirearmRef,
+  firearmAt,
+  firearmChunkName,
+  firearmsOf,
+  type LoadedOrder,
+  orderDocPath,
+  type StoredFirearm,
+} from './loaded-order.js';
+export {
+  type CatalogueRebuild,
+  ORDER_CATALOGUE,
+  orderCatalogueSegment,
+} from './order-catalogue.js';
 
 /** The list of unfinished orders: a document that must exist once the line has started. */
 export const ACTIVE_ORDERS = 'line/active-orders';
-
-/**
- * The order catalogue's log: `<store>/line/order-catalogue.NNNNNNNN.jsonl`, one order header a
- * line, the last line of an order the one that counts. It lives among the documents it lists, so
- * that a store and its catalogue go together.
- */
-export const ORDER_CATALOGUE = { folder: 'line', name: 'order-catalogue' } as const;
-
-/** The file of one segment of the order catalogue of the document store in `storeDir`. */
-export function orderCatalogueSegment(storeDir: string, segment = 1): string {
-  return join(
-    storeDir,
-    ORDER_CATALOGUE.folder,
-    `${ORDER_CATALOGUE.name}.${String(segment).padStart(8, '0')}.jsonl`,
-  );
-}
-
-/** Why start-up wrote the order catalogue afresh from the header files. */
-/**
- * What the load of the finished orders had to write: the whole catalogue afresh (`absent`,
- * `corrupt`, `missing`), or the finished orders it lacked, found by their header files
- * (`incomplete`: a catalogue cut at a line boundary).
- */
-export type CatalogueRebuild = {
-  reason: 'absent' | 'corrupt' | 'missing' | 'incomplete';
-  orders: number;
-  detail?: string;
-};
-
-interface ChunkDoc {
-  firearms: Firearm[];
-}
 
 interface ActiveDoc {
   orderIds: string[];
@@ -79,24 +72,6 @@ interface ActiveDoc {
 
 /** How many retired orders the list of unfinished orders remembers (one per serial index shard). */
 const RECENTLY_RETIRED = 256;
-
-/** An order held in memory while it is unfinished. */
-export interface LoadedOrder {
-  header: Doc<OrderHeader>;
-  chunks: Doc<ChunkDoc>[];
-}
-
-/** Where a firearm is kept: its order and its place in it. */
-export interface FirearmRef {
-  orderId: string;
-  seq: number;
-}
-
-/** A firearm as stored, with its order's header. Both are the stored objects: do not change them. */
-export interface StoredFirearm {
-  order: OrderHeader;
-  firearm: Firearm;
-}
 
 export class LineRepository {
   private readonly active = new Map<string, LoadedOrder>();
@@ -643,221 +618,4 @@ export class LineRepository {
     for (let i = 0; i < order.chunks.length; i++) this.store.close(`${base}/firearms-${pad(i)}`);
     this.store.close(`${base}/header`);
   }
-}
-
-/**
- * The headers of finished orders, all in memory (about 300 bytes each: some 30 MB for 100,000
- * orders). Appends are durable before they resolve and cost the same however long the line has
- * run; the log is read once after start-up, a torn last line (a retirement cut short) cut off by
- * the log.
- */
-class OrderCatalogue {
-  private readonly dir: string;
-  /** The catalogue's files, as errors name them. */
-  readonly files: string;
-  private log: AppendLog<OrderHeader> | undefined;
-  private readonly byId = new Map<string, OrderHeader>();
-  private abandoned = false;
-  rebuild: CatalogueRebuild | undefined;
-
-  constructor(private readonly storeDir: string) {
-    this.dir = join(storeDir, ORDER_CATALOGUE.folder);
-    this.files = join(this.dir, `${ORDER_CATALOGUE.name}.*.jsonl`);
-  }
-
-  /**
-   * Reads the catalogue, or writes it afresh from `onDisk()` when there is none or it cannot be
-   * read. The fresh catalogue is one segment written whole (temporary file, then rename), so a
-   * crash during a rebuild leaves either no catalogue or a complete one.
-   */
-  async start(onDisk: () => Promise<OrderHeader[]>): Promise<void> {
-    this.checkNotAbandoned();
-    const segments = await this.segmentsPresent();
-    if (segments.length > 0) {
-      const log = this.newLog();
-      try {
-        await log.start();
-        for await (const batch of log.readBatches()) {
-          this.checkNotAbandoned();
-          for (const { segment, line, entry } of batch) {
-            if (typeof entry?.id !== 'string' || typeof entry.createdAt !== 'string') {
-              throw new StamplineError(
-                'STORE_CORRUPT',
-                `order catalogue segment ${segment} line ${line}: not an order header`,
-                { segment, line },
-              );
-            }
-            this.byId.set(entry.id, entry);
-          }
-        }
-        this.log = log;
-        return;
-      } catch (err) {
-        await log.stop();
-        if (
-          !(err instanceof StamplineError) ||
-          (err.code !== 'STORE_CORRUPT' && err.code !== 'STORE_MISSING')
-        )
-          throw err;
-        this.byId.clear();
-        this.rebuild = {
-          reason: err.code === 'STORE_MISSING' ? 'missing' : 'corrupt',
-          orders: 0,
-          detail: err.message,
-        };
-        // The fresh catalogue starts a new account of its segments; the old one lists what is gone.
-        await removeFileDurable(segmentRecordFile(this.dir, ORDER_CATALOGUE.name));
-      }
-    }
-    const headers = await onDisk();
-    // Past here the fresh catalogue is written, renamed into place and opened, stop or not.
-    this.checkNotAbandoned();
-    const next = (segments.at(-1) ?? 0) + 1;
-    const file = orderCatalogueSegment(this.storeDir, next);
-    await writeFileDurable(file, headers.map((h) => `${JSON.stringify(h)}\n`).join(''));
-    const log = this.newLog();
-    try {
-      await log.start();
-      // The segments of a catalogue that could not be read go once the fresh one is in place.
-      await log.dropSegmentsBefore(next);
-    } catch (err) {
-      await log.stop();
-      throw err;
-    }
-    for (const h of headers) this.byId.set(h.id, h);
-    this.log = log;
-    this.rebuild = { ...(this.rebuild ?? { reason: 'absent' }), orders: headers.length };
-  }
-
-  /** Forgets what the last load found, before the next. */
-  reset(): void {
-    this.byId.clear();
-    this.rebuild = undefined;
-    this.abandoned = false;
-  }
-
-  /** Makes a load in progress, or one not begun, give up at its next step that writes nothing. */
-  abandon(): void {
-    this.abandoned = true;
-  }
-
-  checkNotAbandoned(): void {
-    if (this.abandoned) {
-      throw new StamplineError(
-        'STORE_UNAVAILABLE',
-        `the line stopped before the order catalogue ${this.files} was loaded`,
-        { catalogue: this.files, stopped: true },
-      );
-    }
-  }
-
-  /** What listing and retiring orders answer after the load failed with `err`. */
-  failure(err: unknown): StamplineError {
-    if (err instanceof StamplineError && err.context.catalogue === this.files) return err;
-    return new StamplineError(
-      'STORE_UNAVAILABLE',
-      `the order catalogue ${this.files} could not be loaded (${err instanceof Error ? err.message : String(err)}): orders cannot be listed or retired until the daemon is restarted`,
-      { catalogue: this.files },
-      { cause: err },
-    );
-  }
-
-  async stop(): Promise<void> {
-    await this.log?.stop();
-    this.log = undefined;
-  }
-
-  /** Lists a finished order's header; durable before it resolves. */
-  async add(header: OrderHeader): Promise<void> {
-    if (!this.log) throw new StamplineError('STORE_UNAVAILABLE', 'the order catalogue is not started');
-    await this.log.append([header]);
-    this.byId.set(header.id, header);
-  }
-
-  has(id: string): boolean {
-    return this.byId.has(id);
-  }
-
-  headers(): IterableIterator<OrderHeader> {
-    return this.byId.values();
-  }
-
-  private newLog(): AppendLog<OrderHeader> {
-    return new AppendLog<OrderHeader>({ dir: this.dir, name: ORDER_CATALOGUE.name });
-  }
-
-  private async segmentsPresent(): Promise<number[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new StamplineError(
-        'STORE_UNAVAILABLE',
-        `cannot list ${this.dir}: ${(err as Error).message}`,
-        { dir: this.dir },
-        { cause: err },
-      );
-    }
-    const pattern = new RegExp(`^${ORDER_CATALOGUE.name}\\.(\\d{8,})\\.jsonl$`);
-    const ids: number[] = [];
-    for (const n of names) {
-      const m = pattern.exec(n);
-      if (m) ids.push(Number(m[1]));
-    }
-    return ids.sort((a, b) => a - b);
-  }
-}
-
-/** The folder of an order's documents in the document store. */
-export function orderDocPath(id: string): string {
-  return `orders/${safeName(id)}`;
-}
-
-/** The document that holds a firearm (its chunk of CHUNK_SIZE), for readers beside the line. */
-export function firearmChunkName(ref: FirearmRef): string {
-  return `${orderDocPath(ref.orderId)}/firearms-${pad(Math.floor(ref.seq / CHUNK_SIZE))}`;
-}
-
-export function firearmAt(order: LoadedOrder, seq: number): Firearm | undefined {
-  return order.chunks[Math.floor(seq / CHUNK_SIZE)]?.data.firearms[seq % CHUNK_SIZE];
-}
-
-export function* firearmsOf(order: LoadedOrder): Generator<Firearm> {
-  for (const chunk of order.chunks) yield* chunk.data.firearms;
-}
-
-export function countFirearms(order: LoadedOrder): OrderCounts {
-  const counts: OrderCounts = { queued: 0, inProgress: 0, engraved: 0, cancelled: 0, voidedCodes: 0 };
-  for (const f of firearmsOf(order)) {
-    if (f.state === 'queued') counts.queued++;
-    else if (f.state === 'engraved') counts.engraved++;
-    else if (f.state === 'cancelled') counts.cancelled++;
-    else counts.inProgress++;
-    counts.voidedCodes += f.voided.length;
-  }
-  return counts;
-}
-
-export function allFinished(order: LoadedOrder): boolean {
-  for (const f of firearmsOf(order)) if (!isFinished(f.state)) return false;
-  return true;
-}
-
-/** Defaults of a header document; only ever seen if the file vanished between two calls. */
-function placeholderHeader(): OrderHeader {
-  return {
-    id: '',
-    make: '',
-    model: '',
-    target: 'firing-pin',
-    state: 'aborted',
-    createdAt: '',
-    size: 0,
-    source: 'http',
-  };
-}
-
-function pad(i: number): string {
-  return String(i).padStart(5, '0');
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import type { Engraver } from '../../src/engraver/types.js';
-import type { Line, LineOptions, NewOrder, QaDecision, RecordSink } from '../../src/line/line.js';
+import type { CrashPoint } from '../../src/line/crash-points.js';
+import type { CrashHook, Line, LineOptions, NewOrder, QaDecision, RecordSink } from '../../src/line/line.js';
 import type { LineRepository } from '../../src/line/repository.js';
 import { createLineServices } from '../../src/line-services.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
@@ -28,6 +29,11 @@ export interface Harness<E extends Engraver = DeviceEngraver> {
   repo: LineRepository;
   records: RegistryRecord[];
   audit: Array<{ actor: string; action: string; subject: string }>;
+  /**
+   * Sets the hook the line calls at each crash point (`CrashPoint`), or clears it. A hook that
+   * throws ends the step there, as a crash would.
+   */
+  onCrashPoint(hook: CrashHook | undefined): void;
   /** Stops this line's services (not the device), like a clean daemon stop. */
   stop(): Promise<void>;
 }
@@ -76,6 +82,7 @@ export async function startLineWith<E extends Engraver>(
   const records: RegistryRecord[] = [];
   const audit: Harness['audit'] = [];
   const { sink, audit: trail } = options;
+  let crashHook: CrashHook | undefined;
   const services = createLineServices(
     {
       dataDir: dir,
@@ -109,6 +116,7 @@ export async function startLineWith<E extends Engraver>(
         // A QA decision applied again asks the trail which of its entries were already written.
         query: trail?.query?.bind(trail),
       },
+      crashHook: (point: CrashPoint, firearm) => crashHook?.(point, firearm),
     },
   );
   // Stopped as a clean daemon stop would: the line, the engraver, the repository, the store. A
@@ -125,6 +133,9 @@ export async function startLineWith<E extends Engraver>(
     repo: services.repo,
     records,
     audit,
+    onCrashPoint(hook) {
+      crashHook = hook;
+    },
     async stop() {
       await stack.stopAll();
       if (failures.length > 0) throw failures.splice(0)[0];

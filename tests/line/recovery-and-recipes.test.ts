@@ -8,6 +8,7 @@ import type { EngraverDevice } from '../../simulators/engraver/device.js';
 import { recipeFor } from '../../src/config/recipes.js';
 import type { Config } from '../../src/config/schema.js';
 import { StamplineError } from '../../src/errors.js';
+import type { CrashPoint } from '../../src/line/crash-points.js';
 import type { Firearm, FirearmState } from '../../src/line/model.js';
 import { type Harness, order, until, useLines } from './harness.js';
 
@@ -58,21 +59,29 @@ async function secondJobMarking(): Promise<Harness> {
   return h;
 }
 
+/** The crash point reached once a firearm is durably in each state, before the line goes on. */
+const CRASH_POINT_AFTER: Partial<Record<FirearmState, CrashPoint>> = {
+  allocated: 'after-allocation',
+  loaded: 'after-load',
+  marking: 'before-start',
+};
+
 /**
  * The controller dies as soon as firearm `seq` reaches `state` durably: its link goes dead, and
- * the step it was in stops there (the listener runs inside the step, so what it throws ends the
+ * the step it was in stops at the crash point there (the line's crash hook throws, which ends the
  * step as a crash would; the link error is one the line retries, never settles).
  */
 function dieAt(h: Harness, seq: number, state: FirearmState): Promise<Firearm> {
+  const at = CRASH_POINT_AFTER[state];
+  if (!at) throw new Error(`no crash point follows the state ${state}`);
   return new Promise((resolve) => {
-    const listener = ({ firearm }: { firearm: Firearm }) => {
-      if (firearm.seq !== seq || firearm.state !== state) return;
-      h.line.off('firearm', listener);
+    h.onCrashPoint((point, firearm) => {
+      if (point !== at || firearm.seq !== seq) return;
+      h.onCrashPoint(undefined);
       h.engraver.down('controller died');
       resolve(structuredClone(firearm));
       throw new StamplineError('ENGRAVER_LINK_DOWN', 'controller died');
-    };
-    h.line.on('firearm', listener);
+    });
   });
 }
 
