@@ -13,8 +13,8 @@ export interface EndWait {
   url: string;
   jobId: number;
   wait: WaitOptions;
-  /** The driver's stop signal; its reason is not used, `stoppedError` is. */
-  stop: AbortSignal;
+  /** Calls the listener when the driver stops (at once if it has); answers the unsubscribe. */
+  onStop(listener: () => void): () => void;
   stoppedError: () => StamplineError;
   /** The outcome known without asking (an end event came), if any. */
   known(): JobOutcome | undefined;
@@ -32,7 +32,7 @@ export interface EndWait {
 export function waitForJobEnd(w: EndWait): Promise<JobOutcome> {
   const known = w.known();
   if (known) return Promise.resolve(known);
-  const { jobId, wait, stop } = w;
+  const { jobId, wait } = w;
   const deadline = Date.now() + wait.timeoutMs;
   return new Promise<JobOutcome>((resolve, reject) => {
     let finished = false;
@@ -40,18 +40,18 @@ export function waitForJobEnd(w: EndWait): Promise<JobOutcome> {
     let lastStatus: EngraverStatus | undefined;
     let lastError: unknown;
     let polls = 0;
+    let offStop: () => void = () => undefined;
     const finish = (err: unknown, outcome?: JobOutcome) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       offEvent();
       wait.signal?.removeEventListener('abort', onAbort);
-      stop.removeEventListener('abort', onStop);
+      offStop();
       if (outcome) resolve(outcome);
       else reject(err);
     };
     const onAbort = () => finish(wait.signal?.reason);
-    const onStop = () => finish(w.stoppedError());
     const offEvent = w.onEvent(() => {
       const outcome = w.known();
       if (outcome) finish(undefined, outcome);
@@ -95,8 +95,8 @@ export function waitForJobEnd(w: EndWait): Promise<JobOutcome> {
     };
     if (wait.signal?.aborted) return finish(wait.signal.reason);
     wait.signal?.addEventListener('abort', onAbort, { once: true });
-    stop.addEventListener('abort', onStop, { once: true });
-    if (stop.aborted) return onStop();
+    offStop = w.onStop(() => finish(w.stoppedError()));
+    if (finished) return;
     if (w.delay(0) === 0) void poll();
     else schedule();
   });

@@ -126,10 +126,13 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
   private reconnectTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private replyTimer: NodeJS.Timeout | undefined;
+  private replyArmed = false;
   private pending: Pending<V> | undefined;
   private drainUntil = 0;
   private lastExchangeAt = 0;
   private stopSignal = new AbortController();
+  private readonly stopListeners = new Set<() => void>();
+  private stopped = false;
   private closing: Promise<void> = Promise.resolve();
   private lastFailure: string | undefined;
 
@@ -158,14 +161,24 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
     return this.port !== undefined;
   }
 
-  /** Aborted by `stop()`, with the error to give. */
-  get stopped(): AbortSignal {
-    return this.stopSignal.signal;
+  /**
+   * Calls `listener` once at `stop()` (at once if stopped and not started again); answers the
+   * unsubscribe. A plain set: an AbortSignal listener added and removed per job costs more than
+   * the job's own bookkeeping on a fast link.
+   */
+  onStop(listener: () => void): () => void {
+    if (this.stopped) {
+      listener();
+      return () => undefined;
+    }
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.stopSignal = new AbortController();
     if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(() => this.keepalive(), this.keepaliveMs / 2);
     await this.connect();
@@ -174,7 +187,10 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopped = true;
     this.stopSignal.abort(this.linkDownError('the driver was stopped'));
+    for (const listener of [...this.stopListeners]) listener();
+    this.stopListeners.clear();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     clearInterval(this.keepaliveTimer);
@@ -229,9 +245,8 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
   write(bytes: Buffer): void {
     const port = this.port;
     if (!port) return;
-    port.write(bytes, (err) => {
-      if (err) this.portGone(port, `write failed: ${err.message}`);
-    });
+    // A failed write ends the port (its 'error'), which `onEnd` reports: no callback per write.
+    port.write(bytes);
   }
 
   /** The status was answered on a suspect link: it carries both ways again. */
@@ -248,15 +263,10 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
     for (const action of actions) {
       switch (action.kind) {
         case 'arm-timer':
-          clearTimeout(this.replyTimer);
-          this.replyTimer = setTimeout(() => {
-            this.replyTimer = undefined;
-            this.perform(this.protocol.session.timeout());
-          }, this.timeoutMs);
+          this.armTimer();
           break;
         case 'disarm-timer':
-          clearTimeout(this.replyTimer);
-          this.replyTimer = undefined;
+          this.replyArmed = false;
           break;
         case 'discard': {
           const { kind: _, why, detail, ...line } = action as Extract<LinkAction, { kind: 'discard' }>;
@@ -282,6 +292,30 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
           this.protocol.act(action as A);
       }
     }
+  }
+
+  /**
+   * One timer object serves every exchange: arming restarts it, disarming only marks it idle (a
+   * timer that fires idle does nothing). A timer made and cleared per command costs more than the
+   * rest of the exchange on a fast link.
+   */
+  private armTimer(): void {
+    this.replyArmed = true;
+    if (this.replyTimer) {
+      this.replyTimer.refresh();
+      return;
+    }
+    this.replyTimer = setTimeout(() => {
+      if (!this.replyArmed) return;
+      this.replyArmed = false;
+      this.perform(this.protocol.session.timeout());
+    }, this.timeoutMs);
+  }
+
+  private dropTimer(): void {
+    this.replyArmed = false;
+    clearTimeout(this.replyTimer);
+    this.replyTimer = undefined;
   }
 
   linkDownError(message: string, context: Record<string, unknown> = {}): StamplineError {
@@ -370,8 +404,7 @@ export class LineLink<A extends { kind: string }, F extends { kind: string }, V>
     }
     this.protocol.lost?.();
     this.perform(this.protocol.session.linkDown(reason));
-    clearTimeout(this.replyTimer);
-    this.replyTimer = undefined;
+    this.dropTimer();
     this.markDown(reason);
     this.scheduleReconnect();
   }

@@ -6,7 +6,8 @@
 import { connect, type Socket } from 'node:net';
 
 export interface LinkPort {
-  write(data: Buffer, callback: (err?: Error | null) => void): void;
+  /** A write that fails ends the link (`onEnd`); `callback` is for a caller that waits on one write. */
+  write(data: Buffer, callback?: (err?: Error | null) => void): void;
   onData(listener: (chunk: Buffer) => void): void;
   /** Called once when the link ends, whoever ended it. */
   onEnd(listener: (reason: string) => void): void;
@@ -68,7 +69,7 @@ export async function openSerialLink(port: SerialPortLike): Promise<LinkPort> {
   port.on('close', () => ending.end('port closed'));
   return {
     write: (data, callback) => {
-      port.write(data, (e) => callback(e));
+      port.write(data, callback && ((e) => callback(e)));
     },
     onData: (listener) => port.on('data', listener),
     onEnd: (listener) => ending.on(listener),
@@ -105,7 +106,9 @@ function socketLink(socket: Socket): LinkPort {
   socket.on('close', () => ending.end('connection closed'));
   socket.on('end', () => ending.end('the marker closed the connection'));
   return {
-    write: (data, callback) => socket.write(data, (err) => callback(err)),
+    write: (data, callback) => {
+      socket.write(data, callback && ((err) => callback(err)));
+    },
     onData: (listener) => socket.on('data', listener),
     onEnd: (listener) => ending.on(listener),
     close: () =>

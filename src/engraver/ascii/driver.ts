@@ -130,7 +130,7 @@ export class AsciiSerialEngraver extends LineEngraver<SessionAction, Frame, Repl
       url: this.url,
       jobId,
       wait: options,
-      stop: this.link.stopped,
+      onStop: (listener) => this.link.onStop(listener),
       stoppedError: () => this.link.linkDownError(`stopped while waiting for job ${jobId}`),
       known: () => this.outcomes.get(jobId),
       onEvent: (check) => this.onEvent(check),

@@ -20,7 +20,7 @@ import {
   type Outgoing,
   type SessionAction,
 } from './exchange.js';
-import { type Frame, LineDecoder, terminatorBytes } from './framing.js';
+import { type Frame, LineDecoder } from './framing.js';
 import { jobCommands, jobProblem } from './job.js';
 import { describeTarget, type LinkOpener, type LinkTarget, openLink } from './link.js';
 import type { CommandProfile, CompiledExchange } from './profile.js';
@@ -51,7 +51,7 @@ export class CommandEngraver extends LineEngraver<SessionAction, Frame, Values> 
   protected readonly link: LineLink<SessionAction, Frame, Values>;
   private readonly session: CommandSession;
   private readonly tracker: JobTracker;
-  private readonly end: Buffer;
+  private readonly end: string;
   private readonly eventListeners = new Set<() => void>();
 
   /** The job loaded and not yet started: a marker has no job id, so the driver keeps it. */
@@ -71,7 +71,7 @@ export class CommandEngraver extends LineEngraver<SessionAction, Frame, Values> 
       this.profile.compiled.busy?.regex,
     );
     this.tracker = new JobTracker(this.profile);
-    this.end = terminatorBytes(this.profile.link.commandEnd);
+    this.end = this.profile.link.commandEnd;
     const open = options.openLink ?? openLink;
     const target = options.target;
     const replyEnd = this.profile.link.replyEnd;
@@ -172,7 +172,7 @@ export class CommandEngraver extends LineEngraver<SessionAction, Frame, Values> 
       url: this.url,
       jobId,
       wait: options,
-      stop: this.link.stopped,
+      onStop: (listener) => this.link.onStop(listener),
       stoppedError: () => this.link.linkDownError(`stopped while waiting for job ${jobId}`),
       known: () => this.tracker.finished(jobId),
       onEvent: (check) => {
@@ -281,7 +281,7 @@ export class CommandEngraver extends LineEngraver<SessionAction, Frame, Values> 
     switch (action.kind) {
       case 'send':
         this.log.debug({ line: action.line }, 'send');
-        this.link.write(Buffer.concat([Buffer.from(action.line, 'latin1'), this.end]));
+        this.link.write(Buffer.from(action.line + this.end, 'latin1'));
         break;
       case 'event':
         this.onMarkerEvent(action.event, action.line);
