@@ -2,10 +2,14 @@
  * `stampline sim engraver`: the reference engraver simulator (Modbus TCP, Modbus RTU, ASCII) and
  * the profile-driven command-marker simulator, run by hand with fault injection.
  */
-import { createInterface } from 'node:readline';
+
 import { AsciiEngraverServer } from '../../simulators/engraver/ascii-server.js';
 import { type CommandSimOptions, runCommandSimulator } from '../../simulators/engraver/command-sim.js';
-import { type ControlExtras, runControlCommand } from '../../simulators/engraver/control.js';
+import {
+  type ControlExtras,
+  controlUntilStopped,
+  runControlCommand,
+} from '../../simulators/engraver/control.js';
 import { EngraverDevice } from '../../simulators/engraver/device.js';
 import type { SimulatedLink } from '../../simulators/engraver/link-faults.js';
 import { MarkingTriggers } from '../../simulators/engraver/marking-triggers.js';
@@ -185,22 +189,7 @@ export async function runSimulator(opts: SimOptions): Promise<void> {
   say(`engraver simulator up (marking ${device.markingTimeMs} ms); connect with ${connectWith}`);
   say('type "help" for run-time fault injection; Ctrl-C to stop');
 
-  const input = createInterface({ input: process.stdin, terminal: false });
-  input.on('line', (line) => {
-    const result = runControlCommand(line, device, server.faults, extras);
-    if (result.message) say(result.ok ? result.message : `error: ${result.message}`);
-  });
-
-  await new Promise<void>((resolve) => {
-    const finish = () => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      resolve();
-    };
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-  });
-  input.close();
+  await controlUntilStopped((line) => runControlCommand(line, device, server.faults, extras), say);
   extras.triggers.close();
   await server.stop();
   await pair?.close();
