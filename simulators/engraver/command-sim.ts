@@ -3,12 +3,13 @@
  * profile-driven marker, served by hand, with the fault injection of the other simulators at
  * start-up and on standard input.
  */
-import { createInterface } from 'node:readline';
+
 import { type CommandProfile, loadCommandProfile, markerFault } from '../../src/engraver/commands/profile.js';
 import type { Logger } from '../../src/engraver/options.js';
 import { FAULT, faultName } from '../../src/engraver/types.js';
 import { StamplineError } from '../../src/errors.js';
 import { CommandMarkerServer } from './command-server.js';
+import { controlUntilStopped } from './control.js';
 import { MarkerDevice } from './marker-device.js';
 import { openPtyPair, type PtyPair } from './pty-pair.js';
 
@@ -201,21 +202,7 @@ export async function runCommandSimulator(opts: CommandSimOptions, logger: Logge
     `${profile.name} marker simulator up (marking ${device.markingTimeMs} ms); connect with ${connectWith}`,
   );
   say('type "help" for run-time fault injection; Ctrl-C to stop');
-  const input = createInterface({ input: process.stdin, terminal: false });
-  input.on('line', (line) => {
-    const result = runMarkerControl(line, device, server, profile);
-    if (result.message) say(result.ok ? result.message : `error: ${result.message}`);
-  });
-  await new Promise<void>((resolve) => {
-    const finish = () => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      resolve();
-    };
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-  });
-  input.close();
+  await controlUntilStopped((line) => runMarkerControl(line, device, server, profile), say);
   await server.stop();
   await pair?.close();
   device.close();

@@ -3,6 +3,7 @@
  * input, or piped in), acting on the device or on the link. Pure apart from the objects it is
  * given, so the command set is testable without a terminal.
  */
+import { createInterface } from 'node:readline';
 import { type EngraverDevice, REG } from './device.js';
 import type { LinkFaults } from './link-faults.js';
 import type { LinkStats } from './link-stats.js';
@@ -156,4 +157,29 @@ function replies(n: number): string {
   if (n === Number.POSITIVE_INFINITY) return 'every reply';
   if (n === 0) return 'no reply';
   return n === 1 ? 'next reply' : `next ${n} replies`;
+}
+
+/**
+ * Reads run-time commands on standard input, one a line, and says what each did, until SIGINT or
+ * SIGTERM.
+ */
+export async function controlUntilStopped(
+  run: (line: string) => ControlResult,
+  say: (line: string) => void,
+): Promise<void> {
+  const input = createInterface({ input: process.stdin, terminal: false });
+  input.on('line', (line) => {
+    const result = run(line);
+    if (result.message) say(result.ok ? result.message : `error: ${result.message}`);
+  });
+  await new Promise<void>((resolve) => {
+    const finish = () => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      resolve();
+    };
+    process.once('SIGINT', finish);
+    process.once('SIGTERM', finish);
+  });
+  input.close();
 }

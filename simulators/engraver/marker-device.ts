@@ -40,7 +40,7 @@ export class MarkerDevice {
   /** The line's fault code, 0 none. */
   fault: number = FAULT.NONE;
   count = 0;
-  private marking: { mark: MarkerMark; timer: NodeJS.Timeout } | undefined;
+  private marking: { mark: MarkerMark; timer: NodeJS.Timeout | NodeJS.Immediate } | undefined;
   private nextJobFault: { fault: number; atFraction: number } | undefined;
   private readonly listeners = new Set<(event: MarkerDeviceEvent) => void>();
 
@@ -81,8 +81,10 @@ export class MarkerDevice {
     const injected = this.nextJobFault;
     this.nextJobFault = undefined;
     const delay = injected ? this.markingTimeMs * injected.atFraction : this.markingTimeMs;
-    const timer = setTimeout(() => this.endMarking(injected ? injected.fault : FAULT.NONE), delay);
-    this.marking = { mark, timer };
+    const end = () => this.endMarking(injected ? injected.fault : FAULT.NONE);
+    // Zero marking time ends the marking right after the start is answered, as EngraverDevice does:
+    // a 0 ms timer would last a millisecond or more, and a poll loop would measure that timer.
+    this.marking = { mark, timer: delay > 0 ? setTimeout(end, delay) : setImmediate(end) };
   }
 
   abort(): void {
@@ -100,7 +102,7 @@ export class MarkerDevice {
   /** Power cut and back: ready, count 0, program and blocks forgotten, a marking left part-done. */
   powerCycle(): void {
     if (this.marking) {
-      clearTimeout(this.marking.timer);
+      clearMarkingTimer(this.marking.timer);
       this.marking.mark.outcome = 'power-lost';
       this.marking.mark.endedAt = new Date().toISOString();
       this.journal(this.marking.mark);
@@ -113,7 +115,7 @@ export class MarkerDevice {
   }
 
   close(): void {
-    if (this.marking) clearTimeout(this.marking.timer);
+    if (this.marking) clearMarkingTimer(this.marking.timer);
     this.marking = undefined;
     this.listeners.clear();
   }
@@ -121,7 +123,7 @@ export class MarkerDevice {
   private endMarking(fault: number): void {
     const current = this.marking;
     if (!current) return;
-    clearTimeout(current.timer);
+    clearMarkingTimer(current.timer);
     this.marking = undefined;
     current.mark.endedAt = new Date().toISOString();
     if (fault === FAULT.NONE) {
@@ -149,4 +151,9 @@ export class MarkerDevice {
   private emit(event: MarkerDeviceEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function clearMarkingTimer(timer: NodeJS.Timeout | NodeJS.Immediate): void {
+  clearTimeout(timer as NodeJS.Timeout);
+  clearImmediate(timer as NodeJS.Immediate);
 }

@@ -3,16 +3,16 @@
  * through a command profile (spec engraver-commands.md).
  *
  * Layers: framing.ts turns bytes into lines, exchange.ts decides (purely) what each line means
- * for the exchange in progress, tracker.ts (purely) what the readings mean for the job; this file
- * owns the link, the one reply timer, reconnection and the `Engraver` API on top. Every command
- * goes through one queue, so a multi-command load or status read is never interleaved.
+ * for the exchange in progress, tracker.ts (purely) what the readings mean for the job; the
+ * shared line link (../line-link.ts) owns the port, the queue, the one reply timer, late replies
+ * and reconnection; this file is the `Engraver` API on top. Every command goes through the one
+ * queue, so a multi-command load or status read is never interleaved.
  */
 import { isStamplineError, StamplineError } from '../../errors.js';
-import { Backoff, RequestQueue } from '../backoff.js';
-import { LinkWatch } from '../link-watch.js';
-import { type EngraverOptions, type Logger, silentLogger } from '../options.js';
-import { jobOutcome } from '../outcome.js';
-import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, LinkEvent, WaitOptions } from '../types.js';
+import { waitForJobEnd } from '../end-wait.js';
+import { LineEngraver, LineLink, settlementOf } from '../line-link.js';
+import type { EngraverOptions } from '../options.js';
+import type { EngraveJob, Engraver, EngraverStatus, JobOutcome, WaitOptions } from '../types.js';
 import {
   CommandSession,
   type ExchangeFailure,
@@ -20,9 +20,9 @@ import {
   type Outgoing,
   type SessionAction,
 } from './exchange.js';
-import { describeBytes, type Frame, LineDecoder, terminatorBytes } from './framing.js';
+import { type Frame, LineDecoder } from './framing.js';
 import { jobCommands, jobProblem } from './job.js';
-import { type LinkOpener, type LinkPort, type LinkTarget, openLink } from './link.js';
+import { describeTarget, type LinkOpener, type LinkTarget, openLink } from './link.js';
 import type { CommandProfile, CompiledExchange } from './profile.js';
 import { render } from './template.js';
 import { JobTracker, readingOf } from './tracker.js';
@@ -30,7 +30,11 @@ import { JobTracker, readingOf } from './tracker.js';
 export interface CommandEngraverOptions extends EngraverOptions {
   profile: CommandProfile;
   target: LinkTarget;
-  /** How often `waitForEnd` reads the status (also when the marker sends end events). Default 100 ms. */
+  /**
+   * How often `waitForEnd` reads the status at most; default 100 ms. Without end events it asks at
+   * once and then less and less often up to this; with end events (TL) it waits for the event and
+   * reads the status this often in case one is lost.
+   */
   pollIntervalMs?: number;
   /** Read the status when the link has been idle this long, so a dead link is noticed; 0: never. */
   keepaliveMs?: number;
@@ -38,44 +42,18 @@ export interface CommandEngraverOptions extends EngraverOptions {
   openLink?: LinkOpener;
 }
 
-/** After a timeout, late replies are let through and dropped for this many reply timeouts. */
-const LATE_WINDOW = 2;
-interface Pending {
-  resolve: (values: Record<string, number>) => void;
-  reject: (err: StamplineError) => void;
-}
+type Values = Record<string, number>;
 
-export class CommandEngraver implements Engraver {
+export class CommandEngraver extends LineEngraver<SessionAction, Frame, Values> implements Engraver {
   readonly url: string;
   private readonly profile: CommandProfile;
-  private readonly target: LinkTarget;
-  private readonly timeoutMs: number;
   private readonly pollMs: number;
-  private readonly keepaliveMs: number;
-  private readonly open: LinkOpener;
-  private readonly log: Logger;
-  private readonly link: LinkWatch;
-  private readonly backoff: Backoff;
-  private readonly queue = new RequestQueue();
+  protected readonly link: LineLink<SessionAction, Frame, Values>;
   private readonly session: CommandSession;
   private readonly tracker: JobTracker;
-  private readonly end: Buffer;
+  private readonly end: string;
   private readonly eventListeners = new Set<() => void>();
 
-  private running = false;
-  private linkUp = false;
-  private port: LinkPort | undefined;
-  private decoder: LineDecoder;
-  private connecting: Promise<void> | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private replyTimer: NodeJS.Timeout | undefined;
-  private pending: Pending | undefined;
-  private drainUntil = 0;
-  private lastExchangeAt = 0;
-  private stopSignal = new AbortController();
-  private closing: Promise<void> = Promise.resolve();
-  private lastFailure: string | undefined;
   /** The job loaded and not yet started: a marker has no job id, so the driver keeps it. */
   private loaded: number | undefined;
   private lastCount: number | undefined;
@@ -83,68 +61,50 @@ export class CommandEngraver implements Engraver {
   private countFresh = false;
 
   constructor(options: CommandEngraverOptions) {
+    super();
     this.url = options.url;
     this.profile = options.profile;
-    this.target = options.target;
-    this.timeoutMs = options.requestTimeoutMs;
     this.pollMs = options.pollIntervalMs ?? 100;
-    this.keepaliveMs = options.keepaliveMs ?? 1000;
-    this.open = options.openLink ?? openLink;
-    this.log = (options.logger ?? silentLogger).child({ engraver: this.url });
-    this.link = new LinkWatch(this.log);
-    this.backoff = new Backoff({
-      ...options.reconnect,
-      ...(options.random ? { random: options.random } : {}),
-    });
     const events = this.profile.compiled.events;
     this.session = new CommandSession(
       events ? { done: events.doneRegex, fault: events.faultRegex } : undefined,
       this.profile.compiled.busy?.regex,
     );
     this.tracker = new JobTracker(this.profile);
-    this.end = terminatorBytes(this.profile.link.commandEnd);
-    this.decoder = new LineDecoder(this.profile.link.replyEnd);
-  }
-
-  get connected(): boolean {
-    return this.linkUp;
-  }
-
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.stopSignal = new AbortController();
-    if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(() => this.keepalive(), this.keepaliveMs / 2);
-    await this.connect();
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopSignal.abort(this.linkDownError('the driver was stopped'));
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    clearInterval(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-    this.lose('stopped');
-    await this.connecting?.catch(() => undefined);
-    await this.closing;
-  }
-
-  onLink(listener: (event: LinkEvent) => void): () => void {
-    return this.link.on(listener);
-  }
-
-  whenConnected(timeoutMs: number): Promise<void> {
-    if (this.linkUp) return Promise.resolve();
-    return this.link.nextUp(timeoutMs, () => {
-      const why = this.lastFailure ? ` (last: ${this.lastFailure})` : '';
-      return this.linkDownError(`not connected within ${timeoutMs} ms${why}`);
-    });
+    this.end = this.profile.link.commandEnd;
+    const open = options.openLink ?? openLink;
+    const target = options.target;
+    const replyEnd = this.profile.link.replyEnd;
+    this.link = new LineLink(
+      { ...options, keepaliveMs: options.keepaliveMs ?? 1000, random: options.random },
+      {
+        where: describeTarget(target),
+        peer: 'marker',
+        open: (timeoutMs) => open(target, timeoutMs),
+        decoder: () => new LineDecoder(replyEnd),
+        session: this.session,
+        connected: () => {
+          this.tracker.linkLost();
+          // The marker may have been restarted while the link was down: its count is read afresh.
+          this.lastCount = undefined;
+          this.countFresh = false;
+        },
+        frame: (frame) => this.onFrame(frame),
+        lost: () => this.tracker.linkLost(),
+        act: (action) => this.act(action),
+        settled: ({ out, result }) =>
+          settlementOf(
+            result,
+            (ok) => ok.values,
+            (failure) => this.failureError(out, failure),
+          ),
+        readStatus: () => this.readStatus(),
+      },
+    );
   }
 
   readStatus(): Promise<EngraverStatus> {
-    return this.queue.run(() => this.statusNow());
+    return this.link.queue.run(() => this.statusNow());
   }
 
   /** Command markers have no interface version. */
@@ -166,7 +126,7 @@ export class CommandEngraver implements Engraver {
       });
     }
     const commands = jobCommands(this.profile, job);
-    await this.queue.run(async () => {
+    await this.link.queue.run(async () => {
       await this.ready();
       this.loaded = undefined;
       for (const out of commands) await this.exchange(out);
@@ -176,7 +136,7 @@ export class CommandEngraver implements Engraver {
   }
 
   async startJob(jobId: number): Promise<void> {
-    await this.queue.run(async () => {
+    await this.link.queue.run(async () => {
       if (this.loaded !== jobId) {
         throw new StamplineError(
           'ENGRAVER_REJECTED',
@@ -195,91 +155,39 @@ export class CommandEngraver implements Engraver {
       this.countFresh = false;
       // The load is spent whatever the answer: a start the marker refused is never retried unseen.
       this.loaded = undefined;
-      await this.exchange(this.outgoing('start', this.profile.compiled.start));
-      this.tracker.started(jobId, before);
+      // The marker may send its end event in the same read as the answer to the start: the job
+      // is tracked before that event is read, not when this await resumes.
+      await this.exchange(this.outgoing('start', this.profile.compiled.start), () =>
+        this.tracker.started(jobId, before),
+      );
     });
     this.log.info({ jobId }, 'job started');
   }
 
-  async waitForEnd(jobId: number, options: WaitOptions): Promise<JobOutcome> {
-    const known = this.tracker.finished(jobId);
-    if (known) return known;
-    const deadline = Date.now() + options.timeoutMs;
-    const stop = this.stopSignal.signal;
-    return new Promise<JobOutcome>((resolve, reject) => {
-      let finished = false;
-      let timer: NodeJS.Timeout | undefined;
-      let lastStatus: EngraverStatus | undefined;
-      let lastError: unknown;
-      let polls = 0;
-      const finish = (err: unknown, outcome?: JobOutcome) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        this.eventListeners.delete(onEvent);
-        options.signal?.removeEventListener('abort', onAbort);
-        stop.removeEventListener('abort', onStop);
-        if (outcome) resolve(outcome);
-        else reject(err);
-      };
-      const onAbort = () => finish(options.signal?.reason);
-      const onStop = () => finish(this.linkDownError(`stopped while waiting for job ${jobId}`));
-      const judge = (status: EngraverStatus) => {
-        const outcome = jobOutcome(jobId, status);
-        if (outcome) finish(undefined, outcome);
-      };
-      const onEvent = () => {
-        const outcome = this.tracker.finished(jobId);
-        if (outcome) finish(undefined, outcome);
-      };
-      const poll = async () => {
-        timer = undefined;
-        if (finished) return;
-        if (Date.now() >= deadline) {
-          const seen = lastStatus ? lastStatus.state : 'not heard';
-          const why = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-          finish(
-            new StamplineError(
-              'ENGRAVER_TIMEOUT',
-              `job ${jobId} had not ended after ${options.timeoutMs} ms (marker ${seen})${why}`,
-              { engraver: this.url, jobId, status: lastStatus, timeoutMs: options.timeoutMs },
-            ),
-          );
-          return;
-        }
-        try {
-          lastStatus = await this.readStatus();
-          lastError = undefined;
-          judge(lastStatus);
-        } catch (err) {
-          if (!(err instanceof StamplineError) || !err.transient) {
-            finish(err);
-            return;
-          }
-          lastError = err;
-        }
-        if (!finished && timer === undefined) {
-          // Short markings end within milliseconds: ask again soon, then less often up to pollMs.
-          const wait = Math.min(
-            polls < 8 ? 0 : 2 ** (polls - 8),
-            this.pollMs,
-            Math.max(0, deadline - Date.now()),
-          );
-          polls++;
-          timer = setTimeout(poll, wait);
-        }
-      };
-      if (options.signal?.aborted) return finish(options.signal.reason);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      stop.addEventListener('abort', onStop, { once: true });
-      this.eventListeners.add(onEvent);
-      if (stop.aborted) onStop();
-      void poll();
+  waitForEnd(jobId: number, options: WaitOptions): Promise<JobOutcome> {
+    // An end event ends the wait: the status is read only in case one is lost. Without events,
+    // short markings end within milliseconds: ask at once, again soon, then less often up to pollMs.
+    const events = this.profile.compiled.events !== undefined;
+    return waitForJobEnd({
+      url: this.url,
+      jobId,
+      wait: options,
+      onStop: (listener) => this.link.onStop(listener),
+      stoppedError: () => this.link.linkDownError(`stopped while waiting for job ${jobId}`),
+      known: () => this.tracker.finished(jobId),
+      onEvent: (check) => {
+        this.eventListeners.add(check);
+        return () => this.eventListeners.delete(check);
+      },
+      poll: () => this.pollJob(jobId),
+      delay: (n) => (events ? this.pollMs : n === 0 ? 0 : Math.min(n <= 8 ? 0 : 2 ** (n - 9), this.pollMs)),
+      describe: (status) => `marker ${status ? status.state : 'not heard'}`,
+      log: this.log,
     });
   }
 
   async abort(): Promise<void> {
-    await this.queue.run(async () => {
+    await this.link.queue.run(async () => {
       await this.ready();
       await this.exchange(this.outgoing('abort', this.profile.compiled.abort));
     });
@@ -287,7 +195,7 @@ export class CommandEngraver implements Engraver {
   }
 
   async reset(): Promise<void> {
-    await this.queue.run(async () => {
+    await this.link.queue.run(async () => {
       await this.ready();
       await this.exchange(this.outgoing('reset', this.profile.compiled.reset));
     });
@@ -304,6 +212,33 @@ export class CommandEngraver implements Engraver {
   /** Before a command: late replies drained, and on a suspect link the status read first. */
   private async ready(): Promise<void> {
     if (this.session.suspect) await this.statusNow();
+  }
+
+  /**
+   * One poll of `waitForEnd`. A count one past the count before the start proves the job done,
+   * so the counter alone is read first; any other answer leaves the judgement to a full status
+   * read (status queries, then the counter, in that order: a count read before a ready reading
+   * could miss a marking that ended in between).
+   */
+  private pollJob(jobId: number): Promise<EngraverStatus | JobOutcome> {
+    return this.link.queue.run(async () => {
+      await this.ready();
+      const counter = this.profile.compiled.counter;
+      if (counter && this.tracker.awaitsCount(jobId)) {
+        const { count } = await this.exchange(this.outgoing('counter', counter)).catch((err: unknown) => {
+          // TL answers only ST and AM while marking: the marking is not over.
+          if (isStamplineError(err, 'ENGRAVER_BUSY')) return {} as Record<string, number>;
+          throw err;
+        });
+        if (count !== undefined && this.tracker.counted(jobId, count)) {
+          this.lastCount = count;
+          this.countFresh = true;
+          const outcome = this.tracker.finished(jobId);
+          if (outcome) return outcome;
+        }
+      }
+      return this.statusNow();
+    });
   }
 
   /** The status queries and the counter, one after the other; answers `up` on a suspect link. */
@@ -332,97 +267,32 @@ export class CommandEngraver implements Engraver {
     if (status.unprovable) this.log.warn({ status }, `job outcome cannot be proven: ${status.unprovable}`);
     if (this.session.suspect) {
       this.session.verified();
-      if (!this.linkUp && this.port) {
-        this.linkUp = true;
-        this.lastFailure = undefined;
-        this.backoff.reset();
-        this.log.info({ status }, 'marker link up');
-        this.link.emit({ kind: 'up', status });
-      }
+      this.link.up(status);
     }
     return status;
   }
 
-  private async exchange(out: Outgoing): Promise<Record<string, number>> {
-    const wait = this.drainUntil - Date.now();
-    if (wait > 0) {
-      await sleep(wait, this.stopSignal.signal);
-      this.session.drained();
-    }
-    if (!this.port) throw this.linkDownError('link is down');
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.perform(this.session.begin(out));
-    });
+  private exchange(out: Outgoing, accepted?: (values: Values) => void): Promise<Values> {
+    return this.link.request(() => this.session.begin(out), accepted);
   }
 
-  private perform(actions: readonly SessionAction[]): void {
-    for (const action of actions) {
-      switch (action.kind) {
-        case 'send':
-          if (this.port) this.write(this.port, action.line);
-          break;
-        case 'arm-timer':
-          clearTimeout(this.replyTimer);
-          this.replyTimer = setTimeout(() => {
-            this.replyTimer = undefined;
-            this.perform(this.session.timeout());
-          }, this.timeoutMs);
-          break;
-        case 'disarm-timer':
-          clearTimeout(this.replyTimer);
-          this.replyTimer = undefined;
-          break;
-        case 'settle': {
-          const pending = this.pending;
-          this.pending = undefined;
-          this.lastExchangeAt = Date.now();
-          const { result, out } = action;
-          if (!result.ok && result.failure.kind === 'timeout')
-            this.drainUntil = Date.now() + LATE_WINDOW * this.timeoutMs;
-          if (!pending) break;
-          if (result.ok) pending.resolve(result.values);
-          else pending.reject(this.failureError(out, result.failure));
-          break;
-        }
-        case 'event':
-          this.onMarkerEvent(action.event, action.line);
-          break;
-        case 'discard':
-          this.log.warn(
-            { line: action.line, why: action.why },
-            `reply discarded (${action.why}): ${action.detail}`,
-          );
-          break;
-        case 'link-suspect':
-          this.log.warn({ reason: action.reason }, 'link suspect: the status is read before anything else');
-          this.markDown(action.reason);
-          break;
-        case 'link-lost':
-          this.log.warn({ reason: action.reason }, 'link presumed lost');
-          this.lose(action.reason);
-          break;
-      }
+  /** The session's actions that are not the link's. */
+  private act(action: SessionAction): void {
+    switch (action.kind) {
+      case 'send':
+        this.log.debug({ line: action.line }, 'send');
+        this.link.write(Buffer.from(action.line + this.end, 'latin1'));
+        break;
+      case 'event':
+        this.onMarkerEvent(action.event, action.line);
+        break;
     }
   }
 
-  private write(port: LinkPort, line: string): void {
-    this.log.debug({ line }, 'send');
-    port.write(Buffer.concat([Buffer.from(line, 'latin1'), this.end]), (err) => {
-      if (err) this.portGone(port, `write failed: ${err.message}`);
-    });
-  }
-
-  private onFrame(frame: Frame): void {
-    if (frame.kind === 'discarded') {
-      this.log.warn(
-        { reason: frame.reason, length: frame.length, bytes: describeBytes(frame.bytes) },
-        `discarded ${frame.length} bytes from the marker: ${frame.detail}`,
-      );
-      return;
-    }
+  private onFrame(frame: Frame): readonly SessionAction[] {
+    if (frame.kind === 'discarded') return [];
     this.log.debug({ line: frame.text }, 'received');
-    this.perform(this.session.receive(frame.text));
+    return this.session.receive(frame.text);
   }
 
   private onMarkerEvent(event: MarkerEvent, line: string): void {
@@ -435,102 +305,7 @@ export class CommandEngraver implements Engraver {
     for (const listener of this.eventListeners) listener();
   }
 
-  // ---- link supervision ------------------------------------------------------------------------
-
-  private keepalive(): void {
-    if (!this.port || this.queue.depth > 0 || Date.now() - this.lastExchangeAt < this.keepaliveMs) return;
-    this.readStatus().catch((err: unknown) => {
-      this.log.debug({ err: (err as Error).message }, 'keepalive status read failed');
-    });
-  }
-
-  private connect(): Promise<void> {
-    this.connecting ??= this.attempt().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async attempt(): Promise<void> {
-    let port: LinkPort;
-    try {
-      port = await this.open(this.target, Math.max(this.timeoutMs, 1000));
-    } catch (err) {
-      this.lastFailure = `cannot open ${describeTarget(this.target)}: ${(err as Error).message}`;
-      this.log.warn({ err: (err as Error).message }, 'marker link could not be opened');
-      this.scheduleReconnect();
-      return;
-    }
-    if (!this.running) {
-      void port.close();
-      return;
-    }
-    this.port = port;
-    this.decoder = new LineDecoder(this.profile.link.replyEnd);
-    this.session.connected();
-    this.tracker.linkLost();
-    // The marker may have been restarted while the link was down: its count is read afresh.
-    this.lastCount = undefined;
-    this.countFresh = false;
-    port.onData((chunk) => {
-      if (this.port !== port) return;
-      for (const frame of this.decoder.push(chunk)) this.onFrame(frame);
-    });
-    port.onEnd((reason) => this.portGone(port, reason));
-    try {
-      await this.queue.run(() => this.statusNow());
-    } catch (err) {
-      this.lastFailure = `${describeTarget(this.target)} is open but the marker did not answer its status: ${(err as Error).message}`;
-      this.log.warn({ err: (err as Error).message }, 'link open but the marker did not answer its status');
-      this.lose('no status on connect');
-    }
-  }
-
-  private portGone(port: LinkPort, reason: string): void {
-    if (this.port !== port) return;
-    this.log.warn({ reason }, 'marker link lost');
-    this.lose(reason);
-  }
-
-  private lose(reason: string): void {
-    const port = this.port;
-    if (port) {
-      this.port = undefined;
-      for (const frame of this.decoder.end()) this.onFrame(frame);
-      this.closing = port.close();
-    }
-    this.tracker.linkLost();
-    this.perform(this.session.linkDown(reason));
-    clearTimeout(this.replyTimer);
-    this.replyTimer = undefined;
-    this.markDown(reason);
-    this.scheduleReconnect();
-  }
-
-  private markDown(reason: string): void {
-    if (!this.linkUp) return;
-    this.linkUp = false;
-    this.log.warn({ reason }, 'marker link down');
-    this.link.emit({ kind: 'down', reason });
-  }
-
-  private scheduleReconnect(): void {
-    if (!this.running || this.reconnectTimer) return;
-    const delayMs = this.backoff.next();
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.running && !this.port) void this.connect();
-    }, delayMs);
-  }
-
   // ---- errors ----------------------------------------------------------------------------------
-
-  private linkDownError(message: string, context: Record<string, unknown> = {}): StamplineError {
-    return new StamplineError('ENGRAVER_LINK_DOWN', `engraver ${this.url}: ${message}`, {
-      engraver: this.url,
-      ...context,
-    });
-  }
 
   private failureError(out: Outgoing, failure: ExchangeFailure): StamplineError {
     const what = `${out.label} (${out.line})`;
@@ -560,30 +335,11 @@ export class CommandEngraver implements Engraver {
       case 'timeout':
         return new StamplineError(
           'ENGRAVER_TIMEOUT',
-          `engraver ${this.url} did not answer ${what} within ${this.timeoutMs} ms; it may or may not have been carried out`,
+          `engraver ${this.url} did not answer ${what} within ${this.link.timeoutMs} ms; it may or may not have been carried out`,
           context,
         );
       case 'link-down':
-        return this.linkDownError(`${failure.detail} during ${what}`, { command: out.line });
+        return this.link.linkDownError(`${failure.detail} during ${what}`, { command: out.line });
     }
   }
-}
-
-function describeTarget(target: LinkTarget): string {
-  return target.kind === 'tcp' ? `${target.host}:${target.port}` : target.path;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -93,6 +93,29 @@ export class JobTracker {
     return undefined;
   }
 
+  /**
+   * Whether a count read alone can prove `jobId` done: it is marking, with the count before its
+   * start noted.
+   */
+  awaitsCount(jobId: number): boolean {
+    const job = this.job;
+    return job?.jobId === jobId && job.phase === 'marking' && job.countBefore !== undefined;
+  }
+
+  /**
+   * A count read alone: one past the count before the start proves the marking completed. Any
+   * other count proves nothing by itself, and leaves the job to the next full reading.
+   */
+  counted(jobId: number, count: number): boolean {
+    const job = this.job;
+    if (!this.awaitsCount(jobId) || job === undefined || job.countBefore === undefined) return false;
+    const now = count % WRAP;
+    if ((now - job.countBefore + WRAP) % WRAP !== 1) return false;
+    job.phase = 'done';
+    job.countAfter = now;
+    return true;
+  }
+
   /** An end event; answers the count the marker now shows, when known. */
   event(event: { kind: 'done' } | { kind: 'fault'; error: number }): number | undefined {
     const job = this.job;

@@ -118,6 +118,27 @@ describe.each(CASES)('%s over %s', (profileName, link) => {
     expect(device.marks).toHaveLength(1);
   });
 
+  it.runIf(runnable)(
+    'a job over at once costs its load, its start and one counter read (none where the marker sends an end message)',
+    async () => {
+      const { engraver, server, profile, device } = await open(0);
+      for (let i = 1; i <= 3; i++) {
+        const before = server.stats.requests;
+        const j = job();
+        await engraver.loadJob(j);
+        await engraver.startJob(j.jobId);
+        expect(await engraver.waitForEnd(j.jobId, { timeoutMs: 10_000 })).toEqual({
+          kind: 'done',
+          jobId: j.jobId,
+          completed: i,
+        });
+        const reads = profile.compiled.events ? 0 : 1;
+        expect(server.stats.requests - before).toBe(profile.compiled.load.length + 1 + reads);
+      }
+      expect(device.marks.map((m) => m.outcome)).toEqual(['done', 'done', 'done']);
+    },
+  );
+
   it.runIf(runnable)('carries requests made at once one after the other, never overlapped', async () => {
     const { engraver, server } = await open(0);
     server.faults.delayRepliesMs = 25;
@@ -225,22 +246,6 @@ describe.each(CASES)('%s over %s', (profileName, link) => {
     expect(reads).toBeGreaterThan(0);
   });
 
-  it.runIf(runnable && profileName === 'tl-marker')(
-    'a lost end-of-marking message does not hang the job: the status poll ends it',
-    async () => {
-      const { engraver, server } = await open(200);
-      server.faults.dropEvents = 1;
-      const j = job();
-      await engraver.loadJob(j);
-      await engraver.startJob(j.jobId);
-      expect(await engraver.waitForEnd(j.jobId, { timeoutMs: 10_000 })).toEqual({
-        kind: 'done',
-        jobId: j.jobId,
-        completed: 1,
-      });
-    },
-  );
-
   describe('crash reconciliation', () => {
     it.runIf(runnable)(
       'with a counter: a job that ended while the line was down is proven done',
@@ -323,4 +328,59 @@ describe.each(CASES)('%s over %s', (profileName, link) => {
       expect(await engraver.waitForEnd(j.jobId, { timeoutMs: 10_000 })).toMatchObject({ kind: 'done' });
     });
   });
+});
+
+/** What only the TL dialect has: an unasked end-of-marking message (`GO F`, `GO E <code>`). */
+describe.each(LINKS)('tl-marker over %s: end-of-marking messages', (link) => {
+  const runnable = link === 'commands-tcp' || requireCommands('socat');
+  let rig: MarkerRig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  it.runIf(runnable)(
+    'a lost end-of-marking message does not hang the job: the status poll ends it',
+    async () => {
+      rig = await openMarkerRig('tl-marker', link, { markingTimeMs: 200 });
+      const { engraver, server } = rig;
+      server.faults.dropEvents = 1;
+      const j = job();
+      await engraver.loadJob(j);
+      await engraver.startJob(j.jobId);
+      expect(await engraver.waitForEnd(j.jobId, { timeoutMs: 10_000 })).toEqual({
+        kind: 'done',
+        jobId: j.jobId,
+        completed: 1,
+      });
+    },
+  );
+
+  it.runIf(runnable)(
+    'an end message sent with the answer to the start ends the job, and is never taken as an answer',
+    async () => {
+      rig = await openMarkerRig('tl-marker', link, { markingTimeMs: 0 });
+      const { engraver, device, server } = rig;
+      const before = server.stats.requests;
+      const j = job();
+      await engraver.loadJob(j);
+      await engraver.startJob(j.jobId);
+      // `GO F` follows `GO M` at once: the wait ends on it, without a status poll.
+      expect(await engraver.waitForEnd(j.jobId, { timeoutMs: 10_000 })).toEqual({
+        kind: 'done',
+        jobId: j.jobId,
+        completed: 1,
+      });
+      expect(server.stats.requests - before).toBe(4);
+      const next = job();
+      await engraver.loadJob(next);
+      expect(device.blocks[0]).toBe(next.text);
+      expect(await engraver.readStatus()).toEqual({
+        state: 'DONE',
+        fault: 0,
+        completed: 1,
+        activeJob: j.jobId,
+      });
+    },
+  );
 });
