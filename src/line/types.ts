@@ -6,7 +6,6 @@
 import type { Grade } from '../codes/index.js';
 import type { Engraver, EngraverStatus, Recipe } from '../engraver/types.js';
 import type { RegistryRecord } from '../registry/record.js';
-import type { AuditRecordInput } from '../store/audit.js';
 import type { CodeAllocator } from './allocator.js';
 import type { CrashPoint } from './crash-points.js';
 import type { Firearm, OrderHeader, QaPolicyKind } from './model.js';
@@ -22,24 +21,10 @@ export interface RecordSink {
   held?(serial: string): HeldRecord[];
 }
 
-/** What the line writes to the audit trail: the trail's own entry, without its time and chain. */
-export type AuditEntryInput = AuditRecordInput;
+/** What the line writes to the audit trail, and where its log lines go: the shared interfaces. */
+import type { AuditSink, Logger as LineLogger } from '../shared.js';
 
-export interface AuditSink {
-  record(entry: AuditEntryInput): Promise<unknown>;
-  /**
-   * Entries of a subject and action, newest first (the audit trail has it). Used only when a QA
-   * decision is applied again, to write the entries a crash cut off and no others.
-   */
-  query?(q: { subject?: string; action?: string; limit?: number }): Promise<Array<{ after: unknown }>>;
-}
-
-export interface LineLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+export type { AuditEntryInput, AuditSink, Logger as LineLogger } from '../shared.js';
 
 /**
  * Called at each crash point of the job cycle with the firearm as it stands there. The daemon's

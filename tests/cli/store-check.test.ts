@@ -4,7 +4,6 @@
  * `--repair` moving the allocator past every witnessed index (with an audit entry), rebuilding a
  * lost index, and refusing while a daemon holds the store.
  */
-import { spawn } from 'node:child_process';
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,25 +17,7 @@ import {
   removeDir,
   startDaemon,
 } from '../store/support/history.js';
-
-const root = resolve(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'stampline.js');
-
-function stampline(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+import { stampline } from '../support/cli.js';
 
 let history: string;
 const copies: string[] = [];

@@ -4,7 +4,6 @@
  * twice; a restore refuses a folder that is not empty and a file that is not a backup, and
  * leaves the folder as it was.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { StamplineError } from '../../src/errors.js';
 import { checkStore } from '../../src/line/store-check.js';
 import { restoreBackup } from '../../src/store/backup.js';
 import { order, until } from '../line/harness.js';
+import { stampline } from '../support/cli.js';
 import {
   allFirearms,
   copyOf,
@@ -26,7 +26,6 @@ import {
   startDaemon,
 } from './support/history.js';
 
-const root = resolve(import.meta.dirname, '..', '..');
 let history: string;
 const dirs: string[] = [];
 
@@ -42,25 +41,6 @@ async function scratch(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'stampline-backup-'));
   dirs.push(dir);
   return dir;
-}
-
-function stampline(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'stampline.js'), ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
 }
 
 describe('a backup of a running line', () => {
