@@ -261,10 +261,19 @@ export function topRadii(profile: Float64Array, rMin: number, rMax: number, coun
   return out;
 }
 
-/** Coarse centre and scale (in the pixels of `work`), or null when nothing like the stamp is there. */
-export function findRingCoarse(
-  work: Raster,
-): { cx: number; cy: number; scale: number; score: number } | null {
+export interface CoarseRing {
+  cx: number;
+  cy: number;
+  scale: number;
+  /** correlation of the radial profile with the pin face's, -1..1 */
+  score: number;
+}
+
+/**
+ * Places where the stamp may lie (in the pixels of `work`), the likeliest first; empty when
+ * nothing like the stamp is there.
+ */
+export function findRingCandidates(work: Raster): CoarseRing[] {
   const half = Math.min(work.width, work.height) / 2;
   // the edge circle spans from about a sixth of the frame to all of it
   const sMin = (0.15 * half) / R_EDGE;
@@ -311,24 +320,47 @@ export function findRingCoarse(
           }
         }
       }
-      for (const step of [0.75, 0.375]) {
-        for (let moved = true, guard = 0; moved && guard < 8; guard++) {
-          moved = false;
-          for (const [dx, dy] of [
-            [step, 0],
-            [-step, 0],
-            [0, step],
-            [0, -step],
-          ] as const) {
-            const v = strengthAt(cx + dx, cy + dy);
-            if (v > strength) {
-              strength = v;
-              cx += dx;
-              cy += dy;
-              moved = true;
+      const climb = () => {
+        for (const step of [0.75, 0.375]) {
+          for (let moved = true, guard = 0; moved && guard < 8; guard++) {
+            moved = false;
+            for (const [dx, dy] of [
+              [step, 0],
+              [-step, 0],
+              [0, step],
+              [0, -step],
+            ] as const) {
+              const v = strengthAt(cx + dx, cy + dy);
+              if (v > strength) {
+                strength = v;
+                cx += dx;
+                cy += dy;
+                moved = true;
+              }
             }
           }
         }
+      };
+      climb();
+      // off the centre by d, the teeth add up as J0(2π d / period): round the true centre lies
+      // a ring of side peaks 0.61 periods away, where a climb may stop; look across it
+      const across = (0.61 * 2 * Math.PI * radius) / GEAR_LENGTH;
+      for (let jump = 0; jump < 2; jump++) {
+        let to: [number, number] | null = null;
+        let toStrength = strength;
+        for (let k = 0; k < 16; k++) {
+          const x = cx + across * Math.cos((k * Math.PI) / 8);
+          const y = cy + across * Math.sin((k * Math.PI) / 8);
+          const v = strengthAt(x, y);
+          if (v > toStrength) {
+            toStrength = v;
+            to = [x, y];
+          }
+        }
+        if (!to) break;
+        [cx, cy] = to;
+        strength = toStrength;
+        climb();
       }
       found.push({ cx, cy, radius, strength });
     }
@@ -336,13 +368,18 @@ export function findRingCoarse(
   // the repetition finds the teeth, the radial profile (base circle, teeth, edge circle at
   // their radii) tells the true centre from a near miss
   const dark = darkness(smoothed, Math.max(3, Math.round(half / 12)));
-  let best: { cx: number; cy: number; scale: number; score: number } | null = null;
+  const out: CoarseRing[] = [];
   for (const f of found.sort((a, b) => b.strength - a.strength).slice(0, 8)) {
     const s0 = f.radius / TOOTH_MID;
     const { scale, score } = bestScale(dark, f.cx, f.cy, s0 * 0.88, s0 * 1.12);
-    if (!best || score > best.score) best = { cx: f.cx, cy: f.cy, scale, score };
+    out.push({ cx: f.cx, cy: f.cy, scale, score });
   }
-  return best;
+  return out.sort((a, b) => b.score - a.score);
+}
+
+/** The likeliest centre and scale (in the pixels of `work`), or null when nothing like the stamp is there. */
+export function findRingCoarse(work: Raster): CoarseRing | null {
+  return findRingCandidates(work)[0] ?? null;
 }
 
 const RAYS = 180;
