@@ -6,11 +6,11 @@
  * of the best over the next says how surely the stamp has been placed.
  */
 import { GEAR_LENGTH, SYNC, TEXT_LENGTH } from '../codeword.js';
-import type { RingFit } from './find-ring.js';
 import { GLYPH_SCALE, type StampGeometry } from './geometry.js';
 import { boxBlur, type Raster } from './raster.js';
 import { type RingSignal, readTeeth } from './read-teeth.js';
 import { readCell } from './read-text.js';
+import type { RingFit } from './refine-ring.js';
 import { CELL_STEP, TEMPLATE_SETS } from './templates.js';
 
 export interface Orientation {

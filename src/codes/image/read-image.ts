@@ -8,12 +8,13 @@ import { StamplineError } from '../../errors.js';
 import { ALPHABET } from '../alphabet.js';
 import { GEAR_LENGTH, TEXT_LENGTH } from '../codeword.js';
 import { hardGear, hardText, type SoftRead } from '../soft-read.js';
-import { type CoarseRing, findRingCandidates, refineRing } from './find-ring.js';
+import { type CoarseRing, findRingCandidates } from './find-ring.js';
 import { GLYPH_SCALE, glyphOrigin, R_BASE, R_TOOTH, type StampGeometry, toImage } from './geometry.js';
 import { loadImage } from './load.js';
 import { type Orientation, orient } from './orient.js';
 import { downsample, type Raster } from './raster.js';
 import { type CellRead, readCell } from './read-text.js';
+import { refineRing } from './refine-ring.js';
 import { TEMPLATE_SETS } from './templates.js';
 
 export interface ImageRead {
