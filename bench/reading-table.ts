@@ -26,6 +26,10 @@ for (const level of levels) {
   let two = 0;
   let wrong = 0;
   for (let g = 0; g < guns; g++) {
+    if (g % 25 === 0)
+      console.error(
+        `level ${level}: gun ${g}, ${one} identified from one image, ${two} from two, ${wrong} wrong`,
+      );
     const index = 50_000 + level * 1000 + g;
     const code = encode(11, index, KEY);
     const softs: (SoftRead | null)[] = [];
@@ -57,6 +61,7 @@ for (const level of levels) {
       } else wrong++;
     }
   }
+  console.error(`level ${level} done`);
   const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(1)} %`;
   console.log(
     `| ${level} | ${guns} | ${pct(chars, 10 * guns)} | ${pct(teeth, 88 * guns)} | ${pct(one, guns)} | ${pct(two, guns)} | ${wrong} |`,

@@ -5,9 +5,12 @@
  * looks where the engraver marks.
  */
 import { TEXT_LENGTH } from '../codeword.js';
-import { ADVANCE, GLYPH_SCALE, LINE_GAP } from '../svg.js';
+import { ADVANCE, GLYPH_SCALE, LINE_GAP, R_BASE } from '../svg.js';
 
 export { R_BASE, R_EDGE, R_TOOTH, TOOTH_FILL } from '../svg.js';
+
+/** The base circle's inner edge (its stroke is 0.5 wide). */
+export const BASE_EDGE = R_BASE - 0.25;
 
 export interface StampGeometry {
   /** centre in image pixels */

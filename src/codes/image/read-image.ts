@@ -6,14 +6,16 @@
  */
 import { StamplineError } from '../../errors.js';
 import { ALPHABET } from '../alphabet.js';
-import { GEAR_LENGTH, SYNC, TEXT_LENGTH } from '../codeword.js';
+import { GEAR_LENGTH, TEXT_LENGTH } from '../codeword.js';
 import { hardGear, hardText, type SoftRead } from '../soft-read.js';
-import { findRingCoarse, refineRing } from './find-ring.js';
+import { type CoarseRing, findRingCandidates } from './find-ring.js';
 import { GLYPH_SCALE, glyphOrigin, R_BASE, R_TOOTH, type StampGeometry, toImage } from './geometry.js';
 import { loadImage } from './load.js';
+import { type Orientation, orient } from './orient.js';
 import { downsample, type Raster } from './raster.js';
-import { readTeeth } from './read-teeth.js';
-import { readCell } from './read-text.js';
+import { type CellRead, readCell } from './read-text.js';
+import { refineRing } from './refine-ring.js';
+import { TEMPLATE_SETS } from './templates.js';
 
 export interface ImageRead {
   /** where the stamp lies, in the pixels of the image as given */
@@ -40,6 +42,8 @@ const WORK_SIDE = 400;
 const FLOOR = 0.01;
 /** Below these the image holds nothing like the stamp. */
 const MIN_PROFILE = 0.35;
+/** Places after the likeliest are tried down to this profile, and kept only if the stamp stands out there. */
+const MIN_PROFILE_NEXT = 0.25;
 const MIN_EDGE_SUPPORT = 0.15;
 /**
  * The least margin (natural log) by which the chosen rotation and mirror must beat the next
@@ -47,9 +51,10 @@ const MIN_EDGE_SUPPORT = 0.15;
  * and above, wrong ones 18 and below (docs/reading.md).
  */
 const MIN_MARGIN = 25;
+/** How many distinct places the reader tries before it gives up placing the stamp. */
+const MAX_PLACES = 4;
 
 const STEP = (2 * Math.PI) / GEAR_LENGTH;
-const SYNC_TEETH = [...SYNC].map(Number);
 
 function softmax(logL: Float64Array): number[] {
   let max = Number.NEGATIVE_INFINITY;
@@ -69,61 +74,37 @@ export async function readImageFile(file: Buffer | Uint8Array, name?: string): P
 export function readRaster(img: Raster, name = 'the image', t0 = performance.now()): ImageRead {
   const workFactor = Math.max(1, Math.floor(Math.max(img.width, img.height) / WORK_SIDE));
   const work = downsample(img, workFactor);
-  const coarse = findRingCoarse(work);
-  if (!coarse || coarse.score < MIN_PROFILE) throw noStamp(name, coarse?.score ?? 0);
-  const fullScale = coarse.scale * workFactor;
-  const readFactor = Math.max(1, Math.floor(fullScale / READ_SCALE));
-  const mid = readFactor === workFactor ? work : downsample(img, readFactor);
-  const k = workFactor / readFactor;
-  const ring = refineRing(mid, coarse.cx * k, coarse.cy * k, coarse.scale * k);
-  if (ring.edgeSupport < MIN_EDGE_SUPPORT) throw noStamp(name, coarse.score);
-
-  const signal = readTeeth(mid, ring.cx, ring.cy, ring.scale);
-  const p = signal.probability;
-  const deg = (a: number) => ((((a * 180) / Math.PI) % 360) + 360) % 360;
-  const candidates: { mirrored: boolean; j0: number; score: number }[] = [];
-  for (const mirrored of [false, true]) {
-    for (let j0 = 0; j0 < GEAR_LENGTH; j0++) {
-      let score = 0;
-      for (let t = 0; t < SYNC_TEETH.length; t++) {
-        const j = (((mirrored ? j0 - t : j0 + t) % GEAR_LENGTH) + GEAR_LENGTH) % GEAR_LENGTH;
-        score += Math.log(SYNC_TEETH[t] ? p[j]! : 1 - p[j]!);
-      }
-      candidates.push({ mirrored, j0, score });
-    }
+  const all = distinct(findRingCandidates(work));
+  const top = all[0]?.score ?? 0;
+  if (top < MIN_PROFILE) throw noStamp(name, top);
+  // the likeliest place first; when the sync and text do not stand out there, the next ones
+  // (a weaker profile may still be the stamp, cut by missing sectors, beside the cup's edge)
+  let chosen: { o: Orientation; mid: Raster; readFactor: number } | null = null;
+  for (const coarse of all.filter((c) => c.score >= MIN_PROFILE_NEXT).slice(0, MAX_PLACES)) {
+    const fullScale = coarse.scale * workFactor;
+    const readFactor = Math.max(1, Math.floor(fullScale / READ_SCALE));
+    const mid = readFactor === workFactor ? work : downsample(img, readFactor);
+    const k = workFactor / readFactor;
+    const ring = refineRing(mid, coarse.cx * k, coarse.cy * k, coarse.scale * k);
+    if (ring.edgeSupport < MIN_EDGE_SUPPORT) continue;
+    const o = orient(mid, ring);
+    // a weak place counts only when the stamp stands out there
+    if (coarse.score < MIN_PROFILE && o.margin < MIN_MARGIN) continue;
+    if (!chosen || o.margin > chosen.o.margin) chosen = { o, mid, readFactor };
+    if (o.margin >= MIN_MARGIN) break;
   }
-  candidates.sort((a, b) => b.score - a.score);
-  const geometryOf = (c: { mirrored: boolean; j0: number }): StampGeometry => ({
-    cx: ring.cx,
-    cy: ring.cy,
-    scale: ring.scale,
-    mirrored: c.mirrored,
-    rotation: deg(signal.phase + (c.mirrored ? c.j0 + 0.5 : c.j0 - 0.5) * STEP),
-  });
-  // the text tells orientation and mirror apart far better than 8 sync teeth: judge the best few by both
-  let best = candidates[0]!;
-  let bestTotal = Number.NEGATIVE_INFINITY;
-  let secondTotal = Number.NEGATIVE_INFINITY;
-  for (const c of candidates.slice(0, 12)) {
-    const g = geometryOf(c);
-    let text = 0;
-    for (let n = 0; n < TEXT_LENGTH; n++) text += readCell(mid, g, n, false).evidence;
-    const total = c.score + text;
-    if (total > bestTotal) {
-      secondTotal = bestTotal;
-      bestTotal = total;
-      best = c;
-    } else if (total > secondTotal) secondTotal = total;
-  }
-  const margin = bestTotal - secondTotal;
-  const g = geometryOf(best);
+  if (!chosen) throw noStamp(name, top);
+  const { o, readFactor } = chosen;
+  const g = o.geometry;
+  const margin = o.margin;
+  const p = o.signal.probability;
   // when no rotation and mirror stand out, no tooth or character can be put in its place
   const placed = margin >= MIN_MARGIN;
-  const chars = Array.from({ length: TEXT_LENGTH }, (_, n) =>
-    placed ? softmax(readCell(mid, g, n).logLikelihood) : new Array<number>(32).fill(1 / 32),
-  );
+  const chars = placed
+    ? readText(o.textImg, g)
+    : Array.from({ length: TEXT_LENGTH }, () => new Array<number>(32).fill(1 / 32));
   const teeth = Array.from({ length: GEAR_LENGTH }, (_, t) => {
-    const j = (((best.mirrored ? best.j0 - t : best.j0 + t) % GEAR_LENGTH) + GEAR_LENGTH) % GEAR_LENGTH;
+    const j = (((g.mirrored ? o.j0 - t : o.j0 + t) % GEAR_LENGTH) + GEAR_LENGTH) % GEAR_LENGTH;
     return placed ? p[j]! : 0.5;
   });
   const soft: SoftRead = { chars, teeth, rotation: Math.round(g.rotation * 100) / 100 };
@@ -167,6 +148,46 @@ export function readRaster(img: Raster, name = 'the image', t0 = performance.now
     orientationMargin: Math.round(margin * 10) / 10,
     ms: Math.round((performance.now() - t0) * 10) / 10,
   };
+}
+
+/**
+ * The ten characters' likelihoods, read with the template set (blur) that fits the ten cells
+ * best: each cell's offset is found with a middling blur, every set is tried at those offsets,
+ * and the best set reads the cells again at every offset.
+ */
+function readText(textImg: Raster, g: StampGeometry): number[][] {
+  const middle = Math.floor(TEMPLATE_SETS.length / 2);
+  const first = Array.from({ length: TEXT_LENGTH }, (_, n) =>
+    readCell(textImg, g, n, TEMPLATE_SETS[middle]!),
+  );
+  let chosen = middle;
+  let fit = Number.POSITIVE_INFINITY;
+  for (const [i, set] of TEMPLATE_SETS.entries()) {
+    let f = 0;
+    for (const [n, c] of first.entries()) {
+      const r = readCell(textImg, g, n, set, false, [c.dx, c.dy]).residual;
+      if (!Number.isNaN(r)) f += r;
+    }
+    if (f < fit) {
+      fit = f;
+      chosen = i;
+    }
+  }
+  const cells =
+    chosen === middle
+      ? first
+      : Array.from({ length: TEXT_LENGTH }, (_, n) => readCell(textImg, g, n, TEMPLATE_SETS[chosen]!));
+  return cells.map((c: CellRead) => softmax(c.logLikelihood));
+}
+
+/** Candidates less than a pixel and 1 % of scale apart are one. */
+function distinct(found: CoarseRing[]): CoarseRing[] {
+  const out: CoarseRing[] = [];
+  for (const c of found) {
+    if (!out.some((q) => Math.hypot(q.cx - c.cx, q.cy - c.cy) < 1 && Math.abs(q.scale / c.scale - 1) < 0.01))
+      out.push(c);
+  }
+  return out;
 }
 
 function round(g: StampGeometry): StampGeometry {

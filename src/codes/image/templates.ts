@@ -1,8 +1,10 @@
 /**
  * The 32 glyphs of the pin's font (`glyphs.ts`) as templates on the grid the reader samples
- * each character cell on: darkness 0..1 by distance from the strokes, blurred about as much as
- * an impression is. The reader knows exactly what each symbol looks like, so it matches these
- * rather than recognising shapes in general.
+ * each character cell on: the darkness of a round-capped stroke of the pin's width seen through
+ * a Gaussian blur, by distance from the stroke's centre line. An impression may be sharp or
+ * soft, so there is one set of templates per blur in `TEMPLATE_BLURS`; the reader takes the set
+ * that fits the ten cells best. The reader knows exactly what each symbol looks like, so it
+ * matches these rather than recognising shapes in general.
  */
 import { ALPHABET } from '../alphabet.js';
 import { GLYPHS } from '../glyphs.js';
@@ -17,7 +19,11 @@ export const CELL_SIZE = CELL_COLS * CELL_ROWS;
 
 /** half the stroke width, in glyph units: the pin's strokes are 0.8 pin units wide */
 const HALF_STROKE = 0.4 / GLYPH_SCALE;
-const SOFTNESS = 0.22;
+/**
+ * The blurs (Gaussian sigma, pin units) of the template sets: from a sharp impression seen
+ * through the reader's own smoothing to a soft, shallow one.
+ */
+export const TEMPLATE_BLURS = [0.3, 0.45, 0.6, 0.8, 1.05] as const;
 
 type Segment = [number, number, number, number];
 
@@ -56,7 +62,17 @@ export interface GlyphTemplate {
   readonly spread: number;
 }
 
-function build(ch: string): GlyphTemplate {
+/** The standard normal distribution function (Abramowitz and Stegun 26.2.17, error < 1e-7). */
+function phi(x: number): number {
+  const t = 1 / (1 + 0.2316419 * Math.abs(x));
+  const d = 0.3989422804014327 * Math.exp((-x * x) / 2);
+  const q =
+    d * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+  return x >= 0 ? 1 - q : q;
+}
+
+function build(ch: string, blur: number): GlyphTemplate {
+  const sigma = blur / GLYPH_SCALE;
   const segs = segments(GLYPHS[ch]!);
   const values = new Float32Array(CELL_SIZE);
   let sum = 0;
@@ -66,7 +82,8 @@ function build(ch: string): GlyphTemplate {
       const y = r * CELL_STEP - CELL_MARGIN;
       let d = Number.POSITIVE_INFINITY;
       for (const s of segs) d = Math.min(d, distance(x, y, s));
-      const v = 1 / (1 + Math.exp((d - HALF_STROKE) / (SOFTNESS / 2)));
+      // across a straight stroke blurred by sigma; at the centre line of a join it is a little low
+      const v = phi((HALF_STROKE - d) / sigma) - phi((-HALF_STROKE - d) / sigma);
       values[r * CELL_COLS + c] = v;
       sum += v;
     }
@@ -77,5 +94,7 @@ function build(ch: string): GlyphTemplate {
   return { values, mean, spread };
 }
 
-/** Templates in alphabet order (template v is the symbol of value v). */
-export const TEMPLATES: readonly GlyphTemplate[] = [...ALPHABET].map(build);
+/** Per blur of `TEMPLATE_BLURS`, the templates in alphabet order (template v is the symbol of value v). */
+export const TEMPLATE_SETS: readonly (readonly GlyphTemplate[])[] = TEMPLATE_BLURS.map((blur) =>
+  [...ALPHABET].map((ch) => build(ch, blur)),
+);
