@@ -76,9 +76,32 @@ export function success(
 ): DecodeSuccess {
   const uec = uecOf(errors, erasures);
   const confident = uec > 0 && risk <= MAX_MISCORRECTION_RISK;
+  const result = decodedCode(c, errors, erasures, risk, ctx, confident);
+  if (uec === 0) {
+    result.warning =
+      'all of the code’s correction power was used (UEC = 0): this is a candidate, not an identification, because a miscorrection is possible';
+  } else if (!confident) {
+    result.warning = `the reads do not single this code out (estimated miscorrection risk ${formatRisk(risk)}): this is a candidate, not an identification`;
+  }
+  return result;
+}
+
+/**
+ * The answer for codeword `c`, without a warning: what the plain decode (§6) and the
+ * identification against issued codes (§6a) both answer, each with its own rule of confidence.
+ */
+export function decodedCode(
+  c: ArrayLike<number>,
+  errors: number,
+  erasures: number,
+  risk: number,
+  ctx: KeyContext,
+  confident: boolean,
+): DecodeSuccess {
+  const uec = uecOf(errors, erasures);
   const symbols = new Array<number>(N);
   for (let j = 0; j < N; j++) symbols[j] = c[j]!;
-  const result: DecodeSuccess = {
+  return {
     ok: true,
     issuer: unpackIssuer(symbols),
     index: unpackIndex(symbols, ctx),
@@ -93,15 +116,8 @@ export function success(
     miscorrectionRisk: Math.min(1, risk),
     gearRotations: [],
   };
-  if (uec === 0) {
-    result.warning =
-      'all of the code’s correction power was used (UEC = 0): this is a candidate, not an identification, because a miscorrection is possible';
-  } else if (!confident) {
-    result.warning = `the reads do not single this code out (estimated miscorrection risk ${formatRisk(risk)}): this is a candidate, not an identification`;
-  }
-  return result;
 }
 
-function formatRisk(risk: number): string {
+export function formatRisk(risk: number): string {
   return risk >= 1 ? '≥ 1' : risk.toExponential(1);
 }

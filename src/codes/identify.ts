@@ -13,7 +13,7 @@
  * issuer in use was issued. An identification is confident when the risk is at most 10^-7;
  * the UEC = 0 rule of §6 does not apply.
  */
-import { symbolsToGear, symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
+import { symbolsToText, unpackIndex, unpackIssuer } from './codeword.js';
 import { otherRotationOdds } from './confidence.js';
 import {
   type Candidate,
@@ -24,8 +24,8 @@ import {
   MAX_MISCORRECTION_RISK,
   type Outcome,
 } from './decode.js';
+import { decodedCode, formatRisk } from './decode-result.js';
 import { alignGear, buildEvidence, EVIDENCE_SIZE } from './evidence.js';
-import { gradeFromUec, uecOf } from './grade.js';
 import type { IssuedCodes } from './issued.js';
 import type { KeyContext } from './key.js';
 import { KEEP_COST, ListDecoder, MAX_LEAVES } from './list.js';
@@ -216,37 +216,20 @@ function success(
   found: Enumerated,
   options: IdentifyOptions,
 ): DecodeSuccess {
-  const uec = uecOf(errors, erasures);
   const confident = risk <= MAX_MISCORRECTION_RISK;
-  const symbols = Array.from(c);
   const candidates: Candidate[] = found.candidates.map(({ symbols: s, ratio }) => {
     const issuer = unpackIssuer(s);
     const cand: Candidate = { text: symbolsToText(s), issuer, weightRatio: ratio };
     if (options.keyIssuer === undefined || options.keyIssuer === issuer) cand.index = unpackIndex(s, ctx);
     return cand;
   });
-  const result: DecodeSuccess = {
-    ok: true,
-    issuer: unpackIssuer(symbols),
-    index: unpackIndex(symbols, ctx),
-    text: symbolsToText(symbols),
-    codeword: symbols,
-    gear: symbolsToGear(symbols),
-    errors,
-    erasures,
-    uec,
-    grade: gradeFromUec(uec),
-    confident,
-    miscorrectionRisk: Math.min(1, risk),
-    gearRotations: [],
-    candidates,
-  };
+  const result: DecodeSuccess = { ...decodedCode(c, errors, erasures, risk, ctx, confident), candidates };
   if (!confident) {
     const close = candidates.filter((k) => k.weightRatio >= 1e-3).length;
     result.warning =
       close > 1
         ? `${close} issued codes explain the reads about equally: none is identified`
-        : `the reads do not single out this issued code (estimated risk ${risk >= 1 ? '≥ 1' : risk.toExponential(1)}): this is a candidate, not an identification`;
+        : `the reads do not single out this issued code (estimated risk ${formatRisk(risk)}): this is a candidate, not an identification`;
   }
   return result;
 }
