@@ -26,9 +26,10 @@ import { CsvRowIndex, parseOrdersCsv } from './csv.js';
 import { IntakeJournal } from './intake-journal.js';
 import { freeName, fsyncDir, moveNoClobber, writeNoClobber } from './no-clobber.js';
 import type { Order } from './order.js';
+import { PollLoop } from './poll-loop.js';
 import { DEFAULT_MAX_PROBLEMS, omittedReason, ProblemCollector } from './problems.js';
 import { type RejectionKind, type RejectionReport, type ReportProblem, renderReportText } from './report.js';
-import { type DropCompletion, errno, message, type Seen, SettledFiles } from './settled-files.js';
+import { type DropCompletion, errno, type Seen, SettledFiles } from './settled-files.js';
 
 export { DONE_SUFFIX, type DropCompletion } from './settled-files.js';
 
@@ -127,12 +128,8 @@ export class DropFolder extends EventEmitter<Events> {
   readonly #log: IntakeLogger;
   readonly #journal: IntakeJournal;
   readonly #files: SettledFiles;
-  #timer: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
-  #running = false;
-  #stopping = false;
+  readonly #loop: PollLoop;
   #prepared = false;
-  #folderError: string | undefined;
 
   constructor(opts: DropFolderOptions) {
     super();
@@ -155,54 +152,34 @@ export class DropFolder extends EventEmitter<Events> {
       logger: opts.logger,
       label: 'drop folder',
     });
+    this.#loop = new PollLoop({
+      dir: opts.dir,
+      pollMs: this.#pollMs,
+      label: 'drop folder',
+      logger: opts.logger,
+      scan: () => this.#scan(),
+    });
   }
 
   /** Starts watching. A folder that cannot be created is logged and retried, never thrown. */
-  async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    this.#stopping = false;
-    await this.#prepare();
-    this.#log.info(
-      { dir: this.dir, pollMs: this.#pollMs, settleMs: this.#settleMs, completion: this.#completion },
-      'drop folder: watching for order files',
-    );
-    this.#schedule(0);
+  start(): Promise<void> {
+    return this.#loop.start(async () => {
+      await this.#prepare();
+      this.#log.info(
+        { dir: this.dir, pollMs: this.#pollMs, settleMs: this.#settleMs, completion: this.#completion },
+        'drop folder: watching for order files',
+      );
+    });
   }
 
   /** Stops watching; waits for a file being taken to finish. Safe to call twice. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.#stopping = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#scanning;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Lists the folder once and takes every file that has settled. Used by the poll loop and by tests. */
   scanNow(): Promise<void> {
-    if (!this.#scanning) {
-      this.#scanning = this.#scan().finally(() => {
-        this.#scanning = undefined;
-      });
-    }
-    return this.#scanning;
-  }
-
-  #schedule(delay: number): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.scanNow().then(() => this.#schedule(this.#pollMs));
-    }, delay);
-  }
-
-  #folderProblem(err: unknown, what: string): void {
-    const msg = `${what}: ${message(err)}`;
-    // One line per new problem, not one per poll.
-    if (msg !== this.#folderError)
-      this.#log.error({ dir: this.dir, err: message(err) }, `drop folder: ${what}`);
-    this.#folderError = msg;
+    return this.#loop.scanNow();
   }
 
   async #prepare(): Promise<void> {
@@ -217,11 +194,10 @@ export class DropFolder extends EventEmitter<Events> {
       if (pruned > 0)
         this.#log.debug({ dir: this.dir, pruned }, 'drop folder: removed markers of files already moved');
       this.#prepared = true;
-      if (this.#folderError) this.#log.info({ dir: this.dir }, 'drop folder: folder available again');
-      this.#folderError = undefined;
+      this.#loop.folderAvailable();
     } catch (err) {
       this.#prepared = false;
-      this.#folderProblem(err, 'cannot create or read the folder; will retry');
+      this.#loop.folderProblem(err, 'cannot create or read the folder; will retry');
     }
   }
 
@@ -234,13 +210,13 @@ export class DropFolder extends EventEmitter<Events> {
     } catch (err) {
       // The folder vanished or the share dropped: create it again on the next poll.
       this.#prepared = false;
-      this.#folderProblem(err, 'cannot list the folder; will retry');
+      this.#loop.folderProblem(err, 'cannot list the folder; will retry');
       return;
     }
     const ready = await this.#files.ready(listed);
     for (const [name, s] of ready) {
       // Stopping finishes the file in hand, not every file waiting.
-      if (this.#stopping) break;
+      if (this.#loop.stopping) break;
       await this.#take(name, s);
     }
   }

@@ -23,6 +23,7 @@ import { MAX_FILE_BYTES } from '../codes/image/load.js';
 import { readImageFile } from '../codes/image/read-image.js';
 import type { IntakeLogger } from '../erp/drop-folder.js';
 import { freeName, fsyncDir, moveNoClobber, writeNoClobber } from '../erp/no-clobber.js';
+import { PollLoop } from '../erp/poll-loop.js';
 import { type DropCompletion, errno, message, type Seen, SettledFiles } from '../erp/settled-files.js';
 import { StamplineError } from '../errors.js';
 import type { Ammunition, CaseReadInput, FirearmRecord, SubmitResult } from './types.js';
@@ -161,12 +162,8 @@ export class ImageFolder extends EventEmitter<Events> {
   readonly #pollMs: number;
   readonly #files: SettledFiles;
   readonly #log: IntakeLogger;
-  #timer: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
-  #running = false;
-  #stopping = false;
+  readonly #loop: PollLoop;
   #prepared = false;
-  #folderError: string | undefined;
 
   constructor(o: ImageFolderOptions) {
     super();
@@ -185,53 +182,34 @@ export class ImageFolder extends EventEmitter<Events> {
       logger: o.logger,
       label: 'image folder',
     });
+    this.#loop = new PollLoop({
+      dir: o.dir,
+      pollMs: this.#pollMs,
+      label: 'image folder',
+      logger: o.logger,
+      scan: () => this.#scan(),
+    });
   }
 
   /** Starts watching. A folder that cannot be created is logged and retried, never thrown. */
-  async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    this.#stopping = false;
-    await this.#prepare();
-    this.#log.info(
-      { dir: this.dir, pollMs: this.#pollMs, completion: this.#files.completion },
-      'image folder: watching for case images',
-    );
-    this.#schedule(0);
+  start(): Promise<void> {
+    return this.#loop.start(async () => {
+      await this.#prepare();
+      this.#log.info(
+        { dir: this.dir, pollMs: this.#pollMs, completion: this.#files.completion },
+        'image folder: watching for case images',
+      );
+    });
   }
 
   /** Stops watching; waits for the image being taken. Safe to call twice. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.#stopping = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#scanning;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Lists the folder once and takes every image that is complete. Used by the poll loop and by tests. */
   scanNow(): Promise<void> {
-    if (!this.#scanning) {
-      this.#scanning = this.#scan().finally(() => {
-        this.#scanning = undefined;
-      });
-    }
-    return this.#scanning;
-  }
-
-  #schedule(delay: number): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.scanNow().then(() => this.#schedule(this.#pollMs));
-    }, delay);
-  }
-
-  #folderProblem(err: unknown, what: string): void {
-    const msg = `${what}: ${message(err)}`;
-    if (msg !== this.#folderError)
-      this.#log.error({ dir: this.dir, err: message(err) }, `image folder: ${what}`);
-    this.#folderError = msg;
+    return this.#loop.scanNow();
   }
 
   async #prepare(): Promise<void> {
@@ -239,11 +217,10 @@ export class ImageFolder extends EventEmitter<Events> {
       for (const d of [this.dir, this.processedDir, this.failedDir]) await mkdir(d, { recursive: true });
       await this.#files.pruneMarkers(await readdir(this.dir));
       this.#prepared = true;
-      if (this.#folderError) this.#log.info({ dir: this.dir }, 'image folder: folder available again');
-      this.#folderError = undefined;
+      this.#loop.folderAvailable();
     } catch (err) {
       this.#prepared = false;
-      this.#folderProblem(err, 'cannot create or read the folder; will retry');
+      this.#loop.folderProblem(err, 'cannot create or read the folder; will retry');
     }
   }
 
@@ -255,11 +232,11 @@ export class ImageFolder extends EventEmitter<Events> {
       listed = await readdir(this.dir);
     } catch (err) {
       this.#prepared = false;
-      this.#folderProblem(err, 'cannot list the folder; will retry');
+      this.#loop.folderProblem(err, 'cannot list the folder; will retry');
       return;
     }
     for (const [name, seen] of await this.#files.ready(listed)) {
-      if (this.#stopping) break;
+      if (this.#loop.stopping) break;
       await this.#take(name, seen, listed.includes(`${name}${SIDECAR_SUFFIX}`));
     }
   }
