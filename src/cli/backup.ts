@@ -8,7 +8,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -76,16 +76,24 @@ async function fromDaemon(o: BackupOptions, file: string): Promise<string> {
   return `taken by the running line at ${url}`;
 }
 
+const isFolder = (path: string): Promise<boolean> =>
+  stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
 async function takeBackup(o: BackupOptions): Promise<void> {
   const dataDir = await dataDirOf(o);
   const file = resolve(o.to);
-  if (
-    !(await stat(dataDir).then(
-      (s) => s.isDirectory(),
-      () => false,
-    ))
-  ) {
+  if (!(await isFolder(dataDir))) {
     throw new StamplineError('INVALID_INPUT', `no data folder ${dataDir}`, { dataDir });
+  }
+  if (!(await isFolder(dirname(file)))) {
+    throw new StamplineError(
+      'INVALID_INPUT',
+      `no folder ${dirname(file)} to write the backup ${file} into: create it, or give --to a file in an existing folder`,
+      { file },
+    );
   }
   const store = new DocumentStore({ dir: join(dataDir, 'docs') });
   let how: string;

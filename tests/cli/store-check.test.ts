@@ -5,7 +5,7 @@
  * lost index, and refusing while a daemon holds the store.
  */
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/line/serial-index.js';
 import { order, until } from '../line/harness.js';

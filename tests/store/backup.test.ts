@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,16 @@ describe('stampline backup and restore', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/\nOK: .*: 3 orders, 7 firearms/);
     }
+    const nowhere = await stampline(
+      'backup',
+      '--to',
+      join(out, 'no-such-folder', 'b.tar.gz'),
+      '--data-dir',
+      dir,
+    );
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain(`no folder ${join(out, 'no-such-folder')} to write the backup`);
+
     const refused = await stampline(
       'restore',
       join(out, 'stopped.tar.gz'),
