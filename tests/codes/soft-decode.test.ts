@@ -182,7 +182,6 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
   };
 
   it('a confident answer is the right code, even with positions read confidently wrong', () => {
-    let confidentDespiteWrongMarks = 0;
     fc.assert(
       fc.property(
         codeArb,
@@ -196,16 +195,27 @@ describe('soft decoding properties', { timeout: 300_000 }, () => {
           const reads: Read[] = [];
           for (let k = 0; k < cases; k++) reads.push({ soft: calibratedRead(t, r, strength, adversarial) });
           const d = decodeReads(reads, KEY);
-          if (d.confident && d.ok) {
-            expect(same(d.codeword, t)).toBe(true);
-            if (adversarial.length > 0) confidentDespiteWrongMarks++;
-          }
+          if (d.confident && d.ok) expect(same(d.codeword, t)).toBe(true);
         },
       ),
       { numRuns: 200 },
     );
-    // not vacuous: strong reads are identified through some confidently wrong marks
-    expect(confidentDespiteWrongMarks).toBeGreaterThan(0);
+  });
+
+  it('is not vacuous: strong reads are identified through a confidently wrong mark', () => {
+    // fixed seeds, so this never depends on what the property above happened to draw
+    const t = symbolsOf({ issuer: 11, permuted: 123_456 });
+    let confident = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = rng(seed);
+      const reads: Read[] = [1, 2, 3].map(() => ({ soft: calibratedRead(t, r, 8, [3]) }));
+      const d = decodeReads(reads, KEY);
+      if (d.confident && d.ok) {
+        expect(same(d.codeword, t)).toBe(true);
+        confident++;
+      }
+    }
+    expect(confident).toBeGreaterThan(10);
   });
 
   it('against issued codes never confidently answers a code outside the set or a wrong one', () => {
