@@ -274,7 +274,8 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     }
     this.checkRound(input, open, firearm.serial);
 
-    const decode = decodeCase(input, code.text, this.o.key);
+    const provenance = provenanceOf(input);
+    const decode = decodeCase({ ...input, ...provenance }, code.text, this.o.key);
     const recipe = firearm.recipe;
     const stored: StoredRead = {
       id: this.lastReadId + 1,
@@ -288,7 +289,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       ammo: { brand: input.ammo.brand, lacquered: input.ammo.lacquered },
       ...(input.round !== undefined ? { round: input.round } : {}),
       ...(input.station !== undefined ? { station: input.station } : {}),
-      ...provenanceOf(input),
+      ...provenance,
       make: order.make,
       model: order.model,
       engraverId: this.o.engraverId,
