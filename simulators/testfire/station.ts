@@ -11,9 +11,10 @@
 import { readImageFile } from '../../src/codes/image/read-image.js';
 import type { SoftRead } from '../../src/codes/soft-read.js';
 import { isStamplineError } from '../../src/errors.js';
-import type { Line, LineEvents, LineLogger } from '../../src/line/line.js';
+import type { Line, LineEvents } from '../../src/line/line.js';
 import type { Firearm } from '../../src/line/model.js';
 import { examinedRounds, type QaService, type SubmitResult } from '../../src/qa/index.js';
+import type { Logger as LineLogger } from '../../src/shared.js';
 import { caseImageModel } from '../case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../case-image/render.js';
 import { DEFAULT_DEGRADATION, type DegradationSettings, fireCase, fireModels, Random } from './model.js';
