@@ -44,8 +44,9 @@ export interface Migration {
 }
 
 /**
- * Called after each durable step of a migration, named `<from>-<to>:<step>` (and `:audited`,
- * `:done`); tests throw from it to stand for a crash there.
+ * Called at each point of a migration where a crash may come: `<from>-<to>:<step>:run` once a
+ * step has run and before it is noted done, `<from>-<to>:<step>` once it is noted, then
+ * `<from>-<to>:audited` and `<from>-<to>:done`. Tests throw from it to stand for a crash there.
  */
 export type MigrationHook = (point: string) => void | Promise<void>;
 
