@@ -293,6 +293,22 @@ describe('the previous release’s data (format 1)', () => {
   }, 60_000);
 });
 
+describe('a new folder', () => {
+  it('is written in this release’s format, each file it accounts for listed once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stampline-format-new-'));
+    dirs.push(dir);
+    const daemon = await lineDaemon(dir);
+    await daemon.start();
+    await daemon.stop();
+    const id = await identityOf(dir);
+    expect(id.format).toBe(DATA_FORMAT);
+    expect(id.migrations).toEqual([]);
+    expect(id.expects).toEqual([...new Set(id.expects)].sort());
+    expect(id.expects).toEqual(expect.arrayContaining(['docs/line/allocator.json', 'serials/shards.json']));
+    expect((await auditOf(dir)).filter((e) => e.action === 'store.migrate')).toEqual([]);
+  }, 30_000);
+});
+
 describe('a folder from a newer release', () => {
   async function newer(): Promise<string> {
     const dir = await fixtureCopy();
