@@ -41,6 +41,7 @@ import { AuditTrail } from './store/audit.js';
 import { stageBackup } from './store/backup.js';
 import type { DocumentStore } from './store/documents.js';
 import { StoreIdentity } from './store/identity.js';
+import { migrateStore } from './store/migrations.js';
 import { onRepairNoted } from './store/repairs.js';
 import { VERSION } from './version.js';
 
@@ -161,6 +162,9 @@ export class Daemon {
     this.line = services.line;
     const { repo, allocator, line } = services;
 
+    // Before anything opens the folder: a newer data format is refused, an older one migrated.
+    for (const m of await migrateStore(dataDir, { actor: 'stampline start' }))
+      log.info({ dataDir, from: m.from, to: m.to, steps: m.steps }, 'data folder migrated to a newer format');
     // Before anything creates a file: a file the store holds that is gone is refused by name.
     const identity = new StoreIdentity(dataDir);
     if ((await identity.open()) === 'created') log.info({ dataDir, store: identity.id }, 'new data folder');

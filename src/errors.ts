@@ -63,6 +63,7 @@ export const ERROR_CATALOGUE = {
     false,
     'A record of the line holds a code index the allocator has not reserved',
   ),
+  STORE_FORMAT_NEWER: entry(500, false, 'The data folder was written by a newer release of stampline'),
 
   // erp/ and line/
   ORDER_INVALID: entry(400, false, 'The order is not valid'),

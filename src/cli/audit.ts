@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { StamplineError } from '../errors.js';
 import { type AuditEntry, AuditTrail } from '../store/audit.js';
-import { dataDirOf, type WhereOptions, where } from './where.js';
+import { dataToRead, type WhereOptions, where } from './where.js';
 
 interface ShowOptions extends WhereOptions {
   subject?: string;
@@ -62,7 +62,7 @@ export function registerAuditCommands(program: Command): void {
         'check every entry of the audit trail; exits 1 and names the first bad entry if it does not verify',
       ),
   ).action(async (opts: WhereOptions) => {
-    const trail = await openTrail(await dataDirOf(opts));
+    const trail = await openTrail(await dataToRead(opts));
     try {
       const result = await trail.verify();
       if (result.ok) {
@@ -92,7 +92,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: ShowOptions) => {
       const limit = wholeNumber(opts.limit, '--limit', 1);
       const before = opts.before === undefined ? undefined : wholeNumber(opts.before, '--before', 0);
-      const trail = await openTrail(await dataDirOf(opts));
+      const trail = await openTrail(await dataToRead(opts));
       try {
         const entries = await trail.query({
           subject: opts.subject,

@@ -18,7 +18,7 @@ import { checkStore } from '../line/store-check.js';
 import { backupToFile, restoreBackup } from '../store/backup.js';
 import { DocumentStore } from '../store/documents.js';
 import { printCheck } from './store.js';
-import { dataDirOf, type WhereOptions, where } from './where.js';
+import { dataDirOf, dataToRead, type WhereOptions, where } from './where.js';
 
 interface BackupOptions extends WhereOptions {
   to: string;
@@ -83,7 +83,8 @@ const isFolder = (path: string): Promise<boolean> =>
   );
 
 async function takeBackup(o: BackupOptions): Promise<void> {
-  const dataDir = await dataDirOf(o);
+  // The copy keeps the folder's data format: a backup taken before an upgrade is the way back.
+  const dataDir = await dataToRead(o);
   const file = resolve(o.to);
   if (!(await isFolder(dataDir))) {
     throw new StamplineError('INVALID_INPUT', `no data folder ${dataDir}`, { dataDir });

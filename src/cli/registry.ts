@@ -15,7 +15,7 @@ import { createLogger } from '../logger.js';
 import { Outbox, type OutboxItem } from '../registry/outbox.js';
 import { checkRecord } from '../registry/record.js';
 import { parseReadOption } from './identify.js';
-import { dataDirOf, type WhereOptions, where } from './where.js';
+import { dataToChange, dataToRead, type WhereOptions, where } from './where.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -93,7 +93,7 @@ function registerOutboxCommands(program: Command): void {
     .option('--limit <n>', 'at most n pending records', positive, 100)
     .option('--json', 'print JSON')
     .action(async (o: WhereOptions & { rejected?: boolean; limit: number; json?: boolean }) => {
-      const box = await openOutbox(await dataDirOf(o), true);
+      const box = await openOutbox(await dataToRead(o), true);
       try {
         const rejected = box.rejected();
         const pending = o.rejected ? [] : box.pending(o.limit);
@@ -126,7 +126,7 @@ function registerOutboxCommands(program: Command): void {
     .argument('<recordId>', 'the rejected record')
     .option('--by <name>', 'who decides (kept with the action)', process.env.USER)
     .action(async (recordId: string, o: WhereOptions & { by?: string }) => {
-      const box = await openOutbox(await dataDirOf(o), false);
+      const box = await openOutbox(await dataToChange(o, 'outbox retry'), false);
       try {
         await box.retry(recordId, o.by ?? null);
         process.stdout.write(`${recordId} will be sent again when the line next runs\n`);
@@ -142,7 +142,7 @@ function registerOutboxCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why it will not be sent (kept with the action and logged)')
     .option('--by <name>', 'who decides (kept with the action)', process.env.USER)
     .action(async (recordId: string, o: WhereOptions & { reason: string; by?: string }) => {
-      const box = await openOutbox(await dataDirOf(o), false);
+      const box = await openOutbox(await dataToChange(o, 'outbox dismiss'), false);
       try {
         await box.dismiss(recordId, o.reason, o.by ?? null);
         process.stdout.write(`${recordId} dismissed\n`);

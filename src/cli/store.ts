@@ -12,6 +12,7 @@ import { loadConfig } from '../config/index.js';
 import { StamplineError } from '../errors.js';
 import { type CheckReport, checkStore } from '../line/store-check.js';
 import { repairStore } from '../line/store-repair.js';
+import { migrateStore, storeFormat } from '../store/migrations.js';
 
 interface CheckOptions {
   config?: string;
@@ -39,6 +40,15 @@ async function target(
   return { dataDir: resolve(dataDir) };
 }
 
+function formatLine(f: CheckReport['format']): string {
+  if (f.found === null) return `none recorded (this release writes ${f.current})`;
+  if (f.migrating)
+    return `${f.found}, part-way through its migration to ${f.migrating.to} (done: ${f.migrating.done.join(', ') || 'nothing yet'}); the next start, or --repair, finishes it`;
+  if (f.found < f.current)
+    return `${f.found}, older than this release's ${f.current}; the next start, or --repair, migrates it`;
+  return `${f.found}, this release's`;
+}
+
 export function printCheck(report: CheckReport, dataDir: string): string {
   const c = report.counts;
   const lines = [
@@ -49,6 +59,7 @@ export function printCheck(report: CheckReport, dataDir: string): string {
   lines.push(
     `allocator: ${runs.length} reserved run(s)${last ? `, the last ${last[0]}..${last[1] - 1}` : ''}; highest index any witness holds: ${report.allocator.highestWitnessed ?? 'none'}`,
   );
+  lines.push(`data format: ${formatLine(report.format)}`);
   for (const f of report.findings)
     lines.push(`BAD: ${f.file} ${f.problem}${f.repair ? ' [--repair fixes this]' : ''}`);
   return `${lines.join('\n')}\n`;
@@ -81,6 +92,9 @@ export function registerStoreCommands(program: Command): void {
       ) {
         throw new StamplineError('INVALID_INPUT', `no data folder ${dataDir}`, { dataDir });
       }
+      // A newer format is refused before anything is read; --repair first migrates an older one.
+      await storeFormat(dataDir);
+      const migrated = o.repair ? await migrateStore(dataDir, { actor: 'stampline store check' }) : [];
       const options = { dataDir, ...(issuer ? { issuer } : {}) };
       let report = await checkStore(options);
       let repaired: string[] | undefined;
@@ -91,9 +105,11 @@ export function registerStoreCommands(program: Command): void {
       if (o.json) {
         const { firearms: _f, orders: _o, unreserved: _u, ...shown } = report;
         process.stdout.write(
-          `${JSON.stringify({ dataDir, ...shown, ...(repaired ? { repaired } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ dataDir, ...shown, ...(migrated.length > 0 ? { migrated } : {}), ...(repaired ? { repaired } : {}) }, null, 2)}\n`,
         );
       } else {
+        for (const m of migrated)
+          process.stdout.write(`migrated: data format ${m.from} to ${m.to} (${m.steps.join(', ')})\n`);
         if (repaired) for (const r of repaired) process.stdout.write(`repaired: ${r}\n`);
         process.stdout.write(printCheck(report, dataDir));
       }

@@ -19,7 +19,7 @@ import { addUser, changeUser, findUser } from '../api/auth/users.js';
 import { UsersFile, type UserView, userNameProblem, viewOf } from '../api/auth/users-file.js';
 import { isStamplineError, StamplineError } from '../errors.js';
 import { AuditTrail } from '../store/audit.js';
-import { dataDirOf, type WhereOptions, where } from './where.js';
+import { dataToRead, type WhereOptions, where } from './where.js';
 
 interface PasswordOptions extends WhereOptions {
   passwordStdin?: boolean;
@@ -167,7 +167,7 @@ function table(users: UserView[]): string {
 
 async function setState(name: string, opts: WhereOptions, disabled: boolean): Promise<void> {
   checkName(name);
-  const file = new UsersFile(await dataDirOf(opts));
+  const file = new UsersFile(await dataToRead(opts));
   const { result } = await file.update((doc) => changeUser(doc, name, { disabled }, cliActor(), new Date()));
   const changed = disabled ? result.disabled : result.enabled;
   if (!changed) {
@@ -196,7 +196,7 @@ export function register(program: Command): void {
       .option('--password-stdin', 'read the password from the first line of standard input (for scripts)'),
   ).action(async (name: string, opts: PasswordOptions & { role: UserRole }) => {
     checkName(name);
-    const file = new UsersFile(await dataDirOf(opts));
+    const file = new UsersFile(await dataToRead(opts));
     const { doc } = await file.read();
     if (doc.users.some((u) => u.name === name)) {
       throw new StamplineError('USER_EXISTS', `a user named ${name} already exists`, { name });
@@ -208,7 +208,7 @@ export function register(program: Command): void {
 
   where(user.command('list').description('list the users').option('--json', 'print a JSON array')).action(
     async (opts: WhereOptions & { json?: boolean }) => {
-      const file = new UsersFile(await dataDirOf(opts));
+      const file = new UsersFile(await dataToRead(opts));
       const users = (await file.read()).doc.users.map(viewOf);
       if (opts.json) process.stdout.write(`${JSON.stringify(users, null, 2)}\n`);
       else if (users.length === 0) {
@@ -226,7 +226,7 @@ export function register(program: Command): void {
       .option('--password-stdin', 'read the password from the first line of standard input (for scripts)'),
   ).action(async (name: string, opts: PasswordOptions) => {
     checkName(name);
-    const file = new UsersFile(await dataDirOf(opts));
+    const file = new UsersFile(await dataToRead(opts));
     findUser((await file.read()).doc, name);
     const password = await hashPassword(await newPassword(opts, name));
     await file.update((doc) => changeUser(doc, name, { password }, cliActor(), new Date()));

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { readConfig, resolveConfigFile } from '../config/load.js';
 import { isStamplineError } from '../errors.js';
+import { migrateStore, storeFormat } from '../store/migrations.js';
 
 export interface WhereOptions {
   config?: string;
@@ -38,6 +39,28 @@ export async function dataDirOf(opts: WhereOptions): Promise<string> {
     if (typeof dir !== 'string' || dir === '') throw err;
     return resolve(dirname(file), dir);
   }
+}
+
+/**
+ * The data folder for a command that only reads it (or, like the users file, keeps nothing whose
+ * shape the data format covers): a folder a newer release wrote is refused, naming both formats;
+ * an older one is read as it is and migrated by the next start, since these commands run beside a
+ * daemon and never take the store.
+ */
+export async function dataToRead(opts: WhereOptions): Promise<string> {
+  const dir = await dataDirOf(opts);
+  await storeFormat(dir);
+  return dir;
+}
+
+/**
+ * The data folder for a command that changes the store (the daemon stopped): a newer format is
+ * refused, an older one migrated first, with its audit entry naming `command`.
+ */
+export async function dataToChange(opts: WhereOptions, command: string): Promise<string> {
+  const dir = await dataDirOf(opts);
+  await migrateStore(dir, { actor: `stampline ${command}` });
+  return dir;
 }
 
 /** Adds `--config` and `--data-dir` to a command that works on a line's data. */

@@ -1,12 +1,6 @@
-/**
- * The drop-folder CSV format (spec: erp-and-qa.md, Orders): a header row
- * `order_id,make,model,caliber,serial,target,destination`, then one row a firearm; the rows of
- * one order_id form one order. A file is taken whole or not at all, so `parseOrdersCsv` either
- * gives every order or lists every problem, each by its row as a spreadsheet numbers it (the
- * header is row 1) so that the person fixing the file can find it.
- */
-import { isUtf8 } from 'node:buffer';
 import { type CsvError, parse } from 'csv-parse/sync';
+import { decodeCsvBytes } from './csv-bytes.js';
+import { CSV_COLUMNS, CSV_HEADER, CSV_OPTIONAL_COLUMNS } from './csv-format.js';
 import type { Firearm, Order } from './order.js';
 import { type CsvProblem, omittedReason, ProblemCollector } from './problems.js';
 import {
@@ -24,20 +18,10 @@ import {
   targetProblem,
 } from './rules.js';
 
+export { decodeCsvBytes } from './csv-bytes.js';
+export { CSV_COLUMNS, CSV_HEADER, CSV_OPTIONAL_COLUMNS, formatOrdersCsv } from './csv-format.js';
+export { CsvRowIndex } from './csv-rows.js';
 export type { CsvProblem } from './problems.js';
-
-export const CSV_COLUMNS = [
-  'order_id',
-  'make',
-  'model',
-  'caliber',
-  'serial',
-  'target',
-  'destination',
-] as const;
-/** Columns a file may add after the required ones. */
-export const CSV_OPTIONAL_COLUMNS = ['rework'] as const;
-export const CSV_HEADER = CSV_COLUMNS.join(',');
 
 type Column = (typeof CSV_COLUMNS)[number] | (typeof CSV_OPTIONAL_COLUMNS)[number];
 const KNOWN: ReadonlySet<string> = new Set<string>([...CSV_COLUMNS, ...CSV_OPTIONAL_COLUMNS]);
@@ -58,65 +42,6 @@ export interface ParseCsvOptions {
 
 const REWORK_TRUE = new Set(['true', 'yes', 'y', '1']);
 const REWORK_FALSE = new Set(['', 'false', 'no', 'n', '0']);
-
-/** Offset of the first byte that is not valid UTF-8, or -1. Only run once a file is known to be bad. */
-function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      if (c === 0xe0) lo = 0xa0;
-      if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      if (c === 0xf0) lo = 0x90;
-      if (c === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= need; k++) {
-      const d = b[i + k];
-      if (d === undefined || d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return i;
-    }
-    i += need + 1;
-  }
-  return -1;
-}
-
-/** Decodes a file's bytes as UTF-8, or says where and why it cannot. */
-export function decodeCsvBytes(
-  bytes: Uint8Array,
-): { ok: true; text: string } | { ok: false; problem: CsvProblem } {
-  if (
-    bytes.length >= 2 &&
-    ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
-  ) {
-    return {
-      ok: false,
-      problem: { row: 0, reason: 'the file is UTF-16 text; save it as "CSV UTF-8" (comma delimited)' },
-    };
-  }
-  if (!isUtf8(bytes)) {
-    const at = firstInvalidUtf8(bytes);
-    let line = 1;
-    for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
-    return {
-      ok: false,
-      problem: {
-        row: line,
-        reason: `line ${line} holds bytes that are not valid UTF-8 (first at byte ${at}); save the file as "CSV UTF-8" (comma delimited)`,
-      },
-    };
-  }
-  return { ok: true, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') };
-}
 
 function show(v: string): string {
   return v === '' ? 'blank' : quote(v);
@@ -451,62 +376,4 @@ function isBlank(cells: string[]): boolean {
 
 function disagree(value: string, first: string, g: Group): string {
   return `${show(value)} differs from ${show(first)} on row ${g.firstRow}, the first row of order ${quote(g.id)}; the rows of one order must agree`;
-}
-
-/**
- * Finds the row of an order (its first row) or of a firearm in a parsed file. A serial is enough
- * to find a firearm: a valid file holds each serial once.
- */
-export class CsvRowIndex {
-  readonly #orders: Order[];
-  readonly #rows: number[][];
-  readonly #byId = new Map<string, number>();
-  #bySerial: Map<string, { order: string; row: number }> | undefined;
-
-  constructor(orders: Order[], rows: number[][]) {
-    this.#orders = orders;
-    this.#rows = rows;
-    orders.forEach((o, i) => {
-      this.#byId.set(o.id, i);
-    });
-  }
-
-  row(orderId: string | undefined, serial?: string): number | undefined {
-    if (serial !== undefined) {
-      if (this.#bySerial === undefined) {
-        const index = new Map<string, { order: string; row: number }>();
-        this.#orders.forEach((o, i) => {
-          const rows = this.#rows[i]!;
-          o.firearms.forEach((f, j) => {
-            index.set(f.serial, { order: o.id, row: rows[j]! });
-          });
-        });
-        this.#bySerial = index;
-      }
-      const at = this.#bySerial.get(serial);
-      return at !== undefined && (orderId === undefined || at.order === orderId) ? at.row : undefined;
-    }
-    if (orderId === undefined) return undefined;
-    const i = this.#byId.get(orderId);
-    return i === undefined ? undefined : this.#rows[i]![0];
-  }
-}
-
-function csvField(v: string): string {
-  return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-}
-
-/** Writes orders in the drop-folder format (with a rework column only when some firearm needs it). */
-export function formatOrdersCsv(orders: readonly Order[]): string {
-  const withRework = orders.some((o) => o.firearms.some((f) => f.rework === true));
-  const lines = [withRework ? `${CSV_HEADER},rework` : CSV_HEADER];
-  for (const o of orders) {
-    const fixed = [o.id, o.make, o.model, o.caliber ?? ''].map(csvField).join(',');
-    const tail = [o.target, o.destination ?? ''].map(csvField).join(',');
-    for (const f of o.firearms) {
-      const line = `${fixed},${csvField(f.serial)},${tail}`;
-      lines.push(withRework ? `${line},${f.rework === true}` : line);
-    }
-  }
-  return `${lines.join('\r\n')}\r\n`;
 }

@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppendLog } from '../store/append-log.js';
 import { AuditTrail } from '../store/audit.js';
-import { StoreIdentity } from '../store/identity.js';
+import { DATA_FORMAT, StoreIdentity } from '../store/identity.js';
 import { fromSafeName } from '../store/names.js';
 import { readSegmentRecord, segmentProblems } from '../store/segment-record.js';
 import { type AllocatorDoc, isReserved } from './allocator.js';
@@ -50,6 +50,11 @@ export interface CheckReport {
   };
   /** The allocator's runs, and the highest index any witness holds. */
   allocator: { reserved: Array<[number, number]>; highestWitnessed: number | null };
+  /**
+   * The data format `store.json` gives (null without one, or when it cannot be read), this
+   * release's, and a migration cut short, if any.
+   */
+  format: { found: number | null; current: number; migrating?: { to: number; done: string[] } };
   /** Internal: what the repair needs, not printed. */
   firearms: Firearm[];
   orders: OrderHeader[];
@@ -77,6 +82,7 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
     findings,
     counts: { orders: 0, firearms: 0, auditEntries: 0, outboxEntries: 0, codesWitnessed: 0 },
     allocator: { reserved: [], highestWitnessed: null },
+    format: { found: null, current: DATA_FORMAT },
     firearms: [],
     orders: [],
     unreserved: [],
@@ -86,7 +92,10 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
   // The identity and the files it lists.
   const identity = new StoreIdentity(dir);
   try {
-    if (await identity.read()) {
+    const doc = await identity.read();
+    if (doc) {
+      report.format.found = doc.format;
+      if (doc.migrating) report.format.migrating = { to: doc.migrating.to, done: doc.migrating.done };
       for (const m of await identity.missing())
         findings.push({ file: join(dir, m), problem: 'is missing (store.json lists it)' });
     } else if ((await identity.dataPresent()).length > 0) {

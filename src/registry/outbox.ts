@@ -18,135 +18,49 @@
  * segments before the oldest live record are deleted, and when the old segments are mostly
  * settled the few live records in them (an old rejected record, say) are copied forward so the
  * segments can go.
+ *
+ * The records in memory are kept by `outbox-book.ts`, acks and operator actions are written by
+ * one writer (`outbox-acks.ts`), and the types and views of a record are in
+ * `outbox-types.ts`.
  */
 import { EventEmitter } from 'node:events';
 import { StamplineError } from '../errors.js';
-import { AppendLog, type AppendLogRepair } from '../store/append-log.js';
+import { AppendLog } from '../store/append-log.js';
 import { type RegistryLogger, silentLogger } from './logger.js';
-import { type Ack, checkRecord, type RecordEvent, type RegistryRecord } from './record.js';
+import { OutboxAckWriter } from './outbox-acks.js';
+import { OutboxBook } from './outbox-book.js';
+import {
+  type AckEntry,
+  carryEntryOf,
+  checkBatch,
+  type Entry,
+  type Held,
+  itemOf,
+  type OutboxEvents,
+  type OutboxItem,
+  type OutboxOptions,
+  type OutboxStats,
+  type RecordEntry,
+  type Sendable,
+  type SettleHook,
+  type Settlement,
+  settlementOf,
+  summaryOf,
+} from './outbox-types.js';
+import type { Ack, RegistryRecord } from './record.js';
 
-export interface OutboxOptions {
-  /** The outbox's own folder (the reporter uses `<dataDir>/outbox`). */
-  dir: string;
-  /** A record with no ack for this long is sent again. Default 30,000. */
-  resendAfterMs?: number;
-  /** Segment size of both logs. Default 4 MiB. */
-  maxSegmentBytes?: number;
-  /** Open the logs read-only, for tools that list the outbox beside a running daemon. */
-  readOnly?: boolean;
-  logger?: RegistryLogger;
-  /** Told when start-up cuts a torn last entry off the log; by default it is logged as a warning. */
-  onRepair?: (note: AppendLogRepair) => void;
-}
-
-export type OutboxRecordState = 'waiting' | 'in-flight' | 'rejected';
-
-/** What the outbox says about one record it holds. */
-export interface OutboxItem {
-  recordId: string;
-  state: OutboxRecordState;
-  event: RecordEvent;
-  serial: string;
-  code: string;
-  occurredAt: string;
-  enqueuedAt: string;
-  /** Times sent in this process's life (a restart counts from 0 again). */
-  attempts: number;
-  lastSentAt: string | null;
-  /** For rejected records: the registry's reason and when it said so. */
-  rejection?: { reason: string; at: string };
-  record: RegistryRecord;
-}
-
-export interface OutboxStats {
-  /** Records waiting to be sent or waiting for their ack. */
-  pending: number;
-  waiting: number;
-  inFlight: number;
-  /** Records the registry rejected, held for an operator. */
-  rejected: number;
-  /** Counters since start. */
-  sent: number;
-  resent: number;
-  accepted: number;
-  duplicates: number;
-  rejections: number;
-  retried: number;
-  dismissed: number;
-  /** Acks for record ids the outbox does not hold (already settled, or not ours). */
-  unknownAcks: number;
-  /** Age of the oldest pending record, for alarms; null when nothing is pending. */
-  oldestPendingMs: number | null;
-  /** Most recent send-to-ack latencies, in ms, oldest first. */
-  ackLatencyMs: number[];
-}
-
-export interface OutboxEvents {
-  enqueued: [{ count: number; depth: number }];
-  acked: [{ recordId: string; status: 'accepted' | 'duplicate'; latencyMs: number | null; ageMs: number }];
-  rejected: [{ recordId: string; reason: string }];
-  retried: [{ recordId: string; by: string | null }];
-  dismissed: [{ recordId: string; reason: string; by: string | null }];
-  /** Records whose ack was overdue and that are sent again. */
-  resent: [{ count: number }];
-}
-
-/** One line of the outbox log. Times are ms since the epoch. */
-type Entry =
-  /** A record enqueued, or a copy carried forward (with `rej` if it was rejected then). */
-  /** `j` is the record's JSON, exactly as published: it is read back and sent without re-encoding. */
-  | { k: 'rec'; id: string; t: number; j: string; rej?: { reason: string; at: number } }
-  | { k: 'ack'; id: string; s: Ack['status']; reason?: string; at: number }
-  | { k: 'retry'; id: string; by: string | null; at: number }
-  | { k: 'dismiss'; id: string; reason: string; by: string | null; at: number };
-
-type RecordEntry = Extract<Entry, { k: 'rec' }>;
-type AckEntry = Exclude<Entry, { k: 'rec' }>;
-
-interface Held {
-  id: string;
-  /** The record as published, encoded once. */
-  payload: Buffer;
-  enqueuedAt: number;
-  /** The segment holding the newest copy, or a lower bound of it (the segment being written when it was appended). */
-  seg: number;
-  state: OutboxRecordState;
-  attempts: number;
-  sentAt: number;
-  rejection?: { reason: string; at: number };
-  /** The firearm's serial, once the serial index is built (`heldFor`). */
-  serial?: string;
-}
-
-/** A record leaving the outbox for good: accepted by the registry, or dismissed by an operator. */
-export interface Settlement {
-  recordId: string;
-  event: RecordEvent;
-  serial: string;
-  orderId: string;
-  code: string;
-  outcome: 'accepted' | 'duplicate' | 'dismissed';
-  at: string;
-  /** the operator's reason and name, for a dismissal */
-  reason?: string;
-  by?: string | null;
-}
-
-/**
- * Told of settlements before the outbox lets the records go, so whoever keeps the firearms
- * knows a record's fate before the outbox forgets it. When it throws, the records stay held.
- */
-export type SettleHook = (settlements: Settlement[]) => Promise<void>;
-
-/** A record due to be published, as handed to the link. */
-export interface Sendable {
-  recordId: string;
-  payload: Buffer;
-}
+export type {
+  OutboxEvents,
+  OutboxItem,
+  OutboxOptions,
+  OutboxRecordState,
+  OutboxStats,
+  Sendable,
+  SettleHook,
+  Settlement,
+} from './outbox-types.js';
 
 const LATENCY_SAMPLES = 1024;
-/** A record's code, as `JSON.stringify` writes it (the record schema puts it at the top level). */
-const CODE_IN_RECORD = /"code":"([0-9A-Z]{10})"/;
 /** Carry live records forward once they are at most this share of the entries in old segments. */
 const CARRY_RATIO = 0.25;
 const COMPACT_EVERY_MS = 1_000;
@@ -154,24 +68,14 @@ const COMPACT_EVERY_MS = 1_000;
 export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly journal: AppendLog<Entry>;
   private readonly log: RegistryLogger;
-  private readonly held = new Map<string, Held>();
+  private readonly book = new OutboxBook();
+  private readonly acks: OutboxAckWriter;
   /** Told of each record before it is settled for good (set by the outbox's owner). */
   beforeSettle: SettleHook | undefined;
-  /** serial → ids of the records held for it; built on the first `heldFor`. */
-  private bySerial: Map<string, Set<string>> | undefined;
-  /** The codes of every record the log held at start, for the allocator's check at start-up. */
-  private readonly seenCodes = new Set<string>();
-  private waiting = new Map<string, Held>();
-  /** Ordered by last send, oldest first, so overdue records are found at the front. */
-  private inFlight = new Map<string, Held>();
-  private readonly rejectedHeld = new Map<string, Held>();
   /** Entries per segment (approximate), to judge when carrying forward pays. */
   private readonly segEntries = new Map<number, number>();
   /** Lower bounds of the segments of record appends not yet finished: compaction must spare them. */
   private readonly appending = new Map<number, number>();
-  private ackQueue: AckEntry[] = [];
-  private ackWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
-  private ackFlushing: Promise<void> | undefined;
   private compactTimer: NodeJS.Timeout | undefined;
   private compacting: Promise<void> | undefined;
   private settledSinceCompact = 0;
@@ -204,6 +108,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         opts.onRepair ??
         ((note) => this.log.warn({ note }, 'outbox: cut off a torn last entry (never acknowledged)')),
     });
+    this.acks = new OutboxAckWriter(this.journal, this.log, (seg, n) =>
+      this.segEntries.set(seg, (this.segEntries.get(seg) ?? 0) + n),
+    );
   }
 
   get resendAfterMs(): number {
@@ -222,7 +129,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.running = true;
     this.log.info(
-      { pending: this.waiting.size, rejected: this.rejectedHeld.size },
+      { pending: this.book.waiting.size, rejected: this.book.rejectedHeld.size },
       'outbox opened; pending records will be sent again',
     );
     if (!this.opts.readOnly) {
@@ -239,12 +146,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     clearInterval(this.compactTimer);
     this.compactTimer = undefined;
     await this.compacting?.catch(() => {});
-    while (this.ackFlushing) await this.ackFlushing;
+    while (this.acks.writing) await this.acks.writing;
     await this.journal.stop();
-    this.held.clear();
-    this.waiting.clear();
-    this.inFlight.clear();
-    this.rejectedHeld.clear();
+    this.book.clear();
   }
 
   /**
@@ -255,39 +159,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    */
   async enqueue(records: RegistryRecord[]): Promise<void> {
     this.assertWritable();
-    if (!Array.isArray(records)) {
-      throw new StamplineError('REGISTRY_BAD_RECORD', 'enqueue takes an array of records', {});
-    }
-    const seen = new Set<string>();
-    const fresh: RegistryRecord[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const check = checkRecord(records[i]);
-      if (!check.ok) {
-        const recordId = (records[i] as { recordId?: unknown } | undefined)?.recordId;
-        throw new StamplineError(
-          'REGISTRY_BAD_RECORD',
-          `record ${i} (${String(recordId)}): ${check.reason}`,
-          {
-            index: i,
-            recordId,
-            problem: check.reason,
-          },
-        );
-      }
-      const id = check.record.recordId;
-      if (seen.has(id)) {
-        throw new StamplineError(
-          'REGISTRY_BAD_RECORD',
-          `record ${i}: recordId ${id} appears twice in one batch`,
-          {
-            index: i,
-            recordId: id,
-          },
-        );
-      }
-      seen.add(id);
-      if (!this.held.has(id)) fresh.push(check.record);
-    }
+    const fresh = checkBatch(records).filter((r) => !this.book.held.has(r.recordId));
     if (fresh.length === 0) return;
     const now = Date.now();
     const entries: RecordEntry[] = fresh.map((r) => ({
@@ -299,9 +171,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const seg = await this.appendRecords(entries);
     let added = 0;
     for (const e of entries) {
-      if (this.held.has(e.id)) continue;
-      const h = this.hold(e.id, e.j, now, seg);
-      this.waiting.set(h.id, h);
+      if (this.book.held.has(e.id)) continue;
+      const h = this.book.hold(e.id, e.j, now, seg);
+      this.book.waiting.set(h.id, h);
       added++;
     }
     if (added > 0) this.emit('enqueued', { count: added, depth: this.depth() });
@@ -315,43 +187,27 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (!this.running) return [];
     const out: Sendable[] = [];
     const overdue: Held[] = [];
-    for (const h of this.inFlight.values()) {
+    for (const h of this.book.inFlight.values()) {
       if (now - h.sentAt < this.resendAfterMs) break;
       overdue.push(h);
     }
     for (const h of overdue) {
-      this.inFlight.delete(h.id);
+      this.book.inFlight.delete(h.id);
       out.push(this.markSent(h, now));
     }
     if (overdue.length > 0) this.emit('resent', { count: overdue.length });
-    for (const h of this.waiting.values()) {
-      if (this.inFlight.size >= window) break;
-      this.waiting.delete(h.id);
+    for (const h of this.book.waiting.values()) {
+      if (this.book.inFlight.size >= window) break;
+      this.book.waiting.delete(h.id);
       out.push(this.markSent(h, now));
     }
     return out;
   }
 
-  /**
-   * Puts every in-flight record back at the head of the queue, to be sent again at once. Called
-   * when the link comes back: what was in flight may have been lost with the connection.
-   */
-  requeueInFlight(): void {
-    if (this.inFlight.size === 0) return;
-    const merged = new Map<string, Held>();
-    for (const h of this.inFlight.values()) {
-      h.state = 'waiting';
-      merged.set(h.id, h);
-    }
-    for (const h of this.waiting.values()) merged.set(h.id, h);
-    this.inFlight = new Map();
-    this.waiting = merged;
-  }
-
   /** Applies the registry's answer for one record. Returns false for a record id not held. */
   acknowledge(ack: Ack, now = Date.now()): boolean {
     if (!this.running) return false;
-    const h = this.held.get(ack.recordId);
+    const h = this.book.held.get(ack.recordId);
     if (!h) {
       this.counters.unknownAcks++;
       return false;
@@ -359,14 +215,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (ack.status === 'rejected') {
       if (h.state === 'rejected') return true;
       const reason = ack.reason?.trim() || 'no reason given';
-      this.waiting.delete(h.id);
-      this.inFlight.delete(h.id);
+      this.book.waiting.delete(h.id);
+      this.book.inFlight.delete(h.id);
       h.state = 'rejected';
       h.rejection = { reason, at: now };
-      this.rejectedHeld.set(h.id, h);
+      this.book.rejectedHeld.set(h.id, h);
       this.counters.rejections++;
       this.queueAck({ k: 'ack', id: h.id, s: 'rejected', reason, at: now });
-      this.log.warn({ recordId: h.id, reason, ...summary(h) }, 'the registry rejected a record');
+      this.log.warn({ recordId: h.id, reason, ...summaryOf(h) }, 'the registry rejected a record');
       this.emit('rejected', { recordId: h.id, reason });
       return true;
     }
@@ -387,12 +243,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   async retry(recordId: string, by: string | null = null): Promise<void> {
     this.assertWritable();
     const h = this.rejectedOrThrow(recordId, 'retry');
-    await this.writeAckDurably({ k: 'retry', id: recordId, by, at: Date.now() });
-    if (this.rejectedHeld.get(recordId) !== h) return;
-    this.rejectedHeld.delete(recordId);
+    await this.acks.writeDurably({ k: 'retry', id: recordId, by, at: Date.now() });
+    if (this.book.rejectedHeld.get(recordId) !== h) return;
+    this.book.rejectedHeld.delete(recordId);
     h.state = 'waiting';
     delete h.rejection;
-    this.waiting.set(recordId, h);
+    this.book.waiting.set(recordId, h);
     this.counters.retried++;
     this.log.info({ recordId, by }, 'rejected record retried by an operator');
     this.emit('retried', { recordId, by });
@@ -406,20 +262,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     const h = this.rejectedOrThrow(recordId, 'dismiss');
     await this.beforeSettle?.([
-      this.settlement(h, 'dismissed', new Date().toISOString(), { reason: reason.trim(), by }),
+      settlementOf(h, 'dismissed', new Date().toISOString(), { reason: reason.trim(), by }),
     ]);
-    await this.writeAckDurably({
+    await this.acks.writeDurably({
       k: 'dismiss',
       id: recordId,
       reason: reason.trim(),
       by,
       at: Date.now(),
     });
-    if (this.rejectedHeld.get(recordId) !== h) return;
+    if (this.book.rejectedHeld.get(recordId) !== h) return;
     this.release(h);
     this.counters.dismissed++;
     this.log.warn(
-      { recordId, reason, by, registryReason: h.rejection?.reason, ...summary(h) },
+      { recordId, reason, by, registryReason: h.rejection?.reason, ...summaryOf(h) },
       'rejected record dismissed by an operator',
     );
     this.emit('dismissed', { recordId, reason: reason.trim(), by });
@@ -427,16 +283,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Records held: pending (waiting or in flight) and rejected. */
   depth(): number {
-    return this.held.size;
+    return this.book.held.size;
   }
 
   /** Pending records, oldest first (in-flight, then waiting). */
   pending(limit = 100): OutboxItem[] {
     const out: OutboxItem[] = [];
-    for (const map of [this.inFlight, this.waiting]) {
+    for (const map of [this.book.inFlight, this.book.waiting]) {
       for (const h of map.values()) {
         if (out.length >= limit) return out;
-        out.push(this.item(h));
+        out.push(itemOf(h));
       }
     }
     return out;
@@ -444,25 +300,25 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Every rejected record, with the registry's reason, oldest rejection first. */
   rejected(): OutboxItem[] {
-    return [...this.rejectedHeld.values()].map((h) => this.item(h));
+    return [...this.book.rejectedHeld.values()].map((h) => itemOf(h));
   }
 
   /** One held record, or undefined. */
   get(recordId: string): OutboxItem | undefined {
-    const h = this.held.get(recordId);
-    return h ? this.item(h) : undefined;
+    const h = this.book.held.get(recordId);
+    return h ? itemOf(h) : undefined;
   }
 
   stats(now = Date.now()): OutboxStats {
     let oldest: number | null = null;
-    for (const map of [this.inFlight, this.waiting]) {
+    for (const map of [this.book.inFlight, this.book.waiting]) {
       for (const h of map.values()) if (oldest === null || h.enqueuedAt < oldest) oldest = h.enqueuedAt;
     }
     return {
-      pending: this.waiting.size + this.inFlight.size,
-      waiting: this.waiting.size,
-      inFlight: this.inFlight.size,
-      rejected: this.rejectedHeld.size,
+      pending: this.book.waiting.size + this.book.inFlight.size,
+      waiting: this.book.waiting.size,
+      inFlight: this.book.inFlight.size,
+      rejected: this.book.rejectedHeld.size,
       ...this.counters,
       oldestPendingMs: oldest === null ? null : now - oldest,
       ackLatencyMs: [...this.latencies.slice(this.latencyNext), ...this.latencies.slice(0, this.latencyNext)],
@@ -472,20 +328,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Segment ids of the log, for diagnostics and tests of compaction. */
   /** The codes of the records the log held when it was opened (acknowledged ones still in it too). */
   codesAtStart(): ReadonlySet<string> {
-    return this.seenCodes;
+    return this.book.seenCodes;
   }
 
   segments(): number[] {
     return this.journal.segments();
-  }
-
-  /** Writes every ack not yet on the disk. */
-  async flush(): Promise<void> {
-    if (this.ackQueue.length === 0 && !this.ackFlushing) return;
-    await new Promise<void>((resolve, reject) => {
-      this.ackWaiters.push({ resolve, reject });
-      this.kickAckFlush();
-    });
   }
 
   /** Runs a compaction pass now (it also runs by itself every second when acks arrive). */
@@ -513,7 +360,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const current = this.journal.currentSegment;
     const old: Held[] = [];
     let first = current;
-    for (const h of this.held.values()) {
+    for (const h of this.book.held.values()) {
       if (h.seg >= current) continue;
       old.push(h);
       if (h.seg < first) first = h.seg;
@@ -522,10 +369,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let oldEntries = 0;
     for (const [seg, n] of this.segEntries) if (seg >= first && seg < current) oldEntries += n;
     if (old.length > oldEntries * CARRY_RATIO) return;
-    const carried = old.map((h) => ({ h, entry: this.carryEntry(h) }));
+    const carried = old.map((h) => ({ h, entry: carryEntryOf(h) }));
     const seg = await this.appendRecords(carried.map((c) => c.entry));
     // A record settled or carried meanwhile keeps what it has; the others now live at `seg`.
-    for (const { h } of carried) if (this.held.get(h.id) === h && h.seg < seg) h.seg = seg;
+    for (const { h } of carried) if (this.book.held.get(h.id) === h && h.seg < seg) h.seg = seg;
     this.log.debug(
       { carried: carried.length, fromSegment: first, toSegment: seg },
       'outbox carried records forward',
@@ -548,19 +395,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return seg;
   }
 
-  private carryEntry(h: Held): RecordEntry {
-    const entry: RecordEntry = { k: 'rec', id: h.id, t: h.enqueuedAt, j: h.payload.toString('utf8') };
-    if (h.state === 'rejected' && h.rejection) entry.rej = { reason: h.rejection.reason, at: h.rejection.at };
-    return entry;
-  }
-
   /**
    * Deletes the segments before the oldest live record's newest copy. Everything that can still
    * change a live record was logged after that copy, so nothing needed goes.
    */
   private async dropSettled(): Promise<void> {
     let firstLive = this.journal.currentSegment;
-    for (const h of this.held.values()) if (h.seg < firstLive) firstLive = h.seg;
+    for (const h of this.book.held.values()) if (h.seg < firstLive) firstLive = h.seg;
     for (const seg of this.appending.keys()) if (seg < firstLive) firstLive = seg;
     const segs = this.journal.segments();
     if (segs.length === 0 || segs[0]! >= firstLive) return;
@@ -568,120 +409,35 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     for (const seg of [...this.segEntries.keys()]) if (seg < firstLive) this.segEntries.delete(seg);
   }
 
-  private async replay(): Promise<void> {
-    this.held.clear();
-    this.waiting.clear();
-    this.inFlight.clear();
-    this.rejectedHeld.clear();
-    this.segEntries.clear();
-    this.seenCodes.clear();
-    for await (const { segment, entry } of this.journal.read()) {
-      this.segEntries.set(segment, (this.segEntries.get(segment) ?? 0) + 1);
-      if (entry.k === 'rec') {
-        this.replayRecord(entry, segment);
-        continue;
-      }
-      const h = this.held.get(entry.id);
-      if (!h) continue;
-      if (entry.k === 'ack' && entry.s !== 'rejected') {
-        this.forget(h);
-      } else if (entry.k === 'ack') {
-        if (h.state === 'rejected') continue;
-        this.waiting.delete(h.id);
-        h.state = 'rejected';
-        h.rejection = { reason: entry.reason ?? 'no reason given', at: entry.at };
-        this.rejectedHeld.set(h.id, h);
-      } else if (entry.k === 'retry') {
-        if (h.state !== 'rejected') continue;
-        this.rejectedHeld.delete(h.id);
-        h.state = 'waiting';
-        delete h.rejection;
-        this.waiting.set(h.id, h);
-      } else {
-        this.forget(h);
-      }
-    }
-  }
-
-  private replayRecord(entry: RecordEntry, segment: number): void {
-    // Records were checked against the contract before they were written, and the log catches
-    // torn and garbled lines; a full check here would make start-up cost far more than reading.
-    if (typeof entry.id !== 'string' || typeof entry.j !== 'string' || typeof entry.t !== 'number') {
-      throw new StamplineError(
-        'STORE_CORRUPT',
-        `outbox segment ${segment} holds an entry that is not a record`,
-        {
-          segment,
-        },
-      );
-    }
-    const code = CODE_IN_RECORD.exec(entry.j)?.[1];
-    if (code !== undefined) this.seenCodes.add(code);
-    const previous = this.held.get(entry.id);
-    if (previous) this.forget(previous);
-    const h = this.hold(entry.id, entry.j, entry.t, segment);
-    if (entry.rej) {
-      h.state = 'rejected';
-      h.rejection = { reason: entry.rej.reason, at: entry.rej.at };
-      this.rejectedHeld.set(h.id, h);
-    } else {
-      this.waiting.set(h.id, h);
-    }
-  }
-
-  private hold(id: string, json: string, enqueuedAt: number, seg: number): Held {
-    const h: Held = {
-      id,
-      payload: Buffer.from(json, 'utf8'),
-      enqueuedAt,
-      seg,
-      state: 'waiting',
-      attempts: 0,
-      sentAt: 0,
-    };
-    this.held.set(h.id, h);
-    if (this.bySerial) this.indexSerial(h);
-    return h;
+  /** Writes every ack not yet on the disk. */
+  flush(): Promise<void> {
+    return this.acks.flush();
   }
 
   /** The records held for one firearm's serial, oldest first: what the registry has not yet accepted of it. */
   heldFor(serial: string): OutboxItem[] {
-    if (!this.bySerial) {
-      // Built on the first ask, not at start-up: start-up stays in proportion to reading the log.
-      this.bySerial = new Map();
-      for (const h of this.held.values()) this.indexSerial(h);
-    }
-    const ids = this.bySerial.get(serial);
-    if (!ids) return [];
-    return [...ids]
-      .map((id) => this.held.get(id))
-      .filter((h): h is Held => h !== undefined)
-      .sort((a, b) => a.enqueuedAt - b.enqueuedAt)
-      .map((h) => this.item(h));
+    return this.book.heldFor(serial).map(itemOf);
   }
 
-  private indexSerial(h: Held): void {
-    const serial = (JSON.parse(h.payload.toString('utf8')) as RegistryRecord).firearm.serial;
-    h.serial = serial;
-    const ids = this.bySerial!.get(serial) ?? new Set<string>();
-    this.bySerial!.set(serial, ids);
-    ids.add(h.id);
+  /**
+   * Puts every in-flight record back at the head of the queue, to be sent again at once. Called
+   * when the link comes back: what was in flight may have been lost with the connection.
+   */
+  requeueInFlight(): void {
+    this.book.requeueInFlight();
   }
 
-  private forget(h: Held): void {
-    if (this.bySerial && h.serial !== undefined) {
-      const ids = this.bySerial.get(h.serial);
-      ids?.delete(h.id);
-      if (ids?.size === 0) this.bySerial.delete(h.serial);
+  private async replay(): Promise<void> {
+    this.book.reset();
+    this.segEntries.clear();
+    for await (const { segment, entry } of this.journal.read()) {
+      this.segEntries.set(segment, (this.segEntries.get(segment) ?? 0) + 1);
+      this.book.replay(entry, segment);
     }
-    this.held.delete(h.id);
-    this.waiting.delete(h.id);
-    this.inFlight.delete(h.id);
-    this.rejectedHeld.delete(h.id);
   }
 
   private release(h: Held): void {
-    this.forget(h);
+    this.book.forget(h);
     this.settledSinceCompact++;
   }
 
@@ -691,56 +447,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     h.attempts++;
     h.sentAt = now;
     h.state = 'in-flight';
-    this.inFlight.set(h.id, h);
+    this.book.inFlight.set(h.id, h);
     return { recordId: h.id, payload: h.payload };
-  }
-
-  private item(h: Held): OutboxItem {
-    const record = JSON.parse(h.payload.toString('utf8')) as RegistryRecord;
-    const item: OutboxItem = {
-      recordId: h.id,
-      state: h.state,
-      event: record.event,
-      serial: record.firearm.serial,
-      code: record.code,
-      occurredAt: record.occurredAt,
-      enqueuedAt: new Date(h.enqueuedAt).toISOString(),
-      attempts: h.attempts,
-      lastSentAt: h.attempts > 0 ? new Date(h.sentAt).toISOString() : null,
-      record,
-    };
-    if (h.rejection)
-      item.rejection = { reason: h.rejection.reason, at: new Date(h.rejection.at).toISOString() };
-    return item;
   }
 
   /** What leaving the outbox means for the record `recordId`, or nothing for a record not held. */
   settlementOf(recordId: string, outcome: Settlement['outcome'], at: string): Settlement | undefined {
-    const h = this.held.get(recordId);
-    return h ? this.settlement(h, outcome, at) : undefined;
-  }
-
-  private settlement(
-    h: Held,
-    outcome: Settlement['outcome'],
-    at: string,
-    extra: { reason?: string; by?: string | null } = {},
-  ): Settlement {
-    const r = JSON.parse(h.payload.toString('utf8')) as RegistryRecord;
-    return {
-      recordId: h.id,
-      event: r.event,
-      serial: r.firearm.serial,
-      orderId: r.order.id,
-      code: r.code,
-      outcome,
-      at,
-      ...extra,
-    };
+    const h = this.book.held.get(recordId);
+    return h ? settlementOf(h, outcome, at) : undefined;
   }
 
   private rejectedOrThrow(recordId: string, action: string): Held {
-    const h = this.held.get(recordId);
+    const h = this.book.held.get(recordId);
     if (!h) {
       throw new StamplineError('REGISTRY_RECORD_NOT_FOUND', `the outbox holds no record ${recordId}`, {
         recordId,
@@ -756,6 +474,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return h;
   }
 
+  private queueAck(entry: AckEntry): void {
+    if (this.opts.readOnly) return;
+    this.acks.queueLazily(entry);
+  }
+
   private assertWritable(): void {
     if (!this.running) {
       throw new StamplineError('REGISTRY_OUTBOX_STOPPED', 'the outbox is not running', {});
@@ -763,63 +486,5 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.opts.readOnly) {
       throw new StamplineError('REGISTRY_OUTBOX_STOPPED', 'the outbox is open read-only', {});
     }
-  }
-
-  private queueAck(entry: AckEntry): void {
-    if (this.opts.readOnly) return;
-    this.ackQueue.push(entry);
-    this.kickAckFlush();
-  }
-
-  private writeAckDurably(entry: AckEntry): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.ackQueue.push(entry);
-      this.ackWaiters.push({ resolve, reject });
-      this.kickAckFlush();
-    });
-  }
-
-  /**
-   * One writer for acks and operator actions, so they reach the log in the order they happened
-   * (an operator's retry must not land before the rejection it answers), batched while a write
-   * is in flight.
-   */
-  private kickAckFlush(): void {
-    if (this.ackFlushing) return;
-    this.ackFlushing = this.ackFlushLoop().finally(() => {
-      this.ackFlushing = undefined;
-      if (this.ackQueue.length > 0 || this.ackWaiters.length > 0) this.kickAckFlush();
-    });
-  }
-
-  private async ackFlushLoop(): Promise<void> {
-    while (this.ackQueue.length > 0 || this.ackWaiters.length > 0) {
-      const batch = this.ackQueue;
-      const waiters = this.ackWaiters;
-      this.ackQueue = [];
-      this.ackWaiters = [];
-      try {
-        if (batch.length > 0) {
-          const seg = this.journal.currentSegment;
-          await this.journal.append(batch);
-          this.segEntries.set(seg, (this.segEntries.get(seg) ?? 0) + batch.length);
-        }
-        for (const w of waiters) w.resolve();
-      } catch (err) {
-        // Lost acks only cost a resend; the caller of a durable write hears of the failure.
-        this.log.error({ err: (err as Error).message, entries: batch.length }, 'cannot write outbox acks');
-        for (const w of waiters) w.reject(err);
-      }
-    }
-  }
-}
-
-/** The fields an operator recognizes a record by, for log lines. */
-function summary(h: Held): { event?: string; serial?: string; code?: string } {
-  try {
-    const r = JSON.parse(h.payload.toString('utf8')) as RegistryRecord;
-    return { event: r.event, serial: r.firearm.serial, code: r.code };
-  } catch {
-    return {};
   }
 }

@@ -29,7 +29,8 @@ import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { StamplineError } from '../errors.js';
+import { isStamplineError, StamplineError } from '../errors.js';
+import { StoreIdentity } from './identity.js';
 import { holdWrites } from './write-gate.js';
 
 /** The description at the root of every backup. */
@@ -42,6 +43,8 @@ export interface BackupManifest {
   createdAt: string;
   /** The store's identity (`store.json`), when it has one. */
   storeId?: string;
+  /** The data format of the copy (`store.json`), when it has one; a restore keeps it. */
+  format?: number;
   lineId?: string;
   files: number;
   bytes: number;
@@ -114,12 +117,13 @@ export async function stageBackup(dataDir: string, lineId?: string): Promise<Sta
       await rename(cut, target);
     }
     const identity = await readFile(join(dataDir, 'store.json'), 'utf8')
-      .then((t) => JSON.parse(t) as { id?: string })
+      .then((t) => JSON.parse(t) as { id?: string; format?: number })
       .catch(() => undefined);
     const manifest: BackupManifest = {
       kind: 'stampline-backup',
       createdAt: new Date().toISOString(),
       ...(identity?.id ? { storeId: identity.id } : {}),
+      ...(typeof identity?.format === 'number' ? { format: identity.format } : {}),
       ...(lineId ? { lineId } : {}),
       files: sizes.size,
       bytes,
@@ -222,6 +226,20 @@ export async function restoreBackup(file: string, dataDir: string): Promise<Back
     );
   }
   await rm(join(dataDir, BACKUP_MANIFEST));
+  // An older format is restored as it is and migrated by the next start; a newer one this release
+  // cannot run on, so it is not left behind for a start to trip over.
+  try {
+    await new StoreIdentity(dataDir).read();
+  } catch (err) {
+    // Anything else wrong with it is the check's to report, after the restore.
+    if (!isStamplineError(err, 'STORE_FORMAT_NEWER')) return manifest;
+    await emptyOut(dataDir);
+    throw new StamplineError(
+      'STORE_FORMAT_NEWER',
+      `${file}: ${err.message.replace(/; nothing in the folder was changed$/, '')}; nothing restored`,
+      err.context,
+    );
+  }
   return manifest;
 }
 

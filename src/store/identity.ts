@@ -5,8 +5,12 @@
  * never a fresh start: a listed file that is gone is refused, naming it, and a folder that holds a
  * line's data but no identity is refused, because its identity (and whatever else) was deleted.
  *
- * It is rewritten only when the list grows (a new kind of file appears, at a start), never on a
- * firearm's write.
+ * It is rewritten only when the list grows (a new kind of file appears, at a start) or the folder is
+ * migrated to a newer data format (`migrations.ts`), never on a firearm's write.
+ *
+ * `format` is the data format version: the shape of everything in the folder, not only of this
+ * file. A release reads the formats it knows and no newer one: a folder written by a newer release
+ * is refused, naming both versions, before anything in it is touched.
  */
 import { randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
@@ -16,12 +20,45 @@ import { readFileIfExists, writeFileDurable } from './durable.js';
 
 export const IDENTITY_FILE = 'store.json';
 
+/**
+ * The data format this release writes. 1: the folders written before the format was checked at
+ * start-up. 2: `expects` holds each path once, and `migrations` records how the folder got here.
+ * Raising it needs a migration from the one before (`migrations.ts`) and a fixture of the older
+ * format (`tests/fixtures/format-N/`).
+ */
+export const DATA_FORMAT = 2;
+
+/** One migration the folder has been through, oldest first. */
+export interface MigrationNote {
+  from: number;
+  to: number;
+  at: string;
+  /** the stampline release that ran it */
+  release: string;
+}
+
 export interface StoreIdentityDoc {
-  format: 1;
+  format: number;
   id: string;
   createdAt: string;
-  /** Paths relative to the data folder, `/`-separated, that must exist. */
+  /** Paths relative to the data folder, `/`-separated, that must exist. Each once, sorted. */
   expects: string[];
+  /** Format 2 and later. */
+  migrations?: MigrationNote[];
+  /**
+   * Set while a migration is under way: the steps of the migration to `to` that are done. The
+   * next start carries on from the first step not listed.
+   */
+  migrating?: { to: number; done: string[]; startedAt: string };
+}
+
+/** A folder written by a release newer than this one: refused, and nothing in it is changed. */
+export function newerFormatError(file: string, format: number): StamplineError {
+  return new StamplineError(
+    'STORE_FORMAT_NEWER',
+    `${file} says the data is in format ${format}, written by a newer release of stampline; this release reads data formats up to ${DATA_FORMAT}. Upgrade stampline to the release that wrote it, or restore a backup taken by this release; nothing in the folder was changed`,
+    { file, format, known: DATA_FORMAT },
+  );
 }
 
 /**
@@ -43,13 +80,26 @@ export class StoreIdentity {
     return this.doc?.id;
   }
 
+  /** The data format of the identity as last read or written. */
+  get format(): number | undefined {
+    return this.doc?.format;
+  }
+
   /**
    * Reads the identity and checks every file it lists; on a folder holding no data, writes a new
-   * one. Refuses (STORE_MISSING) a listed file that is gone, or data without an identity.
+   * one. Refuses (STORE_MISSING) a listed file that is gone, or data without an identity; refuses
+   * a data format other than this release's (migrate an older one first: `migrateStore`).
    */
   async open(): Promise<'created' | 'opened'> {
     const doc = await this.read();
     if (doc) {
+      if (doc.format !== DATA_FORMAT || doc.migrating) {
+        throw new StamplineError(
+          'STORE_UNAVAILABLE',
+          `${this.file} holds data format ${doc.format}${doc.migrating ? ` part-way through its migration to ${doc.migrating.to}` : ''}; this release opens format ${DATA_FORMAT} only once the folder is migrated`,
+          { file: this.file, format: doc.format },
+        );
+      }
       this.doc = doc;
       const missing = await this.missing();
       if (missing.length > 0) {
@@ -77,11 +127,17 @@ export class StoreIdentity {
   /** Writes a new identity listing nothing yet (a new folder, or one `store check --repair` adopts). */
   async create(expects: string[] = []): Promise<void> {
     const doc: StoreIdentityDoc = {
-      format: 1,
+      format: DATA_FORMAT,
       id: randomUUID(),
       createdAt: new Date().toISOString(),
       expects: [...new Set(expects)].sort(),
+      migrations: [],
     };
+    await this.write(doc);
+  }
+
+  /** Replaces the identity durably (temp file, fsync, rename, folder fsync). */
+  async write(doc: StoreIdentityDoc): Promise<void> {
     await writeFileDurable(this.file, `${JSON.stringify(doc)}\n`);
     this.doc = doc;
   }
@@ -97,11 +153,10 @@ export class StoreIdentity {
     const doc = this.doc ?? (await this.read());
     if (!doc) throw new StamplineError('INTERNAL', `${this.file} is not open`);
     const add: string[] = [];
-    for (const p of paths) if (!doc.expects.includes(p) && (await exists(join(this.dataDir, p)))) add.push(p);
+    for (const p of new Set(paths))
+      if (!doc.expects.includes(p) && (await exists(join(this.dataDir, p)))) add.push(p);
     if (add.length === 0) return;
-    const next = { ...doc, expects: [...doc.expects, ...add].sort() };
-    await writeFileDurable(this.file, `${JSON.stringify(next)}\n`);
-    this.doc = next;
+    await this.write({ ...doc, expects: [...new Set([...doc.expects, ...add])].sort() });
   }
 
   /** Listed paths that are gone. */
@@ -113,7 +168,10 @@ export class StoreIdentity {
     return gone;
   }
 
-  /** The identity as stored, or undefined when there is none; STORE_CORRUPT when it does not parse. */
+  /**
+   * The identity as stored, or undefined when there is none; STORE_CORRUPT when it does not parse,
+   * STORE_FORMAT_NEWER when a newer release wrote it. An older format is returned as it is.
+   */
   async read(): Promise<StoreIdentityDoc | undefined> {
     const text = await readFileIfExists(this.file);
     if (text === undefined) return undefined;
@@ -124,13 +182,15 @@ export class StoreIdentity {
       doc = undefined;
     }
     if (
-      doc?.format !== 1 ||
-      typeof doc.id !== 'string' ||
+      !Number.isSafeInteger(doc?.format) ||
+      (doc?.format as number) < 1 ||
+      typeof doc?.id !== 'string' ||
       !Array.isArray(doc.expects) ||
       !doc.expects.every((p) => typeof p === 'string')
     ) {
       throw new StamplineError('STORE_CORRUPT', `${this.file} is not a store identity`, { file: this.file });
     }
+    if ((doc.format as number) > DATA_FORMAT) throw newerFormatError(this.file, doc.format as number);
     return doc as StoreIdentityDoc;
   }
 

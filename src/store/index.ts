@@ -21,4 +21,14 @@ export {
 export { canonicalJson } from './canonical-json.js';
 export { type Doc, DocumentStore, type DocumentStoreOptions } from './documents.js';
 export { fsyncDir, mkdirDurable, readFileIfExists, removeFileDurable, writeFileDurable } from './durable.js';
+export { DATA_FORMAT, IDENTITY_FILE, StoreIdentity, type StoreIdentityDoc } from './identity.js';
+export {
+  MIGRATIONS,
+  type Migration,
+  type MigrationHook,
+  type MigrationResult,
+  type MigrationStep,
+  migrateStore,
+  storeFormat,
+} from './migrations.js';
 export { checkName, fromSafeName, safeName } from './names.js';
