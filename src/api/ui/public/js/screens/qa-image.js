@@ -78,7 +78,7 @@ function drawOverlay(canvas, img, read) {
  * @param {{ onRead: (read: { text: string, gear: string }) => void, onError: (err: unknown) => void }} hooks
  */
 export function imageReader({ onRead, onError }) {
-  /** @type {{ text: string, gear: string } | null} */
+  /** @type {{ text: string, gear: string, soft?: { chars: number[][], teeth: number[], rotation?: number } } | null} */
   let last = null;
   const status = h(
     'p',
