@@ -1,5 +1,5 @@
 /**
- * Trends of the line per day or shift: firearms engraved and pins scrapped at the engraver (from
+ * Trends of the line per day or shift: pins engraved and pins scrapped at the engraver (from
  * the orders worked on in the range), cases read, codes passed and failed at QA (from the QA
  * statistics), the pass rate and the pins scrapped in all.
  */
@@ -15,7 +15,7 @@ export interface TrendRow {
   /** ISO times of the period's start and end (exclusive) */
   start: string;
   end: string;
-  /** firearms whose current pin was marked in the period (a reworked firearm counts at its new pin) */
+  /** pins marked in the period (a reworked firearm's new pin counts again) */
   engraved: number;
   /** cases read at QA */
   reads: number;
@@ -70,8 +70,14 @@ export async function trend(
     if (h.finishedAt !== undefined && Date.parse(h.finishedAt) < start) continue;
     const { firearms } = await line.orderView(h.id);
     for (const f of firearms) {
-      const row = f.state === 'engraved' ? at(f.engravedAt) : undefined;
-      if (row) row.engraved++;
+      // Every pin marked is a step into `engraved` in the firearm's history, a reworked one's
+      // too; a QA pass is noted as a step that stays there.
+      let before: string | undefined;
+      for (const step of f.history) {
+        const row = step.state === 'engraved' && before !== 'engraved' ? at(step.at) : undefined;
+        if (row) row.engraved++;
+        before = step.state;
+      }
       for (const v of f.voided) {
         if (!v.pinScrapped || v.qa) continue;
         const r = at(v.voidedAt);

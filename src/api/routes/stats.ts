@@ -166,7 +166,7 @@ export function statsRoutes(app: Api, { qa }: RouteDeps): void {
       schema: {
         tags: ['stats'],
         summary:
-          'Firearms engraved, cases read, codes passed and failed, pass rate and pins scrapped, per day or shift',
+          'Pins engraved, cases read, codes passed and failed, pass rate and pins scrapped, per day or shift',
         description: `Days and shifts are in the line's time zone; the shifts are ${SHIFT_WORDS}, each belonging to the day it starts. A range covers at most ${MAX_TREND_DAYS} days.`,
         security: SECURED,
         querystring: trendQuery,
