@@ -50,8 +50,11 @@ export function axisFor(values, kind) {
   const min = finite.length ? clamp(Math.min(...finite)) : 0;
   const max = finite.length ? clamp(Math.max(...finite)) : 1;
   const span = max - min;
-  // One flat value still gets an axis a little wider than itself.
-  const step = niceStep(Math.max(span / 4, span === 0 ? Math.max(0.001, max * 0.01) : 0.0005));
+  // One value alone (or all alike) has no range to show: it stands on a whole axis.
+  if (finite.length === 0 || span === 0) {
+    return { lo: 0, hi: 1, ticks: [0, 0.25, 0.5, 0.75, 1], label: (v) => `${v * 100}%` };
+  }
+  const step = niceStep(Math.max(span / 4, 0.0005));
   let lo = Math.max(0, (Math.floor(min / step + 1e-9) - 1) * step);
   let hi = Math.min(1, Math.ceil(max / step - 1e-9) * step);
   if (hi <= max && hi < 1) hi = Math.min(1, hi + step);
@@ -182,8 +185,8 @@ export function gradeChart(title, rows, test) {
   return svg;
 }
 
-const T_WIDTH = 640;
-const T_HEIGHT = 200;
+const T_WIDTH = 480;
+const T_HEIGHT = 190;
 const T_LEFT = 52;
 const T_RIGHT = 10;
 const T_TOP = 14;
