@@ -239,7 +239,7 @@ describe.runIf(canRun)('a supervisor reads trends and exports on a touch panel',
     expect(recordRows.slice(1).map((r) => r[0])).toEqual(SERIALS);
   }, 300_000);
 
-  it('fits every screen on a 1024 x 768 panel without sideways scrolling, with large touch targets', async () => {
+  it('fits every screen on a 1024 x 768 panel without sideways scrolling, with large touch targets, in both themes', async () => {
     const admin = await logIn(PEOPLE.admin);
     const screens = [
       ['line', sel('line-engraver')],
@@ -256,20 +256,27 @@ describe.runIf(canRun)('a supervisor reads trends and exports on a touch panel',
       ['users', sel('users-table')],
     ] as const;
     const problems: string[] = [];
-    for (const [screen, ready] of screens) {
-      // A whole page load per screen, as a panel opening a bookmark does.
-      await admin.goto(`${line.url}/?screen=${encodeURIComponent(screen)}#/${screen}`);
-      await admin.waitForSelector(ready);
-      const o = await admin.evaluate<{ scroll: number; client: number; wide: string[]; scrollers: number }>(
-        OVERFLOW,
-      );
-      if (o.scroll > o.client || o.scrollers > 0)
-        problems.push(`#/${screen} is ${o.scroll} px wide in ${o.client}: ${o.wide.join(', ')}`);
-      const targets = await admin.evaluate<{ checked: number; small: string[] }>(SMALL_TARGETS);
-      // the menu alone has more than five
-      expect(targets.checked, `targets on #/${screen}`).toBeGreaterThan(5);
-      if (targets.small.length > 0)
-        problems.push(`#/${screen} has small targets: ${targets.small.join(', ')}`);
+    // Both themes: the high-contrast one draws thicker borders.
+    for (const contrast of ['normal', 'high']) {
+      await admin.evaluate(`localStorage.setItem('stampline.contrast', '${contrast}')`);
+      for (const [screen, ready] of screens) {
+        // A whole page load per screen, as a panel opening a bookmark does.
+        await admin.goto(`${line.url}/?screen=${encodeURIComponent(screen)}#/${screen}`);
+        await admin.waitForSelector(ready);
+        expect(await admin.evaluate<string>(THEME)).toBe(contrast);
+        const o = await admin.evaluate<{ scroll: number; client: number; wide: string[]; scrollers: number }>(
+          OVERFLOW,
+        );
+        if (o.scroll > o.client || o.scrollers > 0)
+          problems.push(
+            `#/${screen} (${contrast}) is ${o.scroll} px wide in ${o.client}: ${o.wide.join(', ')}`,
+          );
+        const targets = await admin.evaluate<{ checked: number; small: string[] }>(SMALL_TARGETS);
+        // the menu alone has more than five
+        expect(targets.checked, `targets on #/${screen}`).toBeGreaterThan(5);
+        if (targets.small.length > 0)
+          problems.push(`#/${screen} (${contrast}) has small targets: ${targets.small.join(', ')}`);
+      }
     }
     expect(problems).toEqual([]);
     await admin.context().close();
