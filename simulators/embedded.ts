@@ -48,6 +48,7 @@ export async function startSimulators(daemon: Daemon): Promise<EmbeddedSimulator
     const registry = new SimulatedRegistry({
       mqtt: { url: c.mqtt.url, protocolVersion: c.mqtt.protocolVersion },
       file: s.registry.file ?? join(c.line.dataDir, 'simulated-registry.jsonl'),
+      ...(s.registry.identifyPort !== undefined ? { identifyPort: s.registry.identifyPort } : {}),
       logger: log,
     });
     await registry.start();

@@ -9,10 +9,12 @@
  */
 
 import { readImageFile } from '../../src/codes/image/read-image.js';
+import type { SoftRead } from '../../src/codes/soft-read.js';
 import { isStamplineError } from '../../src/errors.js';
-import type { Line, LineEvents, LineLogger } from '../../src/line/line.js';
+import type { Line, LineEvents } from '../../src/line/line.js';
 import type { Firearm } from '../../src/line/model.js';
 import { examinedRounds, type QaService, type SubmitResult } from '../../src/qa/index.js';
+import type { Logger as LineLogger } from '../../src/shared.js';
 import { caseImageModel } from '../case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../case-image/render.js';
 import { DEFAULT_DEGRADATION, type DegradationSettings, fireCase, fireModels, Random } from './model.js';
@@ -51,11 +53,15 @@ async function imageMarks(
   code: { text: string; gear: string },
   level: number,
   rng: Random,
-): Promise<{ text: string; gear?: string; imageRead: { text: string; gear?: string } }> {
+): Promise<{ text: string; gear?: string; imageRead: { text: string; gear?: string; soft?: SoftRead } }> {
   const image = renderCaseImage(code, caseImageModel(level, { size: 700 }), rng.below(2 ** 31));
   try {
     const read = await readImageFile(await encodeCaseImage(image), 'the test-fire image');
-    return { text: read.text, gear: read.gear, imageRead: { text: read.text, gear: read.gear } };
+    return {
+      text: read.text,
+      gear: read.gear,
+      imageRead: { text: read.text, gear: read.gear, soft: read.soft },
+    };
   } catch (err) {
     // no stamp found on the case: a person would enter it as wholly illegible
     if (isStamplineError(err, 'IMAGE_NO_STAMP'))

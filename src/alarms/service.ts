@@ -4,7 +4,7 @@
  * acknowledgement, and tells listeners. Observations are handled one at a time, in order.
  */
 import { EventEmitter } from 'node:events';
-import type { AuditSink, LineLogger } from '../line/line.js';
+import type { AuditSink, Logger as LineLogger } from '../shared.js';
 import type { AppendLogRepair } from '../store/append-log.js';
 import { AlarmJournal, type JournalEntry, type JournalPage } from './journal.js';
 import {

@@ -14,6 +14,7 @@ export interface DemoOptions {
   httpPort?: number;
   engraverPort?: number;
   mqttPort?: number;
+  registryPort?: number;
   /** No automatic start and no simulated test fire: a person drives the line. */
   manual?: boolean;
 }
@@ -49,6 +50,9 @@ export function demoOverrides(loaded: LoadedConfig, o: DemoOptions): ConfigOverr
   if (o.mqttPort !== undefined) {
     overrides.simulators = { ...overrides.simulators, broker: { port: o.mqttPort } };
     overrides.mqtt = { url: withPort(c.mqtt.url, o.mqttPort) };
+  }
+  if (o.registryPort !== undefined) {
+    overrides.simulators = { ...overrides.simulators, registry: { identifyPort: o.registryPort } };
   }
   if (o.manual) {
     overrides.simulators = {
@@ -147,6 +151,14 @@ export function registerDaemonCommands(program: Command): void {
       new Option('--mqtt-port <port>', "port of the embedded MQTT broker (the demo's file: 11883)")
         .env('STAMPLINE_MQTT_PORT')
         .argParser(portNumber(1)),
+    )
+    .addOption(
+      new Option(
+        '--registry-port <port>',
+        "port of the simulated registry's desk for investigators, POST /identify (the demo's file: 11884; 0: any free port)",
+      )
+        .env('STAMPLINE_REGISTRY_PORT')
+        .argParser(portNumber(0)),
     )
     .option(
       '--manual',

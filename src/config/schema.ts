@@ -674,6 +674,11 @@ const configObject = z.strictObject({
             fsPath: true,
             defaultText: 'simulated-registry.jsonl in `line.dataDir`',
           }),
+          identifyPort: int(0, 65535)
+            .optional()
+            .describe(
+              "Serve the registry's desk for investigators, `POST /identify` (reads of cases in, the firearm or the candidates out), on this port at 127.0.0.1; 0: any free one. Absent: no desk.",
+            ),
         })
         .prefault({})
         .describe('A simulated registry on the broker of `mqtt.url`.'),

@@ -3,13 +3,32 @@
  * (the `pooled` policy), always against the code the firearm is known to carry.
  */
 import { CHAR_VALUE } from '../codes/alphabet.js';
-import { type DecodeResult, decodeReads, type Grade, TEXT_LENGTH } from '../codes/index.js';
+import { type DecodeResult, decodeReads, type Grade, type Read, TEXT_LENGTH } from '../codes/index.js';
+import type { SoftRead } from '../codes/soft-read.js';
 import { isStamplineError, StamplineError } from '../errors.js';
 import type { ReadDecode } from './types.js';
 
 export interface CaseMarks {
   text?: string | undefined;
   gear?: string | undefined;
+  /** the image reader's likelihoods, for a read from a case image */
+  soft?: SoftRead | undefined;
+  /** for a read from an image: the parts a person changed of the reader's read */
+  corrected?: { text?: unknown; gear?: unknown } | undefined;
+}
+
+/**
+ * What the decoder weighs for one case. A read from an image is weighed by the reader's
+ * likelihoods, not by its hard read (which drops every character and tooth under 97 %); a part a
+ * person corrected is weighed as typed, and the other part still by the likelihoods.
+ */
+export function decoderRead(marks: CaseMarks): Read {
+  if (!marks.soft) return { text: marks.text ?? null, gear: marks.gear ?? null };
+  return {
+    soft: marks.soft,
+    text: marks.corrected?.text ? (marks.text ?? null) : null,
+    gear: marks.corrected?.gear ? (marks.gear ?? null) : null,
+  };
 }
 
 const GRADE_RANK: Record<Grade, number> = { A: 4, B: 3, C: 2, D: 1, F: 0 };
@@ -46,10 +65,7 @@ export function illegibleTeethOf(gear: string | undefined): number | null {
 
 function decodeOrFail(reads: CaseMarks[], key: Buffer): DecodeResult {
   try {
-    return decodeReads(
-      reads.map((r) => ({ text: r.text ?? null, gear: r.gear ?? null })),
-      key,
-    );
+    return decodeReads(reads.map(decoderRead), key);
   } catch (err) {
     if (isStamplineError(err, 'CODE_BAD_READ'))
       throw new StamplineError('QA_INVALID_READ', err.message, { ...err.context });

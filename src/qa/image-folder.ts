@@ -269,7 +269,7 @@ export class ImageFolder extends EventEmitter<Events> {
             ...input,
             text: image.text,
             gear: image.gear,
-            imageRead: { text: image.text, gear: image.gear, sha256 },
+            imageRead: { text: image.text, gear: image.gear, sha256, soft: image.soft },
           },
           IMAGE_FOLDER_ACTOR,
         );

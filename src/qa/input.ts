@@ -12,12 +12,24 @@
 import { z } from 'zod';
 import { CHAR_VALUE } from '../codes/alphabet.js';
 import { GEAR_LENGTH, TEXT_LENGTH } from '../codes/index.js';
+import type { SoftRead } from '../codes/soft-read.js';
 import { StamplineError } from '../errors.js';
 import type { CaseReadInput, StoredRead } from './types.js';
 
 export const MAX_ROUNDS = 10_000;
 
 const SERIAL = /^[A-Za-z0-9-]{1,32}$/;
+
+const probability = z.number({ error: 'must be a probability 0..1' }).min(0).max(1);
+
+/** A soft read as the image reader gives it (codes/soft-read.ts): 10 × 32 and 88 probabilities. */
+const softReadSchema = z.strictObject({
+  chars: z
+    .array(z.array(probability).length(32, { error: 'must be 32 probabilities, one a symbol' }))
+    .length(TEXT_LENGTH, { error: `must be ${TEXT_LENGTH} lists of 32 probabilities` }),
+  teeth: z.array(probability).length(GEAR_LENGTH, { error: `must be ${GEAR_LENGTH} probabilities` }),
+  rotation: z.number().optional(),
+});
 const GEAR = /^[01?]+$/;
 
 /** Symbols of a text read once dashes and spaces are taken out. */
@@ -123,6 +135,11 @@ export const caseReadInputSchema: z.ZodType<CaseReadInput> = z
           })
           .optional()
           .describe('the SHA-256 of the image file, recorded with the read to find it again'),
+        soft: softReadSchema
+          .optional()
+          .describe(
+            "the reader's likelihoods (`soft` of the image read): the decoder weighs them in place of the hard read, except for a part the person corrected",
+          ),
       })
       .optional()
       .describe(
@@ -197,9 +214,23 @@ export function checkRead(input: unknown): CheckedRead {
     read.imageRead = { text: r.imageRead.text };
     if (present(r.imageRead.gear)) read.imageRead.gear = r.imageRead.gear!.trim();
     if (r.imageRead.sha256 !== undefined) read.imageRead.sha256 = r.imageRead.sha256;
+    if (r.imageRead.soft !== undefined) read.imageRead.soft = compactSoft(r.imageRead.soft);
   }
   if (r.askBeforeVoid === true) read.askBeforeVoid = true;
   return read;
+}
+
+/**
+ * A soft read as kept in the read log: each probability to 3 significant digits (the reader's
+ * floor is 1 %, so nothing the decoder weighs is lost), which keeps a read to about 3 KB.
+ */
+export function compactSoft(soft: SoftRead): SoftRead {
+  const round = (p: number) => Number(p.toPrecision(3));
+  return {
+    chars: soft.chars.map((row) => row.map(round)),
+    teeth: soft.teeth.map(round),
+    ...(soft.rotation !== undefined ? { rotation: Math.round(soft.rotation * 100) / 100 } : {}),
+  };
 }
 
 /** Throws QA_INVALID_READ for one field. */
@@ -222,7 +253,9 @@ function textKey(text: string | undefined): string {
  * text and the gear, each when it differs from the reader's (the text compared without dashes,
  * spaces or case).
  */
-export function provenanceOf(read: CheckedRead): Pick<StoredRead, 'source' | 'corrected' | 'imageSha256'> {
+export function provenanceOf(
+  read: CheckedRead,
+): Pick<StoredRead, 'source' | 'corrected' | 'imageSha256' | 'soft'> {
   const image = read.imageRead;
   if (!image) return { source: 'typed' };
   const corrected: NonNullable<StoredRead['corrected']> = {};
@@ -233,5 +266,6 @@ export function provenanceOf(read: CheckedRead): Pick<StoredRead, 'source' | 'co
     source: 'image',
     ...(corrected.text || corrected.gear ? { corrected } : {}),
     ...(image.sha256 !== undefined ? { imageSha256: image.sha256 } : {}),
+    ...(image.soft !== undefined ? { soft: image.soft } : {}),
   };
 }

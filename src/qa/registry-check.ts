@@ -11,10 +11,11 @@
  * case that passes here is one an investigator's query would answer with this firearm, whichever
  * codes the registry holds.
  */
+import { createHash } from 'node:crypto';
 import { unpackIssuer } from '../codes/codeword.js';
 import { decodeReads } from '../codes/index.js';
 import { IssuedSet, RegistryOfSize, textSymbols } from '../codes/issued.js';
-import type { CaseMarks } from './decode.js';
+import { type CaseMarks, decoderRead } from './decode.js';
 
 /** `qa.registry` of the configuration. */
 export interface RegistrySize {
@@ -63,14 +64,18 @@ export function registryCheck(
   key: Buffer,
   registry: RegistrySize,
 ): RegistryCheck {
-  const id = JSON.stringify([
-    marks.text ?? null,
-    marks.gear ?? null,
-    expected,
-    registry.issuedCodes,
-    registry.issuers ?? null,
-    key.toString('hex'),
-  ]);
+  // hashed: a read from an image carries its likelihoods, a few KB
+  const id = createHash('sha256')
+    .update(
+      JSON.stringify([
+        decoderRead(marks),
+        expected,
+        registry.issuedCodes,
+        registry.issuers ?? null,
+        key.toString('hex'),
+      ]),
+    )
+    .digest('base64');
   const known = memo.get(id);
   if (known) return known;
   const check = decide(marks, expected, key, registry);
@@ -81,7 +86,7 @@ export function registryCheck(
 
 function decide(marks: CaseMarks, expected: string, key: Buffer, registry: RegistrySize): RegistryCheck {
   const issued = registryOf(expected, registry.issuedCodes, registry.issuers);
-  const result = decodeReads([{ text: marks.text ?? null, gear: marks.gear ?? null }], key, { issued });
+  const result = decodeReads([decoderRead(marks)], key, { issued });
   const at = `${registry.issuedCodes.toLocaleString('en-GB')} codes at the registry`;
   if (!result.ok) return { identifies: false, problem: 'cannot be read as a code' };
   const risk = result.miscorrectionRisk;

@@ -83,3 +83,59 @@ export class SerialSegments {
     return found;
   }
 }
+
+/**
+ * Which read-log segments hold each serial's entries: those since the last checkpoint in memory,
+ * the rest in the on-disk index. A checkpoint moves the memory's lists to the index in the
+ * background; until the index has them durably they stay visible to lookups, and if it cannot
+ * take them they return to memory for the next checkpoint.
+ */
+export class SegmentsBySerial {
+  private recent = new Map<string, number[]>();
+  private readonly flushing = new Set<Map<string, number[]>>();
+  private readonly index: SerialSegments;
+
+  constructor(dataDir: string) {
+    this.index = new SerialSegments(dataDir);
+  }
+
+  /** Forgets what is in memory (at start, before the log is replayed). */
+  reset(): void {
+    this.recent = new Map();
+    this.flushing.clear();
+  }
+
+  note(serial: string, segment: number): void {
+    const list = this.recent.get(serial);
+    if (!list) this.recent.set(serial, [segment]);
+    else if (!list.includes(segment)) list.push(segment);
+  }
+
+  /** The segments holding this serial: memory first, then the disk, for a list leaves memory only once it is durable there. */
+  async of(serial: string): Promise<number[]> {
+    const found: number[] = [];
+    for (const map of [this.recent, ...this.flushing]) found.push(...(map.get(serial) ?? []));
+    return [...found, ...(await this.index.lookup(serial))];
+  }
+
+  /**
+   * Takes the lists noted so far out of memory (a checkpoint covers them) and returns the write
+   * of them to the index, which resolves once they are durable there, and rejects when they
+   * could not be written, having noted them again.
+   */
+  detach(): () => Promise<void> {
+    const flushed = this.recent;
+    this.recent = new Map();
+    this.flushing.add(flushed);
+    return async () => {
+      try {
+        await this.index.add(flushed);
+      } catch (err) {
+        for (const [serial, list] of flushed) for (const n of list) this.note(serial, n);
+        throw err;
+      } finally {
+        this.flushing.delete(flushed);
+      }
+    };
+  }
+}

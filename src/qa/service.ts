@@ -17,19 +17,22 @@ import { EventEmitter } from 'node:events';
 import { StamplineError } from '../errors.js';
 import type { Line, QaDecision } from '../line/line.js';
 import type { Firearm } from '../line/model.js';
-import type { FirearmRef, StoredFirearm } from '../line/repository.js';
+import type { FirearmRef } from '../line/repository.js';
 import { SerialQueue } from '../serial-queue.js';
 import { type AuditSink, type Logger, silentLogger } from '../shared.js';
 import type { AppendLogRepair } from '../store/append-log.js';
+
+import { checkRound, dashed, locateFirearm, notEngraved } from './admission.js';
 import type { DayRange, Per } from './calendar.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
 import { decodeCase } from './decode.js';
-import { type CheckedRead, checkRead, invalid, normaliseCode, provenanceOf } from './input.js';
-import { evaluate, examinedRounds, type QaPolicy } from './policy.js';
+import { type CheckedRead, checkRead, provenanceOf } from './input.js';
+import { evaluate, type QaPolicy } from './policy.js';
 import { type DecisionEntry, type QaLogEntry, ReadLog } from './read-log.js';
+import { QaRecords } from './records.js';
 import { DEFAULT_REGISTRY, type RegistrySize } from './registry-check.js';
-import { SerialSegments } from './serial-segments.js';
+import { SegmentsBySerial } from './serial-segments.js';
 import { ReadStatistics } from './stats.js';
 import { type TrendRow, trend } from './trend.js';
 import type {
@@ -107,11 +110,9 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   private readonly logger: Logger;
   /** reads of codes without a decision, by code index (unique for the issuer) */
   private readonly open = new Map<number, OpenCode>();
-  /** the log segments after the last checkpoint holding entries of each serial */
-  private segments = new Map<string, number[]>();
-  /** segment lists handed to a checkpoint whose index write is not yet durable */
-  private readonly flushing = new Set<Map<string, number[]>>();
-  private readonly serialIndex: SerialSegments;
+  /** the log segments holding entries of each serial */
+  private readonly segments: SegmentsBySerial;
+  private readonly views: QaRecords;
   /** the segment up to which the last checkpoint taken folds the log in */
   private covered = 0;
   /** the segment of the last entry folded in */
@@ -141,7 +142,17 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
         o.onRepair?.(note);
       },
     });
-    this.serialIndex = new SerialSegments(o.dataDir);
+    this.segments = new SegmentsBySerial(o.dataDir);
+    this.views = new QaRecords({
+      line: o.line,
+      segmentsOf: (serial) => this.segments.of(serial),
+      scan: (segments, accept) => this.log.scan(segments, accept),
+      openVerdict: (index) => {
+        const open = this.open.get(index);
+        return open ? this.verdictOf(open) : undefined;
+      },
+      evaluate: (reads, expected) => this.evaluate(reads, expected),
+    });
   }
 
   /** Opens the read log, rebuilds the indexes and statistics, and completes decisions cut short. */
@@ -149,8 +160,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     if (this.started) return;
     await this.log.start();
     this.open.clear();
-    this.segments = new Map();
-    this.flushing.clear();
+    this.segments.reset();
     this.stats = new ReadStatistics();
     this.lastReadId = 0;
     this.covered = 0;
@@ -255,7 +265,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
 
   private async submitNow(input: CheckedRead, actor: string): Promise<SubmitResult> {
     if (!this.started) throw new StamplineError('LINE_NOT_READY', 'the QA service is not started');
-    const { order, firearm } = await this.locate(input);
+    const { order, firearm } = await locateFirearm(this.o.line, input);
     await this.completeDecision(firearm);
     const code = firearm.code;
     if (firearm.state !== 'engraved' || !code) throw notEngraved(firearm);
@@ -274,9 +284,10 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
         firearms: [open.ref, ref],
       });
     }
-    this.checkRound(input, open, firearm.serial);
+    checkRound(this.policy, input, open?.reads ?? [], firearm.serial);
 
-    const decode = decodeCase(input, code.text, this.o.key);
+    const provenance = provenanceOf(input);
+    const decode = decodeCase({ ...input, ...provenance }, code.text, this.o.key);
     const recipe = firearm.recipe;
     const stored: StoredRead = {
       id: this.lastReadId + 1,
@@ -290,7 +301,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       ammo: { brand: input.ammo.brand, lacquered: input.ammo.lacquered },
       ...(input.round !== undefined ? { round: input.round } : {}),
       ...(input.station !== undefined ? { station: input.station } : {}),
-      ...provenanceOf(input),
+      ...provenance,
       make: order.make,
       model: order.model,
       engraverId: this.o.engraverId,
@@ -362,74 +373,6 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   }
 
   /** The firearm a read names, by serial or by code; both must agree when both are given. */
-  private async locate(input: CheckedRead): Promise<StoredFirearm> {
-    if (input.code !== undefined) {
-      const holders = await this.o.line.findFirearms({ code: input.code });
-      const found = holders.at(-1);
-      if (!found) {
-        throw new StamplineError(
-          'QA_UNKNOWN_FIREARM',
-          `no firearm on this line was given code ${dashed(input.code)}`,
-          {
-            code: input.code,
-          },
-        );
-      }
-      const f = found.firearm;
-      if (input.serial !== undefined && input.serial !== f.serial) {
-        throw invalid('code', `code ${dashed(input.code)} is on firearm ${f.serial}, not ${input.serial}`, {
-          serial: input.serial,
-          code: input.code,
-        });
-      }
-      if (f.code?.text !== input.code) {
-        const voided = f.voided.find((v) => v.text === input.code)!;
-        const now = f.code ? `it now carries code ${dashed(f.code.text)}` : 'it waits for a new pin and code';
-        throw new StamplineError(
-          'QA_ALREADY_DECIDED',
-          `code ${dashed(input.code)} of firearm ${f.serial} was voided ${voided.voidedAt} (${voided.reason}); ${now}: read cases fired with its new pin`,
-          { serial: f.serial, code: input.code, voided: { at: voided.voidedAt, reason: voided.reason } },
-        );
-      }
-      return found;
-    }
-    const serial = input.serial!;
-    const found = (await this.o.line.findFirearms({ serial })).at(-1);
-    if (!found) {
-      throw new StamplineError('QA_UNKNOWN_FIREARM', `no firearm on this line has serial ${serial}`, {
-        serial,
-      });
-    }
-    return found;
-  }
-
-  private checkRound(input: CheckedRead, open: OpenCode | undefined, serial: string): void {
-    if (this.policy.kind !== 'ca-4075') return;
-    const rounds = this.policy.rounds;
-    const examined = examinedRounds(rounds);
-    if (input.round === undefined) {
-      throw invalid(
-        'round',
-        `the ca-4075 policy needs the round of each case: one of ${examined.join(', ')}`,
-      );
-    }
-    if (!examined.includes(input.round)) {
-      throw invalid(
-        'round',
-        `round ${input.round} is not examined: of a test fire of ${rounds} rounds, ca-4075 examines rounds ${examined.join(', ')}`,
-        { round: input.round },
-      );
-    }
-    const earlier = open?.reads.find((r) => r.round === input.round);
-    if (earlier) {
-      throw new StamplineError(
-        'QA_DUPLICATE_ROUND',
-        `round ${input.round} of firearm ${serial} was read already (read ${earlier.id}, ${earlier.at} by ${earlier.by}); reads are never replaced`,
-        { serial, round: input.round, read: earlier.id },
-      );
-    }
-  }
-
   private verdictOf(open: OpenCode): Verdict {
     return this.evaluate(open.reads, open.code.text);
   }
@@ -558,20 +501,15 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
         reads: o.reads,
       })),
     });
-    const flushed = this.segments;
-    this.segments = new Map();
-    this.flushing.add(flushed);
+    const writeIndex = this.segments.detach();
     this.covered = segment;
     void this.checkpointing.run(async () => {
       try {
-        await this.serialIndex.add(flushed);
+        await writeIndex();
       } catch (err) {
-        for (const [serial, list] of flushed) for (const n of list) this.noteSegment(serial, n);
-        this.flushing.delete(flushed);
         this.logger.warn({ err, segment }, 'cannot write the QA serial index; no checkpoint written');
         return;
       }
-      this.flushing.delete(flushed);
       try {
         await writeCheckpoint(this.o.dataDir, text);
       } catch (err) {
@@ -591,13 +529,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     this.stats.addVerdict(entry.verdict.status === 'pass' ? 'pass' : 'fail', reads, entry.at);
     this.open.delete(entry.code.index);
     // The log may have moved to a new segment since the deciding read.
-    this.noteSegment(entry.serial, segment);
-  }
-
-  private noteSegment(serial: string, segment: number): void {
-    const list = this.segments.get(serial);
-    if (!list) this.segments.set(serial, [segment]);
-    else if (!list.includes(segment)) list.push(segment);
+    this.segments.note(entry.serial, segment);
   }
 
   private takeRead(read: StoredRead, ref: FirearmRef, segment: number): void {
@@ -608,117 +540,20 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
       this.open.set(read.code.index, open);
     }
     open.reads.push(read);
-    this.noteSegment(read.serial, segment);
+    this.segments.note(read.serial, segment);
     this.stats.addRead(read);
   }
 
   // ---- Views --------------------------------------------------------------------------------
 
   /** The firearm that holds this serial now (the latest order), with all its reads and verdict. */
-  async firearm(serial: string): Promise<FirearmRecord> {
-    const s = typeof serial === 'string' ? serial.trim().toUpperCase() : '';
-    const found = s === '' ? undefined : (await this.o.line.findFirearms({ serial: s })).at(-1);
-    if (!found) {
-      throw new StamplineError(
-        'QA_UNKNOWN_FIREARM',
-        `no firearm on this line has serial ${s || JSON.stringify(serial)}`,
-        {
-          serial,
-        },
-      );
-    }
-    return (await this.recordsOf([found]))[0]!;
+  firearm(serial: string): Promise<FirearmRecord> {
+    return this.views.firearm(serial);
   }
 
-  /**
-   * Firearm records by serial (every order that held it, oldest first), by code (current or
-   * voided) or by order (every firearm of it). Exactly one of the three.
-   */
-  async records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]> {
-    const given = (['serial', 'code', 'order'] as const).filter((k) => query[k] !== undefined);
-    if (given.length !== 1) {
-      throw new StamplineError('INVALID_INPUT', 'search by exactly one of serial, code or order', {
-        problems: [{ path: given[1] ?? 'serial', reason: 'give exactly one of serial, code or order' }],
-      });
-    }
-    if (query.serial !== undefined) {
-      return this.recordsOf(await this.o.line.findFirearms({ serial: query.serial.trim().toUpperCase() }));
-    }
-    if (query.code !== undefined) {
-      const code = normaliseCode(query.code);
-      if (!code) {
-        throw new StamplineError(
-          'INVALID_INPUT',
-          `${JSON.stringify(query.code)} is not a code of 10 characters`,
-          {
-            problems: [
-              { path: 'code', reason: 'must be a code of 10 characters, as XXXXX-XXXXX or without the dash' },
-            ],
-          },
-        );
-      }
-      return this.recordsOf(await this.o.line.findFirearms({ code }));
-    }
-    let view: Awaited<ReturnType<QaLine['orderView']>>;
-    try {
-      view = await this.o.line.orderView(query.order!);
-    } catch (err) {
-      if (err instanceof StamplineError && err.code === 'ORDER_NOT_FOUND') return [];
-      throw err;
-    }
-    return this.recordsOf(view.firearms.map((firearm) => ({ order: view.order, firearm })));
-  }
-
-  private async recordsOf(firearms: StoredFirearm[]): Promise<FirearmRecord[]> {
-    if (firearms.length === 0) return [];
-    const serials = new Set(firearms.map((f) => f.firearm.serial));
-    // Memory first, then the disk: a list leaves memory only once it is durable in the index.
-    const wanted = new Set<number>();
-    for (const s of serials) {
-      for (const map of [this.segments, ...this.flushing]) for (const n of map.get(s) ?? []) wanted.add(n);
-    }
-    for (const s of serials) for (const n of await this.serialIndex.lookup(s)) wanted.add(n);
-    const entries = await this.log.scan(wanted, (e) =>
-      serials.has(e.type === 'read' ? e.read.serial : e.serial),
-    );
-    const reads = new Map<string, StoredRead[]>();
-    const decisions = new Map<number, DecisionEntry>();
-    for (const e of entries) {
-      if (e.type === 'decision') {
-        decisions.set(e.code.index, e);
-        continue;
-      }
-      const key = `${e.read.orderId}\u0000${e.read.serial}`;
-      const list = reads.get(key);
-      if (list) list.push(e.read);
-      else reads.set(key, [e.read]);
-    }
-    return firearms.map(({ order, firearm }) => ({
-      order,
-      firearm,
-      reads: reads.get(`${firearm.orderId}\u0000${firearm.serial}`) ?? [],
-      verdict: this.currentVerdict(firearm, decisions),
-    }));
-  }
-
-  private currentVerdict(firearm: Firearm, decisions: Map<number, DecisionEntry>): Verdict | null {
-    const code = firearm.code;
-    if (firearm.state !== 'engraved' || !code) return null;
-    const decided = decisions.get(code.index);
-    if (decided) return decided.verdict;
-    const open = this.open.get(code.index);
-    if (open) return this.verdictOf(open);
-    if (firearm.qa) {
-      return {
-        status: firearm.qa.result,
-        policy: firearm.qa.policy,
-        casings: firearm.qa.casings,
-        needed: firearm.qa.casings,
-        grade: firearm.qa.grade,
-        reason: `${firearm.qa.result === 'pass' ? 'passed' : 'failed'} QA ${firearm.qa.at}`,
-      };
-    }
-    return this.evaluate([], code.text);
+  /** Firearm records by serial, by code or by order (`QaRecords.records`). */
+  records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]> {
+    return this.views.records(query);
   }
 
   /** Statistics of the reads taken on the days of `range` (all of them without one), grouped by one dimension. */
@@ -730,26 +565,4 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
   trend(range: { from: string; to: string; per: Per }): Promise<TrendRow[]> {
     return trend(this.o.line, this.stats, range);
   }
-}
-
-function dashed(code: string): string {
-  return `${code.slice(0, 5)}-${code.slice(5)}`;
-}
-
-function notEngraved(f: Firearm): StamplineError {
-  const lastVoid = f.voided.at(-1);
-  let why: string;
-  if (f.state === 'queued' && lastVoid?.qa?.result === 'fail') {
-    why = `its code ${dashed(lastVoid.text)} failed QA and was voided; it waits for a new pin and code`;
-  } else if (f.state === 'queued') {
-    why = 'it waits to be engraved';
-  } else if (f.state === 'cancelled') {
-    why = 'its order was aborted before it was engraved';
-  } else {
-    why = 'it is being engraved';
-  }
-  return new StamplineError('QA_NOT_ENGRAVED', `firearm ${f.serial} has no engraved pin to verify: ${why}`, {
-    serial: f.serial,
-    state: f.state,
-  });
 }

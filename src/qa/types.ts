@@ -3,6 +3,7 @@
  * the verdict of the configured policy over the reads of one firearm's current code.
  */
 import type { Grade } from '../codes/index.js';
+import type { SoftRead } from '../codes/soft-read.js';
 import type { Firearm, OrderHeader } from '../line/model.js';
 
 export interface Ammunition {
@@ -32,7 +33,7 @@ export interface CaseReadInput {
    * image route, the watched folder): the read is then recorded as from an image, and a `text`
    * or `gear` that differs from it as a correction of it by the person who sent it.
    */
-  imageRead?: { text: string; gear?: string; sha256?: string };
+  imageRead?: { text: string; gear?: string; sha256?: string; soft?: SoftRead };
   /**
    * Ask before a failing verdict voids the code: a read that would fail the firearm is then
    * refused (409 QA_VOID_UNCONFIRMED, nothing stored) with what it shows, for the person to
@@ -90,6 +91,12 @@ export interface StoredRead {
   corrected?: { text?: ReadCorrection; gear?: ReadCorrection };
   /** for a read from an image: the SHA-256 of the image file, when the sender gave it */
   imageSha256?: string;
+  /**
+   * for a read from an image: the reader's likelihoods, which the decoder weighs in place of the
+   * hard `text` and `gear` (except a part the person corrected). Absent on typed reads and on
+   * image reads sent without them.
+   */
+  soft?: SoftRead;
   /** what the statistics group by */
   make: string;
   model: string;

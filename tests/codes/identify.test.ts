@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ALPHABET } from '../../src/codes/alphabet.js';
-import { packSymbols } from '../../src/codes/codeword.js';
+import { packSymbols, symbolsToGear } from '../../src/codes/codeword.js';
 import {
   decodeReads,
   encode,
@@ -199,12 +199,43 @@ function readOf(symbols: ArrayLike<number>, marks: number[], gear: string | null
   return { text, gear };
 }
 
+/** A case's ring as read: from `rotation`, each tooth right (mark < 16), illegible (16, 17) or flipped. */
+interface RingMarks {
+  rotation: number;
+  teeth: number[];
+}
+
+function gearOf(symbols: ArrayLike<number>, ring: RingMarks | null): string | null {
+  if (!ring) return null;
+  const truth = symbolsToGear(Array.from(symbols));
+  let gear = '';
+  for (let k = 0; k < 88; k++) {
+    const bit = truth[(k + ring.rotation) % 88]!;
+    const m = ring.teeth[k]!;
+    gear += m < 16 ? bit : m < 18 ? '?' : bit === '1' ? '0' : '1';
+  }
+  return gear;
+}
+
 describe('identification properties', { timeout: 180_000 }, () => {
   const code = fc.record({
     issuer: fc.integer({ min: 0, max: 15 }),
     permuted: fc.integer({ min: 0, max: 2 ** 28 - 1 }),
   });
   const caseMarks = fc.array(fc.integer({ min: 0, max: 19 }), { minLength: 10, maxLength: 10 });
+  /** a case: its text marks and, on some cases, its ring at any rotation */
+  const caseRead = fc.record({
+    text: caseMarks,
+    ring: fc.option(
+      fc.record({
+        rotation: fc.integer({ min: 0, max: 87 }),
+        teeth: fc.array(fc.integer({ min: 0, max: 19 }), { minLength: 88, maxLength: 88 }),
+      }),
+      { freq: 2 },
+    ),
+  });
+  const readsOf = (t: Uint8Array, cases: { text: number[]; ring: RingMarks | null }[]) =>
+    cases.map((c) => readOf(t, c.text, gearOf(t, c.ring)));
   const symbolsOf = (c: { issuer: number; permuted: number }) => {
     const s = new Uint8Array(16);
     packSymbols(c.issuer, c.permuted, s);
@@ -215,7 +246,7 @@ describe('identification properties', { timeout: 180_000 }, () => {
     fc.assert(
       fc.property(
         code,
-        fc.array(caseMarks, { minLength: 1, maxLength: 3 }),
+        fc.array(caseRead, { minLength: 1, maxLength: 3 }),
         fc.array(code, { maxLength: 200 }),
         fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 31 })), {
           maxLength: 40,
@@ -232,11 +263,7 @@ describe('identification properties', { timeout: 180_000 }, () => {
             n[j] = n[j]! ^ d;
             set.addCodeword(n);
           }
-          const r = decodeReads(
-            cases.map((m) => readOf(t, m, null)),
-            KEY,
-            { issued: set },
-          );
+          const r = decodeReads(readsOf(t, cases), KEY, { issued: set });
           if (r.confident) expect(set.has(r.codeword)).toBe(true);
           for (const c of r.candidates ?? []) expect(set.has(symbolsOfText(c.text))).toBe(true);
         },
@@ -249,12 +276,12 @@ describe('identification properties', { timeout: 180_000 }, () => {
     fc.assert(
       fc.property(
         code,
-        fc.array(caseMarks, { minLength: 1, maxLength: 2 }),
+        fc.array(caseRead, { minLength: 1, maxLength: 2 }),
         fc.array(code, { maxLength: 100 }),
         fc.array(code, { minLength: 1, maxLength: 2000 }),
         (truth, cases, before, added) => {
           const t = symbolsOf(truth);
-          const reads = cases.map((m) => readOf(t, m, null));
+          const reads = readsOf(t, cases);
           const small = new IssuedSet().addCodeword(t);
           for (const o of before) small.addCodeword(symbolsOf(o));
           const first = decodeReads(reads, KEY, { issued: small });

@@ -75,19 +75,20 @@ interface DemoPorts {
   http: number;
   engraver: number;
   mqtt: number;
+  registry: number;
 }
 
 /**
  * config/demo.yaml exactly as shipped, at `<dir>/config/demo.yaml` as in the repository, so
- * that its relative paths land under `dir`; and three free ports for it (a CI machine may hold
- * 8080, 1502 or 11883), which the demo is given as a user gives them: by flag or variable.
+ * that its relative paths land under `dir`; and four free ports for it (a CI machine may hold
+ * 8080, 1502, 11883 or 11884), which the demo is given as a user gives them: by flag or variable.
  */
 async function demoConfigIn(dir: string): Promise<{ file: string; ports: DemoPorts }> {
-  const [http, engraver, mqtt] = await freePorts(3);
+  const [http, engraver, mqtt, registry] = await freePorts(4);
   await mkdir(join(dir, 'config'));
   const file = join(dir, 'config', 'demo.yaml');
   await writeFile(file, await readFile(DEMO_CONFIG, 'utf8'));
-  return { file, ports: { http: http!, engraver: engraver!, mqtt: mqtt! } };
+  return { file, ports: { http: http!, engraver: engraver!, mqtt: mqtt!, registry: registry! } };
 }
 
 function startDemo(
@@ -99,7 +100,13 @@ function startDemo(
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Only what the test gives comes from the environment, whatever the machine running it has set.
   for (const o of ENV_OVERRIDES) delete env[o.variable];
-  for (const v of ['STAMPLINE_CONFIG', 'STAMPLINE_ENGRAVER_PORT', 'STAMPLINE_MQTT_PORT']) delete env[v];
+  for (const v of [
+    'STAMPLINE_CONFIG',
+    'STAMPLINE_ENGRAVER_PORT',
+    'STAMPLINE_MQTT_PORT',
+    'STAMPLINE_REGISTRY_PORT',
+  ])
+    delete env[v];
   Object.assign(env, extraEnv, { STAMPLINE_DATA_DIR: dataDir });
   const child = spawn(process.execPath, [BIN, 'demo', '--config', configFile, ...args], {
     cwd: ROOT,
@@ -168,6 +175,8 @@ describe('npm start (stampline demo)', () => {
         String(ports.engraver),
         '--mqtt-port',
         String(ports.mqtt),
+        '--registry-port',
+        String(ports.registry),
       ]);
       demo = d;
 
@@ -287,6 +296,21 @@ describe('npm start (stampline demo)', () => {
       }
       expect([...voidedInRegistry].sort()).toEqual([...voided].sort());
 
+      // An investigator's query at the registry's desk names the firearm of a worn case.
+      const shot = firearms[3]!;
+      const worn = `${shot.code!.text.slice(0, 2)}??${shot.code!.text.slice(4)}`;
+      const desk = await fetch(`http://127.0.0.1:${ports.registry}/identify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reads: [{ text: worn, gear: shot.code!.gear }] }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      expect(desk.status).toBe(200);
+      expect(await desk.json()).toMatchObject({
+        outcome: 'identified',
+        binding: { code: shot.code!.text, firearm: { serial: shot.serial }, state: 'active' },
+      });
+
       // SIGTERM stops it in order.
       d.child.kill('SIGTERM');
       const stopped = await Promise.race([
@@ -314,6 +338,7 @@ describe('npm start (stampline demo)', () => {
         STAMPLINE_HTTP_PORT: String(ports.http),
         STAMPLINE_ENGRAVER_PORT: String(ports.engraver),
         STAMPLINE_MQTT_PORT: String(ports.mqtt),
+        STAMPLINE_REGISTRY_PORT: String(ports.registry),
       });
       demo = d;
       const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {

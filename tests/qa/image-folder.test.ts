@@ -5,7 +5,7 @@
  * beside it and in the log, and nothing is stored for it.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -133,9 +133,12 @@ describe('the image folder', () => {
   it("refuses an image over the reader's limit unread, naming the limit, storing nothing", async () => {
     const { rig } = await engraved();
     const { dir, logger } = await watch(rig, { settleMs: 50 });
-    // a sparse file: its size is over the limit without writing 64 MiB
-    await writeFile(join(dir, 'O1-0000_r1.tif'), '');
-    await truncate(join(dir, 'O1-0000_r1.tif'), MAX_FILE_BYTES + 1);
+    // a sparse file: its size is over the limit without writing 64 MiB; made beside the folder
+    // and moved in whole, so that the watcher never sees it empty on a slow machine
+    const made = join(rig.dir, 'O1-0000_r1.tif');
+    await writeFile(made, '');
+    await truncate(made, MAX_FILE_BYTES + 1);
+    await rename(made, join(dir, 'O1-0000_r1.tif'));
     await waitFor(async () => (await readdir(join(dir, 'failed'))).length === 2, 'the image failed');
     const why = await readFile(join(dir, 'failed', 'O1-0000_r1.tif.error.txt'), 'utf8');
     expect(why).toContain(`IMAGE_TOO_LARGE: O1-0000_r1.tif is ${MAX_FILE_BYTES + 1} bytes`);

@@ -27,6 +27,7 @@ export function imageReadJson(r: ImageRead): { text: string; gear: string } & Re
   return {
     text: r.text,
     gear: r.gear,
+    soft: r.soft,
     geometry: r.geometry,
     chars: r.chars,
     teeth: r.teeth,
@@ -160,6 +161,7 @@ export function qaImageRoutes(app: Api, { qa }: RouteDeps): void {
             text: image.text,
             gear: image.gear,
             sha256: createHash('sha256').update(file).digest('hex'),
+            soft: image.soft,
           },
         };
         const parsed = caseReadInputSchema.safeParse(candidate);

@@ -47,6 +47,12 @@ export const storedReadSchema = z
         "for a read from an image: the image reader's text or gear (from) and what the person recorded instead (to)",
       ),
     imageSha256: z.string().optional().describe('for a read from an image: the SHA-256 of the image file'),
+    soft: z
+      .looseObject({ chars: z.array(z.array(z.number())), teeth: z.array(z.number()) })
+      .optional()
+      .describe(
+        "for a read from an image: the reader's likelihoods (10 × 32 for the characters, 88 for the teeth), which the decoder weighs in place of the hard text and gear, except a part the person corrected",
+      ),
     make: z.string(),
     model: z.string(),
     engraverId: z.string(),

@@ -111,7 +111,8 @@ export function imageReader({ onRead, onError }) {
         image: url.slice(url.indexOf(',') + 1),
         name: file.name,
       });
-      last = { text: read.text, gear: read.gear };
+      // the likelihoods go with the read: the line weighs them, not only the hard read shown
+      last = { text: read.text, gear: read.gear, soft: read.soft };
       const img = new Image();
       // a TIFF the browser cannot show still leaves its read in the fields
       img.onload = () => {
