@@ -72,6 +72,9 @@ function fakeLine(firearms: Map<string, Firearm>): QaLine {
         firearms: [],
       };
     },
+    async listOrders() {
+      return [header];
+    },
   };
 }
 

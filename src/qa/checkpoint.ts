@@ -12,7 +12,8 @@ import { readFileIfExists, writeFileDurable } from '../store/durable.js';
 import type { StatsSnapshot } from './stats.js';
 import type { StoredRead } from './types.js';
 
-export const CHECKPOINT_VERSION = 1;
+/** 2: statistics kept per day and hour (1 kept them for all time; such a checkpoint is replayed). */
+export const CHECKPOINT_VERSION = 2;
 
 export interface OpenCodeSnapshot {
   ref: { orderId: string; seq: number };

@@ -1,4 +1,6 @@
 /** Verification at the QA station (spec erp-and-qa.md): what other modules may use. */
+
+export { addDays, type DayRange, dayOf, daysBetween, isDay, type Per, SHIFTS } from './calendar.js';
 export { type CharAgreement, compareRead, type ReadComparison } from './compare.js';
 export { decodeCase, decodeCases, gradeAtLeast } from './decode.js';
 export { caseReadInputSchema, checkRead, normaliseCode, problemsOf, provenanceOf } from './input.js';
@@ -31,6 +33,7 @@ export {
   type QaStartInfo,
 } from './service.js';
 export { ReadStatistics, STATS_DIMENSIONS } from './stats.js';
+export { MAX_TREND_DAYS, type TrendRow } from './trend.js';
 export type {
   Ammunition,
   CaseReadInput,

@@ -21,7 +21,9 @@ import type { FirearmRef } from '../line/repository.js';
 import { SerialQueue } from '../serial-queue.js';
 import { type AuditSink, type Logger, silentLogger } from '../shared.js';
 import type { AppendLogRepair } from '../store/append-log.js';
+
 import { checkRound, dashed, locateFirearm, notEngraved } from './admission.js';
+import type { DayRange, Per } from './calendar.js';
 import { CHECKPOINT_VERSION, readCheckpoint, serialiseCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compareRead } from './compare.js';
 import { decodeCase } from './decode.js';
@@ -32,6 +34,7 @@ import { QaRecords } from './records.js';
 import { DEFAULT_REGISTRY, type RegistrySize } from './registry-check.js';
 import { SegmentsBySerial } from './serial-segments.js';
 import { ReadStatistics } from './stats.js';
+import { type TrendRow, trend } from './trend.js';
 import type {
   CaseReadInput,
   FirearmRecord,
@@ -44,7 +47,7 @@ import type {
 } from './types.js';
 
 /** What the service needs of the line. */
-export type QaLine = Pick<Line, 'findFirearms' | 'firearm' | 'applyVerdict' | 'orderView'>;
+export type QaLine = Pick<Line, 'findFirearms' | 'firearm' | 'applyVerdict' | 'orderView' | 'listOrders'>;
 
 export interface QaServiceOptions {
   line: QaLine;
@@ -523,7 +526,7 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     }
     const open = this.open.get(entry.code.index);
     const reads = open ? open.reads.filter((r) => entry.readIds.includes(r.id)) : [];
-    this.stats.addVerdict(entry.verdict.status === 'pass' ? 'pass' : 'fail', reads);
+    this.stats.addVerdict(entry.verdict.status === 'pass' ? 'pass' : 'fail', reads, entry.at);
     this.open.delete(entry.code.index);
     // The log may have moved to a new segment since the deciding read.
     this.segments.note(entry.serial, segment);
@@ -553,8 +556,13 @@ export class QaService extends EventEmitter<QaServiceEvents> implements QaDecisi
     return this.views.records(query);
   }
 
-  /** Statistics of every read the line has taken, grouped by one dimension. */
-  statistics(by: StatsDimension): StatsRow[] {
-    return this.stats.rows(by);
+  /** Statistics of the reads taken on the days of `range` (all of them without one), grouped by one dimension. */
+  statistics(by: StatsDimension, range?: DayRange): StatsRow[] {
+    return this.stats.rows(by, range);
+  }
+
+  /** Engraved, read, passed, failed and scrapped per day or shift of a range of days. */
+  trend(range: { from: string; to: string; per: Per }): Promise<TrendRow[]> {
+    return trend(this.o.line, this.stats, range);
   }
 }

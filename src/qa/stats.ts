@@ -1,13 +1,16 @@
 /**
  * Statistics of case reads, kept in memory as reads and verdicts arrive (and rebuilt from the
  * read log at start-up): how legible stamps are, and how well they decode, by ammunition,
- * primer lacquer, engraver, recipe and firearm model.
+ * primer lacquer, engraver, recipe and firearm model, per day of the line's calendar (its time
+ * zone), so that any range of days can be asked for; and the verdicts per hour, for trends per
+ * day or shift.
  *
  * A verdict counts once for each value of the dimension among the reads it rests on: a pass
- * resting on cases of two brands counts as a pass for both.
+ * resting on cases of two brands counts as a pass for both. It counts on the day it was taken.
  */
 import { GEAR_LENGTH, type Grade, TEXT_LENGTH } from '../codes/index.js';
 import { StamplineError } from '../errors.js';
+import { type DayRange, dayOf, hourStart, inRange } from './calendar.js';
 import type { StatsDimension, StatsRow, StoredRead } from './types.js';
 
 export const STATS_DIMENSIONS: readonly StatsDimension[] = ['ammo', 'lacquer', 'engraver', 'recipe', 'model'];
@@ -39,6 +42,13 @@ export interface Tally {
   fail: number;
 }
 
+/** What QA did in one hour: cases read, and codes passed and failed. */
+export interface HourTally {
+  reads: number;
+  pass: number;
+  fail: number;
+}
+
 function emptyTally(): Tally {
   return {
     reads: 0,
@@ -52,46 +62,85 @@ function emptyTally(): Tally {
   };
 }
 
-/** The tallies as plain data, for the QA checkpoint. */
-export type StatsSnapshot = Record<StatsDimension, [string, Tally][]>;
+function addTally(into: Tally, t: Tally): void {
+  into.reads += t.reads;
+  into.textReads += t.textReads;
+  into.legibleChars += t.legibleChars;
+  into.gearPresent += t.gearPresent;
+  into.matches += t.matches;
+  into.pass += t.pass;
+  into.fail += t.fail;
+  for (const g of Object.keys(into.grades) as Grade[]) into.grades[g] += t.grades[g] ?? 0;
+}
+
+/** The tallies as plain data, for the QA checkpoint: `[value, day, tally]` per dimension, and the hours. */
+export interface StatsSnapshot {
+  days: Record<StatsDimension, [string, string, Tally][]>;
+  hours: [number, HourTally][];
+}
 
 export class ReadStatistics {
-  private readonly tallies = new Map<StatsDimension, Map<string, Tally>>(
+  /** dimension → value → day (`YYYY-MM-DD`) → tally */
+  private readonly tallies = new Map<StatsDimension, Map<string, Map<string, Tally>>>(
     STATS_DIMENSIONS.map((d) => [d, new Map()]),
   );
+  /** start of a local hour (ms since the epoch) → what QA did in that hour */
+  private readonly hours = new Map<number, HourTally>();
 
   snapshot(): StatsSnapshot {
-    const out = {} as StatsSnapshot;
+    const days = {} as StatsSnapshot['days'];
     for (const by of STATS_DIMENSIONS) {
-      out[by] = [...this.tallies.get(by)!].map(([k, t]) => [k, { ...t, grades: { ...t.grades } }]);
+      const out: [string, string, Tally][] = [];
+      for (const [key, perDay] of this.tallies.get(by)!)
+        for (const [day, t] of perDay) out.push([key, day, { ...t, grades: { ...t.grades } }]);
+      days[by] = out;
     }
-    return out;
+    return { days, hours: [...this.hours].map(([h, t]) => [h, { ...t }]) };
   }
 
   static fromSnapshot(s: StatsSnapshot): ReadStatistics {
     const stats = new ReadStatistics();
     for (const by of STATS_DIMENSIONS) {
-      const map = stats.tallies.get(by)!;
-      for (const [k, t] of s[by] ?? [])
-        map.set(k, { ...emptyTally(), ...t, grades: { ...emptyTally().grades, ...t.grades } });
+      for (const [key, day, t] of s.days?.[by] ?? []) {
+        const into = stats.tally(by, key, day);
+        addTally(into, { ...emptyTally(), ...t, grades: { ...emptyTally().grades, ...t.grades } });
+      }
     }
+    for (const [h, t] of s.hours ?? [])
+      stats.hours.set(h, { reads: t.reads ?? 0, pass: t.pass ?? 0, fail: t.fail ?? 0 });
     return stats;
   }
 
-  private tally(by: StatsDimension, key: string): Tally {
-    const map = this.tallies.get(by)!;
-    let t = map.get(key);
+  private tally(by: StatsDimension, key: string, day: string): Tally {
+    const byKey = this.tallies.get(by)!;
+    let perDay = byKey.get(key);
+    if (!perDay) {
+      perDay = new Map();
+      byKey.set(key, perDay);
+    }
+    let t = perDay.get(day);
     if (!t) {
       t = emptyTally();
-      map.set(key, t);
+      perDay.set(day, t);
+    }
+    return t;
+  }
+
+  private hour(at: string): HourTally {
+    const h = hourStart(at);
+    let t = this.hours.get(h);
+    if (!t) {
+      t = { reads: 0, pass: 0, fail: 0 };
+      this.hours.set(h, t);
     }
     return t;
   }
 
   addRead(read: StoredRead): void {
     const d = read.decode;
+    const day = dayOf(read.at);
     for (const by of STATS_DIMENSIONS) {
-      const t = this.tally(by, keyOf(read, by));
+      const t = this.tally(by, keyOf(read, by), day);
       t.reads++;
       if (read.text !== undefined) {
         t.textReads++;
@@ -101,16 +150,27 @@ export class ReadStatistics {
       if (d.matches) t.matches++;
       t.grades[d.grade]++;
     }
+    this.hour(read.at).reads++;
   }
 
-  addVerdict(result: 'pass' | 'fail', reads: readonly StoredRead[]): void {
+  /** A decision taken at `at` on the reads it rests on. */
+  addVerdict(result: 'pass' | 'fail', reads: readonly StoredRead[], at: string): void {
+    const day = dayOf(at);
     for (const by of STATS_DIMENSIONS) {
-      for (const key of new Set(reads.map((r) => keyOf(r, by)))) this.tally(by, key)[result]++;
+      for (const key of new Set(reads.map((r) => keyOf(r, by)))) this.tally(by, key, day)[result]++;
     }
+    this.hour(at)[result]++;
   }
 
-  /** One row per value of the dimension, by value. */
-  rows(by: StatsDimension): StatsRow[] {
+  /** What QA did in each local hour starting in `[from, to)` (ms) that saw any of it, by the hour's start. */
+  hourly(from: number, to: number): [number, HourTally][] {
+    const out: [number, HourTally][] = [];
+    for (const [h, t] of this.hours) if (h >= from && h < to) out.push([h, { ...t }]);
+    return out.sort((a, b) => a[0] - b[0]);
+  }
+
+  /** One row per value of the dimension seen in the range of days (every day without one), by value. */
+  rows(by: StatsDimension, range: DayRange = {}): StatsRow[] {
     const map = this.tallies.get(by);
     if (!map) {
       throw new StamplineError(
@@ -119,9 +179,17 @@ export class ReadStatistics {
         { by, problems: [{ path: 'by', reason: `must be one of ${STATS_DIMENSIONS.join(', ')}` }] },
       );
     }
-    return [...map.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, t]) => ({
+    const rows: StatsRow[] = [];
+    for (const [key, perDay] of map) {
+      const t = emptyTally();
+      let seen = false;
+      for (const [day, d] of perDay) {
+        if (!inRange(day, range)) continue;
+        addTally(t, d);
+        seen = true;
+      }
+      if (!seen) continue;
+      rows.push({
         key,
         reads: t.reads,
         charLegibility: t.textReads === 0 ? 0 : t.legibleChars / (t.textReads * TEXT_LENGTH),
@@ -129,6 +197,8 @@ export class ReadStatistics {
         decodeRate: t.reads === 0 ? 0 : t.matches / t.reads,
         grades: { ...t.grades },
         verdicts: { pass: t.pass, fail: t.fail },
-      }));
+      });
+    }
+    return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }

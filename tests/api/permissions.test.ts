@@ -40,7 +40,8 @@ async function send(r: RouteCase, headers: Record<string, string>) {
     res.stream().destroy();
     return { status, body };
   }
-  return { status: res.statusCode, body: res.body ? res.json() : undefined };
+  const json = String(res.headers['content-type'] ?? '').startsWith('application/json');
+  return { status: res.statusCode, body: res.body ? (json ? res.json() : res.body) : undefined };
 }
 
 describe('every guarded route refuses whoever may not use it', () => {

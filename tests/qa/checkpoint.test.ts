@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -133,6 +134,27 @@ describe('the QA checkpoint', () => {
     await rig.restart();
     expect(rig.qa.lastStart().checkpoint).toBeNull();
     expect(rig.qa.lastStart().fallback).toMatch(/torn/);
+    expect(await view(rig, serials, ['o1'])).toEqual(live);
+  });
+
+  it('replays the whole log once over a version 1 checkpoint, whose statistics had no days', async () => {
+    const rig = await qaRig(undefined, { maxSegmentBytes: SEGMENT_BYTES });
+    const firearms = await engraved(rig, 'o1', 8);
+    await readSome(rig, firearms, 0, 8);
+    const serials = firearms.map((f) => f.serial);
+    const live = await view(rig, serials, ['o1']);
+    await rig.stop();
+    // What the previous release wrote: statistics for all time, by value only, and a good digest.
+    const body = JSON.parse((await readFile(checkpointPath(rig.dir), 'utf8')).split('\n')[1]!);
+    const old = JSON.stringify({
+      ...body,
+      version: 1,
+      stats: Object.fromEntries(STATS_DIMENSIONS.map((by) => [by, []])),
+    });
+    await writeFile(checkpointPath(rig.dir), `${createHash('sha256').update(old).digest('hex')}\n${old}\n`);
+    await rig.restart();
+    expect(rig.qa.lastStart().checkpoint).toBeNull();
+    expect(rig.qa.lastStart().fallback).toMatch(/version 1 is not 2/);
     expect(await view(rig, serials, ['o1'])).toEqual(live);
   });
 

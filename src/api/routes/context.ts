@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StamplineError } from '../../errors.js';
-import type { QaDecisionEvent, QaPolicy } from '../../qa/index.js';
+import type { DayRange, Per, QaDecisionEvent, QaPolicy, TrendRow } from '../../qa/index.js';
 import type { CaseReadInput, FirearmRecord, StatsDimension, StatsRow, SubmitResult } from '../../qa/types.js';
 import type { OutboxEvents } from '../../registry/outbox.js';
 import type { AuditSink, LineApi } from '../../shared.js';
@@ -57,7 +57,8 @@ export interface QaApi {
   submit(input: CaseReadInput, actor: string): Promise<SubmitResult>;
   firearm(serial: string): Promise<FirearmRecord>;
   records(query: { serial?: string; code?: string; order?: string }): Promise<FirearmRecord[]>;
-  statistics(by: StatsDimension): StatsRow[];
+  statistics(by: StatsDimension, range?: DayRange): StatsRow[];
+  trend(range: { from: string; to: string; per: Per }): Promise<TrendRow[]>;
   /** `read`: every accepted read; `decision`: one applied without a read of its own */
   on(event: 'read', listener: (event: QaReadEvent) => void): unknown;
   on(event: 'decision', listener: (event: QaDecisionEvent) => void): unknown;

@@ -1,6 +1,8 @@
 /** Records: find firearms by serial, code or order, and a firearm's full history. */
 import { z } from 'zod';
 import { requires } from '../auth/guard.js';
+import { CSV_RESPONSE, csvFileName, sendCsv } from '../export/csv.js';
+import { recordsCsv } from '../export/tables.js';
 import {
   answers,
   errorResponses,
@@ -51,6 +53,27 @@ export function recordRoutes(app: Api, { qa }: RouteDeps): void {
       },
     },
     async (req) => ({ results: await service().records(req.query) }),
+  );
+
+  app.get(
+    '/api/v1/records.csv',
+    {
+      onRequest: requires('view'),
+      schema: {
+        tags: ['records'],
+        summary: 'The firearm records of `GET /api/v1/records` as a CSV file, one row per firearm',
+        security: SECURED,
+        querystring: recordsQuery,
+        response: { 200: CSV_RESPONSE, ...GUARDED_ERRORS, ...errorResponses(503) },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const [kind, value] = (['serial', 'code', 'order'] as const)
+        .filter((k) => q[k] !== undefined)
+        .map((k) => [k, q[k]!] as const)[0]!;
+      return sendCsv(reply, csvFileName('records', kind, value), recordsCsv(await service().records(q)));
+    },
   );
 
   app.get(

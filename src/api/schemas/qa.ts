@@ -102,6 +102,20 @@ export const statsRowSchema = z.looseObject({
   verdicts: z.looseObject({ pass: z.number().int(), fail: z.number().int() }),
 });
 
+export const trendRowSchema = z.looseObject({
+  period: z.string(),
+  day: z.string(),
+  shift: z.string().optional(),
+  start: z.string(),
+  end: z.string(),
+  engraved: z.number().int(),
+  reads: z.number().int(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  passRate: z.number().nullable(),
+  scrapped: z.number().int(),
+});
+
 export const policySchema = z
   .looseObject({ kind: z.enum(['every-case', 'ca-4075', 'pooled']) })
   .describe('The configured QA policy and its parameters.');

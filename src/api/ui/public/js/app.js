@@ -2,6 +2,7 @@
 // (`#/orders/A-17`), and the live events every screen shares.
 import { alarmBanner } from './alarm-banner.js';
 import { ApiError, del, get, LiveEvents, setUnauthorizedHandler } from './api.js';
+import { contrastToggle } from './contrast.js';
 import { h, replace } from './dom.js';
 import { errorView } from './ui.js';
 
@@ -56,6 +57,7 @@ const bannerEl = h('section', {
   'data-test': 'alarm-banner',
   hidden: true,
 });
+who.before(contrastToggle());
 document.querySelector('header.top')?.append(bannerEl);
 const banner = alarmBanner(bannerEl, { can, live });
 

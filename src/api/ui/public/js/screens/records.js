@@ -132,10 +132,26 @@ function mountSearch(root, ctx) {
           ? h('p', { class: 'empty', 'data-test': 'records-none' }, 'Nothing found.')
           : [
               h(
-                'p',
-                null,
-                plural(found.length, 'firearm'),
-                found.length > RESULT_LIMIT ? `; the first ${RESULT_LIMIT} are listed` : '',
+                'div',
+                { class: 'screen-head' },
+                h(
+                  'p',
+                  null,
+                  plural(found.length, 'firearm'),
+                  found.length > RESULT_LIMIT
+                    ? `; the first ${RESULT_LIMIT} are listed, the file holds all`
+                    : '',
+                ),
+                h(
+                  'a',
+                  {
+                    class: 'button',
+                    download: '',
+                    href: `/api/v1/records.csv${query({ [by]: q })}`,
+                    'data-test': 'records-export',
+                  },
+                  'Export CSV',
+                ),
               ),
               table(
                 ['Serial', 'Order', 'Make and model', 'State', 'Code', 'Voided', 'Verdict'],
