@@ -113,13 +113,17 @@ export class LiveEvents {
       this.publish('engraver', e);
       this.lineSoon();
     };
+    // An engraved order's counts moved (a QA pass, a registry ack): the next snapshot shows it.
+    const onBacklog = () => this.lineSoon();
     line.on('order', onOrder);
     line.on('firearm', onFirearm);
     line.on('engraver', onEngraver);
+    line.on('backlog', onBacklog);
     this.detachers.push(() => {
       line.off('order', onOrder);
       line.off('firearm', onFirearm);
       line.off('engraver', onEngraver);
+      line.off('backlog', onBacklog);
     });
     if (qa) {
       const onRead = (e: QaReadEvent) => this.publish('qa', e);

@@ -81,13 +81,13 @@ describe('GET /api/v1/events', () => {
     expect(sub.events('outbox')[0]?.data).toEqual({ depth: 0, rejected: 0 });
 
     await engrave(s, 'A-1', ['S1', 'S2']);
-    await until(() => sub.events('order').some((f) => f.data.order.state === 'done'), 'the order done');
+    await until(() => sub.events('order').some((f) => f.data.order.state === 'engraved'), 'the order done');
     const engraved = sub
       .events('firearm')
       .filter((f) => f.data.firearm.state === 'engraved')
       .map((f) => f.data.firearm.serial);
     expect(engraved).toEqual(['S1', 'S2']);
-    expect(sub.events('order').map((f) => f.data.order.state)).toEqual(['queued', 'running', 'done']);
+    expect(sub.events('order').map((f) => f.data.order.state)).toEqual(['queued', 'running', 'engraved']);
     await until(() => sub.events('line').length > 1, 'a snapshot after the change');
 
     await s.outbox.enqueue([engravedRecord()]);

@@ -127,7 +127,7 @@ describe('operator actions on an order', () => {
     const started = await post('/api/v1/orders/A-1/start', {}, 'token operator');
     expect(started.statusCode).toBe(200);
     expect(started.json().state).toBe('running');
-    await until(async () => (await get('/api/v1/orders/A-1')).json().order.state === 'done', 'done');
+    await until(async () => (await get('/api/v1/orders/A-1')).json().order.state === 'engraved', 'done');
 
     const view = (await get('/api/v1/orders/A-1')).json();
     expect(view.counts.engraved).toBe(3);

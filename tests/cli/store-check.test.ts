@@ -120,7 +120,7 @@ describe('stampline store check', () => {
     try {
       await daemon.line!.startOrder('C', 'operator');
       await until(
-        async () => (await daemon.line!.orderView('C')).order.state === 'done',
+        async () => (await daemon.line!.orderView('C')).order.state === 'engraved',
         'order C done',
         30_000,
       );

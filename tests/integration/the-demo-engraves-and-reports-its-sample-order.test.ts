@@ -235,7 +235,7 @@ describe('npm start (stampline demo)', () => {
             view.firearms.filter((f) => f.qa?.result === 'pass').length
           }, outbox depth ${outbox.depth}, registry records ${registry.length}`;
           const done =
-            view.order.state === 'done' &&
+            view.order.state === 'complete' &&
             view.firearms.every(
               (f) => f.state === 'engraved' && f.qa?.result === 'pass' && verified.has(f.code!.text),
             ) &&
