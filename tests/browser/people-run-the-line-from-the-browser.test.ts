@@ -99,7 +99,7 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.click(`${sel('order-start')}[data-order="${ORDER.id}"]`);
     // The page follows the line's events: every firearm turns engraved without a reload.
     await page.waitForSelector(`${sel('order-counts')}:has-text("3 of 3 engraved")`, { timeout: 60_000 });
-    await page.waitForSelector(`${sel('order-facts')} :text("done")`, { timeout: 30_000 });
+    await page.waitForSelector(`${sel('order-facts')} :text("engraved")`, { timeout: 30_000 });
     expect(await page.locator(`${sel('firearm-row')}[data-state="engraved"]`).count()).toBe(3);
     await shoot(page, 'order');
     await page.goto(`${line.url}/#/line`);

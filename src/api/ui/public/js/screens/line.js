@@ -1,9 +1,12 @@
-// The line at a glance: the engraver's link and state with what to do about a fault, the orders
-// in progress with live progress, and the registry link with the outbox and its rejected records.
+// The line at a glance: the engraver's link and state with what to do about a fault, what waits
+// after it (firearms awaiting QA, records queued for the registry and the oldest one's age), the
+// orders in progress and the engraved ones not yet complete with live progress, and the registry
+// link with the outbox and its rejected records.
 import { enc, get, post, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
+import { orderProgress } from '../progress.js';
 import { askReason, busy, chip, errorSlot, errorView, facts, notify } from '../ui.js';
 
 /** What the floor does about each fault of the reference engraver (spec engraver-modbus.md). */
@@ -48,6 +51,11 @@ export function mount(root, ctx) {
     'aria-labelledby': 'h-engraver',
     'data-test': 'line-engraver',
   });
+  const backlogEl = h('section', {
+    class: 'card',
+    'aria-labelledby': 'h-backlog',
+    'data-test': 'line-backlog',
+  });
   const workEl = h('section', { class: 'card wide', 'aria-labelledby': 'h-work', 'data-test': 'line-work' });
   const registryEl = h('section', {
     class: 'card',
@@ -69,7 +77,7 @@ export function mount(root, ctx) {
   root.append(
     h('div', { class: 'screen-head' }, h('h1', { tabindex: -1 }, 'Line'), refreshButton),
     errors.el,
-    h('div', { class: 'grid' }, engraverEl, registryEl, workEl, repairsEl),
+    h('div', { class: 'grid' }, engraverEl, backlogEl, registryEl, workEl, repairsEl),
   );
 
   function renderRepairs(repairs) {
@@ -178,28 +186,94 @@ export function mount(root, ctx) {
     replace(engraverEl, children);
   }
 
-  function progressOf(order) {
-    const c = order.counts ?? {};
-    const done = (c.engraved ?? 0) + (c.cancelled ?? 0);
-    return h(
-      'div',
-      { class: 'progress' },
-      h('progress', {
-        max: Math.max(1, order.size),
-        value: done,
-        'aria-label': `Order ${order.id}: ${c.engraved ?? 0} of ${order.size} engraved`,
-        'data-test': 'order-progress',
-      }),
-      h(
-        'p',
-        { class: 'counts', 'data-test': 'order-counts' },
-        `${c.engraved ?? 0} of ${order.size} engraved`,
-        c.inProgress ? ` · ${c.inProgress} in progress` : '',
-        c.queued ? ` · ${c.queued} queued` : '',
-        c.cancelled ? ` · ${c.cancelled} cancelled` : '',
-        c.voidedCodes ? ` · ${plural(c.voidedCodes, 'code')} voided` : '',
-      ),
+  /**
+   * What waits after the engraver: firearms whose code QA has not passed yet, and records the
+   * registry has not accepted yet with the age of the oldest, both live with the event stream.
+   */
+  function renderBacklog(line, outbox) {
+    const backlog = line.backlog;
+    const rejected = outbox?.rejected?.length ?? 0;
+    const queued = outbox ? Math.max(0, (outbox.depth ?? 0) - rejected) : undefined;
+    const oldest = outbox?.oldestPendingAt ?? null;
+    replace(
+      backlogEl,
+      h('h2', { id: 'h-backlog' }, 'After the engraver'),
+      facts([
+        [
+          'Awaiting QA',
+          h(
+            'span',
+            { class: 'backlog-figure', 'data-test': 'qa-backlog' },
+            backlog ? plural(backlog.awaitingQa, 'firearm') : 'not known',
+          ),
+        ],
+        [
+          'Queued for the registry',
+          h(
+            'span',
+            { class: 'backlog-figure', 'data-test': 'outbox-queued' },
+            queued === undefined ? 'not known' : plural(queued, 'record'),
+          ),
+        ],
+        [
+          'Oldest queued',
+          oldest
+            ? h(
+                'span',
+                { 'data-test': 'outbox-oldest', 'data-at': oldest, title: oldest },
+                `queued ${ago(oldest)}`,
+              )
+            : h('span', { 'data-test': 'outbox-oldest' }, queued ? 'not known' : 'none waiting'),
+        ],
+        backlog
+          ? [
+              'Engraved orders not complete',
+              h('span', { 'data-test': 'engraved-total' }, String(backlog.engravedTotal)),
+            ]
+          : null,
+      ]),
+      backlog?.awaitingQa && ctx.can('qa.read')
+        ? h('p', null, h('a', { href: '#/qa' }, 'Open the QA station'))
+        : null,
     );
+  }
+
+  function engravedList(line) {
+    const backlog = line.backlog;
+    const orders = backlog?.engravedOrders ?? [];
+    if (orders.length === 0) return null;
+    const more = (backlog.engravedTotal ?? orders.length) - orders.length;
+    return [
+      h('h3', null, 'Engraved, waiting for QA and the registry'),
+      h(
+        'ul',
+        { class: 'orders-live' },
+        orders.map((o) =>
+          h(
+            'li',
+            { class: 'order-live', 'data-test': 'engraved-order', 'data-order': o.id },
+            h(
+              'div',
+              { class: 'order-live-head' },
+              h('a', { href: `#/orders/${enc(o.id)}`, class: 'order-id' }, o.id),
+              ' ',
+              h('span', null, `${o.make} ${o.model}`),
+              ' ',
+              chip(o.state),
+            ),
+            orderProgress(o, o.counts),
+          ),
+        ),
+      ),
+      more > 0
+        ? h(
+            'p',
+            { class: 'hint' },
+            `${more.toLocaleString()} more engraved orders. `,
+            h('a', { href: '#/orders' }, 'See them all in Orders'),
+          )
+        : null,
+    ];
   }
 
   /** The line sends only the first orders of a long queue, and how many there are in all. */
@@ -240,7 +314,7 @@ export function mount(root, ctx) {
         ? h(
             'p',
             { class: 'empty' },
-            'No order is open. ',
+            'No order is at the engraver. ',
             ctx.can('orders.submit') ? h('a', { href: '#/receive' }, 'Receive firearms') : null,
           )
         : h(
@@ -260,12 +334,13 @@ export function mount(root, ctx) {
                   chip(o.state),
                 ),
                 o.reason ? h('p', { class: 'reason' }, o.reason) : null,
-                progressOf(o),
+                orderProgress(o, o.counts),
                 orderActions(o, ctx, { done: refresh, failed }),
               ),
             ),
           ),
       moreOrders(line, orders.length),
+      engravedList(line),
       typeof line.indexesLeft === 'number'
         ? h(
             'p',
@@ -415,6 +490,7 @@ export function mount(root, ctx) {
     // The health check (open to all) carries the registry link when the line status does not.
     const registry =
       line.value.registry ?? (health.status === 'fulfilled' ? health.value?.checks?.registry : undefined);
+    renderBacklog(line.value, outbox.status === 'fulfilled' ? outbox.value : undefined);
     if (outbox.status === 'rejected') {
       renderRegistry(registry, undefined);
       registryEl.append(errorView(outbox.reason, 'The outbox cannot be read'));
@@ -432,6 +508,9 @@ export function mount(root, ctx) {
     for (const el of root.querySelectorAll('[data-test="engraver-state-age"]')) {
       const at = el.getAttribute('data-at');
       if (at) el.textContent = ` read ${ago(at)}`;
+    }
+    for (const el of root.querySelectorAll('[data-test="outbox-oldest"][data-at]')) {
+      el.textContent = `queued ${ago(el.getAttribute('data-at'))}`;
     }
   }, 1000);
   refreshButton.addEventListener('click', () => busy(refreshButton, refresh));
