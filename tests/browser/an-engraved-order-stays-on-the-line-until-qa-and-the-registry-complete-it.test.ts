@@ -102,7 +102,7 @@ describe.runIf(canRun)('an engraved order on the Line screen', () => {
     // the registry took the engraved records: nothing queued for it
     await operator.waitForSelector(`${sel('outbox-queued')}:has-text("0 records")`, { timeout: 30_000 });
     expect(await operator.textContent(sel('outbox-oldest'))).toBe('none waiting');
-    await operator.screenshot({ path: join(screensDir(line.dir), 'line.png') });
+    await operator.screenshot({ path: join(screensDir(line.dir), 'line-engraved.png'), fullPage: true });
 
     const qa = await logIn(PEOPLE.qa);
     await qa.waitForSelector(sel('qa-pick-form'));
@@ -113,7 +113,7 @@ describe.runIf(canRun)('an engraved order on the Line screen', () => {
     expect(await qa.textContent(sel('qa-pick-error'))).toContain('QA_UNKNOWN_FIREARM');
     expect(await qa.textContent(sel('qa-pick-error'))).toContain('NOPE-0001');
     expect(await qa.getAttribute(sel('qa-firearm'), 'aria-invalid')).toBe('true');
-    await qa.screenshot({ path: join(screensDir(line.dir), 'qa.png') });
+    await qa.screenshot({ path: join(screensDir(line.dir), 'qa-unknown-firearm.png') });
 
     // The first firearm: two clean cases, numbered 1 and 2; it passes.
     await qa.fill(sel('qa-firearm'), 'E1-0001');

@@ -8,6 +8,7 @@ import { groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
 import { orderProgress } from '../progress.js';
 import { askReason, busy, chip, errorSlot, errorView, facts, notify } from '../ui.js';
+import { ago, backlogView, engravedList } from './line-backlog.js';
 
 /** What the floor does about each fault of the reference engraver (spec engraver-modbus.md). */
 const FAULT_ADVICE = {
@@ -24,14 +25,6 @@ const SCRAP_NOTE =
   'A pin that was being marked when the fault came is scrapped: take it out and put it with the scrap. Its code is void, and the firearm gets a new pin and a new code.';
 
 const LINK_WORDS = { up: 'connected', down: 'down', connecting: 'connecting', stopped: 'stopped' };
-
-/** How long ago an ISO time was, in words a person reads at a glance. */
-function ago(iso) {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s} s ago`;
-  const m = Math.round(s / 60);
-  return m < 60 ? `${m} min ago` : `${Math.round(m / 60)} h ago`;
-}
 
 function faultOf(line) {
   const status = line.engraver?.status;
@@ -186,96 +179,6 @@ export function mount(root, ctx) {
     replace(engraverEl, children);
   }
 
-  /**
-   * What waits after the engraver: firearms whose code QA has not passed yet, and records the
-   * registry has not accepted yet with the age of the oldest, both live with the event stream.
-   */
-  function renderBacklog(line, outbox) {
-    const backlog = line.backlog;
-    const rejected = outbox?.rejected?.length ?? 0;
-    const queued = outbox ? Math.max(0, (outbox.depth ?? 0) - rejected) : undefined;
-    const oldest = outbox?.oldestPendingAt ?? null;
-    replace(
-      backlogEl,
-      h('h2', { id: 'h-backlog' }, 'After the engraver'),
-      facts([
-        [
-          'Awaiting QA',
-          h(
-            'span',
-            { class: 'backlog-figure', 'data-test': 'qa-backlog' },
-            backlog ? plural(backlog.awaitingQa, 'firearm') : 'not known',
-          ),
-        ],
-        [
-          'Queued for the registry',
-          h(
-            'span',
-            { class: 'backlog-figure', 'data-test': 'outbox-queued' },
-            queued === undefined ? 'not known' : plural(queued, 'record'),
-          ),
-        ],
-        [
-          'Oldest queued',
-          oldest
-            ? h(
-                'span',
-                { 'data-test': 'outbox-oldest', 'data-at': oldest, title: oldest },
-                `queued ${ago(oldest)}`,
-              )
-            : h('span', { 'data-test': 'outbox-oldest' }, queued ? 'not known' : 'none waiting'),
-        ],
-        backlog
-          ? [
-              'Engraved orders not complete',
-              h('span', { 'data-test': 'engraved-total' }, String(backlog.engravedTotal)),
-            ]
-          : null,
-      ]),
-      backlog?.awaitingQa && ctx.can('qa.read')
-        ? h('p', null, h('a', { href: '#/qa' }, 'Open the QA station'))
-        : null,
-    );
-  }
-
-  function engravedList(line) {
-    const backlog = line.backlog;
-    const orders = backlog?.engravedOrders ?? [];
-    if (orders.length === 0) return null;
-    const more = (backlog.engravedTotal ?? orders.length) - orders.length;
-    return [
-      h('h3', null, 'Engraved, waiting for QA and the registry'),
-      h(
-        'ul',
-        { class: 'orders-live' },
-        orders.map((o) =>
-          h(
-            'li',
-            { class: 'order-live', 'data-test': 'engraved-order', 'data-order': o.id },
-            h(
-              'div',
-              { class: 'order-live-head' },
-              h('a', { href: `#/orders/${enc(o.id)}`, class: 'order-id' }, o.id),
-              ' ',
-              h('span', null, `${o.make} ${o.model}`),
-              ' ',
-              chip(o.state),
-            ),
-            orderProgress(o, o.counts),
-          ),
-        ),
-      ),
-      more > 0
-        ? h(
-            'p',
-            { class: 'hint' },
-            `${more.toLocaleString()} more engraved orders. `,
-            h('a', { href: '#/orders' }, 'See them all in Orders'),
-          )
-        : null,
-    ];
-  }
-
   /** The line sends only the first orders of a long queue, and how many there are in all. */
   function moreOrders(line, shown) {
     const total = typeof line.activeTotal === 'number' ? line.activeTotal : shown;
@@ -340,7 +243,7 @@ export function mount(root, ctx) {
             ),
           ),
       moreOrders(line, orders.length),
-      engravedList(line),
+      engravedList(line.backlog),
       typeof line.indexesLeft === 'number'
         ? h(
             'p',
@@ -490,7 +393,10 @@ export function mount(root, ctx) {
     // The health check (open to all) carries the registry link when the line status does not.
     const registry =
       line.value.registry ?? (health.status === 'fulfilled' ? health.value?.checks?.registry : undefined);
-    renderBacklog(line.value, outbox.status === 'fulfilled' ? outbox.value : undefined);
+    replace(
+      backlogEl,
+      backlogView(line.value, outbox.status === 'fulfilled' ? outbox.value : undefined, ctx),
+    );
     if (outbox.status === 'rejected') {
       renderRegistry(registry, undefined);
       registryEl.append(errorView(outbox.reason, 'The outbox cannot be read'));
