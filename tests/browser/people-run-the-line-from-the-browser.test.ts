@@ -241,6 +241,15 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.waitForSelector(sel('audit-table'));
     await page.click(sel('audit-verify'));
     await page.waitForSelector(sel('audit-verified'));
+    // One line an entry, a long reason (the failed QA's) and none alike, the date whole.
+    const rows = page.locator(sel('audit-row'));
+    const heights: number[] = [];
+    for (let i = 0; i < (await rows.count()); i++) heights.push((await rows.nth(i).boundingBox())!.height);
+    expect(heights.length).toBeGreaterThan(5);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThan(2);
+    const voidRow = rows.filter({ hasText: 'code.void' }).first();
+    expect(await voidRow.locator('td').nth(5).textContent()).toMatch(/^failed QA: .{30,}/);
+    expect(await rows.first().locator('td').nth(1).textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
     await shoot(page, 'audit');
     await page.context().close();
     const admin = await logIn(PEOPLE.admin);
