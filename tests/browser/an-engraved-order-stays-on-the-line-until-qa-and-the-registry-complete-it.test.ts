@@ -3,7 +3,8 @@
  * watches the order's bar fill with engraved pins, then verified ones; the QA backlog beside the
  * engraver counts down as the QA station passes each firearm; once every record is accepted the
  * order leaves the Line screen and reads complete in Orders. The QA station says an unknown
- * serial beside the firearm field, and numbers each firearm's reads from 1.
+ * serial beside the firearm field, and numbers each firearm's reads from 1. On a manufacturer's
+ * line the Receive screen has no third-party lead, and writes nothing in its place.
  *
  * Runs Debian's Chromium through playwright-core against `stampline start` with its simulators.
  */
@@ -159,4 +160,33 @@ describe.runIf(canRun)('an engraved order on the Line screen', () => {
     );
     await operator.context().close();
   }, 240_000);
+});
+
+describe.runIf(canRun)("a manufacturer's line", () => {
+  const maker = new BrowserLine();
+
+  beforeAll(async () => {
+    await maker.start({ kind: 'every-case', cases: 1, minGrade: 'C' }, { issuerKind: 'manufacturer' });
+  }, 180_000);
+
+  afterAll(async () => {
+    await maker.cleanup();
+  });
+
+  it('shows the Receive screen without the third-party lead, and no stray text in its place', async () => {
+    const context = await maker.browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${maker.url}/#/login`);
+    await page.fill(sel('login-user'), PEOPLE.operator.name);
+    await page.fill(sel('login-password'), PEOPLE.operator.password);
+    await page.click(sel('login-submit'));
+    await page.waitForSelector(`${sel('whoami')}:has-text("${PEOPLE.operator.name}")`);
+    await page.goto(`${maker.url}/#/receive`);
+    await page.waitForSelector(sel('receive-form'));
+    const main = page.locator('main');
+    expect(await main.locator('.lead').count()).toBe(0);
+    // text nodes run together in textContent: "Receive firearmsnullWhat arrived…" was the bug
+    expect(await main.textContent()).not.toContain('null');
+    await context.close();
+  }, 60_000);
 });
