@@ -53,6 +53,8 @@ export class OrderCompletion {
 
   /** Looks at the order again soon; a look already under way is followed by one more. */
   schedule(orderId: string): void {
+    // A settlement noted while the line stops is looked at by the next start's sweep.
+    if (this.ctx.stopping) return;
     if (this.running.has(orderId)) {
       this.again.add(orderId);
       return;
