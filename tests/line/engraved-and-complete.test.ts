@@ -12,7 +12,7 @@ import type { HeldRecord } from '../../src/line/registry-status.js';
 import type { QaDecision, RecordSink } from '../../src/line/types.js';
 import type { Settlement } from '../../src/registry/outbox.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
-import { type Harness, order, until, useLines } from './harness.js';
+import { type Harness, order, QA_FAIL, until, useLines } from './harness.js';
 
 const lines = useLines();
 
@@ -45,16 +45,21 @@ function holdingSink() {
         }));
     },
   };
-  /** The registry accepts the held records `which` picks, as the outbox settles them. */
-  async function ack(h: Harness, which: (r: RegistryRecord) => boolean): Promise<number> {
+  /** The registry accepts the held records `which` picks (or an operator dismisses them), as the outbox settles them. */
+  async function ack(
+    h: Harness,
+    which: (r: RegistryRecord) => boolean,
+    outcome: Settlement['outcome'] = 'accepted',
+  ): Promise<number> {
     const settled: Settlement[] = [...held.values()].filter(which).map((r) => ({
       recordId: r.recordId,
       event: r.event,
       serial: r.firearm.serial,
       orderId: r.order.id,
       code: r.code,
-      outcome: 'accepted',
+      outcome,
       at: new Date().toISOString(),
+      ...(outcome === 'dismissed' ? { reason: 'sent by hand', by: 'olga' } : {}),
     }));
     await h.line.noteSettled(settled);
     for (const s of settled) held.delete(s.recordId);
@@ -206,5 +211,50 @@ describe('engraved and complete', () => {
       'complete',
     );
     expect(again.line.summary(50).backlog).toMatchObject({ awaitingQa: 1, engravedTotal: 1 });
+  });
+
+  it('keeps an order whose record an operator dismissed engraved: the registry does not have that firearm', async () => {
+    const registry = holdingSink();
+    const h = await lines.start({ sink: registry.sink });
+    await engraved(h, 'o1', 1);
+    await pass(h, 'o1', 0);
+    await registry.ack(h, (r) => r.event === 'engraved');
+    await registry.ack(h, (r) => r.event === 'verified', 'dismissed');
+    await h.line.settledCompletion();
+    const view = await h.line.orderView('o1');
+    expect(view.firearms[0]!.registry!.records.map((r) => [r.event, r.state])).toEqual([
+      ['engraved', 'accepted'],
+      ['verified', 'dismissed'],
+    ]);
+    expect(view.order.state).toBe('engraved');
+    expect(view.counts).toMatchObject({ verified: 1, accepted: 0 });
+    expect(h.line.summary(50).backlog.engravedOrders.map((o) => o.id)).toEqual(['o1']);
+  });
+
+  it('takes an engraved order a QA failure reopens out of the backlog, and back once the new pin is marked', async () => {
+    const registry = holdingSink();
+    const h = await lines.start({ sink: registry.sink });
+    await engraved(h, 'o1', 2);
+    const f = (await h.line.orderView('o1')).firearms[1]!;
+    await h.line.applyVerdict(
+      { orderId: 'o1', seq: 1 },
+      { index: f.code!.index, text: f.code!.text },
+      QA_FAIL,
+    );
+    await h.line.settledCompletion();
+    expect(h.line.summary(50).backlog.engravedOrders).toEqual([]);
+
+    // reopened running: the line engraves the new pin by itself
+    expect(h.audit.filter((e) => e.action === 'order.reopen')).toEqual([
+      expect.objectContaining({ before: { state: 'engraved' }, after: { state: 'running' } }),
+    ]);
+    await until(async () => (await h.line.orderView('o1')).order.state === 'engraved', 'the new pin');
+    await until(() => !h.line.summary(50).activeOrders.some((o) => o.id === 'o1'), 'o1 retired again');
+    await h.line.settledCompletion();
+    const backlog = h.line.summary(50).backlog;
+    expect(backlog.engravedOrders.map((o) => [o.id, o.counts.engraved, o.counts.verified])).toEqual([
+      ['o1', 2, 0],
+    ]);
+    expect(backlog.awaitingQa).toBe(2);
   });
 });
