@@ -291,7 +291,7 @@ async function main(): Promise<void> {
     cycles = [];
     const done = new Promise<void>((resolve) => {
       const onOrder = ({ order }: { order: { id: string; state: string } }) => {
-        if (order.id === id && (order.state === 'done' || order.state === 'aborted')) {
+        if (order.id === id && (order.state === 'engraved' || order.state === 'aborted')) {
           line.off('order', onOrder);
           resolve();
         }

@@ -223,7 +223,7 @@ async function buildHistory(dir: string, total: number, perOrder: number): Promi
       model: 'P1',
       caliber: '9mm',
       target: 'firing-pin',
-      state: 'done',
+      state: 'engraved',
       createdAt: new Date(t0 + o * 60_000).toISOString(),
       startedAt: new Date(t0 + o * 60_000 + 1_000).toISOString(),
       finishedAt: new Date(t0 + o * 60_000 + 50_000).toISOString(),

@@ -28,7 +28,7 @@ const header: OrderHeader = {
   make: 'Acme Arms',
   model: 'P-9 Compact',
   target: 'firing-pin',
-  state: 'done',
+  state: 'engraved',
   createdAt: new Date().toISOString(),
   size: 1,
   source: 'http',
@@ -68,7 +68,15 @@ function fakeLine(firearms: Map<string, Firearm>): QaLine {
     async orderView() {
       return {
         order: header,
-        counts: { queued: 0, inProgress: 0, engraved: 0, cancelled: 0, voidedCodes: 0 },
+        counts: {
+          queued: 0,
+          inProgress: 0,
+          engraved: 0,
+          verified: 0,
+          accepted: 0,
+          cancelled: 0,
+          voidedCodes: 0,
+        },
         firearms: [],
       };
     },

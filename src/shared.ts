@@ -45,6 +45,8 @@ export interface LineApiEvents {
   firearm: [{ orderId: string; firearm: Firearm }];
   order: [{ order: OrderHeader }];
   engraver: [{ connected: boolean; status?: EngraverStatus; statusAt?: string; reason?: string }];
+  /** The counts of an engraved order not yet complete changed (or it is now counted, or no more). */
+  backlog: [{ orderId: string }];
 }
 
 /** An active order as the line shows it: its header and how its firearms stand. */
@@ -80,8 +82,19 @@ export interface LineStatus extends LineNow {
   activeOrders: ActiveOrder[];
 }
 
+/**
+ * What waits after the engraver: firearms engraved whose code has not passed QA yet (in the orders
+ * the line works on and the engraved ones), and the engraved orders not yet complete, oldest first.
+ */
+export interface LineBacklog {
+  awaitingQa: number;
+  engravedOrders: ActiveOrder[];
+  engravedTotal: number;
+}
+
 /** The line with a page of its active orders (the API, live events). */
 export interface LineSummary extends LineNow, ActiveView {
+  backlog: LineBacklog;
   engraver: EngraverView;
 }
 
@@ -95,7 +108,10 @@ export interface LineApi {
   status(): LineStatus;
   summary(limit: number): LineSummary;
   activeView(limit: number): ActiveView;
-  /** The counts of an order the line is working on; undefined for a finished or unknown one. */
+  /**
+   * The counts of an order the line is working on, or of an engraved one not yet complete;
+   * undefined for another (complete, aborted, unknown).
+   */
   activeCounts(id: string): OrderCounts | undefined;
   /** Every order, newest first. */
   listOrders(): Promise<OrderHeader[]>;

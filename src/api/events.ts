@@ -40,6 +40,15 @@ type Listener = (event: LiveEvent) => void;
 
 const OUTBOX_EVENTS = ['enqueued', 'acked', 'rejected', 'retried', 'dismissed'] as const;
 
+/** An `outbox` event: records held, rejected, and when the oldest pending one was queued. */
+function outboxData(ob: OutboxView) {
+  return {
+    depth: ob.depth(),
+    rejected: ob.rejected().length,
+    oldestPendingAt: ob.oldestPendingAt?.() ?? null,
+  };
+}
+
 export class LiveEvents {
   private readonly listeners = new Set<Listener>();
   private nextId = 1;
@@ -71,7 +80,7 @@ export class LiveEvents {
 
   outboxSnapshot(): LiveEvent | undefined {
     const ob = this.o.outbox;
-    return ob ? this.make('outbox', { depth: ob.depth(), rejected: ob.rejected().length }) : undefined;
+    return ob ? this.make('outbox', outboxData(ob)) : undefined;
   }
 
   /** Stops listening to the sources and forgets the listeners (the app is closing). */
@@ -113,13 +122,17 @@ export class LiveEvents {
       this.publish('engraver', e);
       this.lineSoon();
     };
+    // An engraved order's counts moved (a QA pass, a registry ack): the next snapshot shows it.
+    const onBacklog = () => this.lineSoon();
     line.on('order', onOrder);
     line.on('firearm', onFirearm);
     line.on('engraver', onEngraver);
+    line.on('backlog', onBacklog);
     this.detachers.push(() => {
       line.off('order', onOrder);
       line.off('firearm', onFirearm);
       line.off('engraver', onEngraver);
+      line.off('backlog', onBacklog);
     });
     if (qa) {
       const onRead = (e: QaReadEvent) => this.publish('qa', e);
@@ -180,10 +193,10 @@ export class LiveEvents {
   private sendOutboxIfChanged(): void {
     const ob = this.o.outbox;
     if (!ob || this.listeners.size === 0) return;
-    let data: { depth: number; rejected: number };
+    let data: ReturnType<typeof outboxData>;
     let text: string;
     try {
-      data = { depth: ob.depth(), rejected: ob.rejected().length };
+      data = outboxData(ob);
       text = JSON.stringify(data);
     } catch {
       return;

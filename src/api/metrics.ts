@@ -24,7 +24,15 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
-const ORDER_STATES: readonly OrderState[] = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
+const ORDER_STATES: readonly OrderState[] = [
+  'queued',
+  'running',
+  'paused',
+  'faulted',
+  'aborted',
+  'engraved',
+  'complete',
+];
 
 /**
  * A listener that can never throw into the emitter: the line, the QA service and the outbox call

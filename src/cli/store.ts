@@ -49,11 +49,33 @@ function formatLine(f: CheckReport['format']): string {
   return `${f.found}, this release's`;
 }
 
+/** The order states in the order of an order's life; `done` is how stores before the split said finished. */
+const STATE_ORDER = ['queued', 'running', 'paused', 'faulted', 'engraved', 'complete', 'aborted', 'done'];
+
+/** `orders by state: 1 queued, 2 engraved (awaiting QA or the registry), 5 complete`, as the header files say. */
+function ordersByState(orders: readonly { state: string }[]): string | undefined {
+  if (orders.length === 0) return undefined;
+  const by = new Map<string, number>();
+  for (const o of orders) by.set(o.state, (by.get(o.state) ?? 0) + 1);
+  const rank = (s: string) => (STATE_ORDER.includes(s) ? STATE_ORDER.indexOf(s) : STATE_ORDER.length);
+  const parts = [...by.entries()]
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([state, n]) => {
+      if (state === 'engraved') return `${n} engraved (awaiting QA or the registry)`;
+      if (state === 'done')
+        return `${n} done (stored before engraved and complete were told apart: read as engraved, completed by the line at its next start when QA and the registry are through)`;
+      return `${n} ${state}`;
+    });
+  return `orders by state: ${parts.join(', ')}`;
+}
+
 export function printCheck(report: CheckReport, dataDir: string): string {
   const c = report.counts;
   const lines = [
     `${report.ok ? 'OK' : 'BAD'}: ${dataDir}: ${c.orders} orders, ${c.firearms} firearms, ${c.auditEntries} audit entries, ${c.outboxEntries} outbox entries, ${c.codesWitnessed} codes witnessed`,
   ];
+  const states = ordersByState(report.orders);
+  if (states) lines.push(states);
   const runs = report.allocator.reserved;
   const last = runs.at(-1);
   lines.push(

@@ -13,10 +13,10 @@
  *    at a line boundary) is put back into the catalogue, and the repair logged.
  */
 import { StamplineError } from '../errors.js';
-import type { OrderHeader } from './model.js';
+import { isFinishedOrderState, type OrderHeader } from './model.js';
 
-/** Whether an order is done or aborted: it then belongs in the catalogue, not the list. */
-export const orderIsFinished = (h: OrderHeader): boolean => h.state === 'done' || h.state === 'aborted';
+/** Whether an order is engraved, complete or aborted: it then belongs in the catalogue, not the list. */
+export const orderIsFinished = (h: OrderHeader): boolean => isFinishedOrderState(h.state);
 
 /** An order whose header says it is unfinished, though the list of unfinished orders leaves it out. */
 export interface UnlistedOrder {

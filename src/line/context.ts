@@ -52,6 +52,8 @@ export class LineContext {
   lastStatusAt: string | undefined;
   current: { orderId: string; serial: string } | undefined;
   halted: { reason: string; fault?: number } | undefined;
+  /** Told of each order retired as engraved (`completion.ts` listens). */
+  afterEngraved: (orderId: string) => void = () => {};
   /** Order retirement and QA reopening exclude each other, so an order never ends under a rework. */
   private gate: Promise<unknown> = Promise.resolve();
 

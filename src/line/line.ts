@@ -16,6 +16,7 @@
  */
 import type { EngraverStatus } from '../engraver/types.js';
 import type { Settlement } from '../registry/outbox.js';
+import { OrderCompletion } from './completion.js';
 import { LineContext, makeRuntime } from './context.js';
 import { GuardedEmitter } from './guarded-emitter.js';
 import { JobRunner } from './job-runner.js';
@@ -49,6 +50,8 @@ export class Line extends GuardedEmitter<LineEvents> {
   private readonly loop: WorkLoop;
   private readonly verdicts: Verdicts;
   private readonly views: LineViews;
+  private readonly completion: OrderCompletion;
+  private sweepDone: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
   private unsubscribeLink: (() => void) | undefined;
 
@@ -61,7 +64,9 @@ export class Line extends GuardedEmitter<LineEvents> {
     this.intake = new OrderIntake(this.ctx, this.orders, runner);
     this.loop = new WorkLoop(this.ctx, this.orders, runner);
     this.verdicts = new Verdicts(this.ctx, this.orders);
-    this.views = new LineViews(this.ctx);
+    this.completion = new OrderCompletion(this.ctx, this.orders, (f) => this.views.view(f));
+    this.views = new LineViews(this.ctx, this.completion);
+    this.ctx.afterEngraved = (id) => this.completion.schedule(id);
   }
 
   async start(): Promise<void> {
@@ -83,6 +88,14 @@ export class Line extends GuardedEmitter<LineEvents> {
     });
     ctx.stopping = false;
     this.loopDone = this.loop.run();
+    // Engraved orders are counted, and those QA and the registry have finished with completed,
+    // once the finished orders are loaded: in the background, as that load is.
+    this.sweepDone = this.completion.sweep().catch((err) => {
+      ctx.o.logger.error(
+        { err },
+        'cannot look at the engraved orders: each shows once QA or the registry moves it',
+      );
+    });
   }
 
   /** Stops taking new jobs, lets the job in flight end (bounded by the job timeout), then returns. */
@@ -92,6 +105,15 @@ export class Line extends GuardedEmitter<LineEvents> {
     this.ctx.wake.notify();
     this.unsubscribeLink?.();
     await this.loopDone;
+    // Not the sweep itself: it may wait for the finished orders, whose load the repository's stop
+    // ends; only a look at an order under way is let finish.
+    await this.completion.idle();
+  }
+
+  /** Resolves once the line has looked again at every order it was asked to (tests). */
+  async settledCompletion(): Promise<void> {
+    await this.sweepDone;
+    await this.completion.idle();
   }
 
   // ---- Orders ------------------------------------------------------------------------------
@@ -153,8 +175,9 @@ export class Line extends GuardedEmitter<LineEvents> {
    * Keeps on each firearm what became of its records that leave the outbox (accepted by the
    * registry, or dismissed), before the outbox lets them go (`Outbox.beforeSettle`).
    */
-  noteSettled(settlements: readonly Settlement[]): Promise<void> {
-    return this.views.noteSettled(settlements);
+  async noteSettled(settlements: readonly Settlement[]): Promise<void> {
+    await this.views.noteSettled(settlements);
+    for (const id of new Set(settlements.map((s) => s.orderId))) this.completion.schedule(id);
   }
 
   /** Headers of every order, active or finished, newest first. */
@@ -198,12 +221,14 @@ export class Line extends GuardedEmitter<LineEvents> {
    * is reported as `verified`; a failure voids the code, queues the firearm for a new pin and
    * reopens its order. Applying the same decision again completes what a crash cut short.
    */
-  applyVerdict(
+  async applyVerdict(
     ref: FirearmRef,
     code: { index: number; text: string },
     decision: QaDecision,
     options: { replay?: boolean } = {},
   ): Promise<AppliedDecision> {
-    return this.verdicts.applyVerdict(ref, code, decision, options);
+    const applied = await this.verdicts.applyVerdict(ref, code, decision, options);
+    this.completion.schedule(ref.orderId);
+    return applied;
   }
 }

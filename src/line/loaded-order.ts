@@ -49,12 +49,32 @@ export function* firearmsOf(order: LoadedOrder): Generator<Firearm> {
   for (const chunk of order.chunks) yield* chunk.data.firearms;
 }
 
-export function countFirearms(order: LoadedOrder): OrderCounts {
-  const counts: OrderCounts = { queued: 0, inProgress: 0, engraved: 0, cancelled: 0, voidedCodes: 0 };
+/**
+ * The order's firearms by state. `accepted` says which verified firearms the registry has
+ * accepted every record of: only the line knows the outbox, so without it none are counted.
+ */
+export function countFirearms(
+  order: LoadedOrder,
+  accepted: (f: Firearm) => boolean = () => false,
+): OrderCounts {
+  const counts: OrderCounts = {
+    queued: 0,
+    inProgress: 0,
+    engraved: 0,
+    verified: 0,
+    accepted: 0,
+    cancelled: 0,
+    voidedCodes: 0,
+  };
   for (const f of firearmsOf(order)) {
     if (f.state === 'queued') counts.queued++;
-    else if (f.state === 'engraved') counts.engraved++;
-    else if (f.state === 'cancelled') counts.cancelled++;
+    else if (f.state === 'engraved') {
+      counts.engraved++;
+      if (f.qa?.result === 'pass') {
+        counts.verified++;
+        if (accepted(f)) counts.accepted++;
+      }
+    } else if (f.state === 'cancelled') counts.cancelled++;
     else counts.inProgress++;
     counts.voidedCodes += f.voided.length;
   }

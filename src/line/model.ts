@@ -102,7 +102,36 @@ export interface Firearm {
   history: HistoryEntry[];
 }
 
-export type OrderState = 'queued' | 'running' | 'paused' | 'faulted' | 'aborted' | 'done';
+/**
+ * `engraved`: every firearm's pin is marked (or cancelled), and the order has left the engraver;
+ * `complete`: besides, QA has passed every firearm and the registry has accepted every record.
+ * Stores written before the split hold `done`, read as `engraved` (`readOrderState`); the line
+ * then moves each such order on to `complete` when its firearms say so (docs/orders.md).
+ */
+export type OrderState = 'queued' | 'running' | 'paused' | 'faulted' | 'aborted' | 'engraved' | 'complete';
+
+/** The states of an order the line no longer works on: kept in the order catalogue. */
+export const FINISHED_ORDER_STATES: ReadonlySet<string> = new Set([
+  'engraved',
+  'complete',
+  'aborted',
+  'done',
+]);
+
+/** Whether a stored state (a legacy `done` too) says the order is finished. */
+export function isFinishedOrderState(state: string): boolean {
+  return FINISHED_ORDER_STATES.has(state);
+}
+
+/**
+ * Reads a stored header's state as the line knows states now: `done`, written before engraved
+ * and complete were told apart, becomes `engraved`, the least it can mean; whether it is complete
+ * depends on its firearms and the registry, which the line looks at once it has started.
+ */
+export function readOrderState<H extends { state: string }>(header: H): H {
+  if (header.state === 'done') header.state = 'engraved';
+  return header;
+}
 
 export interface OrderHeader {
   id: string;
@@ -114,7 +143,10 @@ export interface OrderHeader {
   state: OrderState;
   createdAt: string;
   startedAt?: string;
+  /** When the last pin was marked (or the order aborted). */
   finishedAt?: string;
+  /** When QA had passed every firearm and the registry had accepted every record. */
+  completedAt?: string;
   /** Why the order is paused or faulted. */
   reason?: string;
   size: number;
@@ -125,6 +157,10 @@ export interface OrderCounts {
   queued: number;
   inProgress: number;
   engraved: number;
+  /** Engraved firearms whose current code passed QA. */
+  verified: number;
+  /** Verified firearms whose every record the registry has accepted: the firearm is complete. */
+  accepted: number;
   cancelled: number;
   voidedCodes: number;
 }

@@ -10,7 +10,7 @@ import { StamplineError } from '../errors.js';
 import { AppendLog } from '../store/append-log.js';
 import { removeFileDurable, writeFileDurable } from '../store/durable.js';
 import { segmentRecordFile } from '../store/segment-record.js';
-import type { OrderHeader } from './model.js';
+import { type OrderHeader, readOrderState } from './model.js';
 
 /**
  * The order catalogue's log: `<store>/line/order-catalogue.NNNNNNNN.jsonl`, one order header a
@@ -81,7 +81,7 @@ export class OrderCatalogue {
                 { segment, line },
               );
             }
-            this.byId.set(entry.id, entry);
+            this.byId.set(entry.id, readOrderState(entry));
           }
         }
         this.log = log;

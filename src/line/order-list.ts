@@ -39,6 +39,14 @@ export class OrderList {
     this.sorted = undefined;
   }
 
+  /**
+   * Resolves once the finished orders' headers are in the list, rejects when they could not be
+   * loaded; it does not make the repository begin to load them.
+   */
+  loaded(): Promise<void> {
+    return this.complete;
+  }
+
   /** Sets an order's header in the list; the sorted list is made again when next asked for. */
   remember(header: OrderHeader): void {
     if (!this.headers) return;

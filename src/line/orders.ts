@@ -9,7 +9,16 @@ import type { OrderHeader, OrderState } from './model.js';
 import type { LoadedOrder } from './repository.js';
 import { allFinished } from './repository.js';
 
-export type OrderMove = 'start' | 'pause' | 'resume' | 'abort' | 'fault' | 'halt' | 'finish' | 'reopen';
+export type OrderMove =
+  | 'start'
+  | 'pause'
+  | 'resume'
+  | 'abort'
+  | 'fault'
+  | 'halt'
+  | 'finish'
+  | 'complete'
+  | 'reopen';
 
 /** For each move, the state it leaves and the state it enters. A state not listed refuses the move. */
 export const ORDER_MOVES: Readonly<Record<OrderMove, Readonly<Partial<Record<OrderState, OrderState>>>>> = {
@@ -21,10 +30,18 @@ export const ORDER_MOVES: Readonly<Record<OrderMove, Readonly<Partial<Record<Ord
   fault: { running: 'faulted' },
   /** An error the line cannot retry pauses a running order. */
   halt: { running: 'paused' },
-  /** Every firearm engraved or cancelled; `done` again for an order whose retirement was cut short. */
-  finish: { queued: 'done', running: 'done', paused: 'done', faulted: 'done', done: 'done' },
-  /** A firearm of a finished order failed QA and needs a new pin. */
-  reopen: { done: 'running', aborted: 'paused' },
+  /** Every firearm engraved or cancelled; `engraved` again for an order whose retirement was cut short. */
+  finish: {
+    queued: 'engraved',
+    running: 'engraved',
+    paused: 'engraved',
+    faulted: 'engraved',
+    engraved: 'engraved',
+  },
+  /** QA passed every firearm and the registry accepted every record (`completion.ts`). */
+  complete: { engraved: 'complete', complete: 'complete' },
+  /** A firearm of an engraved or aborted order failed QA and needs a new pin. */
+  reopen: { engraved: 'running', aborted: 'paused' },
 };
 
 /** The state `move` takes an order in `from` to, or undefined when the table does not allow it. */
@@ -103,14 +120,16 @@ export class OrderLifecycle {
     }
   }
 
-  retireIfFinished(rt: Runtime): Promise<void> {
-    return this.ctx.exclusive(() => this.retireNow(rt));
+  async retireIfFinished(rt: Runtime): Promise<void> {
+    const retired = await this.ctx.exclusive(() => this.retireNow(rt));
+    // An engraved order waits for QA and the registry; the completion keeps count of it.
+    if (retired) this.ctx.afterEngraved(rt.order.header.data.id);
   }
 
   /** Ends an order whose every firearm is engraved or cancelled, and lets the repository retire it. */
-  private async retireNow(rt: Runtime): Promise<void> {
+  private async retireNow(rt: Runtime): Promise<boolean> {
     const h = rt.order.header.data;
-    if (this.ctx.runtimes.get(h.id) !== rt || !allFinished(rt.order)) return;
+    if (this.ctx.runtimes.get(h.id) !== rt || !allFinished(rt.order)) return false;
     if (h.state !== 'aborted') {
       await this.move(rt.order, 'finish', (x) => {
         x.finishedAt = now();
@@ -120,6 +139,7 @@ export class OrderLifecycle {
     this.ctx.runtimes.delete(h.id);
     // the header as written: `h` was read before the end was recorded
     this.ctx.emit('order', { order: rt.order.header.data });
+    return true;
   }
 
   /** Retires what a stop left finished; without its catalogue, the order waits for a later start. */

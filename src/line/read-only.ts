@@ -9,7 +9,7 @@ import { StamplineError } from '../errors.js';
 import { DurableJsonAdapter } from '../store/adapter.js';
 import { readCodeHolders, scanCodes } from './code-index.js';
 import type { IdentifySource } from './identify.js';
-import type { Firearm, OrderHeader } from './model.js';
+import { type Firearm, type OrderHeader, readOrderState } from './model.js';
 import { CHUNK_SIZE, firearmChunkName, orderDocPath, type StoredFirearm } from './repository.js';
 
 export class ReadOnlyLineFiles implements IdentifySource {
@@ -34,7 +34,7 @@ export class ReadOnlyLineFiles implements IdentifySource {
       const f = chunk?.firearms[h.seq % CHUNK_SIZE];
       // an index entry whose firearm never got the code (a crash between the writes) names nothing
       if (f && (f.code?.text === code || f.voided.some((v) => v.text === code)))
-        found.push({ order: header, firearm: f });
+        found.push({ order: readOrderState(header), firearm: f });
     }
     return found;
   }

@@ -35,7 +35,7 @@ import {
   type StoredFirearm,
 } from './loaded-order.js';
 import type { Firearm, OrderHeader } from './model.js';
-import { newestFirst } from './model.js';
+import { isFinishedOrderState, newestFirst, readOrderState } from './model.js';
 import { type CatalogueRebuild, OrderCatalogue } from './order-catalogue.js';
 import { SerialIndex } from './serial-index.js';
 
@@ -253,7 +253,7 @@ export class LineRepository {
       if (!(await this.store.exists(name))) continue;
       const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
       this.store.close(name);
-      const h = doc.data;
+      const h = readOrderState(doc.data);
       if (this.active.has(h.id) || this.activeDoc.data.orderIds.includes(h.id)) continue;
       if (orderIsFinished(h)) headers.push(h);
       else unlisted.push({ orderId: h.id, state: h.state, header: this.store.file(name) });
@@ -291,7 +291,7 @@ export class LineRepository {
     if (!(await this.store.exists(name))) return undefined;
     const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
     this.store.close(name);
-    return { header: doc.data, file: this.store.file(name) };
+    return { header: readOrderState(doc.data), file: this.store.file(name) };
   }
 
   private orderPath(id: string): string {
@@ -302,6 +302,7 @@ export class LineRepository {
     const base = this.orderPath(id);
     if (!(await this.store.exists(`${base}/header`))) return undefined;
     const header = await this.store.open<OrderHeader>(`${base}/header`, placeholderHeader);
+    readOrderState(header.data);
     const chunks: Doc<ChunkDoc>[] = [];
     const count = Math.ceil(header.data.size / CHUNK_SIZE);
     for (let i = 0; i < count; i++)
@@ -328,7 +329,7 @@ export class LineRepository {
         const state = this.active.get(orderId)?.header.data.state;
         result.set(serial, {
           orderId,
-          unfinished: state !== undefined && state !== 'done' && state !== 'aborted',
+          unfinished: state !== undefined && !isFinishedOrderState(state),
         });
         break;
       }
@@ -440,8 +441,16 @@ export class LineRepository {
     return chunk.data.firearms[at]!;
   }
 
+  /**
+   * Writes an order's header. A retired order's catalogue entry follows it (a new last line): the
+   * header file first, so a crash in between leaves the catalogue behind its file, never ahead.
+   */
   async updateHeader(order: LoadedOrder, change: (h: OrderHeader) => void): Promise<void> {
     await order.header.update(change);
+    if (this.active.has(order.header.data.id)) return;
+    this.beginLoad();
+    await this.finishedOrdersLoaded();
+    await this.catalogue.add(order.header.data);
   }
 
   /** The code on the last line of each code index shard (see `CodeIndex.lastCodes`). */
@@ -522,6 +531,7 @@ export class LineRepository {
       return undefined;
     }
     const header = await this.store.open<OrderHeader>(`${base}/header`, placeholderHeader);
+    readOrderState(header.data);
     if (ref.seq >= header.data.size) return undefined;
     const chunk = await this.chunkOf(ref, header.data);
     const f = chunk.data.firearms[ref.seq % CHUNK_SIZE];

@@ -14,7 +14,7 @@ import { fromSafeName } from '../store/names.js';
 import { readSegmentRecord, segmentProblems } from '../store/segment-record.js';
 import { type AllocatorDoc, isReserved } from './allocator.js';
 import { CodeIndex } from './code-index.js';
-import type { Firearm, OrderHeader } from './model.js';
+import { type Firearm, isFinishedOrderState, type OrderHeader } from './model.js';
 import { CHUNK_SIZE } from './repository.js';
 import { SerialIndex } from './serial-index.js';
 import { codesInAuditEntry, indexOfCode, unreservedWitnesses, type WitnessIndex } from './witness.js';
@@ -178,7 +178,7 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
     if (!header) continue;
     report.orders.push(header);
     report.counts.orders++;
-    const unfinished = header.state !== 'done' && header.state !== 'aborted';
+    const unfinished = !isFinishedOrderState(header.state);
     if (unfinished && !activeIds.has(header.id)) {
       findings.push({
         file: join(docs, 'line/active-orders.json'),

@@ -14,7 +14,7 @@ import { DocumentStore } from '../store/documents.js';
 import { StoreIdentity } from '../store/identity.js';
 import { ALLOCATOR_DOC, type AllocatorDoc, runsCovering } from './allocator.js';
 import { CodeIndex } from './code-index.js';
-import type { OrderHeader } from './model.js';
+import { isFinishedOrderState, type OrderHeader } from './model.js';
 import { ACTIVE_ORDERS } from './repository.js';
 import { SerialIndex } from './serial-index.js';
 import { type CheckReport, STORE_FILES } from './store-check.js';
@@ -104,7 +104,7 @@ async function repairAllocator(dataDir: string, store: DocumentStore, report: Ch
 async function relistUnfinished(dataDir: string, store: DocumentStore, report: CheckReport): Promise<string> {
   const doc = await store.open<{ orderIds: string[] }>(ACTIVE_ORDERS, () => ({ orderIds: [] }));
   const unlisted = report.orders
-    .filter((h) => h.state !== 'done' && h.state !== 'aborted' && !doc.data.orderIds.includes(h.id))
+    .filter((h) => !isFinishedOrderState(h.state) && !doc.data.orderIds.includes(h.id))
     .map((h) => h.id);
   if (unlisted.length === 0) return 'list of unfinished orders: already lists every unfinished order';
   await doc.update((d) => {

@@ -93,4 +93,6 @@ export interface LineEvents {
   firearm: [{ orderId: string; firearm: Firearm }];
   order: [{ order: OrderHeader }];
   engraver: [{ connected: boolean; status?: EngraverStatus; statusAt?: string; reason?: string }];
+  /** The counts of an engraved order not yet complete changed (or it is now counted, or no more). */
+  backlog: [{ orderId: string }];
 }

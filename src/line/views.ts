@@ -5,14 +5,23 @@
  */
 import { StamplineError } from '../errors.js';
 import type { Settlement } from '../registry/outbox.js';
+import { firearmComplete, type OrderCompletion } from './completion.js';
 import type { LineContext, Runtime } from './context.js';
-import type { Firearm, OrderHeader, RecordSettlement } from './model.js';
+import type { Firearm, OrderCounts, OrderHeader, RecordSettlement } from './model.js';
 import { withRegistry } from './registry-status.js';
-import type { FirearmRef, StoredFirearm } from './repository.js';
+import type { FirearmRef, LoadedOrder, StoredFirearm } from './repository.js';
 import { countFirearms, firearmsOf } from './repository.js';
 
 export class LineViews {
-  constructor(private readonly ctx: LineContext) {}
+  constructor(
+    private readonly ctx: LineContext,
+    private readonly completion: OrderCompletion,
+  ) {}
+
+  /** The order's counts, verified firearms the registry has accepted every record of among them. */
+  counts(order: LoadedOrder): OrderCounts {
+    return countFirearms(order, (f) => firearmComplete(this.view(f)));
+  }
 
   async orderView(
     id: string,
@@ -21,7 +30,7 @@ export class LineViews {
     if (!order) throw new StamplineError('ORDER_NOT_FOUND', `no order ${id}`, { orderId: id });
     return {
       order: order.header.data,
-      counts: countFirearms(order),
+      counts: this.counts(order),
       firearms: [...firearmsOf(order)].map((f) => this.view(f)),
     };
   }
@@ -99,7 +108,7 @@ export class LineViews {
       halted: this.ctx.halted,
       activeOrders: [...this.ctx.runtimes.values()].map((rt) => ({
         ...rt.order.header.data,
-        counts: countFirearms(rt.order),
+        counts: this.counts(rt.order),
       })),
       indexesLeft: this.ctx.o.allocator.remaining(),
     };
@@ -121,6 +130,7 @@ export class LineViews {
       current: this.ctx.current,
       halted: this.ctx.halted,
       ...this.activeView(limit),
+      backlog: this.completion.backlog(limit),
       indexesLeft: this.ctx.o.allocator.remaining(),
     };
   }
@@ -139,16 +149,16 @@ export class LineViews {
     }
     const page = [...shown, ...waiting].slice(0, limit);
     return {
-      activeOrders: page.map((rt) => ({ ...rt.order.header.data, counts: countFirearms(rt.order) })),
+      activeOrders: page.map((rt) => ({ ...rt.order.header.data, counts: this.counts(rt.order) })),
       activeTotal: this.ctx.runtimes.size,
       activeByState: byState,
     };
   }
 
   /** The counts of an order the line is working on; undefined for a finished or unknown one. */
-  activeCounts(id: string): ReturnType<typeof countFirearms> | undefined {
+  activeCounts(id: string): OrderCounts | undefined {
     const rt = this.ctx.runtimes.get(id);
-    return rt ? countFirearms(rt.order) : undefined;
+    return rt ? this.counts(rt.order) : this.completion.counts(id);
   }
 
   /**

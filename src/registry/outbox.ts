@@ -298,6 +298,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return out;
   }
 
+  /** When the oldest pending record (waiting or in flight) was queued; null when none is. */
+  oldestPendingAt(): string | null {
+    let oldest: number | null = null;
+    for (const map of [this.book.inFlight, this.book.waiting]) {
+      for (const h of map.values()) if (oldest === null || h.enqueuedAt < oldest) oldest = h.enqueuedAt;
+    }
+    return oldest === null ? null : new Date(oldest).toISOString();
+  }
+
   /** Every rejected record, with the registry's reason, oldest rejection first. */
   rejected(): OutboxItem[] {
     return [...this.book.rejectedHeld.values()].map((h) => itemOf(h));

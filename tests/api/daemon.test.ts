@@ -98,7 +98,7 @@ describe('the daemon', () => {
     expect(start.status).toBe(200);
     await until(
       async () =>
-        (await json(await fetch(`${url}/api/v1/orders/D-1`, { headers: asAda }))).order.state === 'done',
+        (await json(await fetch(`${url}/api/v1/orders/D-1`, { headers: asAda }))).order.state === 'engraved',
       'the order done',
     );
 

@@ -78,20 +78,25 @@ describe('GET /api/v1/events', () => {
       event: 'line',
       data: { engraver: { connected: true }, activeOrders: [] },
     });
-    expect(sub.events('outbox')[0]?.data).toEqual({ depth: 0, rejected: 0 });
+    expect(sub.events('outbox')[0]?.data).toEqual({ depth: 0, rejected: 0, oldestPendingAt: null });
 
     await engrave(s, 'A-1', ['S1', 'S2']);
-    await until(() => sub.events('order').some((f) => f.data.order.state === 'done'), 'the order done');
+    await until(() => sub.events('order').some((f) => f.data.order.state === 'engraved'), 'the order done');
     const engraved = sub
       .events('firearm')
       .filter((f) => f.data.firearm.state === 'engraved')
       .map((f) => f.data.firearm.serial);
     expect(engraved).toEqual(['S1', 'S2']);
-    expect(sub.events('order').map((f) => f.data.order.state)).toEqual(['queued', 'running', 'done']);
+    expect(sub.events('order').map((f) => f.data.order.state)).toEqual(['queued', 'running', 'engraved']);
     await until(() => sub.events('line').length > 1, 'a snapshot after the change');
 
+    const queuedFrom = Date.now();
     await s.outbox.enqueue([engravedRecord()]);
     await until(() => sub.events('outbox').some((f) => f.data.depth === 1), 'the outbox event');
+    // the oldest record's age is the Line screen's: when it was queued
+    const oldest = sub.events('outbox').find((f) => f.data.depth === 1)!.data.oldestPendingAt;
+    expect(Date.parse(oldest)).toBeGreaterThanOrEqual(queuedFrom - 1);
+    expect(Date.parse(oldest)).toBeLessThanOrEqual(Date.now());
 
     const ids = sub.frames().flatMap((f) => (f.id ? [Number(f.id)] : []));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));

@@ -23,7 +23,7 @@ let later: Firearm;
 async function run(id: string, count: number): Promise<Firearm[]> {
   await s.h.line.submitOrder(order(id, count), 'http', 'erp');
   await s.h.line.startOrder(id, 'operator');
-  await until(async () => (await s.h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+  await until(async () => (await s.h.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
   return (await s.h.line.orderView(id)).firearms;
 }
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
   );
   expect(failed.outcome).toBe('rework');
   voidedCode = { text: f!.code!.text, gear: f!.code!.gear };
-  await until(async () => (await s.h.line.orderView('o1')).order.state === 'done', 'new pin engraved');
+  await until(async () => (await s.h.line.orderView('o1')).order.state === 'engraved', 'new pin engraved');
   // the identifier reads the code index once, then hears of each code allocated
   const identifier = identifierForLine(s.h.line, dir, parseKey(KEY), 1);
   await s.api.close();

@@ -16,7 +16,7 @@ async function scrape(app = s.api.app): Promise<string> {
   return res.body;
 }
 
-/** The value of one sample, e.g. `value(text, 'stampline_orders', { state: 'done' })`; undefined when absent. */
+/** The value of one sample, e.g. `value(text, 'stampline_orders', { state: 'engraved' })`; undefined when absent. */
 function value(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
@@ -33,10 +33,10 @@ describe('GET /metrics', () => {
   it('counts jobs and shows firearms and orders per state', async () => {
     await engrave(s, 'A-1', ['S1', 'S2', 'S3']);
     // The line announces the end once the order is put away, a moment after it reads as done.
-    await until(async () => value(await scrape(), 'stampline_orders', { state: 'done' }) === 1, 'done');
+    await until(async () => value(await scrape(), 'stampline_orders', { state: 'engraved' }) === 1, 'done');
     const text = await scrape();
     expect(value(text, 'stampline_engraver_jobs_total', { result: 'done' })).toBe(3);
-    expect(value(text, 'stampline_orders', { state: 'done' })).toBe(1);
+    expect(value(text, 'stampline_orders', { state: 'engraved' })).toBe(1);
     expect(value(text, 'stampline_orders', { state: 'running' })).toBe(0);
 
     await s.api.app.inject({

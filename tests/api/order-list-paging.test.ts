@@ -108,8 +108,8 @@ describe('GET /api/v1/orders, paged', () => {
     ).toEqual(wanted);
     for (const p of pages) for (const o of p.all) expect(o.state).toBe('aborted');
 
-    const both = (await page('?state=aborted,done&limit=1000')).all;
-    const repeated = (await page('?state=aborted&state=done&limit=1000')).all;
+    const both = (await page('?state=aborted,complete&limit=1000')).all;
+    const repeated = (await page('?state=aborted&state=complete&limit=1000')).all;
     expect(ids(repeated)).toEqual(ids(both));
     expect(both.length).toBe(wanted.length);
     expect((await page('?state=running')).all).toEqual([]);
@@ -192,7 +192,8 @@ describe('GET /api/v1/orders, paged', () => {
       ['?before=not-a-cursor', 'before'],
       [`?before=${Buffer.from('{"a":1}').toString('base64url')}`, 'before'],
       ['?state=shipped', 'state'],
-      ['?state=done,lost', 'state'],
+      ['?state=engraved,lost', 'state'],
+      ['?state=done', 'state'],
       ['?sort=oldest', 'sort'],
     ];
     for (const [query, param] of cases) {
@@ -206,7 +207,9 @@ describe('GET /api/v1/orders, paged', () => {
         query,
       ).toEqual([param]);
     }
-    const unknownState = (await list('?state=done,lost')).json();
+    const unknownState = (await list('?state=engraved,lost')).json();
     expect(unknownState.problems[0].reason).toContain('lost');
+    // only the unknown one is named as such; engraved is a state
+    expect(unknownState.problems[0].reason).toMatch(/^not an order state: lost \(/);
   });
 });

@@ -42,6 +42,8 @@ describe('the live events of the outbox', () => {
       process.off('uncaughtException', onUncaught);
     }
     expect(uncaught).toEqual([]);
-    expect(seen.map((e) => [e.name, JSON.parse(e.data)])).toEqual([['outbox', { depth: 3, rejected: 0 }]]);
+    expect(seen.map((e) => [e.name, JSON.parse(e.data)])).toEqual([
+      ['outbox', { depth: 3, rejected: 0, oldestPendingAt: null }],
+    ]);
   });
 });

@@ -127,7 +127,7 @@ describe('operator actions on an order', () => {
     const started = await post('/api/v1/orders/A-1/start', {}, 'token operator');
     expect(started.statusCode).toBe(200);
     expect(started.json().state).toBe('running');
-    await until(async () => (await get('/api/v1/orders/A-1')).json().order.state === 'done', 'done');
+    await until(async () => (await get('/api/v1/orders/A-1')).json().order.state === 'engraved', 'done');
 
     const view = (await get('/api/v1/orders/A-1')).json();
     expect(view.counts.engraved).toBe(3);
@@ -136,6 +136,59 @@ describe('operator actions on an order', () => {
     const again = await post('/api/v1/orders/A-1/pause', {}, 'token operator');
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('ORDER_STATE');
+  });
+
+  it('shows an engraved order on the line with its QA backlog until QA has passed it, then lists it complete', async () => {
+    await post('/api/v1/orders', order('A-1', ['S1', 'S2']), 'token erp');
+    await post('/api/v1/orders/A-1/start', {}, 'token operator');
+    await until(async () => {
+      const line = (await get('/api/v1/line')).json();
+      return line.activeOrders.length === 0 && line.backlog.engravedTotal === 1;
+    }, 'A-1 engraved and waiting for QA');
+
+    const line = (await get('/api/v1/line')).json();
+    expect(line.backlog.awaitingQa).toBe(2);
+    expect(line.backlog.engravedOrders).toEqual([
+      expect.objectContaining({
+        id: 'A-1',
+        state: 'engraved',
+        counts: expect.objectContaining({ engraved: 2, verified: 0, accepted: 0 }),
+      }),
+    ]);
+    const listed = (await get('/api/v1/orders?state=engraved')).json().all;
+    expect(listed.map((o: { id: string; counts?: object }) => [o.id, o.counts])).toEqual([
+      ['A-1', expect.objectContaining({ engraved: 2, verified: 0 })],
+    ]);
+
+    // QA passes both (this line's records are taken as accepted once out of the sink)
+    for (const f of (await get('/api/v1/orders/A-1')).json().firearms) {
+      await h.line.applyVerdict({ orderId: 'A-1', seq: f.seq }, f.code, {
+        result: 'pass',
+        policy: 'every-case',
+        grade: 'B',
+        casings: 3,
+        reason: 'every case grades C or better',
+        at: new Date().toISOString(),
+        by: 'alice',
+      });
+    }
+    await h.line.settledCompletion();
+    const view = (await get('/api/v1/orders/A-1')).json();
+    expect(view.order.state).toBe('complete');
+    expect(view.order.completedAt).toEqual(expect.any(String));
+    expect(view.counts).toMatchObject({ engraved: 2, verified: 2, accepted: 2 });
+    expect((await get('/api/v1/line')).json().backlog).toEqual({
+      awaitingQa: 0,
+      engravedOrders: [],
+      engravedTotal: 0,
+    });
+    expect((await get('/api/v1/orders?state=complete')).json().all.map((o: { id: string }) => o.id)).toEqual([
+      'A-1',
+    ]);
+    const old = await get('/api/v1/orders?state=done');
+    expect(old.statusCode).toBe(400);
+    expect(old.body).toContain('not an order state: done');
+    expect(old.body).toContain('engraved, complete');
   });
 
   it('answers 404 for an order it does not hold', async () => {

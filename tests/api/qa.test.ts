@@ -69,7 +69,7 @@ describe('POST /api/v1/qa/reads', () => {
     }, 'a new code engraved on S1');
     // The order is done once the line has settled the job, a moment after the firearm shows it.
     await until(
-      async () => (await get('/api/v1/orders/A-1')).json().order.state === 'done',
+      async () => (await get('/api/v1/orders/A-1')).json().order.state === 'engraved',
       'the reopened order done again',
     );
     const record = (await get('/api/v1/records/S1')).json();

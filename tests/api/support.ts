@@ -260,7 +260,7 @@ export async function engrave(
   });
   const view = () =>
     app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: as('token erp') });
-  await until(async () => (await view()).json().order.state === 'done', `order ${orderId} done`);
+  await until(async () => (await view()).json().order.state === 'engraved', `order ${orderId} done`);
   const firearms = (await view()).json().firearms as Array<{ serial: string; code: Engraved }>;
   return new Map(firearms.map((f) => [f.serial, { text: f.code.text, gear: f.code.gear }]));
 }

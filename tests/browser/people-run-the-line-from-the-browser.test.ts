@@ -99,7 +99,7 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.click(`${sel('order-start')}[data-order="${ORDER.id}"]`);
     // The page follows the line's events: every firearm turns engraved without a reload.
     await page.waitForSelector(`${sel('order-counts')}:has-text("3 of 3 engraved")`, { timeout: 60_000 });
-    await page.waitForSelector(`${sel('order-facts')} :text("done")`, { timeout: 30_000 });
+    await page.waitForSelector(`${sel('order-facts')} :text("engraved")`, { timeout: 30_000 });
     expect(await page.locator(`${sel('firearm-row')}[data-state="engraved"]`).count()).toBe(3);
     await shoot(page, 'order');
     await page.goto(`${line.url}/#/line`);
@@ -241,6 +241,15 @@ describe.runIf(canRun)('people run the line from the browser', () => {
     await page.waitForSelector(sel('audit-table'));
     await page.click(sel('audit-verify'));
     await page.waitForSelector(sel('audit-verified'));
+    // One line an entry, a long reason (the failed QA's) and none alike, the date whole.
+    const rows = page.locator(sel('audit-row'));
+    const heights: number[] = [];
+    for (let i = 0; i < (await rows.count()); i++) heights.push((await rows.nth(i).boundingBox())!.height);
+    expect(heights.length).toBeGreaterThan(5);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThan(2);
+    const voidRow = rows.filter({ hasText: 'code.void' }).first();
+    expect(await voidRow.locator('td').nth(5).textContent()).toMatch(/^failed QA: .{30,}/);
+    expect(await rows.first().locator('td').nth(1).textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
     await shoot(page, 'audit');
     await page.context().close();
     const admin = await logIn(PEOPLE.admin);

@@ -41,11 +41,11 @@ beforeAll(async () => {
   rig = await qaRig({ kind: 'every-case', cases: 1, minGrade: 'C' });
   await rig.h.line.submitOrder(order('o1', 2, { destination: 'Dealer 9' }), 'http', 'erp');
   await rig.h.line.startOrder('o1', 'operator');
-  await until(async () => (await rig.h.line.orderView('o1')).order.state === 'done', 'o1 done');
+  await until(async () => (await rig.h.line.orderView('o1')).order.state === 'engraved', 'o1 done');
   const f = (await rig.h.line.orderView('o1')).firearms[0]!;
   voided = f.code!.text;
   await rig.qa.submit({ serial: f.serial, text: '??????????', ammo: FEDERAL }, 'q');
-  await until(async () => (await rig.h.line.orderView('o1')).order.state === 'done', 'new pin');
+  await until(async () => (await rig.h.line.orderView('o1')).order.state === 'engraved', 'new pin');
   reworked = (await rig.h.line.orderView('o1')).firearms[0]!;
   config = join(rig.dir, 'line.yaml');
   await writeFile(

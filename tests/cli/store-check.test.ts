@@ -43,6 +43,19 @@ describe('stampline store check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^OK: .*: 3 orders, 7 firearms, \d+ audit entries, \d+ outbox entries/);
     expect(r.stdout).toContain('highest index any witness holds: 1004');
+    // A and B are engraved and nobody has read their cases yet: not complete
+    expect(r.stdout).toContain('\norders by state: 1 queued, 2 engraved (awaiting QA or the registry)\n');
+  }, 30_000);
+
+  it('names orders a store from before the split holds as done', async () => {
+    const dir = await copy();
+    const file = join(dir, 'docs/orders/B/header.json');
+    const header = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...header, state: 'done' }));
+    const r = await stampline('store', 'check', '--data-dir', dir);
+    expect(r.stdout).toContain(
+      'orders by state: 1 queued, 1 engraved (awaiting QA or the registry), 1 done (stored before',
+    );
   }, 30_000);
 
   it('names every damaged file and exits 1; --json says the same', async () => {
@@ -120,7 +133,7 @@ describe('stampline store check', () => {
     try {
       await daemon.line!.startOrder('C', 'operator');
       await until(
-        async () => (await daemon.line!.orderView('C')).order.state === 'done',
+        async () => (await daemon.line!.orderView('C')).order.state === 'engraved',
         'order C done',
         30_000,
       );

@@ -75,7 +75,7 @@ describe.each(cases)('killed %s, over %s, on firearm %i', (point, transport, nth
         await rig.startDaemon();
         const done = await until(async () => {
           const r = await rig.api('GET', `/api/v1/orders/${orderId}`);
-          return r.body?.order?.state === 'done' ? r.body : undefined;
+          return r.body?.order?.state === 'engraved' ? r.body : undefined;
         }, 'the order to finish after the restart');
 
         const firearms = done.firearms as Array<{ serial: string; state: string; code: { text: string } }>;

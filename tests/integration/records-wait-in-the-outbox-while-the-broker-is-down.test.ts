@@ -93,7 +93,7 @@ describe.each(brokers)('with %s', (_name, make, available) => {
         // Engraving goes on without the broker; the records wait in the outbox.
         const whileDown = await until(async () => {
           const r = await rig.api('GET', `/api/v1/orders/${orderId}`);
-          return r.body.order.state === 'done' ? r.body : undefined;
+          return r.body.order.state === 'engraved' ? r.body : undefined;
         }, 'the order to finish while the broker is down');
         expect(whileDown.counts.engraved).toBe(FIREARMS);
         const outbox = await rig.api('GET', '/api/v1/outbox');

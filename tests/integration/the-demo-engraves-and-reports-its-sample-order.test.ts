@@ -244,7 +244,7 @@ describe('npm start (stampline demo)', () => {
             view.firearms.filter((f) => f.qa?.result === 'pass').length
           }, outbox depth ${outbox.depth}, registry records ${registry.length}`;
           const done =
-            view.order.state === 'done' &&
+            view.order.state === 'complete' &&
             view.firearms.every(
               (f) => f.state === 'engraved' && f.qa?.result === 'pass' && verified.has(f.code!.text),
             ) &&
@@ -268,7 +268,14 @@ describe('npm start (stampline demo)', () => {
       expect(new Set([...current, ...voided]).size).toBe(current.length + voided.length);
 
       // Every record reached the registry and was accepted.
-      expect(settled.outbox).toEqual({ depth: 0, pending: [], rejected: [] });
+      expect(settled.outbox).toEqual({ depth: 0, pending: [], rejected: [], oldestPendingAt: null });
+      // ...so the order is complete, not only engraved: every firearm verified and accepted.
+      expect(settled.view.order.completedAt).toEqual(expect.any(String));
+      expect(settled.view.counts).toMatchObject({
+        engraved: firearms.length,
+        verified: firearms.length,
+        accepted: firearms.length,
+      });
 
       // The registry's file binds each firearm to the code and gear ring the API shows.
       const records = settled.registry.map((s) => s.record);

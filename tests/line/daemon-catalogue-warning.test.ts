@@ -33,7 +33,7 @@ describe('the daemon at start-up', () => {
     const h = await lines.start();
     await h.line.submitOrder(order('o1', 1), 'http', 'erp');
     await h.line.startOrder('o1', 'operator');
-    await until(async () => (await h.line.listOrders())[0]?.state === 'done', 'o1 done');
+    await until(async () => (await h.line.listOrders())[0]?.state === 'engraved', 'o1 done');
     await h.stop();
     const folder = join(h.dir, 'docs', ORDER_CATALOGUE.folder);
     for (const name of await readdir(folder))

@@ -53,7 +53,7 @@ describe('a line whose listener throws', () => {
     h.line.on('order', broken);
     await h.line.submitOrder(order('o1', 3), 'http', 'erp');
     await h.line.startOrder('o1', 'operator');
-    await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'o1 done');
+    await until(async () => (await h.line.orderView('o1')).order.state === 'engraved', 'o1 done');
 
     const { firearms } = await h.line.orderView('o1');
     for (const f of firearms) {

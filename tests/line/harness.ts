@@ -248,7 +248,7 @@ export async function lineWithHistory(
   for (const id of ['o1', 'o2']) {
     await h.line.submitOrder(order(id, 2), 'http', 'erp');
     await h.line.startOrder(id, 'operator');
-    await until(async () => (await h.line.orderView(id)).order.state === 'done', `${id} done`);
+    await until(async () => (await h.line.orderView(id)).order.state === 'engraved', `${id} done`);
     await nextMillisecond();
   }
   await h.line.submitOrder(order('o3', 1), 'drop-folder', 'erp');

@@ -31,7 +31,7 @@ describe('an order on the line', () => {
     const { line, device, records } = await fresh();
     await line.submitOrder(order('o1', 20), 'http', 'erp');
     await line.startOrder('o1', 'operator');
-    await until(async () => (await line.orderView('o1')).order.state === 'done', 'order done');
+    await until(async () => (await line.orderView('o1')).order.state === 'engraved', 'order done');
 
     const view = await line.orderView('o1');
     expect(view.firearms.every((f) => f.state === 'engraved')).toBe(true);
@@ -82,7 +82,7 @@ describe('an order on the line', () => {
     const { line } = await fresh();
     await line.submitOrder(order('o1', 1), 'http', 'erp');
     await line.startOrder('o1', 'operator');
-    await until(async () => (await line.orderView('o1')).order.state === 'done', 'first order done');
+    await until(async () => (await line.orderView('o1')).order.state === 'engraved', 'first order done');
 
     const plain = await line
       .submitOrder({ ...order('o2', 0), firearms: [{ serial: 'O1-0000' }] }, 'http', 'erp')
@@ -135,7 +135,10 @@ describe('engraver faults', () => {
     expect(voided.code).toBe(victim.voided[0]!.text);
 
     await line.resetEngraver('operator');
-    await until(async () => (await line.orderView('o1')).order.state === 'done', 'order done after reset');
+    await until(
+      async () => (await line.orderView('o1')).order.state === 'engraved',
+      'order done after reset',
+    );
     const done = await line.orderView('o1');
     const again = done.firearms.find((f) => f.serial === victim.serial)!;
     expect(again.state).toBe('engraved');
@@ -164,7 +167,10 @@ describe("the engraver's state as the line shows it", () => {
     expect(told.at(-1)).toMatchObject({ state: 'FAULT' });
 
     await line.resetEngraver('operator');
-    await until(async () => (await line.orderView('o1')).order.state === 'done', 'order done after reset');
+    await until(
+      async () => (await line.orderView('o1')).order.state === 'engraved',
+      'order done after reset',
+    );
     expect(line.status().engraver.status!.state).toBe('DONE');
     expect(Date.parse(line.status().engraver.statusAt!)).toBeGreaterThanOrEqual(Date.parse(shown.statusAt!));
   });
@@ -181,7 +187,7 @@ describe('recovery after a restart', () => {
     const device = first.device;
     h = await startLine(first.dir, device);
     await until(
-      async () => (await h!.line.orderView('o1')).order.state === 'done',
+      async () => (await h!.line.orderView('o1')).order.state === 'engraved',
       'order done after restart',
     );
     expect(device.marks.map((m) => m.outcome)).toEqual(['done', 'done', 'done']);
@@ -197,7 +203,7 @@ describe('recovery after a restart', () => {
     first.device.powerCycle();
     h = await startLine(first.dir, first.device);
     await until(
-      async () => (await h!.line.orderView('o1')).order.state === 'done',
+      async () => (await h!.line.orderView('o1')).order.state === 'engraved',
       'order done after restart',
     );
     const outcomes = first.device.marks.map((m) => m.outcome);
@@ -212,13 +218,13 @@ describe('recovery after a restart', () => {
     const first = await fresh();
     await first.line.submitOrder(order('o1', 3), 'http', 'erp');
     await first.line.startOrder('o1', 'operator');
-    await until(async () => (await first.line.orderView('o1')).order.state === 'done', 'first order');
+    await until(async () => (await first.line.orderView('o1')).order.state === 'engraved', 'first order');
     const used1 = (await first.line.orderView('o1')).firearms.map((f) => f.code!.index);
     await first.stop();
     h = await startLine(first.dir, first.device);
     await h.line.submitOrder(order('o2', 3), 'http', 'erp');
     await h.line.startOrder('o2', 'operator');
-    await until(async () => (await h!.line.orderView('o2')).order.state === 'done', 'second order');
+    await until(async () => (await h!.line.orderView('o2')).order.state === 'engraved', 'second order');
     const used2 = (await h.line.orderView('o2')).firearms.map((f) => f.code!.index);
     expect(used2.some((i) => used1.includes(i))).toBe(false);
     expect(Math.min(...used2)).toBeGreaterThan(Math.max(...used1));

@@ -14,7 +14,7 @@ describe('finding a firearm', () => {
     await first.line.startOrder('o1', 'operator');
     await until(async () => (await first.line.orderView('o1')).order.state === 'faulted', 'order faulted');
     await first.line.resetEngraver('operator');
-    await until(async () => (await first.line.orderView('o1')).order.state === 'done', 'order done');
+    await until(async () => (await first.line.orderView('o1')).order.state === 'engraved', 'order done');
     const view = await first.line.orderView('o1');
 
     // A fresh line on the same folder: nothing of the order is in memory.
@@ -41,7 +41,7 @@ describe('finding a firearm', () => {
     const { line } = await lines.start();
     await line.submitOrder(order('o1', 1), 'http', 'erp');
     await line.startOrder('o1', 'operator');
-    await until(async () => (await line.orderView('o1')).order.state === 'done', 'first order');
+    await until(async () => (await line.orderView('o1')).order.state === 'engraved', 'first order');
     await line.submitOrder(
       { ...order('o2', 0), firearms: [{ serial: 'O1-0000', rework: true }] },
       'http',

@@ -205,7 +205,7 @@ describe('the finished orders, loaded after start-up', () => {
     // then waits for the load), and a new order comes in.
     await nextMillisecond();
     await x.line.applyVerdict({ orderId: 'o1', seq: 1 }, pin.code!, QA_FAIL);
-    await until(async () => (await x.line.orderView('o1')).order.state === 'done', 'o1 done again');
+    await until(async () => (await x.line.orderView('o1')).order.state === 'engraved', 'o1 done again');
     await x.line.submitOrder(order('o6', 1), 'http', 'erp');
     const fromLine = x.line.listOrders();
     const fromRepo = x.repo.listOrders();
@@ -261,7 +261,7 @@ describe('the finished orders, loaded after start-up', () => {
     hold.release();
     await until(async () => x.line.status().activeOrders.length === 1, 'o5 retired');
     expect(await catalogueIds(h.dir)).toEqual(['o1', 'o2', 'o3', 'o5']);
-    expect((await x.line.listOrders()).find((o) => o.id === 'o5')!.state).toBe('done');
+    expect((await x.line.listOrders()).find((o) => o.id === 'o5')!.state).toBe('engraved');
 
     const y = await lines.restart(x);
     await y.repo.finishedOrdersLoaded();
@@ -379,7 +379,7 @@ describe('the finished orders, loaded after start-up', () => {
     expect(x.line.status().activeOrders.map((o) => [o.id, o.state])).toEqual([
       ['o4', 'queued'],
       ['o5', 'queued'],
-      ['o2', 'done'],
+      ['o2', 'engraved'],
     ]);
     // the line still engraves
     await x.line.startOrder('o4', 'operator');

@@ -75,8 +75,8 @@ describe('the order catalogue', () => {
         ['o5', 'queued'],
         ['o4', 'queued'],
         ['o3', 'aborted'],
-        ['o2', 'done'],
-        ['o1', 'done'],
+        ['o2', 'engraved'],
+        ['o1', 'engraved'],
       ]);
       expect(byId(listed)).toEqual(await headerFiles(h.dir));
     } finally {
@@ -93,7 +93,7 @@ describe('the order catalogue', () => {
     let h = await lines.start();
     await h.line.submitOrder(order('o1', 2), 'http', 'erp');
     await h.line.startOrder('o1', 'operator');
-    await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'o1 done');
+    await until(async () => (await h.line.orderView('o1')).order.state === 'engraved', 'o1 done');
     const first = (await h.line.orderView('o1')).order;
     const f = (await h.line.orderView('o1')).firearms[1]!;
     h = await lines.restart(h);
@@ -111,7 +111,7 @@ describe('the order catalogue', () => {
     const listed = await h.line.listOrders();
     expect(listed).toHaveLength(1);
     expect(listed[0]).toEqual((await headerFiles(h.dir))[0]);
-    expect(listed[0]!.state).toBe('done');
+    expect(listed[0]!.state).toBe('engraved');
     expect(listed[0]!.finishedAt! > first.finishedAt!).toBe(true);
   });
 
@@ -179,7 +179,7 @@ describe('the order catalogue', () => {
     let x = await lines.restart(h);
     const listed = await x.line.listOrders();
     expect(byId(listed)).toEqual(await headerFiles(h.dir));
-    expect(listed.find((o) => o.id === 'o2')!.state).toBe('done');
+    expect(listed.find((o) => o.id === 'o2')!.state).toBe('engraved');
     expect(x.line.status().activeOrders.map((o) => o.id)).toEqual(['o4', 'o5']);
     expect(await catalogueIds(h.dir)).toEqual(['o1', 'o3', 'o2']);
     expect(await activeIds(h.dir)).not.toContain('o2');

@@ -18,7 +18,7 @@ describe('the list of orders', () => {
     let h = await lines.start();
     await h.line.submitOrder(order('o1', 2), 'http', 'erp');
     await h.line.startOrder('o1', 'operator');
-    await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'o1 done');
+    await until(async () => (await h.line.orderView('o1')).order.state === 'engraved', 'o1 done');
     await nextMillisecond();
     await h.line.submitOrder(order('o2', 1), 'http', 'erp');
     await nextMillisecond();
@@ -42,7 +42,7 @@ describe('the list of orders', () => {
     expect(listed.map((o) => [o.id, o.state])).toEqual([
       ['o3', 'aborted'],
       ['o2', 'paused'],
-      ['o1', 'done'],
+      ['o1', 'engraved'],
     ]);
     expect(listed.find((o) => o.id === 'o2')).toMatchObject({ reason: 'lunch', source: 'http' });
     // what is on disk, field for field

@@ -10,7 +10,7 @@ import { nextOrderState, ORDER_MOVES, type OrderMove } from '../../src/line/orde
 import { order, useLines } from './harness.js';
 
 const lines = useLines();
-const STATES: OrderState[] = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
+const STATES: OrderState[] = ['queued', 'running', 'paused', 'faulted', 'aborted', 'engraved', 'complete'];
 const MOVES = Object.keys(ORDER_MOVES) as OrderMove[];
 
 describe('the order table', () => {
@@ -21,10 +21,17 @@ describe('the order table', () => {
         if (to === undefined) continue;
         expect(to, `${move} from ${from}`).not.toBe('queued');
         if (from === 'aborted') expect(move).toBe('reopen');
-        if (from === 'done') expect(['reopen', 'finish']).toContain(move);
+        if (from === 'engraved') expect(['reopen', 'finish', 'complete']).toContain(move);
+        if (from === 'complete') expect(move).toBe('complete');
+        if (move === 'complete') expect(to).toBe('complete');
       }
     }
-    expect(nextOrderState('done', 'reopen')).toBe('running');
+    expect(nextOrderState('engraved', 'reopen')).toBe('running');
+    expect(nextOrderState('engraved', 'complete')).toBe('complete');
+    // only an engraved order completes: one still at work has pins to mark
+    for (const from of ['queued', 'running', 'paused', 'faulted', 'aborted'] as const)
+      expect(nextOrderState(from, 'complete'), from).toBeUndefined();
+    expect(nextOrderState('complete', 'reopen')).toBeUndefined();
     expect(nextOrderState('aborted', 'reopen')).toBe('paused');
     expect(nextOrderState('paused', 'fault')).toBeUndefined();
   });

@@ -86,7 +86,7 @@ function dieAt(h: Harness, seq: number, state: FirearmState): Promise<Firearm> {
 }
 
 async function orderDone(h: Harness, id: string): Promise<void> {
-  await until(async () => (await h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+  await until(async () => (await h.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
 }
 
 const states = (f: Firearm) => f.history.map((e) => e.state);
@@ -347,7 +347,7 @@ describe('recipes per make and model', () => {
     };
     for (const id of Object.keys(expected)) await h.line.startOrder(id, 'operator');
     for (const id of Object.keys(expected))
-      await until(async () => (await h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+      await until(async () => (await h.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
 
     for (const [id, recipe] of Object.entries(expected)) {
       for (const f of (await h.line.orderView(id)).firearms) {

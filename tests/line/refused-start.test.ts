@@ -123,13 +123,13 @@ describe.each(TRANSPORTS)('the line over %s', (transport) => {
       expect((await firearm(h, 1)).state).toBe('queued');
 
       await h.line.resetEngraver('operator');
-      await reaches(orderStates, 'done');
+      await reaches(orderStates, 'engraved');
       const f = await firearm(h, 0);
       expect(f.state).toBe('engraved');
       expect(f.code!.text).not.toBe(code);
       expect(f.voided.map((v) => v.text)).toEqual([code]);
       expect(device.marks.map((m) => m.text)).toEqual([f.code!.text, (await firearm(h, 1)).code!.text]);
-      expect(orderStates).toEqual(['queued', 'running', 'faulted', 'running', 'done']);
+      expect(orderStates).toEqual(['queued', 'running', 'faulted', 'running', 'engraved']);
       expect(h.audit.map((e) => e.action)).toEqual(
         expect.arrayContaining(['code.void', 'order.fault', 'engraver.reset', 'order.resume']),
       );
@@ -145,7 +145,7 @@ describe.each(TRANSPORTS)('the line over %s', (transport) => {
       const load = onNextLoad(device, { before: () => startTestJob(device, 4_000_000, 500) });
       await h.line.submitOrder(order('o1', 2), 'http', 'erp');
       await h.line.startOrder('o1', 'operator');
-      await reaches(orderStates, 'done');
+      await reaches(orderStates, 'engraved');
 
       expect(load.refusedBusy).toBe(true);
       const firearms = (await h.line.orderView('o1')).firearms;
@@ -165,7 +165,7 @@ describe.each(TRANSPORTS)('the line over %s', (transport) => {
         [firearms[0]!.code!.text, 'done'],
         [firearms[1]!.code!.text, 'done'],
       ]);
-      expect(orderStates).toEqual(['queued', 'running', 'done']);
+      expect(orderStates).toEqual(['queued', 'running', 'engraved']);
       expect(h.audit.map((e) => e.action)).not.toContain('code.void');
     },
     60_000,
@@ -203,12 +203,12 @@ describe('the line over ascii-serial', () => {
       expect(h.records.filter((r) => r.event === 'voided')).toEqual([]);
 
       await h.line.resetEngraver('operator');
-      await reaches(orderStates, 'done');
+      await reaches(orderStates, 'engraved');
       const f = await firearm(h, 0);
       expect(f.state).toBe('engraved');
       expect(f.code!.text).not.toBe(voided.text);
       expect(device.marks.map((m) => m.text)).not.toContain(voided.text);
-      expect(orderStates).toEqual(['queued', 'running', 'faulted', 'running', 'done']);
+      expect(orderStates).toEqual(['queued', 'running', 'faulted', 'running', 'engraved']);
     },
     60_000,
   );

@@ -61,7 +61,10 @@ describe('a QA failure in an aborted order that still has a job marking', () => 
     expect(h.line.status().activeOrders.map((o) => o.id)).toEqual(['o1']);
 
     await h.line.resumeOrder('o1', 'operator');
-    await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'the order done again');
+    await until(
+      async () => (await h.line.orderView('o1')).order.state === 'engraved',
+      'the order done again',
+    );
     const reworked = (await h.line.orderView('o1')).firearms[0]!;
     expect(reworked.state).toBe('engraved');
     expect(reworked.code!.text).not.toBe(first.code!.text);

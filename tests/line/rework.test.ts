@@ -9,7 +9,7 @@ async function doneOrder(count: number): Promise<Harness> {
   const h = await lines.start();
   await h.line.submitOrder(order('o1', count), 'http', 'erp');
   await h.line.startOrder('o1', 'operator');
-  await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'order done');
+  await until(async () => (await h.line.orderView('o1')).order.state === 'engraved', 'order done');
   return h;
 }
 
@@ -69,7 +69,7 @@ describe('a QA decision applied by the line', () => {
     expect(applied.outcome).toBe('rework');
     expect(applied.order.state).toBe('running');
     await until(
-      async () => (await h.line.orderView('o1')).order.state === 'done' && doneMarks(h).length === 3,
+      async () => (await h.line.orderView('o1')).order.state === 'engraved' && doneMarks(h).length === 3,
       'new pin',
     );
     const after = (await h.line.orderView('o1')).firearms[1]!;
@@ -92,12 +92,12 @@ describe('a QA decision applied by the line', () => {
     // The same decision again (a crash before the QA log recorded it): same records, no new pin.
     await h.line.applyVerdict({ orderId: 'o1', seq: 1 }, f.code!, d);
     expect(h.records.slice(3).map((r) => r.recordId)).toEqual(ids);
-    expect((await h.line.orderView('o1')).order.state).toBe('done');
+    expect((await h.line.orderView('o1')).order.state).toBe('engraved');
     await new Promise((r) => setTimeout(r, 100));
     expect(doneMarks(h)).toHaveLength(3);
     expect(h.audit.filter((a) => a.action === 'qa.fail')).toHaveLength(1);
     expect(h.audit.filter((a) => a.action === 'order.reopen')).toEqual([
-      expect.objectContaining({ actor: 'alice', before: { state: 'done' }, after: { state: 'running' } }),
+      expect.objectContaining({ actor: 'alice', before: { state: 'engraved' }, after: { state: 'running' } }),
     ]);
   });
 

@@ -16,7 +16,7 @@ const SEGMENT_BYTES = 2048;
 async function engraved(rig: QaRig, id: string, count: number): Promise<Firearm[]> {
   await rig.h.line.submitOrder(order(id, count), 'http', 'erp');
   await rig.h.line.startOrder(id, 'operator');
-  await until(async () => (await rig.h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+  await until(async () => (await rig.h.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
   return (await rig.h.line.orderView(id)).firearms;
 }
 
@@ -38,7 +38,7 @@ function qaPart(records: Records) {
 async function view(rig: QaRig, serials: string[], orders: string[]) {
   // Reworked firearms are engraved again: let the line finish first.
   for (const o of orders) {
-    await until(async () => (await rig.h.line.orderView(o)).order.state === 'done', `order ${o} done`);
+    await until(async () => (await rig.h.line.orderView(o)).order.state === 'engraved', `order ${o} done`);
   }
   const stats = Object.fromEntries(STATS_DIMENSIONS.map((by) => [by, rig.qa.statistics(by)]));
   const bySerial = [];

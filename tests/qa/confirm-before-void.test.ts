@@ -13,7 +13,7 @@ afterEach(cleanupRigs);
 async function engraved(rig: QaRig, id: string): Promise<Firearm> {
   await rig.h.line.submitOrder(order(id, 1), 'http', 'erp');
   await rig.h.line.startOrder(id, 'operator');
-  await until(async () => (await rig.h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+  await until(async () => (await rig.h.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
   return (await rig.h.line.orderView(id)).firearms[0]!;
 }
 

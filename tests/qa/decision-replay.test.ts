@@ -75,7 +75,7 @@ const rigs = useLines(startRig);
 async function engraved(rig: Rig, id: string): Promise<Firearm> {
   await rig.line.submitOrder(order(id, 1), 'http', 'erp');
   await rig.line.startOrder(id, 'operator');
-  await until(async () => (await rig.line.orderView(id)).order.state === 'done', `order ${id} done`);
+  await until(async () => (await rig.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
   return (await rig.line.orderView(id)).firearms[0]!;
 }
 
@@ -116,7 +116,7 @@ describe('a QA decision completed after it was cut short', () => {
       actor: 'alice',
       after: { code: f.code!.text, result: 'fail', reads: [1] },
     });
-    await until(async () => (await again.line.orderView('o1')).order.state === 'done', 'the new pin');
+    await until(async () => (await again.line.orderView('o1')).order.state === 'engraved', 'the new pin');
 
     // Applied once more as a replay (a crash before the decision was logged): nothing new.
     const decision = {

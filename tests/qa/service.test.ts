@@ -12,7 +12,7 @@ afterEach(cleanupRigs);
 async function engraved(rig: QaRig, id: string, count: number): Promise<Firearm[]> {
   await rig.h.line.submitOrder(order(id, count), 'http', 'erp');
   await rig.h.line.startOrder(id, 'operator');
-  await until(async () => (await rig.h.line.orderView(id)).order.state === 'done', `order ${id} done`);
+  await until(async () => (await rig.h.line.orderView(id)).order.state === 'engraved', `order ${id} done`);
   return (await rig.h.line.orderView(id)).firearms;
 }
 
@@ -117,7 +117,8 @@ describe('a firearm that fails QA', () => {
 
     // The order was done; it runs again and the line engraves the firearm with a new code.
     await until(
-      async () => (await rig.h.line.orderView('o1')).order.state === 'done' && doneMarks(rig).length === 3,
+      async () =>
+        (await rig.h.line.orderView('o1')).order.state === 'engraved' && doneMarks(rig).length === 3,
       'new pin engraved',
     );
     const after = (await rig.h.line.orderView('o1')).firearms[0]!;
@@ -199,7 +200,7 @@ describe('a firearm that fails QA', () => {
     expect(isStamplineError(waiting, 'QA_NOT_ENGRAVED')).toBe(true);
     expect(waiting.message).toMatch(/failed QA and was voided; it waits for a new pin/);
     await rig.h.line.resumeOrder('o1', 'operator');
-    await until(async () => (await rig.h.line.orderView('o1')).order.state === 'done', 'order done');
+    await until(async () => (await rig.h.line.orderView('o1')).order.state === 'engraved', 'order done');
     expect(doneMarks(rig)).toHaveLength(3);
   });
 
@@ -225,7 +226,10 @@ describe('a firearm that fails QA', () => {
     expect(doneMarks(rig)).toHaveLength(marked);
 
     await rig.h.line.resumeOrder('o1', 'operator');
-    await until(async () => (await rig.h.line.orderView('o1')).order.state === 'done', 'order done again');
+    await until(
+      async () => (await rig.h.line.orderView('o1')).order.state === 'engraved',
+      'order done again',
+    );
     const done = await rig.h.line.orderView('o1');
     expect(done.firearms[0]!.state).toBe('engraved');
     expect(done.firearms.slice(1).every((x) => x.state === 'cancelled' || x.state === 'engraved')).toBe(true);
@@ -399,7 +403,7 @@ describe('records', () => {
     const firearms = await engraved(rig, 'o1', 2);
     const f = firearms[0]!;
     await rig.qa.submit({ serial: f.serial, ...readOf(f.code!, 'F'), ammo: FEDERAL }, 'qa');
-    await until(async () => (await rig.h.line.orderView('o1')).order.state === 'done', 'reworked');
+    await until(async () => (await rig.h.line.orderView('o1')).order.state === 'engraved', 'reworked');
     const byOrder = await rig.qa.records({ order: 'o1' });
     expect(byOrder.map((r) => [r.firearm.serial, r.reads.length])).toEqual([
       [f.serial, 1],

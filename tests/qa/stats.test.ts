@@ -16,8 +16,8 @@ describe('statistics of reads', () => {
     await rig.h.line.startOrder('o2', 'operator');
     await until(
       async () =>
-        (await rig.h.line.orderView('o1')).order.state === 'done' &&
-        (await rig.h.line.orderView('o2')).order.state === 'done',
+        (await rig.h.line.orderView('o1')).order.state === 'engraved' &&
+        (await rig.h.line.orderView('o2')).order.state === 'engraved',
       'orders done',
     );
     const [a, b] = (await rig.h.line.orderView('o1')).firearms;

@@ -66,7 +66,7 @@ describe('a backup of a running line', () => {
       await pipeline(Readable.fromWeb(res.body as never), createWriteStream(file));
       engravedBefore = (await allFirearms(daemon)).filter((f) => f.state === 'engraved').map((f) => f.serial);
       await until(
-        async () => (await daemon.line!.orderView('E')).order.state === 'done',
+        async () => (await daemon.line!.orderView('E')).order.state === 'engraved',
         'order E done',
         60_000,
       );

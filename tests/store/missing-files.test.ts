@@ -242,7 +242,7 @@ describe('start-up on a damaged data folder', () => {
     try {
       await engrave(daemon, 'D', 2);
       const view = await daemon.line!.orderView('D');
-      expect(view.order.state).toBe('done');
+      expect(view.order.state).toBe('engraved');
     } finally {
       await daemon.stop();
     }

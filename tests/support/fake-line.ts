@@ -29,6 +29,7 @@ export function fakeLine(parts: Partial<LineApi> = {}, indexesLeft = 0): FakeLin
     current: undefined,
     halted: undefined,
     ...activeView(),
+    backlog: { awaitingQa: 0, engravedOrders: [], engravedTotal: 0 },
     indexesLeft,
   });
   const methods: Omit<LineApi, 'on' | 'off'> = {

@@ -83,6 +83,8 @@ export async function writeLineData(dataDir: string): Promise<void> {
   if ((await readdir(dataDir)).length > 0) throw new Error(`${dataDir} is not empty`);
   const daemon = await lineDaemon(dataDir);
   await daemon.start();
+  // `done` in releases before engraved and complete were told apart, `engraved` since
+  const finished = (state: string) => state === 'done' || state === 'engraved' || state === 'complete';
   try {
     const line = daemon.line!;
     for (const [id, count] of [
@@ -91,7 +93,7 @@ export async function writeLineData(dataDir: string): Promise<void> {
     ] as const) {
       await line.submitOrder(newOrder(id, count), 'http', 'erp');
       await line.startOrder(id, 'operator:ana');
-      await until(async () => (await line.orderView(id)).order.state === 'done', `order ${id} done`);
+      await until(async () => finished((await line.orderView(id)).order.state), `order ${id} done`);
     }
     await line.submitOrder(newOrder('C', 2), 'http', 'erp');
 
@@ -111,7 +113,7 @@ export async function writeLineData(dataDir: string): Promise<void> {
       const again = (await line.orderView('A')).firearms[2]!;
       return again.state === 'engraved' && again.voided.length === 1;
     }, 'the failed firearm engraved again');
-    await until(async () => (await line.orderView('A')).order.state === 'done', 'order A done again');
+    await until(async () => finished((await line.orderView('A')).order.state), 'order A done again');
   } finally {
     await daemon.stop();
   }

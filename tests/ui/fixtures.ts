@@ -27,7 +27,7 @@ export function orderHeader(over: Partial<OrderHeader> = {}): OrderHeader {
     caliber: '9mm',
     target: 'firing-pin',
     destination: 'FFL-1-23-456',
-    state: 'done',
+    state: 'engraved',
     createdAt: '2026-03-01T07:00:00.000Z',
     size: 3,
     source: 'ui',

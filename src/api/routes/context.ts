@@ -36,6 +36,8 @@ export interface OutboxView {
   depth(): number;
   pending(limit?: number): unknown[];
   rejected(): unknown[];
+  /** When the oldest pending record was queued (the registry outbox has it); null when none is. */
+  oldestPendingAt?(): string | null;
   /** Sends a rejected record again (after the cause was fixed at the registry). */
   retry(recordId: string, by: string): Promise<void>;
   /** Gives up on a rejected record, with the operator's reason. */

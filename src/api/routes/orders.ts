@@ -58,9 +58,10 @@ function decodeCursor(cursor: string): Position | undefined {
 
 const STATES = orderStateSchema.options;
 
-const isFinishedState = (s: OrderState) => s === 'done' || s === 'aborted';
+/** States whose orders carry no counts in a list: the line no longer keeps them in memory. */
+const isSettledState = (s: OrderState) => s === 'complete' || s === 'aborted';
 
-/** `state=done,aborted` and `state=done&state=aborted` alike. */
+/** `state=engraved,complete` and `state=engraved&state=complete` alike. */
 const statesParam = z.union([z.string(), z.array(z.string())]).transform((given, ctx) => {
   const states = [given]
     .flat()
@@ -189,7 +190,7 @@ export function orderRoutes(app: Api, { line }: RouteDeps): void {
       const page = pageOf(await line.listOrders(), req.query);
       const { activeOrders, activeTotal } = line.activeView(ACTIVE_PAGE);
       const all = page.all.map((o) => {
-        const counts = isFinishedState(o.state) ? undefined : line.activeCounts(o.id);
+        const counts = isSettledState(o.state) ? undefined : line.activeCounts(o.id);
         return counts ? { ...o, counts } : o;
       });
       return { active: activeOrders, activeTotal, all, next: page.next };

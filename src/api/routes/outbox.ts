@@ -20,10 +20,13 @@ export function outboxRoutes(app: Api, { outbox, audit }: RouteDeps): void {
       },
     },
     async () => {
-      if (!outbox) return { depth: 0, pending: [], rejected: [] };
-      return { depth: outbox.depth(), pending: outbox.pending(100), rejected: outbox.rejected() } as z.infer<
-        typeof outboxViewSchema
-      >;
+      if (!outbox) return { depth: 0, pending: [], rejected: [], oldestPendingAt: null };
+      return {
+        depth: outbox.depth(),
+        pending: outbox.pending(100),
+        rejected: outbox.rejected(),
+        oldestPendingAt: outbox.oldestPendingAt?.() ?? null,
+      } as z.infer<typeof outboxViewSchema>;
     },
   );
 

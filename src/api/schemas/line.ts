@@ -101,7 +101,11 @@ export const firearmSchema = z
   })
   .describe('A firearm of an order: its state, current code, voided codes and history.');
 
-export const orderStateSchema = z.enum(['queued', 'running', 'paused', 'faulted', 'aborted', 'done']);
+export const orderStateSchema = z
+  .enum(['queued', 'running', 'paused', 'faulted', 'aborted', 'engraved', 'complete'])
+  .describe(
+    '`engraved`: every pin is marked and the order has left the engraver; `complete`: besides, QA has passed every firearm and the registry has accepted every record',
+  );
 
 export const orderHeaderSchema = z
   .looseObject({
@@ -114,7 +118,10 @@ export const orderHeaderSchema = z
     state: orderStateSchema,
     createdAt: iso,
     startedAt: iso.optional(),
-    finishedAt: iso.optional(),
+    finishedAt: iso.optional().describe('when the last pin was marked, or the order aborted'),
+    completedAt: iso
+      .optional()
+      .describe('when QA had passed every firearm and the registry had accepted every record'),
     reason: z.string().optional().describe('why the order is paused or faulted'),
     size: z.number().int(),
     source: z.enum(['http', 'drop-folder', 'ui', 'demo']),
@@ -124,7 +131,12 @@ export const orderHeaderSchema = z
 export const orderCountsSchema = z.looseObject({
   queued: z.number().int(),
   inProgress: z.number().int(),
-  engraved: z.number().int(),
+  engraved: z.number().int().describe('firearms whose pin is marked'),
+  verified: z.number().int().describe('engraved firearms whose current code passed QA'),
+  accepted: z
+    .number()
+    .int()
+    .describe('verified firearms whose every record the registry has accepted: complete firearms'),
   cancelled: z.number().int(),
   voidedCodes: z.number().int(),
 });
@@ -188,6 +200,20 @@ export const lineStatusSchema = z.looseObject({
     ),
   activeTotal: z.number().int().describe('how many orders the line is working on'),
   activeByState: activeByStateSchema,
+  backlog: z
+    .looseObject({
+      awaitingQa: z
+        .number()
+        .int()
+        .describe('engraved firearms whose code has not passed QA yet, in active and engraved orders'),
+      engravedOrders: z
+        .array(orderHeaderSchema.extend({ counts: orderCountsSchema }))
+        .describe(
+          `at most ${ACTIVE_PAGE} engraved orders not yet complete (waiting for QA or the registry), oldest first, with counts`,
+        ),
+      engravedTotal: z.number().int().describe('how many engraved orders are not yet complete'),
+    })
+    .describe('what waits after the engraver'),
   indexesLeft: z.number().int(),
   /** Torn last lines cut off store logs at start-up, latest last (see docs/store.md). */
   storeRepairs: z

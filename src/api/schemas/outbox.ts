@@ -21,6 +21,10 @@ export const outboxViewSchema = z.object({
   depth: z.number().int().describe('records held: pending and rejected'),
   pending: z.array(outboxItemSchema).describe('the first 100 pending records, oldest first'),
   rejected: z.array(outboxItemSchema).describe('records the registry rejected, waiting for an operator'),
+  oldestPendingAt: z
+    .string()
+    .nullable()
+    .describe('when the oldest record still waiting for the registry was queued; null when none waits'),
 });
 
 export const recordIdParams = z.strictObject({

@@ -56,11 +56,12 @@ export class BrowserLine {
 
   /**
    * `engraverPort`: the line uses an engraver simulator the test runs itself on that port (to
-   * fault it at will) instead of the daemon's embedded one.
+   * fault it at will) instead of the daemon's embedded one. `issuerKind`: a licensed installer's
+   * line (`engraver`, the default) or a manufacturer's.
    */
   async start(
     policy: Record<string, unknown>,
-    opts: { engraverPort?: number; serveTimeoutMs?: number } = {},
+    opts: { engraverPort?: number; serveTimeoutMs?: number; issuerKind?: 'engraver' | 'manufacturer' } = {},
   ): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'stampline-browser-'));
     this.dataDir = join(this.dir, 'data');
@@ -75,7 +76,7 @@ export class BrowserLine {
         line: { id: 'browser', name: 'Browser test line', dataDir: this.dataDir },
         issuer: {
           number: 42,
-          kind: 'engraver',
+          kind: opts.issuerKind ?? 'engraver',
           licence: 'FFL-9-99-999-07-9X-99999',
           key: '00112233445566778899aabbccddeeff',
           indexBlock: { start: 0, size: 100_000 },

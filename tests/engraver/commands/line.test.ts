@@ -25,7 +25,7 @@ it('voids the code and sets the pin aside when a marker without a counter was no
   await h.line.startOrder('o1', 'operator');
   await until(() => rig.device.marks.length === 1, 'the first marking');
   rig.server.faults.dropLink();
-  await until(async () => (await h.line.orderView('o1')).order.state === 'done', 'the order done');
+  await until(async () => (await h.line.orderView('o1')).order.state === 'engraved', 'the order done');
 
   const f = (await h.line.orderView('o1')).firearms[0]!;
   expect(f.state).toBe('engraved');

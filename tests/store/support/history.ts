@@ -90,7 +90,11 @@ export async function engrave(d: Daemon, id: string, count: number, serials?: st
   if (serials) o.firearms = serials.map((serial) => ({ serial }));
   await d.line!.submitOrder(o, 'http', 'erp');
   await d.line!.startOrder(id, 'operator');
-  await until(async () => (await d.line!.orderView(id)).order.state === 'done', `order ${id} done`, 30_000);
+  await until(
+    async () => (await d.line!.orderView(id)).order.state === 'engraved',
+    `order ${id} done`,
+    30_000,
+  );
 }
 
 /**

@@ -79,7 +79,7 @@ export function mount(root, ctx) {
             { class: 'table-wrap' },
             h(
               'table',
-              { class: 'list', 'data-test': 'audit-table' },
+              { class: 'list audit-list', 'data-test': 'audit-table' },
               h(
                 'thead',
                 null,
@@ -99,11 +99,11 @@ export function mount(root, ctx) {
                     'tr',
                     { 'data-test': 'audit-row', 'data-seq': String(e.seq) },
                     h('td', { class: 'num' }, String(e.seq)),
-                    h('td', { title: e.time }, when(e.time)),
+                    h('td', { title: e.time, class: 'audit-when' }, when(e.time)),
                     h('td', { class: 'mono' }, e.actor),
                     h('td', { class: 'mono' }, e.action),
                     h('td', { class: 'mono' }, e.subject),
-                    h('td', null, e.reason ?? '', readNote(e)),
+                    h('td', { class: 'audit-reason', title: e.reason ?? '' }, e.reason ?? '', readNote(e)),
                     h(
                       'td',
                       null,

@@ -1,10 +1,14 @@
-// The line at a glance: the engraver's link and state with what to do about a fault, the orders
-// in progress with live progress, and the registry link with the outbox and its rejected records.
+// The line at a glance: the engraver's link and state with what to do about a fault, what waits
+// after it (firearms awaiting QA, records queued for the registry and the oldest one's age), the
+// orders in progress and the engraved ones not yet complete with live progress, and the registry
+// link with the outbox and its rejected records.
 import { enc, get, post, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
+import { orderProgress } from '../progress.js';
 import { askReason, busy, chip, errorSlot, errorView, facts, notify } from '../ui.js';
+import { ago, backlogView, engravedList } from './line-backlog.js';
 
 /** What the floor does about each fault of the reference engraver (spec engraver-modbus.md). */
 const FAULT_ADVICE = {
@@ -21,14 +25,6 @@ const SCRAP_NOTE =
   'A pin that was being marked when the fault came is scrapped: take it out and put it with the scrap. Its code is void, and the firearm gets a new pin and a new code.';
 
 const LINK_WORDS = { up: 'connected', down: 'down', connecting: 'connecting', stopped: 'stopped' };
-
-/** How long ago an ISO time was, in words a person reads at a glance. */
-function ago(iso) {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s} s ago`;
-  const m = Math.round(s / 60);
-  return m < 60 ? `${m} min ago` : `${Math.round(m / 60)} h ago`;
-}
 
 function faultOf(line) {
   const status = line.engraver?.status;
@@ -47,6 +43,11 @@ export function mount(root, ctx) {
     class: 'card',
     'aria-labelledby': 'h-engraver',
     'data-test': 'line-engraver',
+  });
+  const backlogEl = h('section', {
+    class: 'card',
+    'aria-labelledby': 'h-backlog',
+    'data-test': 'line-backlog',
   });
   const workEl = h('section', { class: 'card wide', 'aria-labelledby': 'h-work', 'data-test': 'line-work' });
   const registryEl = h('section', {
@@ -69,7 +70,7 @@ export function mount(root, ctx) {
   root.append(
     h('div', { class: 'screen-head' }, h('h1', { tabindex: -1 }, 'Line'), refreshButton),
     errors.el,
-    h('div', { class: 'grid' }, engraverEl, registryEl, workEl, repairsEl),
+    h('div', { class: 'grid' }, engraverEl, backlogEl, registryEl, workEl, repairsEl),
   );
 
   function renderRepairs(repairs) {
@@ -178,30 +179,6 @@ export function mount(root, ctx) {
     replace(engraverEl, children);
   }
 
-  function progressOf(order) {
-    const c = order.counts ?? {};
-    const done = (c.engraved ?? 0) + (c.cancelled ?? 0);
-    return h(
-      'div',
-      { class: 'progress' },
-      h('progress', {
-        max: Math.max(1, order.size),
-        value: done,
-        'aria-label': `Order ${order.id}: ${c.engraved ?? 0} of ${order.size} engraved`,
-        'data-test': 'order-progress',
-      }),
-      h(
-        'p',
-        { class: 'counts', 'data-test': 'order-counts' },
-        `${c.engraved ?? 0} of ${order.size} engraved`,
-        c.inProgress ? ` · ${c.inProgress} in progress` : '',
-        c.queued ? ` · ${c.queued} queued` : '',
-        c.cancelled ? ` · ${c.cancelled} cancelled` : '',
-        c.voidedCodes ? ` · ${plural(c.voidedCodes, 'code')} voided` : '',
-      ),
-    );
-  }
-
   /** The line sends only the first orders of a long queue, and how many there are in all. */
   function moreOrders(line, shown) {
     const total = typeof line.activeTotal === 'number' ? line.activeTotal : shown;
@@ -240,7 +217,7 @@ export function mount(root, ctx) {
         ? h(
             'p',
             { class: 'empty' },
-            'No order is open. ',
+            'No order is at the engraver. ',
             ctx.can('orders.submit') ? h('a', { href: '#/receive' }, 'Receive firearms') : null,
           )
         : h(
@@ -260,12 +237,13 @@ export function mount(root, ctx) {
                   chip(o.state),
                 ),
                 o.reason ? h('p', { class: 'reason' }, o.reason) : null,
-                progressOf(o),
+                orderProgress(o, o.counts),
                 orderActions(o, ctx, { done: refresh, failed }),
               ),
             ),
           ),
       moreOrders(line, orders.length),
+      engravedList(line.backlog),
       typeof line.indexesLeft === 'number'
         ? h(
             'p',
@@ -415,6 +393,10 @@ export function mount(root, ctx) {
     // The health check (open to all) carries the registry link when the line status does not.
     const registry =
       line.value.registry ?? (health.status === 'fulfilled' ? health.value?.checks?.registry : undefined);
+    replace(
+      backlogEl,
+      backlogView(line.value, outbox.status === 'fulfilled' ? outbox.value : undefined, ctx),
+    );
     if (outbox.status === 'rejected') {
       renderRegistry(registry, undefined);
       registryEl.append(errorView(outbox.reason, 'The outbox cannot be read'));
@@ -432,6 +414,9 @@ export function mount(root, ctx) {
     for (const el of root.querySelectorAll('[data-test="engraver-state-age"]')) {
       const at = el.getAttribute('data-at');
       if (at) el.textContent = ` read ${ago(at)}`;
+    }
+    for (const el of root.querySelectorAll('[data-test="outbox-oldest"][data-at]')) {
+      el.textContent = `queued ${ago(el.getAttribute('data-at'))}`;
     }
   }, 1000);
   refreshButton.addEventListener('click', () => busy(refreshButton, refresh));

@@ -4,6 +4,7 @@ import { enc, get, query, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { FIREARM_STATE_WORDS, groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
+import { countFirearms, orderProgress } from '../progress.js';
 import {
   busy,
   chip,
@@ -16,7 +17,7 @@ import {
   registryStatus,
 } from '../ui.js';
 
-const STATES = ['queued', 'running', 'paused', 'faulted', 'aborted', 'done'];
+const STATES = ['queued', 'running', 'paused', 'faulted', 'engraved', 'complete', 'aborted'];
 const PAGE = 50;
 
 export function mount(root, ctx) {
@@ -111,14 +112,20 @@ function mountList(root, ctx) {
                   { 'data-test': 'order-row', 'data-order': o.id },
                   h(
                     'td',
-                    null,
+                    { class: 'serial' },
                     h('a', { href: `#/orders/${enc(o.id)}`, class: 'mono', 'data-test': 'order-link' }, o.id),
                   ),
                   h('td', null, `${o.make} ${o.model}`),
                   h('td', { class: 'num' }, String(o.size)),
                   h('td', null, chip(o.state)),
-                  h('td', null, c ? `${c.engraved} engraved` : ''),
-                  h('td', { class: 'mono' }, o.destination ?? ''),
+                  h(
+                    'td',
+                    { class: 'nowrap', 'data-test': 'order-row-progress' },
+                    c
+                      ? `${c.engraved} engraved · ${c.verified ?? 0} verified · ${c.accepted ?? 0} accepted`
+                      : '',
+                  ),
+                  h('td', { class: 'mono serial' }, o.destination ?? ''),
                   h('td', null, o.source),
                   h('td', { title: o.createdAt }, when(o.createdAt)),
                 );
@@ -206,18 +213,6 @@ function isAfter(a, b) {
 }
 
 // ---- one order ---------------------------------------------------------------------------------
-
-function countsOf(firearms) {
-  const c = { queued: 0, inProgress: 0, engraved: 0, cancelled: 0, voidedCodes: 0 };
-  for (const f of firearms) {
-    if (f.state === 'queued') c.queued++;
-    else if (f.state === 'engraved') c.engraved++;
-    else if (f.state === 'cancelled') c.cancelled++;
-    else c.inProgress++;
-    c.voidedCodes += f.voided?.length ?? 0;
-  }
-  return c;
-}
 
 function qaWord(f) {
   const result = f.qa?.result ?? f.qa?.status;
@@ -329,7 +324,7 @@ function mountDetail(root, ctx, id) {
   const open = new Set();
 
   function renderHead() {
-    const c = countsOf(firearms);
+    const c = countFirearms(firearms);
     replace(
       head,
       h(
@@ -346,28 +341,17 @@ function mountDetail(root, ctx, id) {
             ['Source', order.source],
             ['Created', when(order.createdAt)],
             order.startedAt ? ['Started', when(order.startedAt)] : null,
-            order.finishedAt ? ['Finished', when(order.finishedAt)] : null,
+            order.finishedAt
+              ? [order.state === 'aborted' ? 'Aborted' : 'Engraved', when(order.finishedAt)]
+              : null,
+            order.completedAt ? ['Complete', when(order.completedAt)] : null,
           ],
           { 'data-test': 'order-facts' },
         ),
         h(
           'div',
           { class: 'order-side' },
-          h('progress', {
-            max: Math.max(1, order.size),
-            value: c.engraved + c.cancelled,
-            'aria-label': `${c.engraved} of ${order.size} engraved`,
-            'data-test': 'order-progress',
-          }),
-          h(
-            'p',
-            { class: 'counts', 'data-test': 'order-counts' },
-            `${c.engraved} of ${order.size} engraved`,
-            c.inProgress ? ` · ${c.inProgress} in progress` : '',
-            c.queued ? ` · ${c.queued} queued` : '',
-            c.cancelled ? ` · ${c.cancelled} cancelled` : '',
-            c.voidedCodes ? ` · ${plural(c.voidedCodes, 'code')} voided` : '',
-          ),
+          orderProgress(order, c),
           orderActions(order, ctx, { done: load, failed: (err) => errors.show(err) }),
           h(
             'p',
@@ -448,9 +432,9 @@ function mountDetail(root, ctx, id) {
                   'tr',
                   { 'data-test': 'firearm-row', 'data-serial': f.serial, 'data-state': f.state },
                   h('td', { class: 'num' }, String(f.seq + 1)),
-                  h('td', { class: 'mono' }, f.serial),
+                  h('td', { class: 'mono serial' }, f.serial),
                   h('td', null, chip(f.state, FIREARM_STATE_WORDS)),
-                  h('td', { class: 'mono code' }, f.code ? groupCode(f.code.text) : ''),
+                  h('td', { class: 'mono code serial' }, f.code ? groupCode(f.code.text) : ''),
                   h('td', null, qaWord(f)),
                   h('td', { class: 'num' }, f.voided?.length ? String(f.voided.length) : ''),
                   h('td', null, toggle),

@@ -9,7 +9,7 @@
 import { ApiError, enc, get, post, query } from '../api.js';
 import { h, replace } from '../dom.js';
 import { ALPHABET, asCode, FIREARM_STATE_WORDS, groupCode, plural, sourceOf, when } from '../format.js';
-import { busy, checkbox, chip, errorSlot, facts, field } from '../ui.js';
+import { busy, checkbox, chip, errorSlot, errorView, facts, field } from '../ui.js';
 import { imageReader } from './qa-image.js';
 
 const SERIAL = /^[A-Z0-9-]{1,32}$/;
@@ -199,12 +199,40 @@ export function mount(root, ctx) {
     'data-test': 'qa-firearm',
   });
   const pickButton = h('button', { type: 'submit', 'data-test': 'qa-pick' }, 'Pick');
+  // A serial or code the line does not know is said beside the field it was typed in.
+  const pickError = h('div', {
+    class: 'field-error',
+    'data-test': 'qa-pick-error',
+    'aria-live': 'assertive',
+  });
+  pickError.id = 'qa-pick-error';
   const pickForm = h(
     'form',
     { class: 'pick', novalidate: true, 'data-test': 'qa-pick-form' },
     field('Firearm: serial, or scan its code (Alt+F)', pickInput),
+    pickError,
     h('div', { class: 'actions' }, pickButton),
   );
+  function showPickError(err) {
+    replace(pickError, errorView(err, 'No firearm picked'));
+    pickInput.setAttribute('aria-invalid', 'true');
+    pickInput.setAttribute(
+      'aria-describedby',
+      [pickInput.getAttribute('aria-describedby'), pickError.id].filter(Boolean).join(' '),
+    );
+  }
+  pickInput.addEventListener('input', () => {
+    if (pickError.firstChild) clearPickError();
+  });
+  function clearPickError() {
+    replace(pickError);
+    pickInput.removeAttribute('aria-invalid');
+    const rest = (pickInput.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .filter((id) => id && id !== pickError.id);
+    if (rest.length > 0) pickInput.setAttribute('aria-describedby', rest.join(' '));
+    else pickInput.removeAttribute('aria-describedby');
+  }
   const panel = h('section', {
     class: 'card',
     'aria-labelledby': 'h-qa-firearm',
@@ -555,6 +583,7 @@ export function mount(root, ctx) {
 
   async function pick(raw, { focusRead = true } = {}) {
     errors.clear();
+    clearPickError();
     try {
       const rec = await busy(pickButton, () => lookup(raw));
       if (!rec) return;
@@ -569,7 +598,7 @@ export function mount(root, ctx) {
     } catch (err) {
       current = null;
       renderPanel();
-      errors.show(err, 'No firearm picked');
+      showPickError(err);
       pickInput.select();
     }
   }
@@ -604,9 +633,22 @@ export function mount(root, ctx) {
       d.ok ? groupCode(d.text) : 'not decoded',
     );
     const identifies = identifiesWords(d, verdict, policy);
+    // Numbered as the firearm's list of reads numbers them (the reads of its pin, from 1), not by
+    // the line's own read id, which counts every read of every firearm.
+    const earlier =
+      current?.firearm?.serial === read.serial
+        ? currentReads(current).filter((r) => r.id !== read.id).length
+        : 0;
     replace(
       result,
-      h('h2', null, `Read ${read.id} recorded`, read.round ? `, round ${read.round}` : ''),
+      h(
+        'h2',
+        { title: `read id ${read.id}` },
+        'Read ',
+        h('span', { 'data-test': 'qa-read-number' }, String(earlier + 1)),
+        ` of ${read.serial ?? 'this firearm'} recorded`,
+        read.round ? `, round ${read.round}` : '',
+      ),
       h(
         'div',
         { class: 'answer' },

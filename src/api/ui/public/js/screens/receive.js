@@ -3,14 +3,14 @@
 // the moment it is scanned, a serial the line already holds is looked up at once, and the order
 // is created with POST /api/v1/orders. The scan list survives a reload of the page.
 import { ApiError, enc, get, post, query } from '../api.js';
-import { h, replace } from '../dom.js';
+import { append, h, replace } from '../dom.js';
 import { plural } from '../format.js';
 import { busy, checkbox, errorSlot, field, notify } from '../ui.js';
 
 const SERIAL = /^[A-Z0-9-]{1,32}$/;
 const ORDER_ID = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
 const DRAFT = 'stampline.receive.draft';
-const FINISHED = new Set(['done', 'aborted']);
+const FINISHED = new Set(['engraved', 'complete', 'aborted']);
 
 function newOrderId() {
   const d = new Date();
@@ -185,7 +185,7 @@ export function mount(root, ctx) {
                   'tr',
                   { 'data-test': 'receive-row', 'data-serial': item.serial, class: problem ? 'flagged' : '' },
                   h('td', { class: 'num' }, String(i + 1)),
-                  h('td', { class: 'mono' }, item.serial),
+                  h('td', { class: 'mono serial' }, item.serial),
                   h('td', { class: problem ? 'bad-text' : '' }, status),
                   h('td', null, rework?.el ?? ''),
                   h('td', null, remove),
@@ -344,7 +344,9 @@ export function mount(root, ctx) {
     }
   });
 
-  root.append(
+  // dom.js's append skips the lead a manufacturer's line has none of (the DOM's would write "null")
+  append(
+    root,
     h('h1', { tabindex: -1 }, 'Receive firearms'),
     ctx.site.issuerKind === 'engraver'
       ? h(
