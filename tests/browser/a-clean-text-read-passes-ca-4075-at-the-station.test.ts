@@ -7,11 +7,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/line-rig.js';
 import { requireCommands } from '../support/tools.js';
-import { BrowserLine, PEOPLE } from './support/line.js';
+import { BrowserLine, PEOPLE, sel } from './support/line.js';
 
 const canRun = requireCommands('chromium');
 const line = new BrowserLine();
-const sel = (name: string) => `[data-test="${name}"]`;
 
 describe.runIf(canRun)('a clean text read passes ca-4075 at the station', () => {
   beforeAll(async () => {

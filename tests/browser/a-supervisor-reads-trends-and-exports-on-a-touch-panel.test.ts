@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireCommands } from '../support/tools.js';
-import { BrowserLine, PEOPLE, type Person, screensDir } from './support/line.js';
+import { BrowserLine, logIn as logInAs, PEOPLE, type Person, screensDir, sel } from './support/line.js';
 
 const canRun = requireCommands('chromium');
 const line = new BrowserLine();
-const sel = (name: string) => `[data-test="${name}"]`;
 const PANEL = { width: 1024, height: 768 };
 const ORDER = 'ORD-ST1';
 const SERIALS = ['ST-0001', 'ST-0002', 'ST-0003'];
@@ -20,16 +19,8 @@ const SERIALS = ['ST-0001', 'ST-0002', 'ST-0003'];
 const pad = (n: number) => String(n).padStart(2, '0');
 const localDay = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 
-async function logIn(person: Person, options: BrowserContextOptions = {}): Promise<Page> {
-  const context = await line.browser!.newContext({ viewport: PANEL, acceptDownloads: true, ...options });
-  context.setDefaultTimeout(120_000);
-  const page = await context.newPage();
-  await page.goto(`${line.url}/#/login`);
-  await page.fill(sel('login-user'), person.name);
-  await page.fill(sel('login-password'), person.password);
-  await page.click(sel('login-submit'));
-  await page.waitForSelector(`${sel('whoami')}:has-text("${person.name}")`);
-  return page;
+function logIn(person: Person, options: BrowserContextOptions = {}): Promise<Page> {
+  return logInAs(line, person, { viewport: PANEL, acceptDownloads: true, ...options });
 }
 
 /** Calls the API from the page, with its session, as the page's own scripts do. */

@@ -16,13 +16,12 @@ import { EngraverDevice } from '../../simulators/engraver/device.js';
 import { ModbusTcpServer } from '../../simulators/engraver/modbus-tcp-server.js';
 import { freePort } from '../support/line-rig.js';
 import { requireCommands } from '../support/tools.js';
-import { BrowserLine, PEOPLE, type Person, screensDir } from './support/line.js';
+import { BrowserLine, logIn as logInAs, PEOPLE, type Person, screensDir, sel } from './support/line.js';
 
 const canRun = requireCommands('chromium');
 const line = new BrowserLine();
 const device = new EngraverDevice({ markingTimeMs: 150 });
 let server: ModbusTcpServer | undefined;
-const sel = (name: string) => `[data-test="${name}"]`;
 const FAULT = `${sel('alarm-banner')} ${sel('alarm')}[data-kind="engraver-fault"]`;
 
 /** docs/screens/ with `npm run screens`, else the test's folder. */
@@ -32,17 +31,8 @@ async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
 }
 
-async function logIn(person: Person): Promise<Page> {
-  const context = await line.browser!.newContext({ viewport: { width: 1280, height: 800 } });
-  // Waits are for what the line does, not how fast a loaded machine does it.
-  context.setDefaultTimeout(120_000);
-  const page = await context.newPage();
-  await page.goto(`${line.url}/#/login`);
-  await page.fill(sel('login-user'), person.name);
-  await page.fill(sel('login-password'), person.password);
-  await page.click(sel('login-submit'));
-  await page.waitForSelector(`${sel('whoami')}:has-text("${person.name}")`);
-  return page;
+function logIn(person: Person): Promise<Page> {
+  return logInAs(line, person);
 }
 
 describe.runIf(canRun)('an operator sees every alarm on every screen', () => {

@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/line-rig.js';
 import { requireCommands } from '../support/tools.js';
-import { BrowserLine, PEOPLE, type Person, screensDir } from './support/line.js';
+import { BrowserLine, logIn as logInAs, PEOPLE, type Person, screensDir, sel } from './support/line.js';
 
 const ORDER = {
   id: 'ORD-B1',
@@ -27,17 +27,9 @@ const ORDER = {
 const canRun = requireCommands('chromium');
 const line = new BrowserLine();
 let screens = '';
-const sel = (name: string) => `[data-test="${name}"]`;
 
-async function logIn(person: Person): Promise<Page> {
-  const context = await line.browser!.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${line.url}/#/login`);
-  await page.fill(sel('login-user'), person.name);
-  await page.fill(sel('login-password'), person.password);
-  await page.click(sel('login-submit'));
-  await page.waitForSelector(`${sel('whoami')}:has-text("${person.name}")`);
-  return page;
+function logIn(person: Person): Promise<Page> {
+  return logInAs(line, person);
 }
 
 async function shoot(page: Page, name: string): Promise<void> {

@@ -15,23 +15,15 @@ import { caseImageModel } from '../../simulators/case-image/model.js';
 import { encodeCaseImage, renderCaseImage } from '../../simulators/case-image/render.js';
 import { until } from '../support/line-rig.js';
 import { requireCommands } from '../support/tools.js';
-import { BrowserLine, PEOPLE, type Person } from './support/line.js';
+import { BrowserLine, logIn as logInAs, PEOPLE, type Person, sel } from './support/line.js';
 
 const canRun = requireCommands('chromium');
 const line = new BrowserLine();
-const sel = (name: string) => `[data-test="${name}"]`;
 let dir = '';
 const dashed = (t: string) => `${t.slice(0, 5)}-${t.slice(5)}`;
 
-async function logIn(person: Person): Promise<Page> {
-  const context = await line.browser!.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${line.url}/#/login`);
-  await page.fill(sel('login-user'), person.name);
-  await page.fill(sel('login-password'), person.password);
-  await page.click(sel('login-submit'));
-  await page.waitForSelector(`${sel('whoami')}:has-text("${person.name}")`);
-  return page;
+function logIn(person: Person): Promise<Page> {
+  return logInAs(line, person, { viewport: { width: 1280, height: 900 } });
 }
 
 describe.runIf(canRun)('the QA station reads a case image', () => {

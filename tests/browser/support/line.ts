@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { stringify } from 'yaml';
 import { freePort, until } from '../../support/line-rig.js';
 
@@ -191,4 +191,27 @@ export class BrowserLine {
     await this.stopDaemon().catch(() => undefined);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The element of a `data-test` name. */
+export const sel = (name: string) => `[data-test="${name}"]`;
+
+/**
+ * A new browser window logged in as `person` (1280 x 800 unless `options` say otherwise). Waits
+ * are for what the line does, not how fast a loaded machine does it: two minutes at most.
+ */
+export async function logIn(
+  line: BrowserLine,
+  person: Person,
+  options: BrowserContextOptions = {},
+): Promise<Page> {
+  const context = await line.browser!.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  context.setDefaultTimeout(120_000);
+  const page = await context.newPage();
+  await page.goto(`${line.url}/#/login`);
+  await page.fill(sel('login-user'), person.name);
+  await page.fill(sel('login-password'), person.password);
+  await page.click(sel('login-submit'));
+  await page.waitForSelector(`${sel('whoami')}:has-text("${person.name}")`);
+  return page;
 }

@@ -66,6 +66,31 @@ export function backlogView(line, outbox, ctx) {
   ];
 }
 
+/**
+ * One order as the Line screen lists it: its id (a link to the order), make and model, state,
+ * the reason it is paused or faulted, its bar, and whatever `more` the list adds (its actions).
+ * @param {string} test the item's `data-test`
+ * @param {...(Node | null)} more
+ */
+export function orderLiveItem(o, test, ...more) {
+  return h(
+    'li',
+    { class: 'order-live', 'data-test': test, 'data-order': o.id },
+    h(
+      'div',
+      { class: 'order-live-head' },
+      h('a', { href: `#/orders/${enc(o.id)}`, class: 'order-id' }, o.id),
+      ' ',
+      h('span', null, `${o.make} ${o.model}`),
+      ' ',
+      chip(o.state),
+    ),
+    o.reason ? h('p', { class: 'reason' }, o.reason) : null,
+    orderProgress(o, o.counts),
+    ...more,
+  );
+}
+
 /** The engraved orders not yet complete, oldest first, each with its bar; null when there are none. */
 export function engravedList(backlog) {
   const orders = backlog?.engravedOrders ?? [];
@@ -76,22 +101,7 @@ export function engravedList(backlog) {
     h(
       'ul',
       { class: 'orders-live' },
-      orders.map((o) =>
-        h(
-          'li',
-          { class: 'order-live', 'data-test': 'engraved-order', 'data-order': o.id },
-          h(
-            'div',
-            { class: 'order-live-head' },
-            h('a', { href: `#/orders/${enc(o.id)}`, class: 'order-id' }, o.id),
-            ' ',
-            h('span', null, `${o.make} ${o.model}`),
-            ' ',
-            chip(o.state),
-          ),
-          orderProgress(o, o.counts),
-        ),
-      ),
+      orders.map((o) => orderLiveItem(o, 'engraved-order')),
     ),
     more > 0
       ? h(

@@ -6,9 +6,8 @@ import { enc, get, post, throttle } from '../api.js';
 import { h, replace } from '../dom.js';
 import { groupCode, plural, when } from '../format.js';
 import { orderActions } from '../order-actions.js';
-import { orderProgress } from '../progress.js';
 import { askReason, busy, chip, errorSlot, errorView, facts, notify } from '../ui.js';
-import { ago, backlogView, engravedList } from './line-backlog.js';
+import { ago, backlogView, engravedList, orderLiveItem } from './line-backlog.js';
 
 /** What the floor does about each fault of the reference engraver (spec engraver-modbus.md). */
 const FAULT_ADVICE = {
@@ -224,22 +223,7 @@ export function mount(root, ctx) {
             'ul',
             { class: 'orders-live' },
             orders.map((o) =>
-              h(
-                'li',
-                { class: 'order-live', 'data-test': 'active-order', 'data-order': o.id },
-                h(
-                  'div',
-                  { class: 'order-live-head' },
-                  h('a', { href: `#/orders/${enc(o.id)}`, class: 'order-id' }, o.id),
-                  ' ',
-                  h('span', null, `${o.make} ${o.model}`),
-                  ' ',
-                  chip(o.state),
-                ),
-                o.reason ? h('p', { class: 'reason' }, o.reason) : null,
-                orderProgress(o, o.counts),
-                orderActions(o, ctx, { done: refresh, failed }),
-              ),
+              orderLiveItem(o, 'active-order', orderActions(o, ctx, { done: refresh, failed })),
             ),
           ),
       moreOrders(line, orders.length),
