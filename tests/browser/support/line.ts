@@ -1,7 +1,8 @@
 /**
  * A whole line for browser tests, run as a person would run it: `stampline user add` creates the
  * people, then `stampline start` runs the daemon with its simulated engraver, embedded broker and
- * simulated registry on free ports, and a headless Debian Chromium drives the web UI.
+ * simulated registry on free ports (or with a broker and registry the test runs itself, so it can
+ * stop the broker while the daemon runs), and a headless Debian Chromium drives the web UI.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import { freePort, until } from '../../support/line-rig.js';
 const BIN = resolve(import.meta.dirname, '../../../bin/stampline.js');
 export const CHROMIUM = process.env.STAMPLINE_CHROMIUM ?? '/usr/bin/chromium';
 export const ERP_TOKEN = 'browser-erp-token-0123456789';
+/** The operator's machine token: starts, pauses and aborts orders through the API. */
+export const OPERATOR_TOKEN = 'browser-operator-token-0123456789';
 
 /** Where screenshots go: docs/screens/ when asked (`npm run screens`), else a temporary folder. */
 export function screensDir(fallback: string): string {
@@ -57,11 +60,18 @@ export class BrowserLine {
   /**
    * `engraverPort`: the line uses an engraver simulator the test runs itself on that port (to
    * fault it at will) instead of the daemon's embedded one. `issuerKind`: a licensed installer's
-   * line (`engraver`, the default) or a manufacturer's.
+   * line (`engraver`, the default) or a manufacturer's. `mqttUrl`: the line uses a broker the test
+   * runs itself at that URL (to stop and start it at will), and the daemon runs neither the
+   * embedded broker nor the simulated registry: the test runs the registry too.
    */
   async start(
     policy: Record<string, unknown>,
-    opts: { engraverPort?: number; serveTimeoutMs?: number; issuerKind?: 'engraver' | 'manufacturer' } = {},
+    opts: {
+      engraverPort?: number;
+      mqttUrl?: string;
+      serveTimeoutMs?: number;
+      issuerKind?: 'engraver' | 'manufacturer';
+    } = {},
   ): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'stampline-browser-'));
     this.dataDir = join(this.dir, 'data');
@@ -82,9 +92,9 @@ export class BrowserLine {
           indexBlock: { start: 0, size: 100_000 },
         },
         http: { host: '127.0.0.1', port: http },
-        auth: { erpToken: ERP_TOKEN },
+        auth: { erpToken: ERP_TOKEN, operatorToken: OPERATOR_TOKEN },
         engraver: { url: `modbus-tcp://127.0.0.1:${engraver}?unit=1`, id: 'browser-laser' },
-        mqtt: { url: `mqtt://127.0.0.1:${broker}`, protocolVersion: 4 },
+        mqtt: { url: opts.mqttUrl ?? `mqtt://127.0.0.1:${broker}`, protocolVersion: 4 },
         qa: { policy },
         simulators: {
           engraver: {
@@ -93,8 +103,8 @@ export class BrowserLine {
             port: engraver,
             markingTimeMs: 150,
           },
-          broker: { enabled: true, port: broker },
-          registry: { enabled: true },
+          broker: { enabled: opts.mqttUrl === undefined, port: broker },
+          registry: { enabled: opts.mqttUrl === undefined },
         },
         log: { level: 'info' },
       }),
@@ -151,12 +161,17 @@ export class BrowserLine {
     });
   }
 
-  /** Calls the API as the ERP would. */
-  async erp(method: string, path: string, body?: unknown): Promise<{ status: number; body: ApiBody }> {
+  /** Calls the API as the ERP would (or, with `token`, as the machine that token is for). */
+  async erp(
+    method: string,
+    path: string,
+    body?: unknown,
+    token = ERP_TOKEN,
+  ): Promise<{ status: number; body: ApiBody }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${ERP_TOKEN}`,
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
