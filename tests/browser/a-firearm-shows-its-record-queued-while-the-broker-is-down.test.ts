@@ -18,6 +18,8 @@ import { freePort, until } from '../support/line-rig.js';
 import { requireCommands } from '../support/tools.js';
 import { type ApiBody, BrowserLine, logIn, OPERATOR_TOKEN, PEOPLE, screensDir, sel } from './support/line.js';
 
+/** A code as the screens write it, in two groups of five. */
+const dashed = (code: string) => `${code.slice(0, 5)}-${code.slice(5)}`;
 const ORDER = {
   id: 'ORD-Q1',
   make: 'Acme Arms',
@@ -114,7 +116,7 @@ describe.runIf(canRun)('a firearm whose record waits for the broker', () => {
     const queuedLine = page.locator(`${sel('registry-record')}[data-state="queued"]`);
     expect(await queuedLine.count()).toBe(1);
     expect(await queuedLine.textContent()).toBe(
-      `Engraved record of ${record.code}: queued since ${minuteOf(record.since!)}: waits for the registry's answer`,
+      `Engraved record of ${dashed(record.code)}: queued since ${minuteOf(record.since!)}: waits for the registry's answer`,
     );
     await page.screenshot({ path: join(screensDir(line.dir), 'record-queued.png'), fullPage: true });
 
@@ -161,7 +163,7 @@ describe.runIf(canRun)('a firearm whose record waits for the broker', () => {
     await page.waitForSelector(`${sel('record-facts')} ${status('accepted')}`);
     expect(await page.textContent(`${status('accepted')} .chip`)).toBe('accepted by the registry');
     expect(await page.textContent(`${sel('registry-record')}[data-state="accepted"]`)).toBe(
-      `Engraved record of ${record.code}: accepted ${minuteOf(accepted.records[0]!.at!)}`,
+      `Engraved record of ${dashed(record.code)}: accepted ${minuteOf(accepted.records[0]!.at!)}`,
     );
     await page.context().close();
   }, 300_000);

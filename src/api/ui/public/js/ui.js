@@ -3,7 +3,7 @@
 // notices.
 import { enc } from './api.js';
 import { append, h, replace } from './dom.js';
-import { FIREARM_STATE_WORDS, when } from './format.js';
+import { FIREARM_STATE_WORDS, groupCode, when } from './format.js';
 
 let fieldCount = 0;
 
@@ -349,7 +349,7 @@ export function registryStatus(f) {
             h(
               'li',
               { 'data-test': 'registry-record', 'data-state': r.state },
-              `${RECORD_WORDS[r.event] ?? r.event} of ${r.code}: ${recordLine(r)}`,
+              `${RECORD_WORDS[r.event] ?? r.event} of ${groupCode(r.code)}: ${recordLine(r)}`,
             ),
           ),
         )
