@@ -87,11 +87,12 @@ export class Line extends GuardedEmitter<LineEvents> {
 
   /** Stops taking new jobs, lets the job in flight end (bounded by the job timeout), then returns. */
   async stop(): Promise<void> {
-    if (this.ctx.stopping) return this.loopDone;
+    if (this.ctx.stopping) return this.loopDone?.then(() => this.ctx.drained());
     this.ctx.stopping = true;
     this.ctx.wake.notify();
     this.unsubscribeLink?.();
     await this.loopDone;
+    await this.ctx.drained();
   }
 
   // ---- Orders ------------------------------------------------------------------------------

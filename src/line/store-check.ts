@@ -14,8 +14,9 @@ import { fromSafeName } from '../store/names.js';
 import { readSegmentRecord, segmentProblems } from '../store/segment-record.js';
 import { type AllocatorDoc, isReserved } from './allocator.js';
 import { CodeIndex } from './code-index.js';
+import { JOURNAL_DIR, type JournalEntry, journalKey, readJournal } from './firearm-journal.js';
 import type { Firearm, OrderHeader } from './model.js';
-import { CHUNK_SIZE } from './repository.js';
+import { CHUNK_SIZE, type ChunkDoc } from './repository.js';
 import { SerialIndex } from './serial-index.js';
 import { codesInAuditEntry, indexOfCode, unreservedWitnesses, type WitnessIndex } from './witness.js';
 
@@ -28,6 +29,7 @@ export const STORE_FILES = [
   'qa/reads.segments.json',
   'serials/shards.json',
   'codes/shards.json',
+  'journal/firearms.segments.json',
 ];
 
 /** One thing wrong, and whether `--repair` can fix it. */
@@ -68,6 +70,7 @@ export const LOGS = [
   { folder: 'outbox', name: 'outbox' },
   { folder: 'qa', name: 'reads' },
   { folder: 'docs/line', name: 'order-catalogue' },
+  { folder: 'journal', name: 'firearms' },
 ] as const;
 
 export async function checkStore(o: CheckOptions): Promise<CheckReport> {
@@ -163,6 +166,12 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
       .map((e) => e.name)
       .sort();
   } catch {}
+  // An unfinished order's chunks may lag its firearms' journal lines (folded in the background);
+  // a line is newer than its chunk when its number is higher than the chunk's.
+  const journal = await readJournal(dir).catch((err: Error) => {
+    findings.push({ file: join(dir, JOURNAL_DIR), problem: err.message });
+    return new Map<string, JournalEntry>();
+  });
   for (const folder of folders) {
     const base = join(docs, 'orders', folder);
     const header = await readJson<OrderHeader>(join(base, 'header.json'), findings, true);
@@ -188,7 +197,11 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
       } else if (list.some((f, j) => f?.orderId !== header.id || f.seq !== i * CHUNK_SIZE + j)) {
         findings.push({ file, problem: `holds firearms that are not those of order ${header.id}` });
       } else {
-        report.firearms.push(...list);
+        const behind = (f: Firearm) => {
+          const line = journal.get(journalKey(header.id, f.seq));
+          return line && line.n > ((chunk as ChunkDoc).journal ?? 0) ? line.f : f;
+        };
+        report.firearms.push(...list.map(behind));
       }
     }
     if (fromSafeName(folder) !== header.id)
