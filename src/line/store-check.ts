@@ -15,7 +15,7 @@ import { readSegmentRecord, segmentProblems } from '../store/segment-record.js';
 import { type AllocatorDoc, isReserved } from './allocator.js';
 import { CodeIndex } from './code-index.js';
 import { JOURNAL_DIR, type JournalEntry, journalKey, readJournal } from './firearm-journal.js';
-import type { Firearm, OrderHeader } from './model.js';
+import { type Firearm, IN_FLIGHT, type OrderHeader } from './model.js';
 import { CHUNK_SIZE, type ChunkDoc } from './repository.js';
 import { SerialIndex } from './serial-index.js';
 import { codesInAuditEntry, indexOfCode, unreservedWitnesses, type WitnessIndex } from './witness.js';
@@ -232,7 +232,10 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
   }
   const codeIndexCodes: string[] = [];
   for (const f of report.firearms) {
-    for (const c of [...(f.code ? [f.code] : []), ...f.voided]) {
+    // The code of a firearm in flight is indexed beside its job (`job-runner.ts`): a stop before
+    // that leaves it out, and start-up indexes it (`WorkLoop.recover`).
+    const current = f.code && !IN_FLIGHT.has(f.state) ? [f.code] : [];
+    for (const c of [...current, ...f.voided]) {
       const holders = await codes.lookup(c.text);
       if (!holders.some((h) => h.orderId === f.orderId && h.seq === f.seq)) {
         findings.push({
