@@ -43,9 +43,9 @@ export interface FirearmWrite {
   /** Applied in memory now, durable with the next change that is not deferred. */
   deferred?: boolean;
   /**
-   * Another durable write of the same step (the code's index entry), begun once this change is on
-   * the disk, so that it never names a firearm the disk does not show with it; waited for by the
-   * next change the line waits for after that.
+   * Another durable write of the same step (the code's index entry), begun with the write that
+   * puts this change on the disk (a deferred change: the next one the line waits for), never
+   * before it; waited for by the next change the line waits for after that.
    */
   after?: () => Promise<void>;
 }
@@ -175,13 +175,15 @@ export class FirearmJournal {
       await Promise.all(this.alongside.splice(0));
       const lines = this.takeDeferred();
       lines.push(entry);
-      await this.log.append(lines);
+      const appended = this.log.append(lines);
+      // Begun with the write that puts their firearms on the disk, not before it.
+      this.beginLater();
+      await appended;
     } catch (err) {
       // Not on the disk: memory goes back to what the disk holds for this step.
       if (chunk.data.firearms[at] === next) chunk.data.firearms[at] = prev;
       throw err;
     }
-    this.beginLater();
     this.foldIfRolled();
     return next;
   }

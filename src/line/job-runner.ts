@@ -63,11 +63,11 @@ export class JobRunner {
           this.ctx.crash(e.point, current);
           break;
         case 'write': {
-          // The code's index entry is written once the firearm holding the code is on the disk
-          // (with `marking`, before the start), beside the job, and waited for before the code's
-          // end (engraved or voided) is written: a crash before that leaves the firearm in flight,
-          // and start-up indexes the code of a firearm in flight that lacks it
-          // (`WorkLoop.recover`). So the index never names a firearm the disk shows without it.
+          // The code's index entry is written with the write that puts the firearm holding the
+          // code on the disk (`marking`, before the start), beside the job, and waited for before
+          // the code's end (engraved or voided) is written: a crash before that leaves the firearm
+          // in flight, and start-up indexes the code of a firearm in flight that lacks it
+          // (`WorkLoop.recover`). An entry whose firearm does not hold the code is passed over.
           const index = e.indexCode && code ? () => o.repo.indexCode(code.text, f) : undefined;
           current = await o.repo.updateFirearm(order, f.seq, (x) => applyChange(x, s.change), {
             ...(e.deferred ? { deferred: true } : {}),
