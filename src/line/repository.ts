@@ -28,13 +28,13 @@ import {
   type FirearmRef,
   firearmAt,
   firearmChunkName,
-  firearmsOf,
   type LoadedOrder,
   orderDocPath,
   pad,
   placeholderHeader,
   type StoredFirearm,
 } from './loaded-order.js';
+import { firearmsWithCode, firearmsWithSerial, holders } from './lookups.js';
 import type { Firearm, OrderHeader } from './model.js';
 import { newestFirst } from './model.js';
 import { type CatalogueRebuild, OrderCatalogue } from './order-catalogue.js';
@@ -82,8 +82,8 @@ export class LineRepository {
   /** Unfinished orders the last start dropped because their creation never finished. */
   unborn: string[] = [];
   private activeDoc!: Doc<ActiveDoc>;
-  private readonly serials: SerialIndex;
-  private readonly codes: CodeIndex;
+  readonly serials: SerialIndex;
+  readonly codes: CodeIndex;
   private readonly catalogue: OrderCatalogue;
   /** Where the unfinished orders' firearm changes are written first (`firearm-journal.ts`). */
   readonly journal: FirearmJournal;
@@ -242,33 +242,6 @@ export class LineRepository {
   }
 
   /**
-   * For each of these serials the line holds, the order that last held it and whether that order
-   * is unfinished. Index entries of an order whose creation never finished are passed over.
-   */
-  async holders(serials: Iterable<string>): Promise<Map<string, { orderId: string; unfinished: boolean }>> {
-    const result = new Map<string, { orderId: string; unfinished: boolean }>();
-    const exists = new Map<string, boolean>();
-    for (const [serial, orderIds] of await this.serials.lookup(serials)) {
-      for (let i = orderIds.length - 1; i >= 0; i--) {
-        const orderId = orderIds[i]!;
-        let real = exists.get(orderId);
-        if (real === undefined) {
-          real = await this.orderExists(orderId);
-          exists.set(orderId, real);
-        }
-        if (!real) continue;
-        const state = this.active.get(orderId)?.header.data.state;
-        result.set(serial, {
-          orderId,
-          unfinished: state !== undefined && state !== 'done' && state !== 'aborted',
-        });
-        break;
-      }
-    }
-    return result;
-  }
-
-  /**
    * Right before the catalogue is loaded too: every order keeps its header file, and an order
    * exists once that file does, so the file answers for a finished order the catalogue has not
    * listed yet.
@@ -374,6 +347,21 @@ export class LineRepository {
     await order.header.update(change);
   }
 
+  /** For each of these serials the line holds, the order that last held it and whether it is unfinished (`lookups.ts`). */
+  holders(serials: Iterable<string>): Promise<Map<string, { orderId: string; unfinished: boolean }>> {
+    return holders(this, serials);
+  }
+
+  /** The firearms given this code, current or voided, as stored (`lookups.ts`). */
+  firearmsWithCode(code: string): Promise<StoredFirearm[]> {
+    return firearmsWithCode(this, code);
+  }
+
+  /** Every firearm that has held this serial, oldest order first, as stored (`lookups.ts`). */
+  firearmsWithSerial(serial: string): Promise<StoredFirearm[]> {
+    return firearmsWithSerial(this, serial);
+  }
+
   /** The code on the last line of each code index shard (see `CodeIndex.lastCodes`). */
   codeIndexTails(): Promise<string[]> {
     return this.codes.lastCodes();
@@ -393,46 +381,6 @@ export class LineRepository {
     return (await this.codes.lookup(code)).some(
       (h) => h.orderId === firearm.orderId && h.seq === firearm.seq,
     );
-  }
-
-  /**
-   * The firearms that were given this code (current or voided), as stored. Index entries whose
-   * firearm does not carry the code (a crash between the two writes) are passed over.
-   */
-  async firearmsWithCode(code: string): Promise<StoredFirearm[]> {
-    const found: StoredFirearm[] = [];
-    for (const h of await this.codes.lookup(code)) {
-      const stored = await this.firearm(h);
-      if (!stored) continue;
-      const f = stored.firearm;
-      if (f.code?.text === code || f.voided.some((v) => v.text === code)) found.push(stored);
-    }
-    return found;
-  }
-
-  /** Every firearm that has held this serial, oldest order first, as stored. */
-  async firearmsWithSerial(serial: string): Promise<StoredFirearm[]> {
-    const holders = (await this.serials.locate([serial])).get(serial) ?? [];
-    const found: StoredFirearm[] = [];
-    for (const h of holders) {
-      let stored: StoredFirearm | undefined;
-      if (h.seq !== undefined) {
-        stored = await this.firearm({ orderId: h.orderId, seq: h.seq });
-      } else {
-        // entries written before the place was kept: the order is searched
-        const order = await this.order(h.orderId);
-        if (order) {
-          for (const f of firearmsOf(order)) {
-            if (f.serial === serial) {
-              stored = { order: order.header.data, firearm: f };
-              break;
-            }
-          }
-        }
-      }
-      if (stored && stored.firearm.serial === serial) found.push(stored);
-    }
-    return found;
   }
 
   /**
