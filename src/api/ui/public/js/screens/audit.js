@@ -100,9 +100,9 @@ export function mount(root, ctx) {
                     { 'data-test': 'audit-row', 'data-seq': String(e.seq) },
                     h('td', { class: 'num' }, String(e.seq)),
                     h('td', { title: e.time, class: 'audit-when' }, when(e.time)),
-                    h('td', { class: 'mono' }, e.actor),
-                    h('td', { class: 'mono' }, e.action),
-                    h('td', { class: 'mono' }, e.subject),
+                    h('td', { class: 'mono', title: e.actor }, e.actor),
+                    h('td', { class: 'mono', title: e.action }, e.action),
+                    h('td', { class: 'mono', title: e.subject }, e.subject),
                     h('td', { class: 'audit-reason', title: e.reason ?? '' }, e.reason ?? '', readNote(e)),
                     h(
                       'td',
