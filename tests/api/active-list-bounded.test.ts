@@ -12,6 +12,9 @@ import { useStation } from './support.js';
 const s = useStation({ per: 'file', markingTimeMs: 0 });
 
 const QUEUED = ACTIVE_PAGE * 2 + 7;
+/** The firearms an order's counts account for: queued, at the engraver, or engraved. */
+const firearmsOf = (c: { queued: number; inProgress: number; engraved: number }) =>
+  c.queued + c.inProgress + c.engraved;
 const idOf = (i: number) => `Q-${String(i).padStart(4, '0')}`;
 
 beforeAll(async () => {
@@ -42,10 +45,13 @@ describe('the active orders, with many queued', () => {
     const res = await get('/api/v1/orders?limit=1');
     const body = res.json();
     expect(body.all).toHaveLength(1);
-    expect(body.all[0].counts).toMatchObject({ queued: 2 });
+    // paused right after its start: its first firearm may have been taken up before the pause
+    expect(body.all[0].id).toBe(idOf(QUEUED - 1));
+    expect(firearmsOf(body.all[0].counts)).toBe(2);
     expect(body.active).toHaveLength(ACTIVE_PAGE);
     expect(body.activeTotal).toBe(QUEUED);
-    expect(body.active[0]).toMatchObject({ id: idOf(QUEUED - 1), state: 'paused', counts: { queued: 2 } });
+    expect(body.active[0]).toMatchObject({ id: idOf(QUEUED - 1), state: 'paused' });
+    expect(firearmsOf(body.active[0].counts)).toBe(2);
     expect(body.active[1]).toMatchObject({ id: idOf(0), state: 'queued' });
   });
 

@@ -137,11 +137,12 @@ describe.runIf(canRun)('a firearm whose record waits for the broker', () => {
     await until(
       async () => ((await line.erp('GET', '/api/v1/outbox')).body.depth === 0 ? true : undefined),
       'the outbox to empty',
-      60_000,
+      120_000,
     );
     await until(
       () => (registry!.bindings().length === ORDER.firearms.length ? true : undefined),
       'both codes bound in the registry',
+      60_000,
     );
     for (const f of ORDER.firearms) {
       await page.waitForSelector(`${detailOf(f.serial)} ${status('accepted')}`, { timeout: 60_000 });

@@ -94,7 +94,13 @@ export class BrowserLine {
         http: { host: '127.0.0.1', port: http },
         auth: { erpToken: ERP_TOKEN, operatorToken: OPERATOR_TOKEN },
         engraver: { url: `modbus-tcp://127.0.0.1:${engraver}?unit=1`, id: 'browser-laser' },
-        mqtt: { url: opts.mqttUrl ?? `mqtt://127.0.0.1:${broker}`, protocolVersion: 4 },
+        mqtt: {
+          url: opts.mqttUrl ?? `mqtt://127.0.0.1:${broker}`,
+          protocolVersion: 4,
+          // A broker the test restarts forgets who listened: records the line sends before the
+          // registry has subscribed again are lost, and sent again after this long.
+          ...(opts.mqttUrl ? { resendAfterMs: 3000 } : {}),
+        },
         qa: { policy },
         simulators: {
           engraver: {
