@@ -227,11 +227,6 @@ export class FirearmJournal {
     for (const c of order.chunks) this.dirty.delete(c);
   }
 
-  /** Resolves once no fold is under way (tests and benchmarks: a fold's end is not otherwise seen). */
-  async settled(): Promise<void> {
-    while (this.folding) await this.folding;
-  }
-
   /** Once the journal has begun a new segment, the ones before it are folded in the background. */
   private foldIfRolled(): void {
     if (this.folding || this.log.currentSegment <= this.foldFrom) return;
