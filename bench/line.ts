@@ -2,23 +2,21 @@
  * Line benchmarks, each against a baseline measured in the same run:
  *  1. firearms per second through the whole line (durable store, Modbus TCP driver, simulated
  *     engraver with zero marking time, durable outbox) vs the fewest raw modbus-serial calls
- *     that run the same job cycle, and vs a raw loop of the disk's fastest durable write (append
- *     ~200 bytes to a file, fdatasync) in the same folder, so the line is read against both limits;
+ *     that run the same job cycle;
  *  3. the time of one firearm's durable write, and the daemon's start-up time and memory, with
  *     10,000, 100,000 and 1,000,000 firearms already in the store, in finished orders of 100,000
  *     and in finished orders of 10 (100,000 orders at 1,000,000 firearms), with the order
  *     catalogue and without it (rebuilt from every header file), vs a raw durable write of the
- *     same bytes and a raw append + fdatasync of the journal line's size, and vs
- *     `stampline --version` for start-up;
+ *     same bytes, and vs `stampline --version` for start-up;
  *  4. taking a 100,000-firearm CSV order through the line: time and peak memory (vs parsing and
  *     validating the file alone).
  * Part 2 (the outbox flushing to Mosquitto) is `npm run bench:outbox`.
  *
- * Run: npm run bench:line [-- --quick] [-- --no-csv] [-- --only-1]   (--quick stops at 100,000
- *      firearms of history; --no-csv leaves out part 4; --only-1 runs part 1 alone)
+ * Run: npm run bench:line [-- --quick] [-- --no-csv]   (--quick stops at 100,000 firearms of
+ *      history; --no-csv leaves out part 4)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -29,7 +27,7 @@ import { ModbusClient } from '../src/engraver/modbus/client.js';
 import { parseOrdersCsv } from '../src/erp/csv.js';
 import type { RecordSink } from '../src/line/line.js';
 import type { Firearm, OrderHeader } from '../src/line/model.js';
-import { CHUNK_SIZE, firearmAt, LineRepository, orderCatalogueSegment } from '../src/line/repository.js';
+import { CHUNK_SIZE, LineRepository, orderCatalogueSegment } from '../src/line/repository.js';
 import { SHARDS, shardOf } from '../src/line/serial-index.js';
 import { createLineServices, type LineServices } from '../src/line-services.js';
 import { Outbox } from '../src/registry/outbox.js';
@@ -144,40 +142,8 @@ async function rawJobCycles(port: number, n: number): Promise<number> {
   return (n / elapsed) * 1000;
 }
 
-/**
- * Appends of `bytes` bytes to one file, each followed by fdatasync, per second: the fastest
- * durable write the disk offers, a floor for anything that must be on the disk before it goes on.
- */
-async function rawAppendSyncs(dir: string, n: number, bytes: number): Promise<number> {
-  const file = join(dir, 'raw-append.log');
-  const handle = await open(file, 'a');
-  const line = Buffer.alloc(bytes, 0x61);
-  line[bytes - 1] = 0x0a;
-  try {
-    const t = performance.now();
-    for (let i = 0; i < n; i++) {
-      await handle.write(line);
-      await handle.datasync();
-    }
-    return (n / (performance.now() - t)) * 1000;
-  } finally {
-    await handle.close();
-    await rm(file, { force: true });
-  }
-}
-
-/** The median time of one raw append + fdatasync of `bytes` bytes, ms. */
-async function rawAppendSyncMs(dir: string, bytes: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) times.push(1000 / (await rawAppendSyncs(dir, 20, bytes)));
-  return median(times);
-}
-
-async function lineThroughput(
-  n: number,
-): Promise<{ first: number; next: number; raw: number; fsync: number }> {
+async function lineThroughput(n: number): Promise<{ line: number; raw: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'stampline-bench-line-'));
-  const fsync = await rawAppendSyncs(dir, n, 200);
   const device = new EngraverDevice({ markingTimeMs: 0 });
   const server = new ModbusTcpServer({ device, port: 0, host: '127.0.0.1' });
   await server.start();
@@ -194,39 +160,32 @@ async function lineThroughput(
   const services = benchLine(dir, 1_000_000, engraver, { report: (records) => outbox.enqueue(records) });
   const { line } = services;
   await services.start(stack);
-  const order = async (id: string, size: number): Promise<number> => {
-    await line.submitOrder(
-      {
-        id,
-        make: 'Acme',
-        model: 'P1',
-        target: 'firing-pin',
-        firearms: Array.from({ length: size }, (_, i) => ({ serial: `${id.toUpperCase()}-${i}` })),
-      },
-      'http',
-      'bench',
-    );
-    const t = performance.now();
-    await line.startOrder(id, 'bench');
-    await new Promise<void>((res) => {
-      const check = () => {
-        if (line.status().activeOrders.length === 0) res();
-        else setTimeout(check, 5);
-      };
-      check();
-    });
-    return (size / (performance.now() - t)) * 1000;
-  };
-  // A new line's first codes each create one of the code index's 256 shards (four more fsyncs);
-  // by its thousandth code almost every shard exists, as on a line that has run for a day.
-  const first = await order('first', n);
-  await order('warm', 1000 - n);
-  const next = await order('next', n);
+  await line.submitOrder(
+    {
+      id: 'bench',
+      make: 'Acme',
+      model: 'P1',
+      target: 'firing-pin',
+      firearms: Array.from({ length: n }, (_, i) => ({ serial: `B-${i}` })),
+    },
+    'http',
+    'bench',
+  );
+  const t = performance.now();
+  await line.startOrder('bench', 'bench');
+  await new Promise<void>((res) => {
+    const check = () => {
+      if (line.status().activeOrders.length === 0) res();
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+  const elapsed = performance.now() - t;
   await stack.stopAll();
   await server.stop();
   device.close();
   await rm(dir, { recursive: true, force: true });
-  return { first, next, raw, fsync };
+  return { line: (n / elapsed) * 1000, raw };
 }
 
 // ---- 3. history ------------------------------------------------------------------------------
@@ -287,7 +246,7 @@ async function buildHistory(dir: string, total: number, perOrder: number): Promi
   await writeFile(orderCatalogueSegment(docs), catalogue.join(''));
 }
 
-async function firearmWriteTime(dir: string): Promise<{ line: number; raw: number; append: number }> {
+async function firearmWriteTime(dir: string): Promise<{ line: number; raw: number }> {
   const store = new DocumentStore({ dir: join(dir, 'docs') });
   await store.start();
   const repo = new LineRepository(store, join(dir, 'serials'));
@@ -321,10 +280,9 @@ async function firearmWriteTime(dir: string): Promise<{ line: number; raw: numbe
     await writeFileDurable(join(dir, 'raw.json'), bytes);
     rawTimes.push(performance.now() - r);
   }
-  const append = await rawAppendSyncMs(dir, Buffer.byteLength(JSON.stringify(firearmAt(order, 99))) + 40);
   await repo.stop();
   await store.stop();
-  return { line: median(lineTimes), raw: median(rawTimes), append };
+  return { line: median(lineTimes), raw: median(rawTimes) };
 }
 
 /**
@@ -452,36 +410,17 @@ if (mode === 'csv-line' || mode === 'csv-parse') {
   console.log('## 1. Firearms per second through the whole line (Modbus TCP, zero marking time)\n');
   console.log(
     table(
-      ['what', 'per second', 'ratio to raw job cycle', 'ratio to raw append + fdatasync'],
+      ['what', 'per second', 'ratio to raw'],
       [
+        ['raw modbus-serial job cycle (write block, start coil, poll)', tp.raw.toFixed(0), '1.00'],
         [
-          'raw modbus-serial job cycle (write block, start coil, poll)',
-          tp.raw.toFixed(0),
-          '1.00',
-          (tp.raw / tp.fsync).toFixed(2),
-        ],
-        [
-          'raw append of 200 bytes + fdatasync, same disk',
-          tp.fsync.toFixed(0),
-          (tp.fsync / tp.raw).toFixed(2),
-          '1.00',
-        ],
-        [
-          `whole line, a new line's first ${n} firearms`,
-          tp.first.toFixed(0),
-          (tp.first / tp.raw).toFixed(2),
-          (tp.first / tp.fsync).toFixed(2),
-        ],
-        [
-          `whole line, ${n} firearms after its first 1,000`,
-          tp.next.toFixed(0),
-          (tp.next / tp.raw).toFixed(2),
-          (tp.next / tp.fsync).toFixed(2),
+          'whole line: allocate, durable states, driver, outbox',
+          tp.line.toFixed(0),
+          (tp.line / tp.raw).toFixed(2),
         ],
       ],
     ),
   );
-  if (process.argv.includes('--only-1')) process.exit(0);
 
   console.log('\n## 3. One firearm durable write, and start-up, by history\n');
   const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
@@ -504,7 +443,6 @@ if (mode === 'csv-line' || mode === 'csv-parse') {
         Math.ceil(size / perOrder).toLocaleString('en'),
         write.line.toFixed(2),
         write.raw.toFixed(2),
-        write.append.toFixed(2),
         startup.ms.toFixed(0),
         version.toFixed(0),
         startup.rssMb.toFixed(0),
@@ -522,7 +460,6 @@ if (mode === 'csv-line' || mode === 'csv-parse') {
         'finished orders',
         'firearm write, median ms',
         'raw durable write of the chunk, ms',
-        'raw append + fdatasync of a journal line, ms',
         'start-up to /healthz, ms',
         '`stampline --version`, ms',
         'start-up peak RSS, MB',

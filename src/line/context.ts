@@ -54,8 +54,6 @@ export class LineContext {
   halted: { reason: string; fault?: number } | undefined;
   /** Told of each order retired as engraved (`completion.ts` listens). */
   afterEngraved: (orderId: string) => void = () => {};
-  /** The end of steps left to finish beside the next job (`JobRunner`), in the order they were left. */
-  private tail: Promise<void> = Promise.resolve();
   /** Order retirement and QA reopening exclude each other, so an order never ends under a rework. */
   private gate: Promise<unknown> = Promise.resolve();
 
@@ -74,43 +72,6 @@ export class LineContext {
   crash(point: CrashPoint, firearm: Firearm): void {
     if (this.o.crashHook) this.o.crashHook(point, firearm);
     else crashPoint(point);
-  }
-
-  /**
-   * Runs `fn` after the steps left before it, beside whatever the caller does next; a failure is
-   * given to `failed` (and logged if that fails too), never to the caller.
-   */
-  follow(fn: () => Promise<void>, failed: (err: unknown) => Promise<void>): void {
-    this.tail = this.tail.then(fn).catch((err: unknown) =>
-      failed(err).catch((again: unknown) => {
-        this.o.logger.error({ err: again }, 'a step left to finish beside the next job failed');
-      }),
-    );
-  }
-
-  /** Resolves once the steps left to finish beside the next job so far have finished (never rejects). */
-  settled(): Promise<void> {
-    return this.tail;
-  }
-
-  /** Work begun beside the steps (an order's end, which may wait for the order catalogue). */
-  private readonly beside = new Set<Promise<void>>();
-
-  /** Lets `work` run on its own; a failure is given to `failed`, and logged if that fails too. */
-  track(work: Promise<void>, failed: (err: unknown) => Promise<void>): void {
-    const p: Promise<void> = work
-      .catch((err: unknown) => failed(err))
-      .catch((again: unknown) => {
-        this.o.logger.error({ err: again }, 'work left to finish beside the next job failed');
-      })
-      .finally(() => this.beside.delete(p));
-    this.beside.add(p);
-  }
-
-  /** Resolves once the steps left and the work begun beside them have all finished. */
-  async drained(): Promise<void> {
-    await this.tail;
-    while (this.beside.size > 0) await Promise.all([...this.beside]);
   }
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -87,12 +87,8 @@ export interface FirearmChange {
 /** What the line must do for a step, in this order. The runner carries them out (`job-runner.ts`). */
 export type Effect =
   | { kind: 'crash'; point: CrashPoint }
-  /**
-   * Write the step's change durably (with the code's index entry, for an allocation). `deferred`:
-   * it may reach the disk with the next write that is not deferred (the `marking` before the
-   * start), since no recovery row needs it there sooner.
-   */
-  | { kind: 'write'; indexCode?: boolean; deferred?: boolean }
+  /** Write the step's change durably (with the code's index entry, for an allocation). */
+  | { kind: 'write'; indexCode?: boolean }
   /** Tell the listeners the firearm as written. */
   | { kind: 'emit' }
   /** Queue the record durably in the outbox. */
@@ -132,7 +128,7 @@ export function step(f: Firearm, obs: Observation, at: string): Step {
         state: 'allocated',
         change: { from: f.state, to: 'allocated', at, set: { code: obs.code, recipe: obs.recipe } },
         effects: [
-          { kind: 'write', indexCode: true, deferred: true },
+          { kind: 'write', indexCode: true },
           { kind: 'emit' },
           { kind: 'crash', point: 'after-allocation' },
         ],
@@ -141,11 +137,7 @@ export function step(f: Firearm, obs: Observation, at: string): Step {
       return {
         state: 'loaded',
         change: { from: f.state, to: 'loaded', at },
-        effects: [
-          { kind: 'write', deferred: true },
-          { kind: 'emit' },
-          { kind: 'crash', point: 'after-load' },
-        ],
+        effects: [{ kind: 'write' }, { kind: 'emit' }, { kind: 'crash', point: 'after-load' }],
       };
     case 'starting':
       return {

@@ -4,7 +4,7 @@
  * the machine gave them. The machine decides; the runner only does.
  */
 import { type LineContext, now, type Runtime } from './context.js';
-import { applyChange, type Effect, type Observation, type Step, step } from './job-machine.js';
+import { applyChange, type Observation, type Step, step } from './job-machine.js';
 import type { CodeRef, Firearm } from './model.js';
 import { IN_FLIGHT } from './model.js';
 import type { OrderLifecycle } from './orders.js';
@@ -23,56 +23,23 @@ export class JobRunner {
 
   /** Carries out the effects of step `s` of firearm `f`, in order. */
   async carryOut(rt: Runtime, f: Firearm, s: Step): Promise<Firearm> {
-    if (!s.effects.some((e) => e.kind === 'report' && e.record === 'engraved'))
-      return this.run(rt, f, s, s.effects, f);
-    // The firearm is `engraved` in memory from its write on; the views wait in the line's tail
-    // until its record is in the outbox (or the step failed).
-    let reached!: () => void;
-    const queued = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    this.ctx.follow(
-      () => queued,
-      async () => {},
-    );
-    try {
-      return await this.run(rt, f, s, s.effects, f, reached);
-    } finally {
-      reached();
-    }
-  }
-
-  private async run(
-    rt: Runtime,
-    f: Firearm,
-    s: Step,
-    effects: Effect[],
-    from: Firearm,
-    reached: () => void = () => {},
-  ): Promise<Firearm> {
     const { o } = this.ctx;
     const order = rt.order;
     const orderId = order.header.data.id;
     // The code the step is about: a voiding step clears it from the firearm.
     const code: CodeRef | undefined = s.change.set?.code ?? f.code;
-    let current = from;
-    for (let i = 0; i < effects.length; i++) {
-      const e = effects[i]!;
+    let current = f;
+    for (const e of s.effects) {
       switch (e.kind) {
         case 'crash':
           this.ctx.crash(e.point, current);
           break;
         case 'write': {
-          // The code's index entry is written with the write that puts the firearm holding the
-          // code on the disk (`marking`, before the start), beside the job, and waited for before
-          // the code's end (engraved or voided) is written: a crash before that leaves the firearm
-          // in flight, and start-up indexes the code of a firearm in flight that lacks it
-          // (`WorkLoop.recover`). An entry whose firearm does not hold the code is passed over.
-          const index = e.indexCode && code ? () => o.repo.indexCode(code.text, f) : undefined;
-          current = await o.repo.updateFirearm(order, f.seq, (x) => applyChange(x, s.change), {
-            ...(e.deferred ? { deferred: true } : {}),
-            ...(index ? { after: index } : {}),
-          });
+          const write = o.repo.updateFirearm(order, f.seq, (x) => applyChange(x, s.change));
+          // Both are durable before the job is loaded; a crash between them is mended on start-up
+          // (`WorkLoop.recover`), and an index entry without its firearm write is passed over.
+          if (e.indexCode && code) [, current] = await Promise.all([o.repo.indexCode(code.text, f), write]);
+          else current = await write;
           if (IN_FLIGHT.has(current.state)) rt.inflight.add(f.seq);
           break;
         }
@@ -85,31 +52,6 @@ export class JobRunner {
             e.record === 'engraved'
               ? engravedRecord(o.records, header, current, code!, current.recipe!, current.engravedAt!)
               : voidedRecord(o.records, header, current, code!, s.change.voided!.reason, s.change.at);
-          if (e.record === 'engraved') {
-            // The firearm is durably `engraved`, so its record is owed whatever happens next: a
-            // restart queues it again for every engraved firearm not noted as reported
-            // (`WorkLoop.recover`). It goes to the outbox beside the next job, and the rest of
-            // the step waits for it, in the line's tail of steps (which the views wait for); the
-            // order's end, which may wait for the order catalogue, is begun after it.
-            const queued = o.sink.report([record]);
-            queued.then(reached, reached);
-            const rest = effects.slice(i + 1);
-            const firearm = current;
-            const failed = (err: unknown) => this.orders.halt(rt, err);
-            this.ctx.follow(async () => {
-              await queued;
-              await this.run(
-                rt,
-                f,
-                s,
-                rest.filter((x) => x.kind !== 'retire'),
-                firearm,
-              );
-              if (rest.some((x) => x.kind === 'retire'))
-                this.ctx.track(this.orders.retireIfFinished(rt), failed);
-            }, failed);
-            return current;
-          }
           await o.sink.report([record]);
           break;
         }

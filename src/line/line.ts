@@ -100,12 +100,11 @@ export class Line extends GuardedEmitter<LineEvents> {
 
   /** Stops taking new jobs, lets the job in flight end (bounded by the job timeout), then returns. */
   async stop(): Promise<void> {
-    if (this.ctx.stopping) return this.loopDone?.then(() => this.ctx.drained());
+    if (this.ctx.stopping) return this.loopDone;
     this.ctx.stopping = true;
     this.ctx.wake.notify();
     this.unsubscribeLink?.();
     await this.loopDone;
-    await this.ctx.drained();
     // Not the sweep itself: it may wait for the finished orders, whose load the repository's stop
     // ends; only a look at an order under way is let finish.
     await this.completion.idle();

@@ -11,11 +11,6 @@ export const CHUNK_SIZE = 128;
 
 export interface ChunkDoc {
   firearms: Firearm[];
-  /**
-   * The number of the newest firearm journal line this chunk holds (`firearm-journal.ts`): start-up
-   * replays only later lines into it. Absent in a chunk no journal line has reached.
-   */
-  journal?: number;
 }
 
 /** An order held in memory while it is unfinished. */

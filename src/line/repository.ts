@@ -19,32 +19,29 @@ import { dirname, join, relative, sep } from 'node:path';
 import { StamplineError } from '../errors.js';
 import type { Doc, DocumentStore } from '../store/documents.js';
 import { StoreIdentity } from '../store/identity.js';
-import { activeListBehind, unlistedOrders } from './active-witness.js';
+import { activeListBehind, orderIsFinished, type UnlistedOrder, unlistedOrders } from './active-witness.js';
 import { CodeIndex } from './code-index.js';
-import { FirearmJournal, type FirearmWrite, JOURNAL_DIR } from './firearm-journal.js';
 import {
   CHUNK_SIZE,
   type ChunkDoc,
   type FirearmRef,
   firearmAt,
   firearmChunkName,
+  firearmsOf,
   type LoadedOrder,
   orderDocPath,
   pad,
   placeholderHeader,
   type StoredFirearm,
 } from './loaded-order.js';
-import { firearmsWithCode, firearmsWithSerial, holders } from './lookups.js';
 import type { Firearm, OrderHeader } from './model.js';
-import { newestFirst, readOrderState } from './model.js';
+import { isFinishedOrderState, newestFirst, readOrderState } from './model.js';
 import { type CatalogueRebuild, OrderCatalogue } from './order-catalogue.js';
-import { OrderFolders } from './order-folders.js';
 import { SerialIndex } from './serial-index.js';
 
 export {
   allFinished,
   CHUNK_SIZE,
-  type ChunkDoc,
   countFirearms,
   type FirearmRef,
   firearmAt,
@@ -82,12 +79,9 @@ export class LineRepository {
   /** Unfinished orders the last start dropped because their creation never finished. */
   unborn: string[] = [];
   private activeDoc!: Doc<ActiveDoc>;
-  readonly serials: SerialIndex;
-  readonly codes: CodeIndex;
+  private readonly serials: SerialIndex;
+  private readonly codes: CodeIndex;
   private readonly catalogue: OrderCatalogue;
-  /** Where the unfinished orders' firearm changes are written first (`firearm-journal.ts`). */
-  readonly journal: FirearmJournal;
-  private readonly folders: OrderFolders;
   /** The background load of the catalogue; never rejects: a failure is kept in `catalogueFailure`. */
   private catalogueLoad: Promise<void> = Promise.resolve();
   private catalogueFailure: StamplineError | undefined;
@@ -99,22 +93,11 @@ export class LineRepository {
     private readonly store: DocumentStore,
     serialIndexDir: string,
     codeIndexDir = join(dirname(serialIndexDir), 'codes'),
-    options: { journalSegmentBytes?: number } = {},
   ) {
     this.dataDir = dirname(serialIndexDir);
     this.serials = new SerialIndex(serialIndexDir);
     this.codes = new CodeIndex(codeIndexDir);
     this.catalogue = new OrderCatalogue(store.dir);
-    this.folders = new OrderFolders(
-      store,
-      this.catalogue,
-      (id) => this.active.has(id) || this.activeDoc.data.orderIds.includes(id),
-      () => this.activeDoc.data.orderIds,
-      store.file(ACTIVE_ORDERS),
-    );
-    this.journal = new FirearmJournal(join(this.dataDir, JOURNAL_DIR), {
-      ...(options.journalSegmentBytes ? { maxSegmentBytes: options.journalSegmentBytes } : {}),
-    });
   }
 
   /**
@@ -146,20 +129,18 @@ export class LineRepository {
       const order = await this.loadOrder(id);
       if (order) this.active.set(id, order);
       else {
-        await this.folders.checkUnborn(id, options.wasCreated);
+        await this.checkUnborn(id, options.wasCreated);
         unborn.push(id);
       }
     }
     this.unborn = unborn;
-    // What the chunks lack of the firearms' changes is in the journal (none in a store from before it).
-    await this.journal.start((id) => this.active.get(id));
     await identity.expect(this.parts());
     // An older copy of the list of unfinished orders leaves out the orders created since.
     const retired = new Set(this.activeDoc.data.retired ?? []);
     const unlisted = await unlistedOrders(
       await this.serials.recentOrders(),
       (id) => this.active.has(id) || unborn.includes(id) || retired.has(id),
-      (id) => this.folders.headerOnDisk(id),
+      (id) => this.headerOnDisk(id),
     );
     if (unlisted.length > 0) throw activeListBehind(this.store.file(ACTIVE_ORDERS), unlisted);
     // An order whose creation stopped before its header was written does not exist.
@@ -174,8 +155,8 @@ export class LineRepository {
       this.beginLoad = resolve;
     });
     this.catalogueLoad = asked
-      .then(() => this.catalogue.start(() => this.folders.finishedHeadersOnDisk()))
-      .then(() => this.folders.accountForOrderFolders())
+      .then(() => this.catalogue.start(() => this.finishedHeadersOnDisk()))
+      .then(() => this.accountForOrderFolders())
       .catch((err: unknown) => {
         this.catalogueFailure = this.catalogue.failure(err);
       });
@@ -185,12 +166,37 @@ export class LineRepository {
   /** The files this repository keeps that must never go missing, relative to the data folder. */
   parts(): string[] {
     const rel = (file: string) => relative(this.dataDir, file).split(sep).join('/');
-    return [
-      rel(this.store.file(ACTIVE_ORDERS)),
-      rel(this.serials.recordFile),
-      rel(this.codes.recordFile),
-      rel(this.journal.recordFile),
-    ];
+    return [rel(this.store.file(ACTIVE_ORDERS)), rel(this.serials.recordFile), rel(this.codes.recordFile)];
+  }
+
+  /**
+   * An unfinished order without a header is one whose creation stopped before its header was
+   * written, unless its firearms moved on: they change only once the order exists, so then its
+   * header was deleted, and the order is refused rather than dropped.
+   */
+  private async checkUnborn(id: string, wasCreated?: (orderId: string) => Promise<boolean>): Promise<void> {
+    const base = this.orderPath(id);
+    if (await wasCreated?.(id)) {
+      const file = this.store.file(`${base}/header`);
+      throw new StamplineError(
+        'STORE_MISSING',
+        `${file} is missing, though order ${id} is unfinished and the audit trail records its creation; restore it from a backup`,
+        { file, orderId: id },
+      );
+    }
+    for (const name of await this.store.list(base)) {
+      if (!/\/firearms-\d+$/.test(name)) continue;
+      const chunk = await this.store.open<ChunkDoc>(name, () => ({ firearms: [] }));
+      this.store.close(name);
+      if (chunk.data.firearms.some((f) => f.state !== 'queued' || f.code !== undefined)) {
+        const file = this.store.file(`${base}/header`);
+        throw new StamplineError(
+          'STORE_MISSING',
+          `${file} is missing, though order ${id} is unfinished and its firearms have been worked on; restore it from a backup`,
+          { file, orderId: id },
+        );
+      }
+    }
   }
 
   /** Begins loading the finished orders' headers, if it has not begun. */
@@ -208,7 +214,6 @@ export class LineRepository {
     this.beginLoad();
     await this.catalogueLoad;
     await this.catalogue.stop();
-    await this.journal.stop();
   }
 
   /**
@@ -226,6 +231,69 @@ export class LineRepository {
     return this.catalogue.rebuild;
   }
 
+  /**
+   * Every header file of an order not unfinished: read only to rebuild the catalogue, which runs
+   * beside the line. An order's id is listed as unfinished before its header is written, so an
+   * order created meanwhile is never taken for a finished one.
+   */
+  private async finishedHeadersOnDisk(): Promise<OrderHeader[]> {
+    return this.unlistedHeaders(await this.store.folders('orders'));
+  }
+
+  /**
+   * The headers in `folders` of orders not listed as unfinished, all finished: an unfinished one
+   * means the list of unfinished orders is an older copy, and is refused (`active-witness.ts`).
+   */
+  private async unlistedHeaders(folders: Iterable<string>): Promise<OrderHeader[]> {
+    const headers: OrderHeader[] = [];
+    const unlisted: UnlistedOrder[] = [];
+    for (const folder of folders) {
+      this.catalogue.checkNotAbandoned();
+      const name = `${folder}/header`;
+      if (!(await this.store.exists(name))) continue;
+      const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
+      this.store.close(name);
+      const h = readOrderState(doc.data);
+      if (this.active.has(h.id) || this.activeDoc.data.orderIds.includes(h.id)) continue;
+      if (orderIsFinished(h)) headers.push(h);
+      else unlisted.push({ orderId: h.id, state: h.state, header: this.store.file(name) });
+    }
+    if (unlisted.length > 0) throw activeListBehind(this.store.file(ACTIVE_ORDERS), unlisted);
+    return headers;
+  }
+
+  /**
+   * After the catalogue is read: every order folder is accounted for, listed as unfinished or in
+   * the catalogue. A finished order the catalogue lacks (cut at a line boundary) goes back in.
+   */
+  private async accountForOrderFolders(): Promise<void> {
+    const known = new Set<string>();
+    for (const id of this.activeDoc.data.orderIds) known.add(this.orderPath(id));
+    for (const h of this.catalogue.headers()) known.add(this.orderPath(h.id));
+    const folders = (await this.store.folders('orders')).filter((f) => !known.has(f));
+    const lacking = await this.unlistedHeaders(folders);
+    if (lacking.length === 0) return;
+    this.catalogue.checkNotAbandoned();
+    for (const h of lacking) await this.catalogue.add(h);
+    this.catalogue.rebuild = {
+      reason: 'incomplete',
+      orders: lacking.length,
+      detail: `finished orders missing from the catalogue: ${lacking
+        .slice(0, 10)
+        .map((h) => h.id)
+        .join(', ')}${lacking.length > 10 ? ', …' : ''}`,
+    };
+  }
+
+  /** An order's header as its file holds it, or undefined when it has none. */
+  private async headerOnDisk(id: string): Promise<{ header: OrderHeader; file: string } | undefined> {
+    const name = `${this.orderPath(id)}/header`;
+    if (!(await this.store.exists(name))) return undefined;
+    const doc = await this.store.open<OrderHeader>(name, placeholderHeader);
+    this.store.close(name);
+    return { header: readOrderState(doc.data), file: this.store.file(name) };
+  }
+
   private orderPath(id: string): string {
     return orderDocPath(id);
   }
@@ -240,6 +308,33 @@ export class LineRepository {
     for (let i = 0; i < count; i++)
       chunks.push(await this.chunkOf({ orderId: id, seq: i * CHUNK_SIZE }, header.data));
     return { header, chunks };
+  }
+
+  /**
+   * For each of these serials the line holds, the order that last held it and whether that order
+   * is unfinished. Index entries of an order whose creation never finished are passed over.
+   */
+  async holders(serials: Iterable<string>): Promise<Map<string, { orderId: string; unfinished: boolean }>> {
+    const result = new Map<string, { orderId: string; unfinished: boolean }>();
+    const exists = new Map<string, boolean>();
+    for (const [serial, orderIds] of await this.serials.lookup(serials)) {
+      for (let i = orderIds.length - 1; i >= 0; i--) {
+        const orderId = orderIds[i]!;
+        let real = exists.get(orderId);
+        if (real === undefined) {
+          real = await this.orderExists(orderId);
+          exists.set(orderId, real);
+        }
+        if (!real) continue;
+        const state = this.active.get(orderId)?.header.data.state;
+        result.set(serial, {
+          orderId,
+          unfinished: state !== undefined && !isFinishedOrderState(state),
+        });
+        break;
+      }
+    }
+    return result;
   }
 
   /**
@@ -331,17 +426,19 @@ export class LineRepository {
     return headers;
   }
 
-  /**
-   * Changes a firearm of an unfinished order durably: one line of the firearm journal, folded
-   * into its chunk later. A deferred change is durable with the next change that is not.
-   */
-  updateFirearm(
-    order: LoadedOrder,
-    seq: number,
-    change: (f: Firearm) => void,
-    how?: FirearmWrite,
-  ): Promise<Firearm> {
-    return this.journal.change(order, seq, change, how);
+  /** Writes a firearm's chunk durably after `change` has been applied to it. */
+  async updateFirearm(order: LoadedOrder, seq: number, change: (f: Firearm) => void): Promise<Firearm> {
+    const chunk = order.chunks[Math.floor(seq / CHUNK_SIZE)];
+    if (!chunk)
+      throw new StamplineError('INTERNAL', `firearm ${seq} of order ${order.header.data.id} has no chunk`);
+    const at = seq % CHUNK_SIZE;
+    await chunk.update((d) => {
+      const f = d.firearms[at];
+      if (!f)
+        throw new StamplineError('INTERNAL', `firearm ${seq} of order ${order.header.data.id} is missing`);
+      change(f);
+    });
+    return chunk.data.firearms[at]!;
   }
 
   /**
@@ -354,21 +451,6 @@ export class LineRepository {
     this.beginLoad();
     await this.finishedOrdersLoaded();
     await this.catalogue.add(order.header.data);
-  }
-
-  /** For each of these serials the line holds, the order that last held it and whether it is unfinished (`lookups.ts`). */
-  holders(serials: Iterable<string>): Promise<Map<string, { orderId: string; unfinished: boolean }>> {
-    return holders(this, serials);
-  }
-
-  /** The firearms given this code, current or voided, as stored (`lookups.ts`). */
-  firearmsWithCode(code: string): Promise<StoredFirearm[]> {
-    return firearmsWithCode(this, code);
-  }
-
-  /** Every firearm that has held this serial, oldest order first, as stored (`lookups.ts`). */
-  firearmsWithSerial(serial: string): Promise<StoredFirearm[]> {
-    return firearmsWithSerial(this, serial);
   }
 
   /** The code on the last line of each code index shard (see `CodeIndex.lastCodes`). */
@@ -390,6 +472,46 @@ export class LineRepository {
     return (await this.codes.lookup(code)).some(
       (h) => h.orderId === firearm.orderId && h.seq === firearm.seq,
     );
+  }
+
+  /**
+   * The firearms that were given this code (current or voided), as stored. Index entries whose
+   * firearm does not carry the code (a crash between the two writes) are passed over.
+   */
+  async firearmsWithCode(code: string): Promise<StoredFirearm[]> {
+    const found: StoredFirearm[] = [];
+    for (const h of await this.codes.lookup(code)) {
+      const stored = await this.firearm(h);
+      if (!stored) continue;
+      const f = stored.firearm;
+      if (f.code?.text === code || f.voided.some((v) => v.text === code)) found.push(stored);
+    }
+    return found;
+  }
+
+  /** Every firearm that has held this serial, oldest order first, as stored. */
+  async firearmsWithSerial(serial: string): Promise<StoredFirearm[]> {
+    const holders = (await this.serials.locate([serial])).get(serial) ?? [];
+    const found: StoredFirearm[] = [];
+    for (const h of holders) {
+      let stored: StoredFirearm | undefined;
+      if (h.seq !== undefined) {
+        stored = await this.firearm({ orderId: h.orderId, seq: h.seq });
+      } else {
+        // entries written before the place was kept: the order is searched
+        const order = await this.order(h.orderId);
+        if (order) {
+          for (const f of firearmsOf(order)) {
+            if (f.serial === serial) {
+              stored = { order: order.header.data, firearm: f };
+              break;
+            }
+          }
+        }
+      }
+      if (stored && stored.firearm.serial === serial) found.push(stored);
+    }
+    return found;
   }
 
   /**
@@ -495,7 +617,6 @@ export class LineRepository {
     await this.finishedOrdersLoaded();
     // The chunks' last in-memory changes (such as `reported`) are written before letting go.
     for (const c of order.chunks) await c.write();
-    this.journal.released(order);
     await this.catalogue.add(order.header.data);
     const id = order.header.data.id;
     await this.activeDoc.update((d) => {

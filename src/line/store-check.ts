@@ -14,9 +14,8 @@ import { fromSafeName } from '../store/names.js';
 import { readSegmentRecord, segmentProblems } from '../store/segment-record.js';
 import { type AllocatorDoc, isReserved } from './allocator.js';
 import { CodeIndex } from './code-index.js';
-import { JOURNAL_DIR, type JournalEntry, journalKey, readJournal } from './firearm-journal.js';
-import { type Firearm, IN_FLIGHT, isFinishedOrderState, type OrderHeader } from './model.js';
-import { CHUNK_SIZE, type ChunkDoc } from './repository.js';
+import { type Firearm, isFinishedOrderState, type OrderHeader } from './model.js';
+import { CHUNK_SIZE } from './repository.js';
 import { SerialIndex } from './serial-index.js';
 import { codesInAuditEntry, indexOfCode, unreservedWitnesses, type WitnessIndex } from './witness.js';
 
@@ -29,7 +28,6 @@ export const STORE_FILES = [
   'qa/reads.segments.json',
   'serials/shards.json',
   'codes/shards.json',
-  'journal/firearms.segments.json',
 ];
 
 /** One thing wrong, and whether `--repair` can fix it. */
@@ -75,7 +73,6 @@ export const LOGS = [
   { folder: 'outbox', name: 'outbox' },
   { folder: 'qa', name: 'reads' },
   { folder: 'docs/line', name: 'order-catalogue' },
-  { folder: 'journal', name: 'firearms' },
 ] as const;
 
 export async function checkStore(o: CheckOptions): Promise<CheckReport> {
@@ -175,12 +172,6 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
       .map((e) => e.name)
       .sort();
   } catch {}
-  // An unfinished order's chunks may lag its firearms' journal lines (folded in the background);
-  // a line is newer than its chunk when its number is higher than the chunk's.
-  const journal = await readJournal(dir).catch((err: Error) => {
-    findings.push({ file: join(dir, JOURNAL_DIR), problem: err.message });
-    return new Map<string, JournalEntry>();
-  });
   for (const folder of folders) {
     const base = join(docs, 'orders', folder);
     const header = await readJson<OrderHeader>(join(base, 'header.json'), findings, true);
@@ -206,11 +197,7 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
       } else if (list.some((f, j) => f?.orderId !== header.id || f.seq !== i * CHUNK_SIZE + j)) {
         findings.push({ file, problem: `holds firearms that are not those of order ${header.id}` });
       } else {
-        const behind = (f: Firearm) => {
-          const line = journal.get(journalKey(header.id, f.seq));
-          return line && line.n > ((chunk as ChunkDoc).journal ?? 0) ? line.f : f;
-        };
-        report.firearms.push(...list.map(behind));
+        report.firearms.push(...list);
       }
     }
     if (fromSafeName(folder) !== header.id)
@@ -241,10 +228,7 @@ export async function checkStore(o: CheckOptions): Promise<CheckReport> {
   }
   const codeIndexCodes: string[] = [];
   for (const f of report.firearms) {
-    // The code of a firearm in flight is indexed beside its job (`job-runner.ts`): a stop before
-    // that leaves it out, and start-up indexes it (`WorkLoop.recover`).
-    const current = f.code && !IN_FLIGHT.has(f.state) ? [f.code] : [];
-    for (const c of [...current, ...f.voided]) {
+    for (const c of [...(f.code ? [f.code] : []), ...f.voided]) {
       const holders = await codes.lookup(c.text);
       if (!holders.some((h) => h.orderId === f.orderId && h.seq === f.seq)) {
         findings.push({

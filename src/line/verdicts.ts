@@ -36,8 +36,6 @@ export class Verdicts {
     decision: QaDecision,
     options: { replay?: boolean } = {},
   ): Promise<AppliedDecision> {
-    // The `engraved` record of a firearm just engraved goes first to the outbox.
-    await this.ctx.settled();
     const applied = await this.ctx.exclusive(() =>
       this.applyNow(ref, code, decision, options.replay === true),
     );

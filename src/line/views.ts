@@ -26,8 +26,6 @@ export class LineViews {
   async orderView(
     id: string,
   ): Promise<{ order: OrderHeader; counts: ReturnType<typeof countFirearms>; firearms: Firearm[] }> {
-    // A firearm shown `engraved` has its record in the outbox (`JobRunner`).
-    await this.ctx.settled();
     const order = await this.ctx.o.repo.order(id);
     if (!order) throw new StamplineError('ORDER_NOT_FOUND', `no order ${id}`, { orderId: id });
     return {
@@ -168,7 +166,6 @@ export class LineViews {
    * voided), as stored, each with its order's header.
    */
   async findFirearms(query: { serial: string } | { code: string }): Promise<StoredFirearm[]> {
-    await this.ctx.settled();
     const found =
       'serial' in query
         ? await this.ctx.o.repo.firearmsWithSerial(query.serial)
@@ -178,7 +175,6 @@ export class LineViews {
 
   /** One firearm by its place, with its records at the registry. */
   async firearm(ref: FirearmRef): Promise<StoredFirearm | undefined> {
-    await this.ctx.settled();
     const stored = await this.ctx.o.repo.firearm(ref);
     return stored && this.viewStored(stored);
   }

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { StamplineError } from '../errors.js';
 import { fsyncDir, mkdirDurable } from './durable.js';
 import { FileLock } from './lock.js';
-import { type LogLine, lastNewlineEnd, lastWholeLine, readLines, unavailable, writeAt } from './log-lines.js';
 import { noteRepair } from './repairs.js';
 import {
   missingError,
@@ -51,11 +50,17 @@ export interface AppendLogRepair {
   droppedBytes: number;
 }
 
-/** An entry with where it is: its segment and its 1-based line number there. */
-export type AppendLogRecord<T> = LogLine<T>;
+export interface AppendLogRecord<T> {
+  segment: number;
+  /** 1-based line number within the segment file. */
+  line: number;
+  entry: T;
+}
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+const READ_CHUNK = 1024 * 1024;
+const NEWLINE = 0x0a;
 
 /** One append waiting for its batch's write: its lines and how many entries they hold. */
 interface Pending {
@@ -252,10 +257,36 @@ export class AppendLog<T> {
 
   /** Finds the last complete line of the log, walking back over empty segments. */
   private async findLastLine(): Promise<void> {
-    this.lastLine = await lastWholeLine(
-      this.ids.map((segment) => ({ segment, file: this.fileOf(segment) })),
-      this.handle ? { handle: this.handle, size: this.size } : undefined,
-    );
+    for (let i = this.ids.length - 1; i >= 0; i--) {
+      const segment = this.ids[i]!;
+      const file = this.fileOf(segment);
+      const isLast = i === this.ids.length - 1;
+      let handle: FileHandle;
+      try {
+        handle = isLast && this.handle ? this.handle : await open(file, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw unavailable(file, err);
+      }
+      try {
+        const length = isLast && this.handle ? this.size : (await handle.stat()).size;
+        const end = await lastNewlineEnd(handle, length);
+        if (!isLast && end < length) {
+          throw corrupt(file, segment, (await countLines(handle, end)) + 1, 'the last line is incomplete');
+        }
+        if (end === 0) continue;
+        const text = await lineEndingAt(handle, end);
+        try {
+          JSON.parse(text);
+        } catch {
+          throw corrupt(file, segment, await countLines(handle, end), 'not valid JSON');
+        }
+        this.lastLine = text;
+        return;
+      } finally {
+        if (handle !== this.handle) await handle.close();
+      }
+    }
   }
 
   /**
@@ -441,7 +472,40 @@ export class AppendLog<T> {
       const length = writing ? this.size : (await handle.stat()).size;
       // A read-only reader may run beside a writer: a line still being written is not yet there.
       const tolerateTail = isLast && (this.opts.readOnly === true || writing);
-      yield* readLines<T>(handle, { file, segment, length, tolerateTail });
+      let line = 0;
+      let carry: Buffer | undefined;
+      let position = 0;
+      const chunk = Buffer.allocUnsafe(READ_CHUNK);
+      while (position < length) {
+        const { bytesRead } = await handle.read(chunk, 0, Math.min(READ_CHUNK, length - position), position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        const data = carry
+          ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+          : chunk.subarray(0, bytesRead);
+        const lastNewline = data.lastIndexOf(NEWLINE);
+        if (lastNewline === -1) {
+          carry = Buffer.from(data);
+          continue;
+        }
+        // A newline byte never occurs inside a multi-byte UTF-8 character, so decoding up to one
+        // never splits a character.
+        const lines = data.toString('utf8', 0, lastNewline).split('\n');
+        carry = lastNewline + 1 < data.length ? Buffer.from(data.subarray(lastNewline + 1)) : undefined;
+        const batch: AppendLogRecord<T>[] = new Array(lines.length);
+        for (let i = 0; i < lines.length; i++) {
+          line++;
+          try {
+            batch[i] = { segment, line, entry: parseLine<T>(lines[i]!, file, segment, line) };
+          } catch (err) {
+            // the good entries before a bad line are still delivered, in order, before the error
+            if (i > 0) yield batch.slice(0, i);
+            throw err;
+          }
+        }
+        yield batch;
+      }
+      if (carry && !tolerateTail) throw corrupt(file, segment, line + 1, 'the last line is incomplete');
     } finally {
       await handle.close();
     }
@@ -512,4 +576,81 @@ export class AppendLog<T> {
       throw unavailable(this.opts.dir, err);
     }
   }
+}
+
+function unavailable(path: string, err: unknown): StamplineError {
+  if (err instanceof StamplineError) return err;
+  return new StamplineError(
+    'STORE_UNAVAILABLE',
+    `cannot use ${path}: ${(err as Error).message}`,
+    { path },
+    { cause: err },
+  );
+}
+
+function corrupt(file: string, segment: number, line: number, reason: string): StamplineError {
+  return new StamplineError('STORE_CORRUPT', `${file} line ${line}: ${reason}`, {
+    file,
+    segment,
+    line,
+    reason,
+  });
+}
+
+function parseLine<T>(text: string, file: string, segment: number, line: number): T {
+  if (text.length === 0) throw corrupt(file, segment, line, 'empty line');
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw corrupt(file, segment, line, 'not valid JSON');
+  }
+}
+
+async function writeAt(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Offset just after the last newline before `length` (0 when there is none). */
+async function lastNewlineEnd(handle: FileHandle, length: number): Promise<number> {
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  let end = length;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length);
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+    const nl = chunk.subarray(0, bytesRead).lastIndexOf(NEWLINE);
+    if (nl !== -1) return start + nl + 1;
+    end = start;
+  }
+  return 0;
+}
+
+/** The text of the line that ends with the newline at `end - 1`. */
+async function lineEndingAt(handle: FileHandle, end: number): Promise<string> {
+  const start = await lastNewlineEnd(handle, end - 1);
+  const bytes = Buffer.allocUnsafe(end - 1 - start);
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return bytes.toString('utf8');
+}
+
+/** Number of newlines before `end`, to name a line in an error. Only used on the error path. */
+async function countLines(handle: FileHandle, end: number): Promise<number> {
+  const chunk = Buffer.allocUnsafe(READ_CHUNK);
+  let count = 0;
+  for (let pos = 0; pos < end; ) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, end - pos), pos);
+    if (bytesRead === 0) break;
+    for (let i = chunk.indexOf(NEWLINE); i !== -1 && i < bytesRead; i = chunk.indexOf(NEWLINE, i + 1))
+      count++;
+    pos += bytesRead;
+  }
+  return count;
 }

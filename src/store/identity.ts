@@ -65,16 +65,7 @@ export function newerFormatError(file: string, format: number): StamplineError {
  * Folders of the data folder that hold a line's data once it has any. Lock files and empty
  * folders do not count; anything else in the folder (users, configuration) is not the store's.
  */
-export const DATA_FOLDERS = [
-  'docs/line',
-  'docs/orders',
-  'audit',
-  'outbox',
-  'serials',
-  'codes',
-  'qa',
-  'journal',
-];
+export const DATA_FOLDERS = ['docs/line', 'docs/orders', 'audit', 'outbox', 'serials', 'codes', 'qa'];
 
 export class StoreIdentity {
   private doc: StoreIdentityDoc | undefined;

@@ -2,7 +2,7 @@
  * A model test of the job machine: a line made of the pure machine (`step`, `reconcile`,
  * `applyChange`) and a model of the engraver's registers and of the pins it marks, driven by
  * fast-check through random engraver behaviours, random crashes between any two effects (and at
- * every crash point, losing any part of the writes the machine lets reach the disk later), power cuts and jobs of someone else's while the line is down. Whatever
+ * every crash point), power cuts and jobs of someone else's while the line is down. Whatever
  * happens, no code is started twice (so never on two pins), every pin the laser touched has its
  * record in the outbox (`engraved`, or `voided` for a pin set aside), a pin kept for a new code
  * was never touched, and every firearm ends engraved with its code on its own pin.
@@ -158,8 +158,6 @@ function simulate(script: number[], firearms: number) {
     history: [],
   }));
   let live = structuredClone(durable);
-  /** Writes applied in memory and not yet on the disk (the firearm journal's deferred steps). */
-  const deferred: Array<[number, Firearm]> = [];
   /** The pin in the fixture for a firearm: a new one after each pin set aside. */
   const pinOf = (i: number) =>
     `${durable[i]!.serial}#${durable[i]!.voided.filter((v) => v.pinScrapped).length}`;
@@ -172,16 +170,10 @@ function simulate(script: number[], firearms: number) {
       maybeCrash();
       if (e.kind === 'crash') maybeCrash();
       else if (e.kind === 'write') {
-        const x = structuredClone(live[i]!);
+        const x = structuredClone(durable[i]!);
         applyChange(x, s.change);
+        durable[i] = x;
         live[i] = current = structuredClone(x);
-        // A deferred write reaches the disk with the next write that is not deferred; a crash
-        // before that keeps any first part of the deferred ones (some may have been written).
-        if (e.deferred) deferred.push([i, structuredClone(x)]);
-        else {
-          for (const [j, y] of deferred.splice(0)) durable[j] = y;
-          durable[i] = x;
-        }
       } else if (e.kind === 'report') outbox[e.record].add(code.jobId);
       else if (e.kind === 'note-reported') current.reported = true;
       else if (e.kind === 'halt') halted = true;
@@ -243,8 +235,6 @@ function simulate(script: number[], firearms: number) {
 
   const restart = () => {
     halted = false;
-    const written = pick(deferred.length + 1);
-    for (const [j, y] of deferred.splice(0).slice(0, written)) durable[j] = y;
     live = structuredClone(durable);
     // While the line was down: a power cut, or someone's job, to its end or still marking.
     const meanwhile = pick(5);
