@@ -8,7 +8,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -17,6 +16,7 @@ import { parse } from 'yaml';
 import { ENV_OVERRIDES } from '../../src/config/env.js';
 import type { Firearm, OrderHeader } from '../../src/line/model.js';
 import type { FirearmRecord } from '../../src/qa/types.js';
+import { freePorts } from '../support/ports.js';
 import { requireCommands } from '../support/tools.js';
 import { CHROMIUM, sel } from './support/line.js';
 
@@ -49,26 +49,6 @@ afterEach(async () => {
   folder = undefined;
   output = '';
 });
-
-/** Distinct free ports: every listener is held open until all are chosen, so none repeats. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      servers.push(s);
-      s.listen(0, '127.0.0.1');
-      await once(s, 'listening');
-    }
-    return servers.map((s) => {
-      const a = s.address();
-      if (!a || typeof a === 'string') throw new Error('no port');
-      return a.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
 
 /** Polls `probe` until it returns a value; fails early, with the demo's output, if the demo exits. */
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {

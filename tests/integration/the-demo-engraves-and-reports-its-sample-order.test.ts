@@ -8,9 +8,7 @@
  * API shows. It prints one login per role, and SIGTERM stops it cleanly.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +18,7 @@ import { ENV_OVERRIDES } from '../../src/config/env.js';
 import type { Firearm, OrderCounts, OrderHeader } from '../../src/line/model.js';
 import type { FirearmRecord } from '../../src/qa/types.js';
 import type { RegistryRecord } from '../../src/registry/record.js';
+import { freePorts } from '../support/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/stampline.js');
@@ -50,26 +49,6 @@ afterEach(async () => {
   if (folder) await rm(folder, { recursive: true, force: true });
   folder = undefined;
 });
-
-/** Distinct free ports: every listener is held open until all are chosen, so none repeats. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      servers.push(s);
-      s.listen(0, '127.0.0.1');
-      await once(s, 'listening');
-    }
-    return servers.map((s) => {
-      const a = s.address();
-      if (!a || typeof a === 'string') throw new Error('no port');
-      return a.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
 
 interface DemoPorts {
   http: number;
